@@ -1,0 +1,62 @@
+# livestream-operator: every target runs on the Node 24 that `npm ci` installs into node_modules/.bin.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+NODE := node
+REPORT_DIR := .cluster/reports
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## Install npm dependencies (including the Node 24 runtime)
+
+.PHONY: tools
+tools: ## Build (or load from cache) etcd, the Kubernetes components and helm
+	@for t in etcd kubernetes helm; do \
+	  start=$$(date +%s%N); dir=$$(e2e/tools/build.sh $$t); \
+	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
+	done
+
+.PHONY: cluster-up
+cluster-up: deps ## Start the local control plane; writes .cluster/kubeconfig
+	$(NODE) e2e/cluster/cli.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop every process of the local control plane and free its ports
+	$(NODE) e2e/cluster/cli.ts down
+
+.PHONY: cluster-status
+cluster-status: deps ## Tell whether the local control plane runs
+	$(NODE) e2e/cluster/cli.ts status
+
+.PHONY: typecheck
+typecheck: deps ## Type-check everything with tsc
+	tsc --noEmit -p tsconfig.json
+
+.PHONY: lint
+lint: deps ## ESLint (type-aware) and the formatter check
+	eslint .
+	prettier --check .
+
+.PHONY: format
+format: deps ## Format the sources
+	prettier --write .
+
+.PHONY: test
+test: deps typecheck lint ## Type-check, lint, then every test tier but e2e (starts and stops a control plane)
+	@mkdir -p $(REPORT_DIR)
+	@status=0; vitest run --project unit --project kube --project media \
+	  --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/test.json || status=$$?; \
+	$(NODE) scripts/test-summary.ts $(REPORT_DIR)/test.json; exit $$status
+
+.PHONY: test-unit
+test-unit: deps ## Unit tests only
+	vitest run --project unit

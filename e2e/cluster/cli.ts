@@ -1,0 +1,36 @@
+// `node e2e/cluster/cli.ts up|down|status|env`: the entry point behind `make cluster-up` and `make cluster-down`.
+import { defaultClusterDir, down, isRunning, readState, up } from './local-cluster.ts';
+
+const log = (line: string) => process.stderr.write(`cluster: ${line}\n`);
+
+async function main(command: string | undefined): Promise<number> {
+  switch (command) {
+    case 'up': {
+      const state = await up({ log });
+      process.stdout.write(`${state.kubeconfig}\n`);
+      log(`export KUBECONFIG=${state.kubeconfig}   (kubectl: ${state.kubectl})`);
+      return 0;
+    }
+    case 'down':
+      await down();
+      log('stopped; every port is free');
+      return 0;
+    case 'status': {
+      const state = await readState();
+      const running = state !== undefined && isRunning(state);
+      log(running ? `running at ${state.server}` : `not running (${defaultClusterDir})`);
+      return running ? 0 : 1;
+    }
+    default:
+      process.stderr.write('usage: cli.ts up|down|status\n');
+      return 2;
+  }
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,188 @@
+// A local Kubernetes control plane from real components: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler. Everything listens on loopback; certificates and kubeconfigs are made per cluster in `dir`.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import {
+  apiserverServiceIp,
+  apiserverSpec,
+  controllerManagerSpec,
+  etcdSpec,
+  kubeconfig,
+  kubeconfigPath,
+  schedulerSpec,
+  serviceClusterIpRange,
+  type ClusterLayout,
+  type ClusterPorts,
+  type ComponentSpec,
+} from './components.ts';
+import { clientIdentities, createPki } from './pki.ts';
+import { freePorts, isListening, isOurs, startDaemon, stopDaemon, type DaemonRecord } from './processes.ts';
+import { controlPlaneBinaries, type ControlPlaneBinaries } from './tools.ts';
+
+export const defaultClusterDir = join(import.meta.dirname, '..', '..', '.cluster');
+
+export interface ClusterState {
+  dir: string;
+  host: string;
+  ports: ClusterPorts;
+  server: string;
+  kubeconfig: string;
+  kubectl: string;
+  daemons: DaemonRecord[];
+}
+
+const stateFile = (dir: string) => join(dir, 'state.json');
+
+export async function readState(dir = defaultClusterDir): Promise<ClusterState | undefined> {
+  if (!existsSync(stateFile(dir))) return undefined;
+  return JSON.parse(await readFile(stateFile(dir), 'utf8')) as ClusterState;
+}
+
+/** True when every daemon the state names is still running. */
+export function isRunning(state: ClusterState): boolean {
+  return state.daemons.length > 0 && state.daemons.every(isOurs);
+}
+
+function binaryFor(spec: ComponentSpec, bins: ControlPlaneBinaries): string {
+  switch (spec.name) {
+    case 'etcd':
+      return bins.etcd;
+    case 'kube-apiserver':
+      return bins.kubeApiserver;
+    case 'kube-controller-manager':
+      return bins.kubeControllerManager;
+    case 'kube-scheduler':
+      return bins.kubeScheduler;
+  }
+}
+
+async function writeKubeconfigs(layout: ClusterLayout, server: string): Promise<void> {
+  const caData = await readFile(layout.pki.caCert, 'utf8');
+  for (const id of clientIdentities) {
+    const { cert, key } = layout.pki.client(id.file);
+    const config = kubeconfig({
+      server,
+      caData,
+      certData: await readFile(cert, 'utf8'),
+      keyData: await readFile(key, 'utf8'),
+      user: id.file,
+    });
+    await writeFile(kubeconfigPath(layout.dir, id.file), stringify(config), { mode: 0o600 });
+  }
+}
+
+/** GET `path` on the API server with the admin certificate; resolves with the status code and body. */
+export async function apiGet(dir: string, server: string, path: string): Promise<{ status: number; body: string }> {
+  const pki = join(dir, 'pki');
+  const [ca, cert, key] = await Promise.all(
+    ['ca.crt', 'admin.crt', 'admin.key'].map((f) => readFile(join(pki, f), 'utf8')),
+  );
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server), { ca, cert, key, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitReady(state: ClusterState, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    const dead = state.daemons.find((d) => !isOurs(d));
+    if (dead) throw new Error(`${dead.name} exited during start-up; see ${dead.log}`);
+    try {
+      const res = await apiGet(state.dir, state.server, '/readyz');
+      if (res.status === 200 && res.body.trim() === 'ok') return;
+      last = `${res.status} ${res.body.slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`kube-apiserver not ready after ${timeoutMs} ms: ${last}`);
+}
+
+export interface UpOptions {
+  dir?: string;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Starts a control plane in `dir` (fresh certificates and data) and resolves once /readyz answers ok. */
+export async function up(options: UpOptions = {}): Promise<ClusterState> {
+  const dir = options.dir ?? defaultClusterDir;
+  const log = options.log ?? (() => {});
+  const existing = await readState(dir);
+  if (existing && isRunning(existing)) {
+    log(`cluster already running in ${dir}`);
+    return existing;
+  }
+  if (existing) await down({ dir });
+  const bins = await controlPlaneBinaries();
+  const started = Date.now();
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const host = '127.0.0.1';
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = await freePorts(host, 5);
+  const ports = { etcdClient, etcdPeer, apiserver, controllerManager, scheduler } as ClusterPorts;
+  const pki = await createPki(join(dir, 'pki'), {
+    ips: [host, apiserverServiceIp],
+    dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+  });
+  const layout: ClusterLayout = { dir, pki, ports, host, serviceClusterIpRange };
+  const server = `https://${host}:${ports.apiserver}`;
+  await writeKubeconfigs(layout, server);
+
+  const state: ClusterState = {
+    dir,
+    host,
+    ports,
+    server,
+    kubeconfig: kubeconfigPath(dir, 'admin'),
+    kubectl: bins.kubectl,
+    daemons: [],
+  };
+  // All at once: the API server retries etcd, and the controllers retry the API server.
+  for (const spec of [etcdSpec(layout), apiserverSpec(layout), controllerManagerSpec(layout), schedulerSpec(layout)]) {
+    state.daemons.push(startDaemon(spec.name, binaryFor(spec, bins), spec.args, join(dir, 'logs', `${spec.name}.log`)));
+  }
+  await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+  try {
+    await waitReady(state, options.timeoutMs ?? 90_000);
+  } catch (err) {
+    await down({ dir });
+    throw err;
+  }
+  log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
+  return state;
+}
+
+/** Stops every process the cluster in `dir` started and checks that its ports are free again. */
+export async function down(options: { dir?: string } = {}): Promise<void> {
+  const dir = options.dir ?? defaultClusterDir;
+  const state = await readState(dir);
+  if (!state) return;
+  for (const d of [...state.daemons].reverse()) await stopDaemon(d);
+  const busy: number[] = [];
+  for (const port of Object.values(state.ports)) {
+    // A port can linger for a moment after its owner exits.
+    let free = false;
+    for (let i = 0; i < 50 && !free; i++) {
+      free = !(await isListening(state.host, port));
+      if (!free) await sleep(100);
+    }
+    if (!free) busy.push(port);
+  }
+  await rm(stateFile(dir), { force: true });
+  if (busy.length > 0) throw new Error(`ports still in use after cluster-down: ${busy.join(', ')}`);
+}

@@ -1,0 +1,89 @@
+// Per-cluster certificates, made with the openssl CLI (Node has no API to issue X.509 certificates).
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface ClientIdentity {
+  /** File stem under pki/, e.g. "admin". */
+  file: string;
+  commonName: string;
+  organization?: string;
+}
+
+/** The identities of the control plane's own clients; RBAC's bootstrap policy knows these names. */
+export const clientIdentities: ClientIdentity[] = [
+  { file: 'admin', commonName: 'kubernetes-admin', organization: 'system:masters' },
+  { file: 'kube-controller-manager', commonName: 'system:kube-controller-manager' },
+  { file: 'kube-scheduler', commonName: 'system:kube-scheduler' },
+  { file: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'kubeadm:cluster-admins' },
+];
+
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+  client(file: string): { cert: string; key: string };
+}
+
+async function openssl(args: string[]): Promise<void> {
+  await run('openssl', args);
+}
+
+async function issue(
+  dir: string,
+  stem: string,
+  subject: string,
+  extensions: string,
+  ca: { cert: string; key: string },
+): Promise<void> {
+  const key = join(dir, `${stem}.key`);
+  const csr = join(dir, `${stem}.csr`);
+  const ext = join(dir, `${stem}.ext`);
+  await writeFile(ext, extensions);
+  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+  await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
+  await openssl([
+    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
+    '-days', '365', '-sha256', '-extfile', ext, '-out', join(dir, `${stem}.crt`),
+  ]);
+}
+
+/** Creates a fresh CA, the API server's serving certificate, client certificates and the service-account key pair. */
+export async function createPki(dir: string, serverNames: { ips: string[]; dns: string[] }): Promise<Pki> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const caCert = join(dir, 'ca.crt');
+  const caKey = join(dir, 'ca.key');
+  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', caKey]);
+  await openssl([
+    'req', '-x509', '-new', '-key', caKey, '-subj', '/CN=livestream-operator-local-ca', '-days', '365', '-sha256',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', caCert,
+  ]);
+  const ca = { cert: caCert, key: caKey };
+  const san = [...serverNames.ips.map((ip) => `IP:${ip}`), ...serverNames.dns.map((d) => `DNS:${d}`)].join(',');
+  await issue(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`, ca);
+  for (const id of clientIdentities) {
+    const subject = `${id.organization ? `/O=${id.organization}` : ''}/CN=${id.commonName}`;
+    await issue(dir, id.file, subject, 'extendedKeyUsage=clientAuth\n', ca);
+  }
+  const serviceAccountKey = join(dir, 'sa.key');
+  const serviceAccountPub = join(dir, 'sa.pub');
+  await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', serviceAccountKey]);
+  await openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
+  return {
+    dir,
+    caCert,
+    caKey,
+    serverCert: join(dir, 'apiserver.crt'),
+    serverKey: join(dir, 'apiserver.key'),
+    serviceAccountKey,
+    serviceAccountPub,
+    client: (file) => ({ cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) }),
+  };
+}

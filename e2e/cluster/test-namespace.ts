@@ -1,0 +1,53 @@
+// For a test suite: a client on the run's cluster and a fresh namespace that is deleted afterwards.
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, inject } from 'vitest';
+
+const run = promisify(execFile);
+
+export interface TestCluster {
+  kubeconfig: string;
+  kc: KubeConfig;
+  /** The suite's own namespace, created before its tests. */
+  namespace: string;
+  /** Runs kubectl against the cluster; resolves with stdout, rejects with stderr in the message. */
+  kubectl(args: string[], input?: string): Promise<string>;
+}
+
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+export async function kubectl(bin: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const child = run(bin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  try {
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: err });
+  }
+}
+
+/** Call at the top of a describe block (or file); the returned object is filled in before the tests run. */
+export function useTestCluster(prefix = 'test'): TestCluster {
+  const kubeconfig = inject('kubeconfig');
+  const bin = inject('kubectl');
+  const kc = loadKubeConfig(kubeconfig);
+  const namespace = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const core = kc.makeApiClient(CoreV1Api);
+  beforeAll(async () => {
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+  });
+  afterAll(async () => {
+    // Fire the deletion; the namespace controller finishes it in the background.
+    await core.deleteNamespace({ name: namespace });
+  });
+  return { kubeconfig, kc, namespace, kubectl: (args, input) => kubectl(bin, kubeconfig, args, input) };
+}

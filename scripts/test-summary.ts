@@ -1,0 +1,24 @@
+// Prints the plain closing line CI reads ("N passed, N failed, N skipped") from Vitest's JSON report.
+import { readFileSync } from 'node:fs';
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numFailedTestSuites: number;
+}
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: test-summary.ts REPORT.json');
+let report: VitestJson;
+try {
+  report = JSON.parse(readFileSync(file, 'utf8')) as VitestJson;
+} catch (err) {
+  process.stdout.write(`0 passed, 1 failed\n`);
+  process.stderr.write(`no test report at ${file}: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+// A suite that failed to load has no failed tests of its own; count it so it cannot hide.
+const failed = report.numFailedTests + report.numFailedTestSuites;
+process.stdout.write(`${report.numPassedTests} passed, ${failed} failed, ${report.numPendingTests + report.numTodoTests} skipped\n`);

@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+// Test tiers (DESIGN.md): `unit` is pure and fast; `kube` runs against a real kube-apiserver (started once for the
+// run by the global setup unless KUBECONFIG points at a cluster); `media` runs real ffmpeg, node-media-server and
+// Redis processes; `e2e` needs the local node cluster and runs only through `make e2e`.
+const slow = { testTimeout: 120_000, hookTimeout: 240_000 };
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{operator,transcoder,e2e,crds,scripts}/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'kube',
+          include: ['{operator,e2e,crds}/**/*.int.test.ts'],
+          globalSetup: ['e2e/cluster/vitest-global-setup.ts'],
+          ...slow,
+        },
+      },
+      {
+        test: {
+          name: 'media',
+          include: ['transcoder/**/*.int.test.ts'],
+          fileParallelism: false,
+          ...slow,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 1_200_000,
+        },
+      },
+    ],
+  },
+});
