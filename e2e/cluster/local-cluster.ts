@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import {
   apiserverServiceIp,
   apiserverSpec,
+  auditPolicy,
+  auditPolicyPath,
   controllerManagerSpec,
   etcdSpec,
   kubeconfig,
@@ -142,6 +144,7 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
   const layout: ClusterLayout = { dir, pki, ports, host, serviceClusterIpRange };
   const server = `https://${host}:${ports.apiserver}`;
   await writeKubeconfigs(layout, server);
+  await writeFile(auditPolicyPath(dir), JSON.stringify(auditPolicy));
 
   const state: ClusterState = {
     dir,

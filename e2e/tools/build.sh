@@ -23,6 +23,11 @@ esac
 version=$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$moddir/go.mod" | head -n 1)
 [ -n "$version" ] || { echo "build.sh: no version of $module in $moddir/go.mod" >&2; exit 1; }
 
+mkdir -p "$cache_root"
+# One build per tool at a time: a second caller waits here and then finds the finished entry.
+exec 9>"$cache_root/$name.lock"
+flock 9
+
 hash=$( (cd "$moddir" && cat go.mod go.sum ./*.go; go env GOVERSION) | sha256sum | cut -c1-12)
 dest="$cache_root/$name-$version-$hash"
 if [ -f "$dest/.complete" ]; then

@@ -1,0 +1,101 @@
+// The operator's only door to the API server: server-side apply of children and of LiveStream status under named
+// field managers, and a few reads. Callers send only the fields they own.
+import {
+  ApiException,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+export const fieldManager = 'livestream-operator';
+export const statusFieldManager = 'livestream-operator-status';
+
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  // KUBECONFIG when set (tests, local runs), else the pod's service account.
+  kc.loadFromDefault();
+  return kc;
+}
+
+export interface CustomResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+/** A short, secret-free description of an API error for logs and conditions. */
+export function describeApiError(err: unknown): string {
+  if (err instanceof ApiException) {
+    try {
+      const body = JSON.parse(String(err.body)) as { message?: string };
+      return `${err.code}: ${body.message ?? 'no message'}`;
+    } catch {
+      return `HTTP ${err.code}`;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class KubeClient {
+  readonly objects: KubernetesObjectApi;
+  readonly custom: CustomObjectsApi;
+
+  readonly kc: KubeConfig;
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Server-side apply with our field manager; `force` takes ownership of fields another manager changed (drift). */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.objects.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+  }
+
+  async delete(obj: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.delete(obj);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Server-side apply of a custom resource's status subresource. */
+  async applyStatus(ref: CustomResourceRef, kind: string, status: object): Promise<unknown> {
+    const body = {
+      apiVersion: `${ref.group}/${ref.version}`,
+      kind,
+      metadata: { name: ref.name, namespace: ref.namespace },
+      status,
+    };
+    return this.custom.patchNamespacedCustomObjectStatus(
+      { ...ref, body, fieldManager: statusFieldManager, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
+  /** True when the API server serves `group/version` `kind` (e.g. the Prometheus Operator's PodMonitor). */
+  async servesKind(group: string, version: string, plural: string): Promise<boolean> {
+    try {
+      const list = (await this.custom.getAPIResources({ group, version })) as { resources?: { name: string }[] };
+      return (list.resources ?? []).some((r) => r.name === plural);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+}

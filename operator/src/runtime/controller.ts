@@ -1,0 +1,118 @@
+// One controller: informers for the primary kind and for the children it owns, a work queue of namespace/name keys,
+// a periodic resync from the cache, and workers calling the reconcile function.
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
+import type { OperatorMetrics } from '../telemetry/metrics.ts';
+import { ResilientInformer } from './informer.ts';
+import { WorkQueue, type ProcessResult } from './work-queue.ts';
+
+export interface WatchSpec<T extends KubernetesObject = KubernetesObject> {
+  /** Resource name for logs and metrics, e.g. "deployments". */
+  resource: string;
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  labelSelector?: string;
+  /** The queue key an object maps to, or undefined to ignore it. */
+  keyFor: (obj: T) => string | undefined;
+}
+
+export interface ControllerOptions<P extends KubernetesObject> {
+  kc: KubeConfig;
+  primary: WatchSpec<P>;
+  secondaries: WatchSpec[];
+  reconcile: (key: string, cache: { get(namespace: string, name: string): P | undefined }) => Promise<ProcessResult>;
+  concurrency: number;
+  resyncMs: number;
+  metrics: OperatorMetrics;
+  logger: Logger;
+}
+
+export const keyOf = (obj: KubernetesObject): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** Maps a child to its controlling owner of `kind` (apiVersion group checked), for secondary watches. */
+export function ownerKey(obj: KubernetesObject, apiGroup: string, kind: string): string | undefined {
+  const owner = obj.metadata?.ownerReferences?.find(
+    (r) => r.controller === true && r.kind === kind && r.apiVersion.startsWith(`${apiGroup}/`),
+  );
+  return owner ? `${obj.metadata?.namespace ?? ''}/${owner.name}` : undefined;
+}
+
+export class Controller<P extends KubernetesObject> {
+  readonly queue: WorkQueue;
+  private readonly primary: ResilientInformer<P>;
+  private readonly secondaries: ResilientInformer<KubernetesObject>[];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private depthTimer: NodeJS.Timeout | undefined;
+
+  private readonly opts: ControllerOptions<P>;
+
+  constructor(opts: ControllerOptions<P>) {
+    this.opts = opts;
+    const { metrics, logger } = opts;
+    this.queue = new WorkQueue({
+      concurrency: opts.concurrency,
+      process: (key) => opts.reconcile(key, { get: (ns, name) => this.primary.get(name, ns) }),
+      onError: (key, err, retryInMs) =>
+        logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'reconcile failed'),
+      onDone: (_key, result, seconds) => {
+        metrics.reconciles.inc({ result });
+        metrics.reconcileDuration.observe(seconds);
+      },
+    });
+    const informer = <T extends KubernetesObject>(spec: WatchSpec<T>) =>
+      new ResilientInformer<T>({
+        kc: opts.kc,
+        path: spec.path,
+        list: spec.list,
+        ...(spec.labelSelector !== undefined ? { labelSelector: spec.labelSelector } : {}),
+        onChange: (obj) => {
+          const key = spec.keyFor(obj);
+          if (key) this.queue.add(key);
+        },
+        onError: (err, retryInMs) => {
+          metrics.informerRestarts.inc({ resource: spec.resource });
+          logger.warn({ resource: spec.resource, err: String(err), retryInMs }, 'watch failed; restarting');
+        },
+      });
+    this.primary = informer(opts.primary);
+    this.secondaries = opts.secondaries.map((s) => informer(s));
+  }
+
+  get synced(): boolean {
+    return this.primary.hasSynced && this.secondaries.every((s) => s.hasSynced);
+  }
+
+  /** Starts the informers, waits for their first lists, then the workers and the resync. */
+  async start(): Promise<void> {
+    this.primary.start();
+    for (const s of this.secondaries) s.start();
+    await Promise.all([this.primary.waitForSync(), ...this.secondaries.map((s) => s.waitForSync())]);
+    this.queue.start();
+    this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncMs);
+    this.depthTimer = setInterval(() => this.opts.metrics.queueDepth.set(this.queue.depth), 1000);
+    this.resyncTimer.unref();
+    this.depthTimer.unref();
+    this.opts.logger.info({ objects: this.primary.list().length }, 'controller started');
+  }
+
+  /** Re-enqueues every cached primary object: a safety net for missed events; converged objects write nothing. */
+  resync(): void {
+    for (const obj of this.primary.list()) this.queue.add(keyOf(obj));
+  }
+
+  list(): readonly P[] {
+    return this.primary.list();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    clearInterval(this.depthTimer);
+    await Promise.all([this.primary.stop(), ...this.secondaries.map((s) => s.stop())]);
+    await this.queue.shutdown();
+  }
+}

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, WorkQueue } from './work-queue.ts';
+
+describe('backoffDelay', () => {
+  const policy = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
+  it('doubles per failure up to the cap', () => {
+    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, policy, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+  it('jitters downwards within the configured fraction', () => {
+    expect(backoffDelay(3, policy, () => 1)).toBe(200);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe(300);
+  });
+});
+
+describe('WorkQueue', () => {
+  it('dedupes waiting keys and never runs one key twice at once', async () => {
+    const running = new Set<string>();
+    const runs: string[] = [];
+    let overlap = false;
+    const q = new WorkQueue({
+      concurrency: 4,
+      process: async (key) => {
+        if (running.has(key)) overlap = true;
+        running.add(key);
+        runs.push(key);
+        await sleep(20);
+        running.delete(key);
+      },
+    });
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    q.start();
+    await sleep(5);
+    q.add('a'); // in flight: runs once more afterwards
+    q.add('a');
+    await sleep(80);
+    await q.shutdown();
+    expect(overlap).toBe(false);
+    expect(runs.filter((k) => k === 'a')).toHaveLength(2);
+    expect(runs.filter((k) => k === 'b')).toHaveLength(1);
+  });
+
+  it('retries failures with growing delays and honours requeue-after', async () => {
+    const times: number[] = [];
+    let requeued = 0;
+    const q = new WorkQueue({
+      concurrency: 1,
+      backoff: { baseMs: 20, maxMs: 1000, jitter: 0 },
+      process: async (key) => {
+        if (key === 'flaky') {
+          times.push(Date.now());
+          if (times.length < 3) throw new Error('boom');
+          return;
+        }
+        requeued++;
+        return requeued < 2 ? { requeueAfterMs: 30 } : undefined;
+      },
+    });
+    q.start();
+    q.add('flaky');
+    q.add('later');
+    await sleep(200);
+    await q.shutdown();
+    expect(times).toHaveLength(3);
+    const gaps = [times[1]! - times[0]!, times[2]! - times[1]!];
+    expect(gaps[0]).toBeGreaterThanOrEqual(18);
+    expect(gaps[1]).toBeGreaterThanOrEqual(38);
+    expect(requeued).toBe(2);
+  });
+});
