@@ -1,0 +1,97 @@
+// The ffmpeg command line for a ladder plan. Pure: same plan, same arguments.
+//
+// One decode feeds every encoded rung through `split`; keyframes are forced on segment boundaries (GOP = fps x
+// segment seconds, no scene-cut keyframes) so every rendition cuts its segments at the same instants; audio is
+// produced once as its own HLS rendition that every video variant refers to (an audio group), instead of once per
+// variant. Playlists are written through temporary files so a viewer never reads a partial segment, and without
+// ENDLIST: a publisher that drops may come back within the reconnect window, so the session writes ENDLIST itself.
+import path from 'node:path';
+import { audioRenditionName, type LadderPlan } from './plan-ladder.ts';
+
+export interface FfmpegArgsOptions {
+  inputUrl: string;
+  outDir: string;
+  // Continue the playlists already in outDir (publisher back within the window, or ffmpeg restarted): keeps the
+  // segment numbering and marks the timestamp break with #EXT-X-DISCONTINUITY.
+  resume: boolean;
+  x264Preset?: string;
+  logLevel?: string;
+}
+
+// Unreferenced segments kept on disk after they leave the playlist, for players still downloading them.
+export function deleteMargin(plan: LadderPlan): number {
+  return Math.max(2, Math.ceil(plan.playlistLength / 2));
+}
+
+export function variantPlaylistPath(outDir: string, rendition: string): string {
+  return path.join(outDir, rendition, 'index.m3u8');
+}
+
+export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): string[] {
+  const { videos, audio } = plan;
+  if (videos.length === 0) throw new Error('the ladder plan has no video rendition');
+  const encoded = videos.map((v, i) => ({ v, i })).filter(({ v }) => v.mode === 'encode');
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning'];
+  args.push('-i', options.inputUrl);
+
+  if (encoded.length > 0) {
+    const chains = encoded.map(({ v }, k) => {
+      const filters = [`scale=${v.width}:${v.height}`, `fps=${v.fps}`, 'format=yuv420p'];
+      const input = encoded.length > 1 ? `[s${k}]` : '[0:v:0]';
+      return `${input}${filters.join(',')}[v${k}]`;
+    });
+    const split = encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
+    args.push('-filter_complex', [...split, ...chains].join(';'));
+  }
+
+  let k = 0;
+  for (const v of videos) {
+    args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`);
+  }
+  if (audio !== null) args.push('-map', '0:a:0');
+
+  videos.forEach((v, i) => {
+    const s = `:v:${i}`;
+    if (v.mode === 'copy') {
+      args.push(`-c${s}`, 'copy');
+      return;
+    }
+    const keyframeExpr = `expr:gte(t,n_forced*${plan.segmentSeconds})`;
+    args.push(
+      `-c${s}`, 'libx264',
+      `-preset${s}`, options.x264Preset ?? 'veryfast',
+      `-profile${s}`, v.profile ?? 'main',
+      `-level${s}`, v.level ?? '4.0',
+      `-pix_fmt${s}`, 'yuv420p',
+      `-b${s}`, `${v.videoBitrateKbps}k`,
+      `-maxrate${s}`, `${v.maxrateKbps}k`,
+      `-bufsize${s}`, `${v.bufsizeKbps}k`,
+      `-g${s}`, String(v.gop),
+      `-keyint_min${s}`, String(v.gop),
+      `-sc_threshold${s}`, '0',
+      `-force_key_frames${s}`, keyframeExpr,
+    ); // prettier-ignore
+  });
+  if (audio !== null) {
+    if (audio.mode === 'copy') args.push('-c:a:0', 'copy');
+    else args.push('-c:a:0', 'aac', '-b:a:0', `${audio.bitrateKbps}k`);
+  }
+
+  const flags = ['delete_segments', 'independent_segments', 'temp_file', 'omit_endlist'];
+  if (options.resume) flags.push('append_list', 'discont_start');
+  const streamMap = videos.map((v, i) => (audio !== null ? `v:${i},agroup:aud,name:${v.name}` : `v:${i},name:${v.name}`));
+  if (audio !== null) streamMap.push(`a:0,agroup:aud,name:${audioRenditionName}`);
+  args.push(
+    '-max_muxing_queue_size', '1024',
+    '-f', 'hls',
+    '-hls_time', String(plan.segmentSeconds),
+    '-hls_list_size', String(plan.playlistLength),
+    '-hls_delete_threshold', String(deleteMargin(plan)),
+    '-hls_segment_type', 'mpegts',
+    '-hls_flags', flags.join('+'),
+    '-hls_segment_filename', path.join(options.outDir, '%v', 'seg_%05d.ts'),
+    '-var_stream_map', streamMap.join(' '),
+    path.join(options.outDir, '%v', 'index.m3u8'),
+  ); // prettier-ignore
+  return args;
+}

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import HLS from 'hls-parser';
+import { resolveSpec, type LiveStreamSpec } from '../config/livestream-spec.ts';
+import { buildFfmpegArgs, deleteMargin } from './ffmpeg-args.ts';
+import { buildMasterPlaylist } from './master-playlist.ts';
+import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
+import { parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
+
+const h264Aac720p: SourceInfo = {
+  videoCodec: 'h264',
+  audioCodec: 'aac',
+  width: 1280,
+  height: 720,
+  fps: 30,
+  profile: 'high',
+  codecString: 'avc1.64001f',
+  videoBitrateKbps: 3000,
+};
+
+function settings(spec: LiveStreamSpec = {}) {
+  return resolveSpec(spec, 'demo', 'ns');
+}
+
+// The value following a flag, e.g. valueOf(args, '-c:v:0').
+function valueOf(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+describe('planLadder', () => {
+  it('passes an H.264/AAC source that fits through as the top rung, replacing the same-size rung', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    expect(plan.passthrough).toBe(true);
+    expect(plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}`)).toEqual([
+      'source:copy:1280x720',
+      '480p:encode:854x480',
+      '360p:encode:640x360',
+    ]);
+    expect(plan.audio).toEqual({ mode: 'copy', bitrateKbps: 128, codecString: 'mp4a.40.2' });
+    expect(plan.videos[0]?.codecString).toBe('avc1.64001f');
+  });
+
+  it('encodes every rung, audio included, when passthrough is off', () => {
+    const plan = planLadder(settings({ ladder: { passthrough: false } }), h264Aac720p);
+    expect(plan.videos.map((v) => `${v.name}:${v.mode}`)).toEqual(['720p:encode', '480p:encode', '360p:encode']);
+    expect(plan.audio?.mode).toBe('encode');
+  });
+
+  it.each<[string, Partial<SourceInfo>]>([
+    ['HEVC', { videoCodec: 'hevc', profile: null }],
+    ['MP3 audio', { audioCodec: 'mp3' }],
+    ['High 4:4:4', { profile: 'high444' }],
+    ['a source larger than the top rung', { width: 1920, height: 1080 }],
+    ['60 fps for a 30 fps ladder', { fps: 60 }],
+    ['a bitrate far above the top rung', { videoBitrateKbps: 9000 }],
+  ])('does not pass through %s', (_, change) => {
+    const plan = planLadder(settings(), { ...h264Aac720p, ...change });
+    expect(plan.passthrough).toBe(false);
+    expect(plan.videos.every((v) => v.mode === 'encode')).toBe(true);
+  });
+
+  it('drops rungs larger than the source and never upscales', () => {
+    const src = { ...h264Aac720p, width: 854, height: 480 };
+    expect(planLadder(settings({ ladder: { passthrough: false } }), src).videos.map((v) => v.name)).toEqual([
+      '480p',
+      '360p',
+    ]);
+    expect(planLadder(settings(), src).videos.map((v) => v.name)).toEqual(['source', '360p']);
+  });
+
+  it('makes one rung at the source size when the source is smaller than every rung', () => {
+    const plan = planLadder(settings({ ladder: { preset: '480p', passthrough: false } }), {
+      ...h264Aac720p,
+      width: 320,
+      height: 240,
+    });
+    expect(plan.videos.map((v) => `${v.name}:${v.width}x${v.height}@${v.videoBitrateKbps}`)).toEqual(['360p:320x240@800']);
+  });
+
+  it('keeps the source aspect ratio inside each rung box, with even sizes', () => {
+    expect(fitInside(640, 360, 426, 240)).toEqual({ width: 426, height: 240 });
+    expect(fitInside(640, 480, 854, 480)).toEqual({ width: 640, height: 480 });
+    expect(fitInside(1440, 1080, 1280, 720)).toEqual({ width: 960, height: 720 });
+    expect(fitInside(0, 0, 1280, 720)).toEqual({ width: 1280, height: 720 });
+  });
+
+  it('derives GOP = fps x segment seconds and caps the rung fps at the source fps', () => {
+    const plan = planLadder(settings({ ladder: { passthrough: false }, hls: { segmentSeconds: 4 } }), {
+      ...h264Aac720p,
+      fps: 25,
+    });
+    expect(plan.videos.map((v) => [v.fps, v.gop])).toEqual([
+      [25, 100],
+      [25, 100],
+      [25, 100],
+    ]);
+  });
+
+  it('has no audio rendition for a silent source', () => {
+    const plan = planLadder(settings(), { ...h264Aac720p, audioCodec: null });
+    expect(plan.audio).toBeNull();
+    expect(buildFfmpegArgs(plan, { inputUrl: 'rtmp://x/a/b', outDir: '/o', resume: false })).not.toContain('0:a:0');
+  });
+
+  it('picks the H.264 level from frame size, rate and bitrate', () => {
+    expect(h264Level(640, 360, 30, 856).name).toBe('3.0');
+    expect(h264Level(1280, 720, 30, 2996).name).toBe('3.1');
+    expect(h264Level(1920, 1080, 30, 5350).name).toBe('4.0');
+    expect(h264Level(1920, 1080, 60, 5350).name).toBe('4.2');
+  });
+});
+
+describe('buildFfmpegArgs', () => {
+  const outDir = '/var/lib/livestream/hls';
+  const input = 'rtmp://127.0.0.1:1935/live/internal';
+
+  it('decodes once, copies the source, aligns keyframes to segments and shares one audio rendition', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    expect(args.filter((a) => a === '-i')).toHaveLength(1);
+    expect(valueOf(args, '-filter_complex')).toBe(
+      '[0:v:0]split=2[s0][s1];[s0]scale=854:480,fps=30,format=yuv420p[v0];[s1]scale=640:360,fps=30,format=yuv420p[v1]',
+    );
+    expect(args.filter((a, i) => a === '-map' && i >= 0).length).toBe(4);
+    expect(valueOf(args, '-c:v:0')).toBe('copy');
+    expect(valueOf(args, '-c:v:1')).toBe('libx264');
+    expect(valueOf(args, '-g:v:1')).toBe('60');
+    expect(valueOf(args, '-keyint_min:v:1')).toBe('60');
+    expect(valueOf(args, '-sc_threshold:v:1')).toBe('0');
+    expect(valueOf(args, '-force_key_frames:v:2')).toBe('expr:gte(t,n_forced*2)');
+    expect(valueOf(args, '-pix_fmt:v:2')).toBe('yuv420p');
+    expect(valueOf(args, '-profile:v:1')).toBe('main');
+    expect(valueOf(args, '-b:v:1')).toBe('1400k');
+    // profile/level never hit the copied stream
+    expect(args).not.toContain('-profile:v:0');
+    expect(valueOf(args, '-c:a:0')).toBe('copy');
+    expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(1);
+    expect(valueOf(args, '-var_stream_map')).toBe(
+      'v:0,agroup:aud,name:source v:1,agroup:aud,name:480p v:2,agroup:aud,name:360p a:0,agroup:aud,name:audio',
+    );
+    expect(valueOf(args, '-hls_time')).toBe('2');
+    expect(valueOf(args, '-hls_list_size')).toBe('6');
+    expect(valueOf(args, '-hls_delete_threshold')).toBe(String(deleteMargin(plan)));
+    expect(valueOf(args, '-hls_flags')).toBe('delete_segments+independent_segments+temp_file+omit_endlist');
+    expect(valueOf(args, '-hls_segment_filename')).toBe(`${outDir}/%v/seg_%05d.ts`);
+    expect(args.at(-1)).toBe(`${outDir}/%v/index.m3u8`);
+    expect(args).not.toContain('-master_pl_name');
+  });
+
+  it('encodes audio once at the highest rung audio bitrate when nothing is copied', () => {
+    const plan = planLadder(settings({ ladder: { passthrough: false } }), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    expect(valueOf(args, '-c:a:0')).toBe('aac');
+    expect(valueOf(args, '-b:a:0')).toBe('128k');
+    expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:v:0\]split=3/);
+    expect(args).not.toContain('copy');
+  });
+
+  it('uses no split for a single encoded rung', () => {
+    const plan = planLadder(settings({ ladder: { preset: '360p', passthrough: false } }), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    expect(valueOf(args, '-filter_complex')).toBe('[0:v:0]scale=640:360,fps=30,format=yuv420p[v0]');
+  });
+
+  it('continues the playlists with a discontinuity on resume', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: true });
+    expect(valueOf(args, '-hls_flags')).toBe(
+      'delete_segments+independent_segments+temp_file+omit_endlist+append_list+discont_start',
+    );
+  });
+});
+
+describe('buildMasterPlaylist', () => {
+  it('declares BANDWIDTH, RESOLUTION, CODECS for every variant and one audio group', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    const text = buildMasterPlaylist(plan);
+    HLS.setOptions({ strictMode: true });
+    const master = HLS.parse(text) as HLS.types.MasterPlaylist;
+    expect(master.isMasterPlaylist).toBe(true);
+    expect(master.variants.map((v) => [v.uri, v.bandwidth, v.resolution, v.codecs])).toEqual([
+      ['source/index.m3u8', 3_878_000, { width: 1280, height: 720 }, 'avc1.64001f,mp4a.40.2'],
+      ['480p/index.m3u8', 1_626_000, { width: 854, height: 480 }, 'avc1.4d401f,mp4a.40.2'],
+      ['360p/index.m3u8', 984_000, { width: 640, height: 360 }, 'avc1.4d401e,mp4a.40.2'],
+    ]);
+    expect(master.variants[0]?.audio.map((a) => a.uri)).toEqual(['audio/index.m3u8']);
+    expect(master.independentSegments).toBe(true);
+  });
+});
+
+describe('parseAvcDecoderConfig', () => {
+  it('reads profile and the RFC 6381 codec string', () => {
+    const record = Buffer.from([1, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1f]);
+    expect(parseAvcDecoderConfig(record)).toMatchObject({ profile: 'high', codecString: 'avc1.64001f' });
+    expect(parseAvcDecoderConfig(Buffer.from([1, 66, 0xc0, 30, 0xff, 0xe0, 0]))?.profile).toBe('constrained-baseline');
+    expect(parseAvcDecoderConfig(Buffer.from([0, 1]))).toBeNull();
+  });
+});
