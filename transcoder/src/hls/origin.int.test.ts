@@ -257,12 +257,10 @@ describe('HTTP-FLV proxy', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/x-flv');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const reader = res.body!.getReader();
     let received = Buffer.alloc(0);
-    while (received.length < 64 * 1024) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      received = Buffer.concat([received, Buffer.from(value)]);
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 64 * 1024) break;
     }
     expect(received.subarray(0, 3).toString()).toBe('FLV');
     expect(origin.viewers()).toBeGreaterThanOrEqual(1);
