@@ -66,6 +66,8 @@ describe('resolveSpec', () => {
     [{ ladder: { renditions: [{ name: 'source', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /reserved/],
     [{ ladder: { renditions: [{ name: 'x', width: 640, height: 360 } as never] } }, /videoBitrateKbps is required/],
     [{ hls: { segmentSeconds: 0 } }, /segmentSeconds must be an integer from 1 to 10/],
+    [{ ladder: { renditions: [{ name: 'odd', width: 641, height: 360, videoBitrateKbps: 800 }] } }, /width must be even/],
+    [{ ladder: { renditions: [{ name: 'Big_1', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /DNS label/],
     [{ hls: { playlistLength: 100 } }, /playlistLength/],
     [{ reconnectWindowSeconds: -1 }, /reconnectWindowSeconds/],
     [{ ingest: { httpFlv: 'yes' as never } }, /httpFlv must be true or false/],

@@ -93,7 +93,8 @@ export function presetRenditions(preset: LadderPreset): Rendition[] {
 export const reservedRenditionNames = ['source', 'audio'];
 
 const namePattern = /^[a-zA-Z0-9_-]+$/;
-const renditionNamePattern = /^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$/;
+// The CRD's rules, repeated for standalone YAML: a DNS label of at most 32 characters.
+const renditionNamePattern = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;
 
 export function resolveLiveStream(obj: unknown): ResolvedConfig {
   if (!isRecord(obj)) throw new ConfigError('LiveStream must be an object');
@@ -151,7 +152,7 @@ function resolveRenditions(list: unknown): Rendition[] {
     if (!isRecord(r)) throw new ConfigError(`${at} must be an object`);
     const name = r.name;
     if (typeof name !== 'string' || !renditionNamePattern.test(name)) {
-      throw new ConfigError(`${at}.name must be a lower-case name of letters, digits, '-' or '_' (got ${JSON.stringify(name)})`);
+      throw new ConfigError(`${at}.name must be a DNS label of at most 32 characters (got ${JSON.stringify(name)})`);
     }
     if (reservedRenditionNames.includes(name)) {
       throw new ConfigError(`${at}.name ${JSON.stringify(name)} is reserved by the transcoder`);
@@ -160,11 +161,11 @@ function resolveRenditions(list: unknown): Rendition[] {
     seen.add(name);
     return {
       name,
-      width: even(int(r.width, undefined, 64, 7680, `${at}.width`)),
-      height: even(int(r.height, undefined, 64, 4320, `${at}.height`)),
-      videoBitrateKbps: int(r.videoBitrateKbps, undefined, 50, 100_000, `${at}.videoBitrateKbps`),
-      fps: int(r.fps, 30, 1, 120, `${at}.fps`),
-      audioBitrateKbps: int(r.audioBitrateKbps, 128, 16, 512, `${at}.audioBitrateKbps`),
+      width: even(int(r.width, undefined, 16, 7680, `${at}.width`), `${at}.width`),
+      height: even(int(r.height, undefined, 16, 4320, `${at}.height`), `${at}.height`),
+      videoBitrateKbps: int(r.videoBitrateKbps, undefined, 100, 50_000, `${at}.videoBitrateKbps`),
+      fps: int(r.fps, 30, 1, 60, `${at}.fps`),
+      audioBitrateKbps: int(r.audioBitrateKbps, 128, 32, 320, `${at}.audioBitrateKbps`),
     };
   });
 }
@@ -186,8 +187,9 @@ function bool(value: unknown, fallback: boolean, field: string): boolean {
   return value;
 }
 
-function even(n: number): number {
-  return n - (n % 2);
+function even(n: number, field: string): number {
+  if (n % 2 !== 0) throw new ConfigError(`${field} must be even (H.264 with 4:2:0 chroma)`);
+  return n;
 }
 
 function stringOr(value: unknown, fallback: string): string {

@@ -11,11 +11,14 @@ export interface WatchedFile {
 export interface WatchOptions {
   intervalMs?: number;
   onError?: (err: unknown) => void;
+  // The content the caller already loaded: only a difference from it is a change. Without it the first read is one.
+  initialContent?: Buffer | string;
 }
 
 export function watchFile(path: string, onChange: (content: Buffer) => void, options: WatchOptions = {}): WatchedFile {
   const intervalMs = options.intervalMs ?? 1000;
-  let lastDigest: string | undefined;
+  const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+  let lastDigest = options.initialContent === undefined ? undefined : sha(options.initialContent);
   let lastStamp = '';
   let busy = false;
   let closed = false;
@@ -26,11 +29,10 @@ export function watchFile(path: string, onChange: (content: Buffer) => void, opt
     if (stamp === lastStamp) return;
     const content = await readFile(path);
     lastStamp = stamp;
-    const digest = createHash('sha256').update(content).digest('hex');
+    const digest = sha(content);
     if (digest === lastDigest) return;
-    const first = lastDigest === undefined;
     lastDigest = digest;
-    if (!first) onChange(content);
+    onChange(content);
   };
 
   const tick = (): void => {

@@ -1,0 +1,55 @@
+// The HLS directory of a session: cleared for a new session, ENDLIST appended when the session ends, the master
+// playlist written atomically, and the variant playlists read back to count segments.
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function clearDirectory(dir: string): Promise<void> {
+  // Empty it rather than remove it: in the pod it is the mount point of an emptyDir.
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  await Promise.all(entries.map((e) => rm(path.join(dir, e), { recursive: true, force: true })));
+}
+
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
+
+// Mark a live playlist finished. Players then stop polling and can play the window they have.
+export async function appendEndlist(playlist: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(playlist, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (/#EXT-X-ENDLIST\s*$/.test(text)) return false;
+  await writeFileAtomic(playlist, (text.endsWith('\n') ? text : text + '\n') + '#EXT-X-ENDLIST\n');
+  return true;
+}
+
+export interface PlaylistPosition {
+  mediaSequence: number;
+  segments: number;
+  lastSequence: number; // mediaSequence + segments - 1; -1 when empty
+}
+
+export function playlistPosition(text: string): PlaylistPosition {
+  const m = /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text);
+  const mediaSequence = m ? Number(m[1]) : 0;
+  const segments = (text.match(/^#EXTINF:/gm) ?? []).length;
+  return { mediaSequence, segments, lastSequence: segments > 0 ? mediaSequence + segments - 1 : -1 };
+}
+
+export async function readPlaylistPosition(playlist: string): Promise<PlaylistPosition | null> {
+  try {
+    return playlistPosition(await readFile(playlist, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,56 @@
+// A real encoder for media tests: ffmpeg publishing a synthetic source (testsrc2 + a sine tone) to an RTMP URL in
+// real time, H.264/AAC like OBS with a keyframe every `gopSeconds`. Small sizes keep the 2-core test machine free.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface PublisherOptions {
+  url: string; // rtmp://127.0.0.1:<port>/<app>/<key>
+  size?: string; // default 640x360
+  fps?: number; // default 30
+  gopSeconds?: number; // default 2
+  videoKbps?: number; // default 800
+  audio?: boolean; // default true
+  durationSeconds?: number; // default: until stop()
+}
+
+export interface Publisher {
+  process: ChildProcess;
+  // Resolves when ffmpeg exits, with its code/signal (a refused publish exits on its own with an error).
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  stop(): Promise<void>; // graceful (SIGINT), then SIGKILL after 5 s
+  kill(): Promise<void>; // abrupt (SIGKILL): the connection drops without an RTMP goodbye
+}
+
+export function publisherArgs(options: PublisherOptions): string[] {
+  const fps = options.fps ?? 30;
+  const gop = Math.round(fps * (options.gopSeconds ?? 2));
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'];
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '640x360'}:rate=${fps}`);
+  if (options.audio ?? true) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  if (options.durationSeconds !== undefined) args.push('-t', String(options.durationSeconds));
+  args.push('-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', `${options.videoKbps ?? 800}k`);
+  args.push('-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0');
+  if (options.audio ?? true) args.push('-c:a', 'aac', '-b:a', '96k');
+  args.push('-f', 'flv', options.url);
+  return args;
+}
+
+export function startPublisher(options: PublisherOptions): Publisher {
+  const proc = spawn('ffmpeg', publisherArgs(options), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-8_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    proc.kill(signal);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { process: proc, exited, stderr: () => stderr, stop: () => end('SIGINT'), kill: () => end('SIGKILL') };
+}
