@@ -54,7 +54,10 @@ export function renderPlayerPage(options: { hlsJsPath: string; title?: string })
   }
   function fillQualities() {
     while (quality.options.length > 1) quality.remove(1);
-    hls.levels.forEach(function (level, i) {
+    // highest quality first; option values are hls.js level indexes (which are sorted by bitrate, lowest first)
+    hls.levels.map(function (level, i) { return { level: level, i: i }; }).reverse().forEach(function (entry) {
+      var level = entry.level;
+      var i = entry.i;
       var option = document.createElement('option');
       option.value = String(i);
       option.textContent = (level.height ? level.height + 'p' : 'level ' + i) +

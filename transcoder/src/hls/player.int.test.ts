@@ -1,0 +1,101 @@
+// The player page in a real headless Chromium (hls.js over MSE) against a live ffmpeg HLS output: it waits while
+// the stream is idle, then plays, and offers the ladder's renditions.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { chromium, type Browser } from 'playwright-core';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHlsWriter, type HlsWriter } from '../../test-support/ffmpeg-hls-writer.ts';
+import { createTranscoderMetrics } from '../telemetry/metrics.ts';
+import { startOrigin, type Origin } from './origin.ts';
+
+let dir: string;
+let writer: HlsWriter;
+let origin: Origin;
+let browser: Browser;
+let live = false;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'player-int-'));
+  writer = await startHlsWriter({ dir, segmentSeconds: 1, playlistLength: 6 });
+  origin = await startOrigin({
+    host: '127.0.0.1',
+    port: 0,
+    hlsDir: dir,
+    isLive: () => live,
+    readiness: () => true,
+    metrics: createTranscoderMetrics(new Registry(), { defaultMetrics: false }),
+    logger: pino({ level: 'warn' }),
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await origin?.close();
+  await writer?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('player page', () => {
+  it('shows offline while idle, plays the live stream with hls.js, offers each rendition, then waits again', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`http://127.0.0.1:${origin.port}/`);
+    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'idle');
+    expect(await page.textContent('#state')).toBe('OFFLINE');
+
+    live = true;
+    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'live', undefined, {
+      timeout: 20_000,
+    });
+    const currentTime = (): Promise<number> => page.$eval('video', (v) => (v as HTMLVideoElement).currentTime);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0, undefined, {
+      timeout: 20_000,
+    });
+    const start = await currentTime();
+    await new Promise((r) => setTimeout(r, 10_000));
+    const advanced = (await currentTime()) - start;
+    expect(advanced).toBeGreaterThan(8); // real time, allowing for a short stall on 2 busy cores
+
+    const options = await page.$$eval('#quality option', (els) => els.map((e) => e.textContent ?? ''));
+    expect(options).toEqual(['Auto', '360p (730 kbps)', '240p (400 kbps)']);
+    // Pick the lowest rendition: hls.js switches to it and playback goes on.
+    await page.selectOption('#quality', { label: '240p (400 kbps)' });
+    await page.waitForFunction(() => document.getElementById('info')?.textContent === 'Playing 240p', undefined, {
+      timeout: 15_000,
+    });
+    const beforeSwitch = await currentTime();
+    await page.waitForFunction(
+      (t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 3,
+      beforeSwitch,
+      {
+        timeout: 15_000,
+      },
+    );
+    expect(origin.viewers()).toBe(1); // one page, one viewer token
+
+    // The stream ends: playlists go 404 and the page goes back to waiting.
+    live = false;
+    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'idle', undefined, {
+      timeout: 40_000,
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
