@@ -56,45 +56,36 @@ describe('player page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
+    // Browser-side expressions are strings: this project type-checks without the DOM library.
+    const waitFor = (expression: string, timeout = 20_000): Promise<unknown> =>
+      page.waitForFunction(expression, undefined, { timeout });
+    const state = "document.getElementById('state').dataset.state";
+    const currentTime = (): Promise<number> => page.evaluate<number>("document.querySelector('video').currentTime");
+
     await page.goto(`http://127.0.0.1:${origin.port}/`);
-    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'idle');
+    await waitFor(`${state} === 'idle'`);
     expect(await page.textContent('#state')).toBe('OFFLINE');
 
     live = true;
-    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'live', undefined, {
-      timeout: 20_000,
-    });
-    const currentTime = (): Promise<number> => page.$eval('video', (v) => (v as HTMLVideoElement).currentTime);
-    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0, undefined, {
-      timeout: 20_000,
-    });
+    await waitFor(`${state} === 'live'`);
+    await waitFor("document.querySelector('video').currentTime > 0");
     const start = await currentTime();
     await new Promise((r) => setTimeout(r, 10_000));
     const advanced = (await currentTime()) - start;
     expect(advanced).toBeGreaterThan(8); // real time, allowing for a short stall on 2 busy cores
 
-    const options = await page.$$eval('#quality option', (els) => els.map((e) => e.textContent ?? ''));
+    const options = await page.locator('#quality option').allTextContents();
     expect(options).toEqual(['Auto', '360p (730 kbps)', '240p (400 kbps)']);
     // Pick the lowest rendition: hls.js switches to it and playback goes on.
     await page.selectOption('#quality', { label: '240p (400 kbps)' });
-    await page.waitForFunction(() => document.getElementById('info')?.textContent === 'Playing 240p', undefined, {
-      timeout: 15_000,
-    });
+    await waitFor("document.getElementById('info').textContent === 'Playing 240p'", 15_000);
     const beforeSwitch = await currentTime();
-    await page.waitForFunction(
-      (t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 3,
-      beforeSwitch,
-      {
-        timeout: 15_000,
-      },
-    );
+    await waitFor(`document.querySelector('video').currentTime > ${beforeSwitch + 3}`, 15_000);
     expect(origin.viewers()).toBe(1); // one page, one viewer token
 
     // The stream ends: playlists go 404 and the page goes back to waiting.
     live = false;
-    await page.waitForFunction(() => document.getElementById('state')?.dataset.state === 'idle', undefined, {
-      timeout: 40_000,
-    });
+    await waitFor(`${state} === 'idle'`, 40_000);
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
