@@ -19,9 +19,6 @@ export function writesBy(auditLog: string, username: string, since = 0): AuditEv
     .filter((line) => line.includes(username))
     .map((line) => JSON.parse(line) as AuditEvent)
     .filter(
-      (e) =>
-        e.stage === 'ResponseComplete' &&
-        e.user.username === username &&
-        Date.parse(e.stageTimestamp) >= since,
+      (e) => e.stage === 'ResponseComplete' && e.user.username === username && Date.parse(e.stageTimestamp) >= since,
     );
 }

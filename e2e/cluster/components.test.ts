@@ -28,7 +28,12 @@ const layout: ClusterLayout = {
   ports: { etcdClient: 2001, etcdPeer: 2002, apiserver: 2003, controllerManager: 2004, scheduler: 2005 },
 };
 
-const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+const flag = (args: string[], name: string) =>
+  args
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=');
 
 describe('control-plane command lines', () => {
   it('binds every listener to loopback', () => {
@@ -57,7 +62,13 @@ describe('control-plane command lines', () => {
   });
 
   it('embeds credentials in kubeconfigs', () => {
-    const config = kubeconfig({ server: 'https://127.0.0.1:2003', caData: 'CA', certData: 'C', keyData: 'K', user: 'admin' });
+    const config = kubeconfig({
+      server: 'https://127.0.0.1:2003',
+      caData: 'CA',
+      certData: 'C',
+      keyData: 'K',
+      user: 'admin',
+    });
     expect(config).toMatchObject({
       'current-context': 'local',
       clusters: [{ cluster: { server: 'https://127.0.0.1:2003', 'certificate-authority-data': 'Q0E=' } }],

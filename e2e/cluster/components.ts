@@ -92,10 +92,7 @@ export const auditPolicy = {
   apiVersion: 'audit.k8s.io/v1',
   kind: 'Policy',
   omitStages: ['RequestReceived'],
-  rules: [
-    { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
-    { level: 'None' },
-  ],
+  rules: [{ level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] }, { level: 'None' }],
 };
 
 function componentCommon(l: ClusterLayout, user: string, port: number): string[] {

@@ -114,6 +114,30 @@ async function waitReady(state: ClusterState, timeoutMs: number): Promise<void> 
   throw new Error(`kube-apiserver not ready after ${timeoutMs} ms: ${last}`);
 }
 
+/** Waits for a component's own /healthz (self-signed serving certificate, anonymous access allowed there). */
+async function waitHealthy(state: ClusterState, name: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const daemon = state.daemons.find((d) => d.name === name);
+  while (Date.now() < deadline) {
+    if (daemon && !isOurs(daemon)) throw new Error(`${name} exited during start-up; see ${daemon.log}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request(
+        { host: state.host, port, path: '/healthz', rejectUnauthorized: false, timeout: 2_000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`${name} not healthy after ${timeoutMs} ms`);
+}
+
 export interface UpOptions {
   dir?: string;
   timeoutMs?: number;
@@ -139,7 +163,13 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
   const ports = { etcdClient, etcdPeer, apiserver, controllerManager, scheduler } as ClusterPorts;
   const pki = await createPki(join(dir, 'pki'), {
     ips: [host, apiserverServiceIp],
-    dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    dns: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
   });
   const layout: ClusterLayout = { dir, pki, ports, host, serviceClusterIpRange };
   const server = `https://${host}:${ports.apiserver}`;
@@ -155,13 +185,22 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
     kubectl: bins.kubectl,
     daemons: [],
   };
-  // All at once: the API server retries etcd, and the controllers retry the API server.
-  for (const spec of [etcdSpec(layout), apiserverSpec(layout), controllerManagerSpec(layout), schedulerSpec(layout)]) {
+  // etcd and the API server together (the API server retries etcd); the controllers once RBAC's bootstrap policy is
+  // served, since the controller manager exits when it cannot read its authentication ConfigMap.
+  const start = (spec: ComponentSpec) =>
     state.daemons.push(startDaemon(spec.name, binaryFor(spec, bins), spec.args, join(dir, 'logs', `${spec.name}.log`)));
-  }
-  await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
   try {
+    start(etcdSpec(layout));
+    start(apiserverSpec(layout));
+    await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
     await waitReady(state, options.timeoutMs ?? 90_000);
+    start(controllerManagerSpec(layout));
+    start(schedulerSpec(layout));
+    await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+    await Promise.all([
+      waitHealthy(state, 'kube-controller-manager', ports.controllerManager, 60_000),
+      waitHealthy(state, 'kube-scheduler', ports.scheduler, 60_000),
+    ]);
   } catch (err) {
     await down({ dir });
     throw err;
@@ -177,7 +216,7 @@ export async function down(options: { dir?: string } = {}): Promise<void> {
   if (!state) return;
   for (const d of [...state.daemons].reverse()) await stopDaemon(d);
   const busy: number[] = [];
-  for (const port of Object.values(state.ports)) {
+  for (const port of Object.values<number>({ ...state.ports })) {
     // A port can linger for a moment after its owner exits.
     let free = false;
     for (let i = 0; i < 50 && !free; i++) {

@@ -20,7 +20,11 @@ export const clientIdentities: ClientIdentity[] = [
   { file: 'kube-scheduler', commonName: 'system:kube-scheduler' },
   // The operator when it runs outside the cluster in tests: its own user name lets the audit log tell its writes apart.
   { file: 'livestream-operator', commonName: 'livestream-operator', organization: 'system:masters' },
-  { file: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'kubeadm:cluster-admins' },
+  {
+    file: 'apiserver-kubelet-client',
+    commonName: 'kube-apiserver-kubelet-client',
+    organization: 'kubeadm:cluster-admins',
+  },
 ];
 
 export interface Pki {
@@ -52,8 +56,22 @@ async function issue(
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
   await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
   await openssl([
-    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-    '-days', '365', '-sha256', '-extfile', ext, '-out', join(dir, `${stem}.crt`),
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-days',
+    '365',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    join(dir, `${stem}.crt`),
   ]);
 }
 
@@ -64,8 +82,22 @@ export async function createPki(dir: string, serverNames: { ips: string[]; dns: 
   const caKey = join(dir, 'ca.key');
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', caKey]);
   await openssl([
-    'req', '-x509', '-new', '-key', caKey, '-subj', '/CN=livestream-operator-local-ca', '-days', '365', '-sha256',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', caCert,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-subj',
+    '/CN=livestream-operator-local-ca',
+    '-days',
+    '365',
+    '-sha256',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    caCert,
   ]);
   const ca = { cert: caCert, key: caKey };
   const san = [...serverNames.ips.map((ip) => `IP:${ip}`), ...serverNames.dns.map((d) => `DNS:${d}`)].join(',');

@@ -1,7 +1,13 @@
 // A self-healing informer over client-node's ListWatch: client-node stops an informer on any error other than 410
 // or a client timeout, so this wrapper restarts it with capped backoff (resuming from the last resourceVersion) and
 // tracks whether the cache has synced. Callbacks must only enqueue keys: a throw there would crash the process.
-import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import { backoffDelay, type BackoffPolicy } from './work-queue.ts';
 

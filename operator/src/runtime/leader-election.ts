@@ -109,7 +109,8 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.opts.identity,
         leaseDurationSeconds: this.leaseSeconds,
-        acquireTime: keep && current?.spec?.acquireTime ? new V1MicroTime(current.spec.acquireTime) : new V1MicroTime(now),
+        acquireTime:
+          keep && current?.spec?.acquireTime ? new V1MicroTime(current.spec.acquireTime) : new V1MicroTime(now),
         renewTime: new V1MicroTime(now),
         leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (keep ? 0 : 1),
       },

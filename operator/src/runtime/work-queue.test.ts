@@ -48,14 +48,13 @@ describe('WorkQueue', () => {
     const q = new WorkQueue({
       concurrency: 1,
       backoff: { baseMs: 20, maxMs: 1000, jitter: 0 },
-      process: async (key) => {
+      process: (key) => {
         if (key === 'flaky') {
           times.push(Date.now());
-          if (times.length < 3) throw new Error('boom');
-          return;
+          return times.length < 3 ? Promise.reject(new Error('boom')) : Promise.resolve();
         }
         requeued++;
-        return requeued < 2 ? { requeueAfterMs: 30 } : undefined;
+        return Promise.resolve(requeued < 2 ? { requeueAfterMs: 30 } : undefined);
       },
     });
     q.start();
