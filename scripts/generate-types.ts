@@ -3,13 +3,14 @@
 //
 //   node scripts/generate-types.ts           writes the file
 //   node scripts/generate-types.ts --check   exits 1 when the file differs from what the CRD generates
+//   --crd PATH and --out PATH override the two files (for tests).
 //
 // The types describe objects as the API server returns them: a property with a schema default is required (the
 // server fills it in before anything reads the object). Every object schema gets a stable name from `typeNames`;
 // a new object in the CRD without a name here fails the generation instead of producing an anonymous type.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { compile, type JSONSchema } from 'json-schema-to-typescript';
+import { compile } from 'json-schema-to-typescript';
 import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
@@ -69,10 +70,10 @@ function isRecord(value: unknown): value is Schema {
 export function crdSchema(crdYaml: string): Schema {
   const crd: unknown = parse(crdYaml);
   const versions = isRecord(crd) && isRecord(crd.spec) ? crd.spec.versions : undefined;
-  if (!Array.isArray(versions)) throw new Error(`${relative(root, crdPath)}: spec.versions is missing`);
+  if (!Array.isArray(versions)) throw new Error(`the CRD has no spec.versions`);
   const storage: unknown = versions.find((v: unknown) => isRecord(v) && v.storage === true);
   const schema = isRecord(storage) && isRecord(storage.schema) ? storage.schema.openAPIV3Schema : undefined;
-  if (!isRecord(schema)) throw new Error(`${relative(root, crdPath)}: no openAPIV3Schema in the storage version`);
+  if (!isRecord(schema)) throw new Error(`the CRD has no openAPIV3Schema in its storage version`);
   return schema;
 }
 
@@ -122,9 +123,9 @@ export function toJsonSchema(schema: Schema, path = ''): Schema {
   return out;
 }
 
-export async function generate(): Promise<string> {
-  const schema = toJsonSchema(crdSchema(await readFile(crdPath, 'utf8')));
-  const ts = await compile(schema as JSONSchema, 'LiveStream', {
+export async function generate(crdFile = crdPath): Promise<string> {
+  const schema = toJsonSchema(crdSchema(await readFile(crdFile, 'utf8')));
+  return compile(schema, 'LiveStream', {
     bannerComment: banner,
     additionalProperties: false,
     ignoreMinAndMaxItems: true,
@@ -132,27 +133,36 @@ export async function generate(): Promise<string> {
     unknownAny: true,
     style: { printWidth: 120, singleQuote: true, trailingComma: 'all', bracketSpacing: true },
   });
-  return ts;
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  if (i === -1) return undefined;
+  const value = argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a path`);
+  return value;
 }
 
 async function main(argv: string[]): Promise<number> {
   const check = argv.includes('--check');
-  const wanted = await generate();
-  const target = relative(root, generatedPath);
+  const crdFile = option(argv, '--crd') ?? crdPath;
+  const outFile = option(argv, '--out') ?? generatedPath;
+  const wanted = await generate(crdFile);
+  const [target, source] = [relative(process.cwd(), outFile), relative(process.cwd(), crdFile)];
   if (!check) {
-    await writeFile(generatedPath, wanted);
+    await writeFile(outFile, wanted);
     process.stdout.write(`wrote ${target}\n`);
     return 0;
   }
-  const actual = await readFile(generatedPath, 'utf8').catch(() => undefined);
+  const actual = await readFile(outFile, 'utf8').catch(() => undefined);
   if (actual === wanted) {
-    process.stdout.write(`${target} is up to date with crds/livestream.yaml\n`);
+    process.stdout.write(`${target} is up to date with ${source}\n`);
     return 0;
   }
   process.stderr.write(
     actual === undefined
-      ? `${target} is missing: run \`node scripts/generate-types.ts\`\n`
-      : `${target} is stale (crds/livestream.yaml changed since it was generated): run \`node scripts/generate-types.ts\` and commit the result\n`,
+      ? `${target} is missing: run \`node scripts/generate-types.ts\` and commit the result\n`
+      : `${target} is stale (${source} changed since it was generated): run \`node scripts/generate-types.ts\` and commit the result\n`,
   );
   return 1;
 }

@@ -1,6 +1,6 @@
 // The LiveStream API for the operator's code: the generated types, the names of the resource, the condition types
 // and reasons (constants, one CamelCase word each), and the ladder presets.
-import type { LadderPreset, LadderSpec, LiveStream, RenditionSpec } from './livestream.generated.ts';
+import type { LadderPreset, LiveStream, RenditionSpec } from './livestream.generated.ts';
 
 export type * from './livestream.generated.ts';
 
@@ -132,7 +132,16 @@ export const presets: Readonly<Record<LadderPreset, readonly Readonly<Rendition>
 export const defaultPreset: LadderPreset = '720p';
 
 /** The ladder a spec asks for: its explicit renditions, else its preset, else the default preset. */
-export function ladderRenditions(ladder: Partial<LadderSpec> | undefined): Rendition[] {
+export function ladderRenditions(
+  ladder:
+    | {
+        preset?: LadderPreset;
+        passthrough?: boolean;
+        renditions?: readonly (Pick<RenditionSpec, 'name' | 'width' | 'height' | 'videoBitrateKbps'> &
+          Partial<RenditionSpec>)[];
+      }
+    | undefined,
+): Rendition[] {
   if (ladder?.renditions && ladder.renditions.length > 0) {
     return ladder.renditions.map((r) => ({ ...r, fps: r.fps ?? 30, audioBitrateKbps: r.audioBitrateKbps ?? 128 }));
   }

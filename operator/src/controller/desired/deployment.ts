@@ -1,0 +1,266 @@
+// "<name>-transcoder": one transcoder pod (RTMP ingest, ffmpeg ladder, HTTP origin) with the relay sidecar.
+//
+// What can change during a broadcast (relays' URLs and enabled flags, recording on/off) reaches the pod through the
+// hot-reloaded ConfigMap and must not touch this template; image and resources roll the pod, and a hash of them is
+// recorded in a template annotation. Secret volumes are optional where a missing Secret should disable one feature
+// (a relay, the recording) rather than keep the whole channel from starting.
+import { createHash } from 'node:crypto';
+import type {
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1Probe,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import { group, streamKeySecretKey, type LiveStream, type ResourceRequirements } from '../../api/v1alpha1/index.ts';
+import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
+import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
+import * as contract from './pod-contract.ts';
+
+/** Pod template annotation: hash of the inputs that must restart the pod (image, resources). */
+export const restartHashAnnotation = `${group}/restart-hash`;
+
+/** Secret files are readable by the pod's group only (fsGroup), never world-readable. */
+const secretFileMode = 0o440;
+
+const volumeNames = {
+  config: 'config',
+  streamKey: 'stream-key',
+  relayKeys: 'relay-keys',
+  s3Credentials: 's3-credentials',
+  hls: 'hls',
+  tmp: 'tmp',
+  relayTmp: 'relay-tmp',
+} as const;
+
+/** spec.resources with quantities as strings (the form core/v1 uses). */
+export function transcoderResources(spec: ResourceRequirements | undefined): V1ResourceRequirements {
+  if (!spec || (!spec.limits && !spec.requests)) return structuredClone(defaultTranscoderResources);
+  const quantities = (list: Record<string, number | string | undefined> | undefined) =>
+    list && Object.fromEntries(Object.entries(list).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+  return {
+    ...(spec.limits ? { limits: quantities(spec.limits) } : {}),
+    ...(spec.requests ? { requests: quantities(spec.requests) } : {}),
+  };
+}
+
+/** A stable hash of what must restart the pod when it changes; the config is hot-reloaded and not part of it. */
+export function restartHash(inputs: {
+  image: string;
+  transcoder: V1ResourceRequirements;
+  relay: V1ResourceRequirements;
+}) {
+  return createHash('sha256').update(canonicalJson(inputs)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A fresh object per container: manifests share no mutable parts. */
+function containerSecurityContext(): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: contract.runAsUser,
+    runAsGroup: contract.runAsUser,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+function volumes(ls: LiveStream): V1Volume[] {
+  const names = childNames(ls);
+  const list: V1Volume[] = [
+    { name: volumeNames.config, configMap: { name: names.configMap } },
+    {
+      name: volumeNames.streamKey,
+      // Required: a channel without its key cannot accept a publisher; the pod waits until the Secret exists.
+      secret: {
+        secretName: names.streamKeySecret,
+        items: [{ key: streamKeySecretKey(ls), path: contract.streamKeyFileName }],
+        defaultMode: secretFileMode,
+      },
+    },
+  ];
+  // Every relay with a key, enabled or not, so that toggling `enabled` does not change the template.
+  const relayKeys = (ls.spec.relays ?? []).flatMap((r) =>
+    r.keySecretRef ? [{ relay: r.name, ref: r.keySecretRef }] : [],
+  );
+  if (relayKeys.length > 0) {
+    list.push({
+      name: volumeNames.relayKeys,
+      projected: {
+        defaultMode: secretFileMode,
+        sources: relayKeys.map(({ relay, ref }) => ({
+          secret: {
+            name: ref.name,
+            items: [{ key: ref.key ?? 'streamKey', path: `${relay}/${contract.relayKeyFileName}` }],
+            // A missing key Secret fails that relay (reported in status), not the whole channel.
+            optional: true,
+          },
+        })),
+      },
+    });
+  }
+  // Mounted whenever S3 credentials are configured, recording on or off, so switching recording is hot.
+  const credentials = ls.spec.recording?.s3?.credentialsSecretRef;
+  if (credentials) {
+    list.push({
+      name: volumeNames.s3Credentials,
+      secret: {
+        secretName: credentials.name,
+        items: [
+          { key: credentials.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
+          { key: credentials.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
+        ],
+        defaultMode: secretFileMode,
+        optional: true,
+      },
+    });
+  }
+  list.push(
+    // Live segments: playlistLength x segmentSeconds of every rendition, plus the recording's backlog.
+    { name: volumeNames.hls, emptyDir: { sizeLimit: '2Gi' } },
+    { name: volumeNames.tmp, emptyDir: { sizeLimit: '256Mi' } },
+    { name: volumeNames.relayTmp, emptyDir: { sizeLimit: '64Mi' } },
+  );
+  return list;
+}
+
+function commonEnv(ctx: BuildContext): V1EnvVar[] {
+  return [
+    { name: contract.env.config, value: contract.configPath },
+    {
+      name: contract.env.redisUrl,
+      valueFrom: { secretKeyRef: { name: ctx.redis.secretName, key: ctx.redis.key } },
+    },
+    { name: contract.env.rtmpPort, value: String(contract.ports.rtmp) },
+    { name: contract.env.httpPort, value: String(contract.ports.http) },
+    { name: contract.env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // Node and ffmpeg look for a writable home; the root filesystem is read-only.
+    { name: 'HOME', value: contract.tmpDir },
+  ];
+}
+
+const readOnly = (name: string, mountPath: string): V1VolumeMount => ({ name, mountPath, readOnly: true });
+
+function transcoderContainer(
+  ls: LiveStream,
+  ctx: BuildContext,
+  resources: V1ResourceRequirements,
+  hasS3: boolean,
+): V1Container {
+  return {
+    name: contract.containerNames.transcoder,
+    image: ctx.image,
+    ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+    workingDir: contract.workingDir,
+    command: contract.transcoderCommand,
+    ports: [
+      { name: 'rtmp', containerPort: contract.ports.rtmp, protocol: 'TCP' },
+      { name: 'http', containerPort: contract.ports.http, protocol: 'TCP' },
+    ],
+    env: [...commonEnv(ctx), { name: contract.env.hlsDir, value: contract.hlsDir }],
+    resources,
+    volumeMounts: [
+      readOnly(volumeNames.config, contract.configDir),
+      readOnly(volumeNames.streamKey, contract.streamKeyDir),
+      ...(hasS3 ? [readOnly(volumeNames.s3Credentials, contract.s3CredentialsDir)] : []),
+      { name: volumeNames.hls, mountPath: contract.hlsDir },
+      { name: volumeNames.tmp, mountPath: contract.tmpDir },
+    ],
+    // Startup allows a minute; after that a hung process is restarted within 30 s.
+    startupProbe: httpProbe(contract.healthPath, 2, 30),
+    livenessProbe: httpProbe(contract.healthPath, 10, 3),
+    readinessProbe: httpProbe(contract.readyPath, 5, 2),
+    securityContext: containerSecurityContext(),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+function relayContainer(ctx: BuildContext, resources: V1ResourceRequirements, hasRelayKeys: boolean): V1Container {
+  return {
+    name: contract.containerNames.relay,
+    image: ctx.image,
+    ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+    workingDir: contract.workingDir,
+    command: contract.relayCommand,
+    env: commonEnv(ctx),
+    resources,
+    volumeMounts: [
+      readOnly(volumeNames.config, contract.configDir),
+      // The relay plays the ingest from the pod's loopback RTMP server, whose stream name is the key.
+      readOnly(volumeNames.streamKey, contract.streamKeyDir),
+      ...(hasRelayKeys ? [readOnly(volumeNames.relayKeys, contract.relayKeysDir)] : []),
+      { name: volumeNames.relayTmp, mountPath: contract.tmpDir },
+    ],
+    securityContext: containerSecurityContext(),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+export function buildDeployment(ls: LiveStream, ctx: BuildContext): V1Deployment {
+  const podVolumes = volumes(ls);
+  const has = (name: string) => podVolumes.some((v) => v.name === name);
+  const resources = {
+    transcoder: transcoderResources(ls.spec.resources),
+    relay: structuredClone(ctx.relayResources ?? defaultRelayResources),
+  };
+  const hash = restartHash({ image: ctx.image, ...resources });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMetadata(ls, childNames(ls).deployment, ctx),
+    spec: {
+      replicas: ls.spec.paused ? 0 : 1,
+      // One publisher endpoint: the old pod must release the stream before the new one takes it.
+      strategy: { type: 'Recreate' },
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: selectorLabels(ls) },
+      template: {
+        metadata: {
+          labels: labels(ls, ctx),
+          annotations: {
+            [restartHashAnnotation]: hash,
+            'kubectl.kubernetes.io/default-container': contract.containerNames.transcoder,
+          },
+        },
+        spec: {
+          // Media pods report through Redis; they never talk to the Kubernetes API.
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          // Time to close the last segment, end the playlist and flush the recording upload.
+          terminationGracePeriodSeconds: 45,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: contract.runAsUser,
+            runAsGroup: contract.runAsUser,
+            fsGroup: contract.runAsUser,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            transcoderContainer(ls, ctx, resources.transcoder, has(volumeNames.s3Credentials)),
+            relayContainer(ctx, resources.relay, has(volumeNames.relayKeys)),
+          ],
+          volumes: podVolumes,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// "<name>": RTMP ingest (1935) and the HTTP origin (8080: HLS, player, metrics) of the transcoder pod.
+import type { V1Service } from '@kubernetes/client-node';
+import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { BuildContext } from './context.ts';
+import { childMetadata, childNames, selectorLabels } from './metadata.ts';
+import { ports } from './pod-contract.ts';
+
+export function buildService(ls: LiveStream, ctx: Pick<BuildContext, 'extraLabels'>): V1Service {
+  const type = ls.spec.ingest?.serviceType ?? 'ClusterIP';
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMetadata(ls, childNames(ls).service, ctx),
+    spec: {
+      type,
+      selector: selectorLabels(ls),
+      // Node ports are left to the API server: sending them would pin a port the user never chose.
+      ports: [
+        { name: 'rtmp', protocol: 'TCP', port: ports.rtmp, targetPort: 'rtmp' },
+        { name: 'http', protocol: 'TCP', port: ports.http, targetPort: 'http' },
+      ],
+    },
+  };
+}
