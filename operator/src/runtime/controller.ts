@@ -20,7 +20,7 @@ export interface ControllerOptions<P extends KubernetesObject> {
   kc: KubeConfig;
   primary: WatchSpec<P>;
   secondaries: WatchSpec[];
-  reconcile: (key: string, cache: { get(namespace: string, name: string): P | undefined }) => Promise<ProcessResult>;
+  reconcile: (key: string) => Promise<ProcessResult>;
   concurrency: number;
   resyncMs: number;
   metrics: OperatorMetrics;
@@ -46,6 +46,7 @@ export class Controller<P extends KubernetesObject> {
   readonly queue: WorkQueue;
   private readonly primary: ResilientInformer<P>;
   private readonly secondaries: ResilientInformer<KubernetesObject>[];
+  private readonly byResource = new Map<string, ResilientInformer<KubernetesObject>>();
   private resyncTimer: NodeJS.Timeout | undefined;
   private depthTimer: NodeJS.Timeout | undefined;
 
@@ -56,7 +57,7 @@ export class Controller<P extends KubernetesObject> {
     const { metrics, logger } = opts;
     this.queue = new WorkQueue({
       concurrency: opts.concurrency,
-      process: (key) => opts.reconcile(key, { get: (ns, name) => this.primary.get(name, ns) }),
+      process: (key) => opts.reconcile(key),
       onError: (key, err, retryInMs) =>
         logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'reconcile failed'),
       onDone: (_key, result, seconds) => {
@@ -80,7 +81,16 @@ export class Controller<P extends KubernetesObject> {
         },
       });
     this.primary = informer(opts.primary);
-    this.secondaries = opts.secondaries.map((s) => informer(s));
+    this.secondaries = opts.secondaries.map((s) => {
+      const inf = informer(s);
+      this.byResource.set(s.resource, inf);
+      return inf;
+    });
+  }
+
+  /** A child from the informer cache of `resource` (one of the secondaries). */
+  cached<T extends KubernetesObject>(resource: string, namespace: string, name: string): T | undefined {
+    return this.byResource.get(resource)?.get(name, namespace) as T | undefined;
   }
 
   get synced(): boolean {
@@ -103,6 +113,10 @@ export class Controller<P extends KubernetesObject> {
   /** Re-enqueues every cached primary object: a safety net for missed events; converged objects write nothing. */
   resync(): void {
     for (const obj of this.primary.list()) this.queue.add(keyOf(obj));
+  }
+
+  get(namespace: string, name: string): P | undefined {
+    return this.primary.get(name, namespace);
   }
 
   list(): readonly P[] {

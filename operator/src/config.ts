@@ -1,0 +1,41 @@
+// The operator's settings, from its environment (the chart sets them). Pure: parse and validate, nothing else.
+
+export interface OperatorConfig {
+  /** Image of the transcoder pods (transcoder and relay containers). */
+  transcoderImage: string;
+  /** Redis for the transcoders' reports; absent means status without publish state (a clear condition says so). */
+  redisUrl: string | undefined;
+  /** Watch one namespace only; all namespaces when absent. */
+  watchNamespace: string | undefined;
+  /** Namespace of the leader Lease (the operator's own). */
+  leaseNamespace: string;
+  leaseName: string;
+  metricsPort: number;
+  concurrency: number;
+  resyncSeconds: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
+  const redisUrl = env.LSO_REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new Error('LSO_REDIS_URL must start with redis:// or rediss://');
+  }
+  return {
+    transcoderImage: env.LSO_TRANSCODER_IMAGE || 'livestream-transcoder:dev',
+    redisUrl,
+    watchNamespace: env.LSO_WATCH_NAMESPACE || undefined,
+    leaseNamespace: env.LSO_LEASE_NAMESPACE || env.POD_NAMESPACE || 'default',
+    leaseName: env.LSO_LEASE_NAME || 'livestream-operator',
+    metricsPort: int(env, 'LSO_METRICS_PORT', 8080, 0, 65535),
+    concurrency: int(env, 'LSO_CONCURRENCY', 4, 1, 64),
+    resyncSeconds: int(env, 'LSO_RESYNC_SECONDS', 300, 1, 86_400),
+  };
+}

@@ -1,0 +1,59 @@
+// Pure: does an observed object already hold every field we would apply? Server-side apply of an unchanged object
+// is a no-op for the object but still a write request, so the reconciler asks this first and applies only on "no".
+// The observed object may carry more (server defaults, other managers' fields); what we set must match, with
+// resource quantities compared by value because the API server canonicalizes them ("0.5" is stored as "500m").
+
+const suffixes: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The value of a Kubernetes quantity string ("500m", "1Gi", "2e3"), or undefined when it is not one. */
+export function parseQuantity(s: string): number | undefined {
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/.exec(s);
+  if (!m) return undefined;
+  const factor = suffixes[m[2] ?? ''];
+  return factor === undefined ? undefined : Number(m[1]) * factor;
+}
+
+function sameScalar(desired: unknown, observed: unknown): boolean {
+  if (desired === observed) return true;
+  if (typeof desired === 'string' && typeof observed === 'string') {
+    const a = parseQuantity(desired);
+    const b = parseQuantity(observed);
+    return a !== undefined && b !== undefined && Math.abs(a - b) <= Math.abs(a) * 1e-12;
+  }
+  return false;
+}
+
+/** True when every field set in `desired` has the same value in `observed` (arrays must match element by element). */
+export function isSubset(desired: unknown, observed: unknown): boolean {
+  if (desired === undefined) return true;
+  if (Array.isArray(desired)) {
+    return (
+      Array.isArray(observed) &&
+      desired.length === observed.length &&
+      desired.every((d, i) => isSubset(d, (observed as unknown[])[i]))
+    );
+  }
+  if (desired !== null && typeof desired === 'object') {
+    if (observed === null || typeof observed !== 'object' || Array.isArray(observed)) return false;
+    const o = observed as Record<string, unknown>;
+    return Object.entries(desired).every(([k, v]) => isSubset(v, o[k]));
+  }
+  return sameScalar(desired, observed);
+}
