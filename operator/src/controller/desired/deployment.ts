@@ -204,9 +204,8 @@ function relayContainer(ctx: BuildContext, resources: V1ResourceRequirements, ha
     env: commonEnv(ctx),
     resources,
     volumeMounts: [
+      // No stream key: the relay plays the ingest from the pod's loopback RTMP server under an internal name.
       readOnly(volumeNames.config, contract.configDir),
-      // The relay plays the ingest from the pod's loopback RTMP server, whose stream name is the key.
-      readOnly(volumeNames.streamKey, contract.streamKeyDir),
       ...(hasRelayKeys ? [readOnly(volumeNames.relayKeys, contract.relayKeysDir)] : []),
       { name: volumeNames.relayTmp, mountPath: contract.tmpDir },
     ],

@@ -258,6 +258,7 @@ describe('Deployment', () => {
       readOnly: true,
     });
     expect(container(ls, 'transcoder').volumeMounts!.map((m) => m.name)).not.toContain('relay-keys');
+    expect(container(ls, 'relay').volumeMounts!.map((m) => m.name)).not.toContain('stream-key');
     expect(pod(minimal()).spec!.volumes!.map((v) => v.name)).not.toContain('relay-keys');
   });
 
