@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export interface ProbedStream {
-  codec_type: 'video' | 'audio' | string;
+  codec_type: string; // 'video' | 'audio' | ...
   codec_name: string;
   profile?: string;
   width?: number;
@@ -40,7 +40,19 @@ export function frameRate(ratio: string | undefined): number {
 export async function keyframeTimes(file: string): Promise<number[]> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-select_streams', 'v:0', '-skip_frame', 'nokey', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file],
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-skip_frame',
+      'nokey',
+      '-show_entries',
+      'frame=pts_time',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
     { timeout: 30_000 },
   );
   return stdout

@@ -66,7 +66,10 @@ describe('resolveSpec', () => {
     [{ ladder: { renditions: [{ name: 'source', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /reserved/],
     [{ ladder: { renditions: [{ name: 'x', width: 640, height: 360 } as never] } }, /videoBitrateKbps is required/],
     [{ hls: { segmentSeconds: 0 } }, /segmentSeconds must be an integer from 1 to 10/],
-    [{ ladder: { renditions: [{ name: 'odd', width: 641, height: 360, videoBitrateKbps: 800 }] } }, /width must be even/],
+    [
+      { ladder: { renditions: [{ name: 'odd', width: 641, height: 360, videoBitrateKbps: 800 }] } },
+      /width must be even/,
+    ],
     [{ ladder: { renditions: [{ name: 'Big_1', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /DNS label/],
     [{ hls: { playlistLength: 100 } }, /playlistLength/],
     [{ reconnectWindowSeconds: -1 }, /reconnectWindowSeconds/],
@@ -84,15 +87,23 @@ describe('resolveSpec', () => {
 describe('parseAndResolve', () => {
   it('reads the first LiveStream of a multi-document YAML and the pod JSON alike', () => {
     const yaml = `apiVersion: v1\nkind: Secret\nmetadata: {name: k}\n---\napiVersion: streaming.livestream-operator.dev/v1alpha1\nkind: LiveStream\nmetadata: {name: demo, namespace: tv}\nspec:\n  reconnectWindowSeconds: 5\n`;
-    expect(parseAndResolve(yaml, 'x.yaml').config).toMatchObject({ name: 'demo', namespace: 'tv', reconnectWindowSeconds: 5 });
+    expect(parseAndResolve(yaml, 'x.yaml').config).toMatchObject({
+      name: 'demo',
+      namespace: 'tv',
+      reconnectWindowSeconds: 5,
+    });
     const json = JSON.stringify({ kind: 'LiveStream', metadata: { name: 'j' }, spec: { hls: { segmentSeconds: 4 } } });
-    expect(parseAndResolve(json, 'x.json').config).toMatchObject({ name: 'j', namespace: 'default', segmentSeconds: 4 });
+    expect(parseAndResolve(json, 'x.json').config).toMatchObject({
+      name: 'j',
+      namespace: 'default',
+      segmentSeconds: 4,
+    });
   });
 
   it('names the file in errors', () => {
-    expect(() => parseAndResolve('kind: LiveStream\nmetadata: {name: a}\nspec: {hls: {segmentSeconds: 99}}', 'f.yaml')).toThrow(
-      /^f\.yaml: spec\.hls\.segmentSeconds/,
-    );
+    expect(() =>
+      parseAndResolve('kind: LiveStream\nmetadata: {name: a}\nspec: {hls: {segmentSeconds: 99}}', 'f.yaml'),
+    ).toThrow(/^f\.yaml: spec\.hls\.segmentSeconds/);
     expect(() => parseAndResolve('{', 'g.json')).toThrow(/g\.json: cannot parse/);
   });
 });

@@ -104,7 +104,7 @@ export function resolveLiveStream(obj: unknown): ResolvedConfig {
   }
   const spec = obj.spec ?? {};
   if (!isRecord(spec)) throw new ConfigError('spec must be an object');
-  return resolveSpec(spec as LiveStreamSpec, metadata.name, stringOr(metadata.namespace, 'default'));
+  return resolveSpec(spec, metadata.name, stringOr(metadata.namespace, 'default'));
 }
 
 export function resolveSpec(spec: LiveStreamSpec, name: string, namespace: string): ResolvedConfig {
@@ -134,7 +134,9 @@ export function resolveSpec(spec: LiveStreamSpec, name: string, namespace: strin
     paused: bool(spec.paused, false, 'spec.paused'),
     app,
     httpFlv: bool(ingest.httpFlv, false, 'spec.ingest.httpFlv'),
-    renditions: renditions.sort((a, b) => b.width * b.height - a.width * a.height || b.videoBitrateKbps - a.videoBitrateKbps),
+    renditions: renditions.sort(
+      (a, b) => b.width * b.height - a.width * a.height || b.videoBitrateKbps - a.videoBitrateKbps,
+    ),
     passthrough: bool(ladder.passthrough, true, 'spec.ladder.passthrough'),
     segmentSeconds: int(hls.segmentSeconds, 2, 1, 10, 'spec.hls.segmentSeconds'),
     playlistLength: int(hls.playlistLength, 6, 3, 60, 'spec.hls.playlistLength'),

@@ -140,7 +140,11 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
     const app = options.app();
     const decision = decidePublish(
       { address, app: session.streamApp, name: session.streamName },
-      { app, keyMatches: (name) => name !== internalStreamName && streamKey.matches(name), busy: current !== undefined },
+      {
+        app,
+        keyMatches: (name) => name !== internalStreamName && streamKey.matches(name),
+        busy: current !== undefined,
+      },
       penalties,
     );
     if (!decision.accept) return refuse(session, decision.reason, address);

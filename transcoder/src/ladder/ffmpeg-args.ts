@@ -40,7 +40,8 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
       const input = encoded.length > 1 ? `[s${k}]` : '[0:v:0]';
       return `${input}${filters.join(',')}[v${k}]`;
     });
-    const split = encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
+    const split =
+      encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
     args.push('-filter_complex', [...split, ...chains].join(';'));
   }
 
@@ -79,7 +80,9 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
 
   const flags = ['delete_segments', 'independent_segments', 'temp_file', 'omit_endlist'];
   if (options.resume) flags.push('append_list', 'discont_start');
-  const streamMap = videos.map((v, i) => (audio !== null ? `v:${i},agroup:aud,name:${v.name}` : `v:${i},name:${v.name}`));
+  const streamMap = videos.map((v, i) =>
+    audio !== null ? `v:${i},agroup:aud,name:${v.name}` : `v:${i},name:${v.name}`,
+  );
   if (audio !== null) streamMap.push(`a:0,agroup:aud,name:${audioRenditionName}`);
   args.push(
     '-max_muxing_queue_size', '1024',

@@ -74,7 +74,9 @@ describe('planLadder', () => {
       width: 320,
       height: 240,
     });
-    expect(plan.videos.map((v) => `${v.name}:${v.width}x${v.height}@${v.videoBitrateKbps}`)).toEqual(['360p:320x240@800']);
+    expect(plan.videos.map((v) => `${v.name}:${v.width}x${v.height}@${v.videoBitrateKbps}`)).toEqual([
+      '360p:320x240@800',
+    ]);
   });
 
   it('keeps the source aspect ratio inside each rung box, with even sizes', () => {

@@ -68,7 +68,10 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
 
   const videos: PlannedVideo[] = [];
   if (passthrough) {
-    const kbps = source.videoBitrateKbps !== undefined && source.videoBitrateKbps > 0 ? source.videoBitrateKbps : top.videoBitrateKbps;
+    const kbps =
+      source.videoBitrateKbps !== undefined && source.videoBitrateKbps > 0
+        ? source.videoBitrateKbps
+        : top.videoBitrateKbps;
     videos.push({
       name: sourceRenditionName,
       mode: 'copy',
@@ -158,7 +161,12 @@ const levels: Array<{ name: string; idc: number; mbps: number; fs: number; br: n
   { name: '5.2', idc: 52, mbps: 2_073_600, fs: 36_864, br: 240_000 },
 ];
 
-export function h264Level(width: number, height: number, fps: number, maxrateKbps: number): { name: string; idc: number } {
+export function h264Level(
+  width: number,
+  height: number,
+  fps: number,
+  maxrateKbps: number,
+): { name: string; idc: number } {
   const frameMbs = Math.ceil(width / 16) * Math.ceil(height / 16);
   const found = levels.find((l) => frameMbs <= l.fs && frameMbs * fps <= l.mbps && maxrateKbps <= l.br);
   const level = found ?? levels[levels.length - 1]!;

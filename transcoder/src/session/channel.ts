@@ -223,8 +223,11 @@ export function createChannel(options: ChannelOptions): Channel {
         state = 'live';
         reportPublishStarted(false, source);
       }
-      session!.plan = plan;
-      logger.info({ renditions: plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`) }, 'ladder');
+      session.plan = plan;
+      logger.info(
+        { renditions: plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`) },
+        'ladder',
+      );
       startFfmpeg(plan);
     }),
   );
@@ -242,9 +245,14 @@ export function createChannel(options: ChannelOptions): Channel {
       report('publish-ended', { reconnectWindowSeconds: windowSeconds, bytesIn: session.bytesIn });
       logger.info({ session: session.id, windowSeconds }, 'publisher left: reconnect window open');
       if (windowSeconds === 0) return endSession('window-expired');
-      windowTimer = setTimeout(() => enqueue('window-expired', () => endSession('window-expired')), windowSeconds * 1000);
+      windowTimer = setTimeout(
+        () => enqueue('window-expired', () => endSession('window-expired')),
+        windowSeconds * 1000,
+      );
     }),
   );
+
+  ingest.events.on('refused', (reason) => report('publish-refused', { reason }));
 
   // Segment accounting and the master playlist, from the variant playlists ffmpeg writes.
   let polling = false;
