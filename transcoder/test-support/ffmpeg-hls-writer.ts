@@ -18,12 +18,15 @@ export interface HlsWriterOptions {
   playlistLength?: number; // default 6
   fps?: number; // default 25
   durationSeconds?: number; // stop by itself after this much content (default: run until stop())
+  realtime?: boolean; // default true (-re, like a live source); false writes as fast as it can
+  preset?: string; // x264 preset, default ultrafast
 }
 
 export interface HlsWriter {
   process: ChildProcess;
   renditions: TestRendition[];
   stderr(): string;
+  exited: Promise<number | null>; // exit code, e.g. after durationSeconds
   stop(): Promise<void>;
 }
 
@@ -40,7 +43,8 @@ export function hlsWriterArgs(options: HlsWriterOptions): string[] {
   const n = renditions.length;
   const split = `[0:v]split=${n}${renditions.map((_, i) => `[s${i}]`).join('')}`;
   const scales = renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`);
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+  if (options.realtime ?? true) args.push('-re');
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${top.width}x${top.height}:rate=${fps}`);
   args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (options.durationSeconds) args.push('-t', String(options.durationSeconds));
@@ -56,7 +60,7 @@ export function hlsWriterArgs(options: HlsWriterOptions): string[] {
       `${r.videoKbps * 2}k`,
     );
   });
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p');
+  args.push('-c:v', 'libx264', '-preset', options.preset ?? 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p');
   args.push('-profile:v', 'main', '-g', String(fps * segment), '-keyint_min', String(fps * segment));
   args.push('-sc_threshold', '0', '-c:a', 'aac', '-b:a', '64k', '-ac', '2');
   args.push('-f', 'hls', '-hls_time', String(segment), '-hls_list_size', String(options.playlistLength ?? 6));
@@ -76,10 +80,10 @@ export async function startHlsWriter(options: HlsWriterOptions): Promise<HlsWrit
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    proc.once('exit', () => {
+  const exit = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
       exited = true;
-      resolve();
+      resolve(code);
     }),
   );
 
@@ -87,6 +91,7 @@ export async function startHlsWriter(options: HlsWriterOptions): Promise<HlsWrit
     process: proc,
     renditions,
     stderr: () => stderr,
+    exited: exit,
     async stop() {
       if (exited) return;
       proc.kill('SIGINT');
@@ -100,7 +105,7 @@ export async function startHlsWriter(options: HlsWriterOptions): Promise<HlsWrit
   const files = ['master.m3u8', ...renditions.map((r) => join(r.name, 'index.m3u8'))];
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`ffmpeg HLS writer exited early: ${stderr}`);
+    const gone = exited; // read before checking files: a short non-real-time run may finish before the first check
     const present = await Promise.all(
       files.map((f) =>
         access(join(options.dir, f)).then(
@@ -110,6 +115,7 @@ export async function startHlsWriter(options: HlsWriterOptions): Promise<HlsWrit
       ),
     );
     if (present.every(Boolean)) return writer;
+    if (gone) throw new Error(`ffmpeg HLS writer exited early: ${stderr}`);
     if (Date.now() > deadline) {
       await writer.stop();
       throw new Error(`ffmpeg HLS writer produced no playlists within 30 s: ${stderr}`);

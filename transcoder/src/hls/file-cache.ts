@@ -3,6 +3,7 @@
 // request; a stat is done at most once per revalidation interval per file, and concurrent misses share one read.
 // Bounded by total bytes (least recently used first out); files above maxFileBytes are streamed, not cached.
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface FileInfo {
   size: number;
@@ -13,10 +14,16 @@ export interface FileInfo {
 
 export interface CachedFile extends FileInfo {
   body: Buffer | undefined; // undefined: too large to cache, stream it from disk
+  // Small files (playlists) also as a latin1 string (byte-exact): Node then writes headers and body in one write()
+  // instead of a writev() of two buffers, about a quarter less CPU per response.
+  text: string | undefined;
   checkedAt: number;
 }
 
+const textMaxBytes = 16 * 1024;
+
 export interface FileCacheOptions {
+  root?: string; // keys are paths relative to it (default: keys are absolute paths)
   maxBytes?: number; // default 64 MiB
   maxFileBytes?: number; // default 8 MiB
   now?: () => number;
@@ -38,18 +45,20 @@ export class FileCache {
   private readonly maxBytes: number;
   private readonly maxFileBytes: number;
   private readonly now: () => number;
+  private readonly root: string | undefined;
 
   constructor(options: FileCacheOptions = {}) {
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.maxFileBytes = options.maxFileBytes ?? 8 * 1024 * 1024;
     this.now = options.now ?? (() => performance.now());
+    this.root = options.root;
   }
 
   get cachedBytes(): number {
     return this.bytes;
   }
 
-  // Resolves undefined when the file does not exist (or is not a regular file).
+  // Resolves undefined when the file does not exist (or is not a regular file). `path` is relative to root if set.
   get(path: string, revalidateMs: number): Promise<CachedFile | undefined> | CachedFile {
     const hit = this.entries.get(path);
     if (hit && this.now() - hit.checkedAt < revalidateMs) {
@@ -69,7 +78,7 @@ export class FileCache {
   private async load(path: string, previous: CachedFile | undefined): Promise<CachedFile | undefined> {
     let handle;
     try {
-      handle = await open(path, 'r');
+      handle = await open(this.root === undefined ? path : join(this.root, path), 'r');
     } catch (err) {
       if (isMissing(err)) {
         this.forget(path);
@@ -90,10 +99,11 @@ export class FileCache {
       }
       this.forget(path);
       const info = fileInfo(stat.size, stat.mtimeMs);
-      if (stat.size > this.maxFileBytes) return { ...info, body: undefined, checkedAt };
+      if (stat.size > this.maxFileBytes) return { ...info, body: undefined, text: undefined, checkedAt };
       const body = await handle.readFile();
       // A writer appending between fstat and read: trust the bytes read, keep the mtime (revalidated soon).
-      const entry: CachedFile = { ...fileInfo(body.length, stat.mtimeMs), body, checkedAt };
+      const text = body.length <= textMaxBytes ? body.toString('latin1') : undefined;
+      const entry: CachedFile = { ...fileInfo(body.length, stat.mtimeMs), body, text, checkedAt };
       this.entries.set(path, entry);
       this.bytes += body.length;
       this.evict();

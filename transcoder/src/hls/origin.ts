@@ -37,6 +37,8 @@ export interface Origin {
   close(): Promise<void>;
 }
 
+type FileTarget = Extract<Target, { file: string }>;
+
 const corsHeaders = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'Content-Length, Content-Range, ETag, Age',
@@ -61,20 +63,25 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   const hlsJsPath = hlsJsAssetPath(hlsJsVersion);
   const hlsJs = await readFile(requireFromHere.resolve('hls.js/dist/hls.min.js'));
   const playerPage = Buffer.from(renderPlayerPage({ hlsJsPath, title: options.title ?? 'Live' }));
-  const cache = new FileCache(options.cache);
+  const cache = new FileCache({ ...options.cache, root: hlsDir });
+  const fileHeaders = new WeakMap<CachedFile, OutgoingHttpHeaders>();
+  const targets = new Map<string, Target>();
   const viewerWindow = new ViewerWindow({ windowMs: options.viewerWindowMs ?? 30_000 });
   let flvViewers = 0;
 
-  // prom-client label lookups hash the label set on every inc(): resolve each (route, code) child once.
-  const counters = new Map<string, { inc(): void }>();
+  // prom-client hashes the label set on every inc(): count in a plain map on the hot path and move the counts into
+  // the registry on each scrape and once a second (so other readers of the registry are at most 1 s behind).
+  const pendingCounts = new Map<string, number>();
   const count = (route: HttpRoute, code: number): void => {
     const key = `${route} ${code}`;
-    let child = counters.get(key);
-    if (!child) {
-      child = metrics.httpRequestsTotal.labels(route, String(code));
-      counters.set(key, child);
+    pendingCounts.set(key, (pendingCounts.get(key) ?? 0) + 1);
+  };
+  const flushCounts = (): void => {
+    for (const [key, n] of pendingCounts) {
+      const [route = 'other', code = '0'] = key.split(' ');
+      metrics.httpRequestsTotal.inc({ route, code }, n);
     }
-    child.inc();
+    pendingCounts.clear();
   };
 
   const viewers = (): number => {
@@ -83,12 +90,20 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
     return n;
   };
 
+  // Without a player token a viewer is its address + User-Agent; hash it once per keep-alive connection.
+  const connectionViewer = new WeakMap<object, { ua: string; id: string }>();
   const seeViewer = (req: IncomingMessage, query: string): void => {
     let id = viewerToken(query);
     if (id === null) {
-      const ip = req.socket.remoteAddress ?? '';
       const ua = req.headers['user-agent'] ?? '';
-      id = '~' + createHash('sha1').update(ip).update('\n').update(ua).digest('base64url').slice(0, 16);
+      const known = connectionViewer.get(req.socket);
+      if (known && known.ua === ua) {
+        id = known.id;
+      } else {
+        const ip = req.socket.remoteAddress ?? '';
+        id = '~' + createHash('sha1').update(ip).update('\n').update(ua).digest('base64url').slice(0, 16);
+        connectionViewer.set(req.socket, { ua, id });
+      }
     }
     viewerWindow.touch(id, Date.now());
   };
@@ -110,29 +125,65 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   const sendText = (res: ServerResponse, route: HttpRoute, status: number, text: string): void =>
     send(res, route, status, { ...corsHeaders, 'content-type': contentTypes.text, 'cache-control': 'no-store' }, text);
 
-  async function serveFile(
+  // Headers of a 200 for a cached file, built once per file version.
+  const headersFor = (file: CachedFile, target: FileTarget): OutgoingHttpHeaders => {
+    let headers = fileHeaders.get(file);
+    if (!headers) {
+      const playlist = target.route !== 'segment';
+      headers = {
+        'access-control-allow-origin': '*',
+        'content-type': target.route === 'segment' ? contentTypes[target.ext] : contentTypes.m3u8,
+        'cache-control': playlist ? cacheControl.playlist : cacheControl.immutable,
+        etag: file.etag,
+        'last-modified': file.lastModified,
+        'content-length': file.size,
+      };
+      fileHeaders.set(file, headers);
+    }
+    return headers;
+  };
+
+  // Synchronous on a cache hit: the hot path of a live origin allocates no promise.
+  function serveFile(
     req: IncomingMessage,
     res: ServerResponse,
-    target: Extract<Target, { file: string }>,
+    target: FileTarget,
     query: string,
-  ): Promise<void> {
+  ): void | Promise<void> {
     const playlist = target.route !== 'segment';
+    if (playlist && !isLive()) return sendText(res, target.route, 404, 'stream is not live\n');
+    const found = cache.get(target.file, playlist ? playlistRevalidateMs : segmentRevalidateMs);
+    if (found instanceof Promise) return found.then((file) => respondWithFile(req, res, target, query, file));
+    respondWithFile(req, res, target, query, found);
+  }
+
+  function respondWithFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: FileTarget,
+    query: string,
+    file: CachedFile | undefined,
+  ): void {
     const route = target.route;
-    if (playlist && !isLive()) return sendText(res, route, 404, 'stream is not live\n');
-    const found = cache.get(join(hlsDir, target.file), playlist ? playlistRevalidateMs : segmentRevalidateMs);
-    const file = found instanceof Promise ? await found : found;
     if (!file) return sendText(res, route, 404, 'not found\n');
-    if (target.route !== 'master') seeViewer(req, query);
-    const headers: OutgoingHttpHeaders = {
-      ...corsHeaders,
-      'content-type': target.route === 'segment' ? contentTypes[target.ext] : contentTypes.m3u8,
-      'cache-control': playlist ? cacheControl.playlist : cacheControl.immutable,
-      etag: file.etag,
-      'last-modified': file.lastModified,
-      'accept-ranges': 'bytes',
-    };
-    if (req.headers['if-none-match'] === file.etag) return send(res, route, 304, headers);
-    const range = parseRange(req.headers.range, file.size);
+    if (route !== 'master') seeViewer(req, query);
+    const base = headersFor(file, target);
+    const conditional = req.headers['if-none-match'];
+    const rangeHeader = req.headers.range;
+    if (file.body && rangeHeader === undefined && conditional === undefined) {
+      count(route, 200);
+      res.writeHead(200, base);
+      if (req.method === 'HEAD') res.end();
+      else if (file.text !== undefined) res.end(file.text, 'latin1');
+      else res.end(file.body);
+      return;
+    }
+    const headers: OutgoingHttpHeaders = { ...base, 'accept-ranges': 'bytes' };
+    if (conditional === file.etag) {
+      delete headers['content-length'];
+      return send(res, route, 304, headers);
+    }
+    const range = parseRange(rangeHeader, file.size);
     if (range === 'invalid') {
       return send(res, route, 416, { ...headers, 'content-range': `bytes */${file.size}` }, '');
     }
@@ -209,18 +260,23 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
 
   async function serveMetrics(res: ServerResponse): Promise<void> {
     viewers();
+    flushCounts();
     const body = await metrics.registry.metrics();
     send(res, 'metrics', 200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' }, body);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const target: Target = pathname.startsWith('/')
-      ? classifyPath(pathname, hlsJsPath)
-      : { route: 'other', status: 400 };
+    let target = targets.get(pathname);
+    if (!target) {
+      target = pathname.startsWith('/') ? classifyPath(pathname, hlsJsPath) : { route: 'other', status: 400 };
+      // Live paths repeat (playlists, the newest segments): remember them, bounded against random-path floods.
+      if (targets.size >= 4096) targets.clear();
+      targets.set(pathname, target);
+    }
     const route = target.route;
 
     if (req.method === 'OPTIONS') return send(res, route, 204, { ...preflightHeaders });
@@ -262,11 +318,16 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       logger.error({ err, route: classifyRoute(req.url, hlsJsPath) }, 'origin request failed');
       if (!res.headersSent) sendText(res, 'other', 500, 'internal error\n');
       else res.destroy();
-    });
+    };
+    try {
+      handle(req, res)?.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   });
   // Behind a load balancer with a 60 s idle timeout, the origin must not close idle keep-alive connections first.
   server.keepAliveTimeout = 65_000;
@@ -284,7 +345,10 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const gaugeTimer = setInterval(viewers, 5_000);
+  const gaugeTimer = setInterval(() => {
+    viewers();
+    flushCounts();
+  }, 1_000);
   gaugeTimer.unref();
   logger.info({ port, hlsJsVersion }, 'HTTP origin listening');
 
@@ -296,6 +360,7 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(gaugeTimer);
+        flushCounts();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
