@@ -48,7 +48,11 @@ async function descendants(pid: number): Promise<number[]> {
   }
   const found: number[] = [];
   const walk = (p: number): void => {
-    for (const [c, pp] of parents) if (pp === p) (found.push(c), walk(c));
+    for (const [c, pp] of parents) {
+      if (pp !== p) continue;
+      found.push(c);
+      walk(c);
+    }
   };
   walk(pid);
   return found;
@@ -130,7 +134,11 @@ describe('node transcoder/src/main.ts --livestream (standalone)', () => {
     expect(flv.status).toBe(200);
     const reader = flv.body!.getReader();
     const first = await reader.read();
-    expect(Buffer.from(first.value!).subarray(0, 3).toString()).toBe('FLV');
+    expect(
+      Buffer.from(first.value ?? new Uint8Array())
+        .subarray(0, 3)
+        .toString(),
+    ).toBe('FLV');
     controller.abort();
 
     const metrics = await (await fetch(http('/metrics'))).text();

@@ -14,7 +14,8 @@ export async function ensureStreamKeyFile(dataDir: string): Promise<{ path: stri
     return { path: file, created: true };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if ((await readFile(file, 'utf8')).trim() === '') throw new Error(`${file} is empty: delete it to generate a key`);
+    if ((await readFile(file, 'utf8')).trim() === '')
+      throw new Error(`${file} is empty: delete it to generate a key`, { cause: err });
     return { path: file, created: false };
   }
 }
