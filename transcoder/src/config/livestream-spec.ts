@@ -2,6 +2,8 @@
 // into a complete configuration (defaults applied, presets expanded, values checked). The CRD schema is the first
 // line of validation; this is the second, because the transcoder also runs standalone from a hand-written YAML.
 
+import type { LiveStreamSpec as GeneratedLiveStreamSpec } from '../../../operator/src/api/v1alpha1/index.ts';
+
 export interface RenditionSpec {
   name: string;
   width: number;
@@ -20,9 +22,15 @@ export interface LiveStreamSpec {
   ladder?: { preset?: LadderPreset; renditions?: RenditionSpec[]; passthrough?: boolean };
   hls?: { segmentSeconds?: number; playlistLength?: number };
   reconnectWindowSeconds?: number;
-  // relays, recording and resources belong to other components; they pass through untouched.
-  [other: string]: unknown;
+  // Read by other components (relay, recording, operator); carried along untouched.
+  relays?: unknown;
+  recording?: unknown;
+  resources?: unknown;
 }
+
+// Compile-time guard against drift: a spec of the generated CRD types must be a valid input here.
+// (Type-only import: erased at run time, so the transcoder does not load operator code.)
+export const generatedSpecFits = (spec: GeneratedLiveStreamSpec): LiveStreamSpec => spec;
 
 export interface LiveStreamObject {
   apiVersion?: string;

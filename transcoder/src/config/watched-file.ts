@@ -22,6 +22,7 @@ export function watchFile(path: string, onChange: (content: Buffer) => void, opt
   let lastStamp = '';
   let busy = false;
   let closed = false;
+  let lastError = ''; // report a failure once, not once per poll
 
   const check = async (): Promise<void> => {
     const st = await stat(path);
@@ -29,6 +30,7 @@ export function watchFile(path: string, onChange: (content: Buffer) => void, opt
     if (stamp === lastStamp) return;
     const content = await readFile(path);
     lastStamp = stamp;
+    lastError = '';
     const digest = sha(content);
     if (digest === lastDigest) return;
     lastDigest = digest;
@@ -39,7 +41,12 @@ export function watchFile(path: string, onChange: (content: Buffer) => void, opt
     if (busy || closed) return;
     busy = true;
     check()
-      .catch((err: unknown) => options.onError?.(err))
+      .catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        if (code === lastError) return;
+        lastError = code;
+        options.onError?.(err);
+      })
       .finally(() => {
         busy = false;
       });
