@@ -17,7 +17,7 @@ export interface ProbedStream {
 
 export interface Probe {
   streams: ProbedStream[];
-  format: { format_name: string; duration?: string };
+  format: { format_name: string; duration?: string; start_time?: string };
 }
 
 export async function ffprobe(target: string, extra: string[] = []): Promise<Probe> {

@@ -208,6 +208,14 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
       }).toEqual({ codec: 'h264', ...want, pix: 'yuv420p' });
       expect(probe.streams.filter((s) => s.codec_type === 'audio')).toEqual([]);
     }
+    // Keyframes are aligned: the same segment number starts at the same instant in every video rendition.
+    const starts = await Promise.all(
+      Object.keys(expected).map(async (name) =>
+        Number((await ffprobe(path.join(hlsDir, name, 'seg_00001.ts'))).format.start_time),
+      ),
+    );
+    for (const t of starts) expect(Math.abs(t - starts[0]!)).toBeLessThan(0.05);
+
     const audio = await media('audio');
     for (const s of audio.segments)
       expect(Math.abs(s.duration - segmentSeconds)).toBeLessThanOrEqual(0.1 * segmentSeconds);

@@ -203,8 +203,12 @@ export function createChannel(options: ChannelOptions): Channel {
       }
       state = 'live';
       logger.info({ session: session!.id, resumed }, 'publisher live');
-      // Report as soon as the source is known, or after 3 s without it.
-      reportTimer = setTimeout(() => reportPublishStarted(resumed), 3_000);
+      // Report as soon as the source is known, or after 3 s without it (then say why nothing is transcoded).
+      reportTimer = setTimeout(() => {
+        reportPublishStarted(resumed);
+        if (supervisor === undefined)
+          logger.warn({ session: session?.id }, 'no H.264/video header from the publisher yet');
+      }, 3_000);
       reportTimer.unref();
     }),
   );
