@@ -209,6 +209,27 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
   return state;
 }
 
+/** Stops the API server, waits `downMs`, starts it again with the same flags and waits for /readyz (chaos tests). */
+export async function restartApiserver(dir: string, downMs: number): Promise<void> {
+  const state = await readState(dir);
+  const i = state?.daemons.findIndex((d) => d.name === 'kube-apiserver') ?? -1;
+  const old = state?.daemons[i];
+  if (!state || !old) throw new Error(`no running cluster in ${dir}`);
+  await stopDaemon(old);
+  await sleep(downMs);
+  const apiserver = startDaemon(old.name, old.binary, old.args, old.log);
+  state.daemons[i] = apiserver;
+  await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+  await waitReady({ ...state, daemons: [apiserver] }, 60_000);
+  // The controller manager may exit while the API server is away; restart what died, as a kubelet would.
+  state.daemons = state.daemons.map((d) => (isOurs(d) ? d : startDaemon(d.name, d.binary, d.args, d.log)));
+  await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+  await Promise.all([
+    waitHealthy(state, 'kube-controller-manager', state.ports.controllerManager, 60_000),
+    waitHealthy(state, 'kube-scheduler', state.ports.scheduler, 60_000),
+  ]);
+}
+
 /** Stops every process the cluster in `dir` started and checks that its ports are free again. */
 export async function down(options: { dir?: string } = {}): Promise<void> {
   const dir = options.dir ?? defaultClusterDir;

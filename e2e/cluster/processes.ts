@@ -8,6 +8,7 @@ export interface DaemonRecord {
   name: string;
   pid: number;
   binary: string;
+  args: string[];
   log: string;
 }
 
@@ -18,7 +19,7 @@ export function startDaemon(name: string, binary: string, args: string[], log: s
     const child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new Error(`${name}: could not start ${binary}`);
     child.unref();
-    return { name, pid: child.pid, binary, log };
+    return { name, pid: child.pid, binary, args, log };
   } finally {
     closeSync(fd);
   }

@@ -7,9 +7,11 @@ import type { LiveStream } from './api/v1alpha1/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { Reconciler } from './controller/reconciler.ts';
-import { KubeClient, loadKubeConfig } from './k8s/client.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeApiError, KubeClient, loadKubeConfig } from './k8s/client.ts';
 import { Controller } from './runtime/controller.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
+import { backoffDelay } from './runtime/work-queue.ts';
 import { EventRecorder } from './telemetry/events.ts';
 import { createOperatorMetrics } from './telemetry/metrics.ts';
 import { watchSpecs } from './watches.ts';
@@ -25,8 +27,22 @@ const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toStrin
 
 let controller: Controller<LiveStream> | undefined;
 
+/** Asks discovery whether PodMonitors exist, retrying while the API server is unavailable and we still lead. */
+async function discoverPodMonitors(): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.servesKind(podMonitorGroup, podMonitorVersion, podMonitorPlural);
+    } catch (err) {
+      if (!elector.isLeader) throw err;
+      const delay = backoffDelay(attempt, { baseMs: 500, maxMs: 10_000, jitter: 0.3 });
+      logger.warn({ err: describeApiError(err), retryInMs: delay }, 'API discovery failed');
+      await sleep(delay);
+    }
+  }
+}
+
 async function startController(): Promise<void> {
-  const podMonitors = await client.servesKind(podMonitorGroup, podMonitorVersion, podMonitorPlural);
+  const podMonitors = await discoverPodMonitors();
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -52,6 +68,8 @@ async function startController(): Promise<void> {
   });
   controller = c;
   await c.start();
+  // Leadership lost while the caches were filling: stopController ran before `controller` was set.
+  if (!elector.isLeader && controller === c) await stopController();
 }
 
 async function stopController(): Promise<void> {
@@ -65,16 +83,11 @@ const elector = new LeaderElector({
   namespace: config.leaseNamespace,
   name: config.leaseName,
   identity,
-  onStartedLeading: async () => {
+  onStartedLeading: () => {
     metrics.leader.set(1);
     logger.info({ identity }, 'became leader');
-    try {
-      await startController();
-    } catch (err) {
-      // Leadership without a working controller helps nobody: give the Lease up by exiting; Kubernetes restarts us.
-      logger.error({ err: String(err) }, 'controller failed to start');
-      process.exit(1);
-    }
+    // Not awaited: the elector must keep renewing the Lease while the caches fill.
+    startController().catch((err: unknown) => logger.warn({ err: describeApiError(err) }, 'controller did not start'));
   },
   onStoppedLeading: async () => {
     metrics.leader.set(0);

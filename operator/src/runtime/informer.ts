@@ -1,14 +1,9 @@
 // A self-healing informer over client-node's ListWatch: client-node stops an informer on any error other than 410
 // or a client timeout, so this wrapper restarts it with capped backoff (resuming from the last resourceVersion) and
 // tracks whether the cache has synced. Callbacks must only enqueue keys: a throw there would crash the process.
-import {
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubernetesListObject } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from './work-queue.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -25,28 +20,20 @@ export interface InformerOptions<T extends KubernetesObject> {
 const restartBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 0.3 };
 
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly inner: Informer<T> & ObjectCache<T>;
+  private readonly inner: ListWatch<T>;
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private synced = false;
-  private readonly syncWaiters: (() => void)[] = [];
 
   private readonly opts: InformerOptions<T>;
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
-    this.inner = makeInformer(opts.kc, opts.path, opts.list, opts.labelSelector);
+    this.inner = new ListWatch<T>(opts.path, new Watch(opts.kc), opts.list, false, opts.labelSelector);
     this.inner.on('add', (o) => this.emit(o, 'add'));
     this.inner.on('update', (o) => this.emit(o, 'update'));
     this.inner.on('delete', (o) => this.emit(o, 'delete'));
-    this.inner.on('connect', () => {
-      // The list (if any) completed before the watch connects: the cache reflects the server.
-      if (!this.synced) {
-        this.synced = true;
-        for (const w of this.syncWaiters.splice(0)) w();
-      }
-    });
     this.inner.on('error', (err: unknown) => this.scheduleRestart(err));
   }
 
@@ -65,10 +52,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     await this.inner.stop();
   }
 
-  /** Resolves when the first list has filled the cache. */
-  waitForSync(): Promise<void> {
-    if (this.synced) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  /** Resolves when the first list has filled the cache (ListWatch records the list's resourceVersion then). */
+  async waitForSync(): Promise<void> {
+    while (!this.stopped && this.inner.latestResourceVersion() === '') await sleep(50);
+    this.synced = true;
   }
 
   get(name: string, namespace?: string): T | undefined {

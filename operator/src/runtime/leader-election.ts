@@ -1,4 +1,5 @@
-// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews every retry period;
+// Leader election on a coordination.k8s.io Lease, as client-go does it (with a 10 s lease, 7 s renew deadline and
+// 2 s retry, so a killed leader is replaced within about 12 s): the holder renews every retry period;
 // a candidate takes the Lease only when it has not been renewed for leaseDuration; every write is a replace guarded
 // by resourceVersion, so two candidates can never both win. Losing the Lease (renewals failing for renewDeadline)
 // stops the work and re-enters candidacy; the process keeps running.
@@ -23,7 +24,7 @@ export function canAcquire(lease: V1Lease, identity: string, now: number): boole
   const spec = lease.spec ?? {};
   if (!spec.holderIdentity || spec.holderIdentity === identity) return true;
   const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-  return renewed + (spec.leaseDurationSeconds ?? 15) * 1000 < now;
+  return renewed + (spec.leaseDurationSeconds ?? 10) * 1000 < now;
 }
 
 export class LeaderElector {
@@ -41,8 +42,8 @@ export class LeaderElector {
   constructor(opts: LeaderElectionOptions) {
     this.opts = opts;
     this.api = opts.kc.makeApiClient(CoordinationV1Api);
-    this.leaseSeconds = opts.leaseDurationSeconds ?? 15;
-    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
+    this.leaseSeconds = opts.leaseDurationSeconds ?? 10;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? 7_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
   }
 

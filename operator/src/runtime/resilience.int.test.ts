@@ -1,0 +1,187 @@
+// The operator under failure: killed mid-reconcile, leader killed with two replicas, API server restarted.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { down, restartApiserver, up } from '../../../e2e/cluster/local-cluster.ts';
+import { kubectl, loadKubeConfig, useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
+import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
+
+const crdFile = join(import.meta.dirname, '..', '..', '..', 'crds', 'livestream.yaml');
+const running: OperatorProcess[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((o) => o.stop()));
+});
+
+async function start(kubeconfig: string, namespace: string): Promise<OperatorProcess> {
+  const op = await startOperator({ kubeconfig, namespace, env: { LSO_RESYNC_SECONDS: '30' } });
+  running.push(op);
+  return op;
+}
+
+const segmentSeconds = (data: Record<string, string> | undefined) =>
+  (JSON.parse(data?.['livestream.json'] ?? '{}') as LiveStream).spec?.hls?.segmentSeconds;
+
+const isLeader = async (op: OperatorProcess) =>
+  /^livestream_operator_leader 1$/m.test(await op.metrics().catch(() => ''));
+
+function liveStreams(kc: KubeConfig, namespace: string) {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return {
+    create: (name: string) =>
+      custom.createNamespacedCustomObject({
+        group,
+        version,
+        plural,
+        namespace,
+        body: { apiVersion: `${group}/${version}`, kind: 'LiveStream', metadata: { name }, spec: {} },
+      }),
+    get: (name: string) =>
+      custom.getNamespacedCustomObject({ group, version, plural, namespace, name }) as Promise<LiveStream>,
+    patchSegment: (name: string, seconds: number) =>
+      custom.patchNamespacedCustomObject(
+        { group, version, plural, namespace, name, body: { spec: { hls: { segmentSeconds: seconds } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+  };
+}
+
+describe('operator resilience', () => {
+  const cluster = useTestCluster('chaos');
+
+  it('converges without duplicates after a kill -9 in the middle of reconciling', async () => {
+    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
+    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.${group}`]);
+    const ls = liveStreams(cluster.kc, cluster.namespace);
+    const names = Array.from({ length: 15 }, (_, i) => `s${i}`);
+    await Promise.all(names.map((n) => ls.create(n)));
+    const first = await start(cluster.kubeconfig, cluster.namespace);
+    // Kill as soon as the first children appear: the rest is half done.
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    await eventually(
+      async () => {
+        const s = await core.listNamespacedSecret({ namespace: cluster.namespace });
+        return s.items.length > 0 ? true : undefined;
+      },
+      15_000,
+      'first child',
+    );
+    await first.kill();
+    const keysBefore = await core.listNamespacedSecret({
+      namespace: cluster.namespace,
+      labelSelector: 'app.kubernetes.io/managed-by=livestream-operator',
+    });
+    expect(keysBefore.items.length).toBeLessThan(names.length);
+
+    await start(cluster.kubeconfig, cluster.namespace);
+    await eventually(
+      async () => {
+        const all = await Promise.all(names.map((n) => ls.get(n)));
+        return all.every((l) => l.status?.state === 'Pending') ? true : undefined;
+      },
+      30_000,
+      'every LiveStream converged',
+    );
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const deployments = await apps.listNamespacedDeployment({ namespace: cluster.namespace });
+    const secrets = await core.listNamespacedSecret({
+      namespace: cluster.namespace,
+      labelSelector: 'app.kubernetes.io/managed-by=livestream-operator',
+    });
+    expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual(names.map((n) => `${n}-transcoder`).sort());
+    expect(secrets.items.length).toBe(names.length);
+    // A stream key created before the kill is kept, not regenerated.
+    for (const before of keysBefore.items) {
+      const after = secrets.items.find((s) => s.metadata?.name === before.metadata?.name);
+      expect(after?.data).toEqual(before.data);
+    }
+  });
+
+  it('hands over to the second replica within 15 s when the leader is killed', async () => {
+    const a = await start(cluster.kubeconfig, cluster.namespace);
+    const b = await start(cluster.kubeconfig, cluster.namespace);
+    // The first test's operator may still hold the Lease: stop it cleanly first (it releases the Lease).
+    for (const op of running.slice(0, -2)) await op.stop();
+    const leader = await eventually(
+      async () => ((await isLeader(a)) ? a : (await isLeader(b)) ? b : undefined),
+      20_000,
+      'a leader',
+    );
+    const follower = leader === a ? b : a;
+    expect(await isLeader(follower)).toBe(false);
+    await sleep(3_000);
+    expect(await isLeader(follower)).toBe(false); // only one acts
+    const killedAt = Date.now();
+    await leader.kill();
+    await eventually(async () => ((await isLeader(follower)) ? true : undefined), 15_000, 'the follower to lead');
+    const handover = (Date.now() - killedAt) / 1000;
+    expect(handover).toBeLessThan(15);
+    // And it acts: a spec change is reconciled.
+    const ls = liveStreams(cluster.kc, cluster.namespace);
+    await ls.patchSegment('s0', 3);
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    await eventually(
+      async () => {
+        const cm = await core.readNamespacedConfigMap({ name: 's0-config', namespace: cluster.namespace });
+        return segmentSeconds(cm.data) === 3 ? true : undefined;
+      },
+      10_000,
+      'the new leader reconciles',
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${follower.output().slice(-3000)}`);
+    });
+  });
+});
+
+describe('API server restart', () => {
+  it('is survived by a running operator without restarting it', async () => {
+    if (process.env.KUBECONFIG) return; // needs a control plane of its own to restart
+    const dir = await mkdtemp(join(tmpdir(), 'lso-apiserver-restart-'));
+    const state = await up({ dir });
+    try {
+      const kc = loadKubeConfig(state.kubeconfig);
+      await kubectl(state.kubectl, state.kubeconfig, ['apply', '--server-side', '-f', crdFile]);
+      await kubectl(state.kubectl, state.kubeconfig, [
+        'wait',
+        '--for=condition=Established',
+        '--timeout=30s',
+        `crd/${plural}.${group}`,
+      ]);
+      const op = await start(state.kubeconfig, 'default');
+      const ls = liveStreams(kc, 'default');
+      await ls.create('survivor');
+      await eventually(
+        async () => ((await ls.get('survivor')).status?.state ? true : undefined),
+        15_000,
+        'first status',
+      );
+
+      await restartApiserver(dir, 5_000);
+      expect(op.child.exitCode, op.output().slice(-3000)).toBeNull();
+      await ls.patchSegment('survivor', 6);
+      const core = kc.makeApiClient(CoreV1Api);
+      await eventually(
+        async () => {
+          const cm = await core.readNamespacedConfigMap({ name: 'survivor-config', namespace: 'default' });
+          return segmentSeconds(cm.data) === 6 ? true : undefined;
+        },
+        30_000,
+        'a change after the restart reconciled',
+      );
+      expect(op.child.exitCode).toBeNull();
+      await op.stop();
+    } finally {
+      await down({ dir });
+    }
+  });
+});
