@@ -50,8 +50,16 @@ lint: deps ## ESLint (type-aware) and the formatter check
 format: deps ## Format the sources
 	prettier --write .
 
+.PHONY: generate
+generate: deps ## Regenerate the TypeScript types from crds/livestream.yaml
+	$(NODE) scripts/generate-types.ts
+
+.PHONY: verify
+verify: deps ## Fail when generated files are stale
+	$(NODE) scripts/generate-types.ts --check
+
 .PHONY: test
-test: deps typecheck lint ## Type-check, lint, then every test tier but e2e (starts and stops a control plane)
+test: deps typecheck lint verify ## Type-check, lint, verify, then every test tier but e2e (starts and stops a control plane)
 	@mkdir -p $(REPORT_DIR)
 	@status=0; vitest run --project unit --project kube --project media \
 	  --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/test.json || status=$$?; \
