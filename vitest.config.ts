@@ -11,14 +11,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{operator,transcoder,e2e,crds,scripts}/**/*.test.ts'],
+          include: ['{operator,transcoder,e2e,crds,scripts,charts}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'kube',
-          include: ['{operator,e2e,crds}/**/*.int.test.ts'],
+          include: ['{operator,e2e,crds,charts}/**/*.int.test.ts'],
           globalSetup: ['e2e/cluster/vitest-global-setup.ts'],
           ...slow,
         },
