@@ -19,8 +19,8 @@ import { simulateViewers, type ViewerSimResult } from './viewer-sim.ts';
 import { runWrk } from './wrk.ts';
 
 const wrkSeconds = Number(process.env.BENCH_WRK_SECONDS ?? 5);
-const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 15);
-const steps = (process.env.BENCH_STEPS ?? '250,500,1000,1500,2000,3000,4000').split(',').map(Number);
+const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 12);
+const steps = (process.env.BENCH_STEPS ?? '500,1000,1500,2000,3000').split(',').map(Number);
 const parts = (process.env.BENCH_PARTS ?? 'nginx,viewers').split(',');
 const pollLimitMs = 500;
 const segmentSeconds = 2;
@@ -36,6 +36,13 @@ const ladder: TestRendition[] = [
 
 const log = (message: string): void => {
   process.stderr.write(`[bench-origin] ${message}\n`);
+};
+
+type StepResult = ViewerSimResult & {
+  ok: boolean;
+  originCpuPercent: number;
+  originLagP99Ms: number; // the origin's own event loop delay: low while latency is high means CPU starvation
+  originCountedViewers: number;
 };
 
 interface OriginChild {
@@ -167,17 +174,20 @@ async function viewersWithoutLag(root: string): Promise<Record<string, unknown>>
   await mkdir(hlsDir, { recursive: true });
   let writer: HlsWriter | undefined;
   let origin: OriginChild | undefined;
-  const results: (ViewerSimResult & { ok: boolean; originCpuPercent: number; originCountedViewers: number })[] = [];
+  const results: StepResult[] = [];
   try {
     log('starting a real-time 720p/480p/360p ffmpeg ladder');
     writer = await startHlsWriter({ dir: hlsDir, renditions: ladder, segmentSeconds, playlistLength: 6, fps: 30 });
     origin = await startOriginProcess(hlsDir);
     await sleep(2 * segmentSeconds * 1000); // a few segments in every playlist
-    for (const viewers of steps) {
-      const cpu0 = await cpuSeconds(origin.proc.pid!);
+    const originMetrics = async (): Promise<string> =>
+      await (await fetch(`http://127.0.0.1:${origin!.port}/metrics`)).text();
+    const runStep = async (viewers: number): Promise<StepResult> => {
+      await originMetrics(); // resets the origin's event loop delay histogram
+      const cpu0 = await cpuSeconds(origin!.proc.pid!);
       const t0 = performance.now();
       const result = await simulateViewers({
-        baseUrl: `http://127.0.0.1:${origin.port}`,
+        baseUrl: `http://127.0.0.1:${origin!.port}`,
         renditions: ladder.map((r) => r.name),
         viewers,
         seconds: stepSeconds,
@@ -185,30 +195,46 @@ async function viewersWithoutLag(root: string): Promise<Record<string, unknown>>
         requestTimeoutMs: 5_000,
       });
       const originCpuPercent = Math.round(
-        (((await cpuSeconds(origin.proc.pid!)) - cpu0) / ((performance.now() - t0) / 1000)) * 100,
+        (((await cpuSeconds(origin!.proc.pid!)) - cpu0) / ((performance.now() - t0) / 1000)) * 100,
       );
-      const metrics = await (await fetch(`http://127.0.0.1:${origin.port}/metrics`)).text();
+      const metrics = await originMetrics();
       const originCountedViewers = Number(/^livestream_transcoder_viewers (\d+)/m.exec(metrics)?.[1] ?? NaN);
+      const originLagP99Ms =
+        Math.round(Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics)?.[1] ?? NaN) * 10_000) / 10;
       const ok =
         result.pollFailures === 0 &&
         result.polls > 0 &&
         result.pollMaxMs < pollLimitMs &&
         result.segmentFailures === 0 &&
         result.segmentMaxMs < segmentSeconds * 1000;
-      results.push({ ...result, ok, originCpuPercent, originCountedViewers });
-      log(`${viewers} viewers: ${ok ? 'ok' : 'LAG'} ${JSON.stringify(results.at(-1))}`);
-      if (!ok) break;
-      if (writer.process.exitCode !== null) throw new Error(`ladder stopped: ${writer.stderr()}`);
-      await sleep(2_000); // let the previous step's connections close
+      const step = { ...result, ok, originCpuPercent, originLagP99Ms, originCountedViewers };
+      log(`${viewers} viewers: ${ok ? 'ok' : 'LAG'} ${JSON.stringify(step)}`);
+      if (writer!.process.exitCode !== null) throw new Error(`ladder stopped: ${writer!.stderr()}`);
+      await sleep(2_000); // let this step's connections close
+      return step;
+    };
+    for (const viewers of steps) {
+      let step = await runStep(viewers);
+      results.push(step);
+      // This machine is shared: a scheduling stall elsewhere can fail a step once. A second failure in a row is
+      // the origin's limit. Both attempts are in the output.
+      if (!step.ok) {
+        step = await runStep(viewers);
+        results.push(step);
+      }
+      if (!step.ok) break;
     }
   } finally {
     await origin?.stop();
     await writer?.stop();
   }
   const passed = results.filter((r) => r.ok).map((r) => r.viewers);
+  const failedTwice = results.some(
+    (r, i) => !r.ok && i > 0 && !results[i - 1]!.ok && results[i - 1]!.viewers === r.viewers,
+  );
   return {
     max: passed.length > 0 ? Math.max(...passed) : 0,
-    limitReached: results.some((r) => !r.ok),
+    limitReached: failedTwice,
     criteria: { pollMaxMs: pollLimitMs, segmentMaxMs: segmentSeconds * 1000, failures: 0 },
     stepSeconds,
     steps: results,
