@@ -19,6 +19,7 @@ case "$name" in
   kubernetes) module=k8s.io/kubernetes ;;
   etcd) module=go.etcd.io/etcd/server/v3 ;;
   helm) module=helm.sh/helm/v4 ;;
+  promtool) module=github.com/prometheus/prometheus ;;
 esac
 version=$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$moddir/go.mod" | head -n 1)
 [ -n "$version" ] || { echo "build.sh: no version of $module in $moddir/go.mod" >&2; exit 1; }
@@ -60,6 +61,11 @@ case "$name" in
   helm)
     go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$version" -o "$dest/bin/helm" \
       helm.sh/helm/v4/cmd/helm
+    ;;
+  promtool)
+    # remove_all_sd: promtool checks rules and queries; the service-discovery plugins (cloud SDKs) are not needed.
+    go build -trimpath -tags remove_all_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+      -o "$dest/bin/promtool" github.com/prometheus/prometheus/cmd/promtool
     ;;
 esac
 echo "$version" > "$dest/VERSION"

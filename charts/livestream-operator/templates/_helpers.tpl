@@ -1,0 +1,95 @@
+{{/* Chart name, overridable. */}}
+{{- define "lso.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every object name: the release name, plus the chart name unless the release name holds it. */}}
+{{- define "lso.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "lso.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of every object; the component label is added per object. */}}
+{{- define "lso.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "lso.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of a component: (dict "ctx" $ "component" "operator"). Immutable once installed. */}}
+{{- define "lso.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "lso.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "lso.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "lso.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* repository:tag, or repository@digest when a digest is pinned. */}}
+{{- define "lso.image" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "lso.redisName" -}}
+{{- printf "%s-redis" (include "lso.fullname" .) -}}
+{{- end -}}
+
+{{- define "lso.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "lso.fullname" .) -}}
+{{- end -}}
+
+{{/* The Secret and key holding the Redis URL the operator passes on; empty when there is no Redis. */}}
+{{- define "lso.redisUrlSecret" -}}
+{{- if .Values.redis.enabled -}}
+{{- include "lso.redisName" . -}}
+{{- else -}}
+{{- .Values.redis.external.secretName -}}
+{{- end -}}
+{{- end -}}
+{{- define "lso.redisUrlKey" -}}
+{{- if .Values.redis.enabled -}}url{{- else -}}{{ .Values.redis.external.key }}{{- end -}}
+{{- end -}}
+
+{{/* The restricted Pod Security Standard, container side. */}}
+{{- define "lso.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The restricted Pod Security Standard, pod side, for a uid: (include "lso.podSecurityContext" 10001). */}}
+{{- define "lso.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
