@@ -16,12 +16,16 @@ export const eventTypes = [
   'publish-refused',
   'ffmpeg-failed',
   'heartbeat',
+  'relay-state',
+  'relay-heartbeat',
+  'recording-progress',
+  'recording-failed',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
 // Events that change the stream's lifecycle: the reporter's buffer drops them only when nothing else is left to drop.
 export function isLifecycleEvent(type: EventType): boolean {
-  return type !== 'heartbeat';
+  return type !== 'heartbeat' && type !== 'relay-heartbeat' && type !== 'recording-progress';
 }
 
 export type StreamState = 'idle' | 'live' | 'reconnecting';
@@ -77,6 +81,40 @@ export interface HeartbeatData {
   segments: Record<string, number>; // rendition name -> segments written this session
 }
 
+// Relays (the relay container of the same pod, its own reporter and seq). States as in status.relays[].state.
+export const relayStates = ['Connecting', 'Active', 'Retrying', 'Disabled'] as const;
+export type RelayState = (typeof relayStates)[number];
+
+export interface RelayStateData {
+  name: string; // the relay's name from the spec (user-chosen, not secret)
+  state: RelayState;
+  lastError?: string; // sanitized: never the key nor the full target URL
+  bytesOut: number; // bytes sent to the target since the relay container started
+  since: string; // RFC 3339 time of the last state change
+}
+
+export interface RelayHeartbeatData {
+  relays: RelayStateData[]; // every configured relay, every 5 s
+}
+
+export interface RecordingProgressData {
+  track: string; // the recorded rendition (or 'audio')
+  uploaded: number; // segments of this session uploaded by this process
+  lastSequence: number; // media sequence of the last uploaded segment
+  pending: number; // segments waiting in the spool (all sessions)
+  spoolBytes: number;
+  dropped: number; // segments dropped by a full spool, this process
+}
+
+export type RecordingFailureReason = 'upload-failed' | 'spool-full' | 'config-invalid' | 'spool-error';
+
+export interface RecordingFailedData {
+  reason: RecordingFailureReason;
+  message: string; // never carries a credential
+  pending: number;
+  dropped: number;
+}
+
 export interface EventDataByType {
   'publish-started': PublishStartedData;
   'publish-ended': PublishEndedData;
@@ -84,6 +122,10 @@ export interface EventDataByType {
   'publish-refused': PublishRefusedData;
   'ffmpeg-failed': FfmpegFailedData;
   heartbeat: HeartbeatData;
+  'relay-state': RelayStateData;
+  'relay-heartbeat': RelayHeartbeatData;
+  'recording-progress': RecordingProgressData;
+  'recording-failed': RecordingFailedData;
 }
 
 export interface TranscoderEvent<T extends EventType = EventType> {
