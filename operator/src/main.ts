@@ -6,10 +6,12 @@ import { hostname } from 'node:os';
 import type { LiveStream } from './api/v1alpha1/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
+import { EventsConsumer } from './controller/events-consumer.ts';
+import { reportEvents } from './controller/report-events.ts';
 import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeApiError, KubeClient, loadKubeConfig } from './k8s/client.ts';
-import { Controller } from './runtime/controller.ts';
+import { Controller, splitKey } from './runtime/controller.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { backoffDelay } from './runtime/work-queue.ts';
 import { EventRecorder } from './telemetry/events.ts';
@@ -26,6 +28,7 @@ const events = new EventRecorder(kc, 'livestream-operator', logger);
 const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
 
 let controller: Controller<LiveStream> | undefined;
+let consumer: EventsConsumer | undefined;
 
 /** Asks discovery whether PodMonitors exist, retrying while the API server is unavailable and we still lead. */
 async function discoverPodMonitors(): Promise<boolean> {
@@ -43,6 +46,26 @@ async function discoverPodMonitors(): Promise<boolean> {
 
 async function startController(): Promise<void> {
   const podMonitors = await discoverPodMonitors();
+  if (config.redisUrl) {
+    const recordTransition = reportEvents({
+      metrics,
+      events,
+      liveStream: (key) => controller?.get(...splitKeyPair(key)),
+    });
+    consumer = new EventsConsumer({
+      redisUrl: config.redisUrl,
+      consumer: identity,
+      logger,
+      onReport: (key, transition, event) => {
+        metrics.reportsConsumed.inc({ type: event.type });
+        recordTransition(key, transition);
+        controller?.queue.add(key);
+      },
+    });
+    consumer.start();
+  } else {
+    logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
+  }
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -55,6 +78,8 @@ async function startController(): Promise<void> {
     image: config.transcoderImage,
     redisUrl: config.redisUrl,
     podMonitors,
+    metrics,
+    ...(consumer ? { reports: consumer } : {}),
   });
   const c = new Controller<LiveStream>({
     kc,
@@ -74,9 +99,17 @@ async function startController(): Promise<void> {
 
 async function stopController(): Promise<void> {
   const c = controller;
+  const r = consumer;
   controller = undefined;
+  consumer = undefined;
+  await r?.stop();
   await c?.stop();
 }
+
+const splitKeyPair = (key: string): [string, string] => {
+  const { namespace, name } = splitKey(key);
+  return [namespace, name];
+};
 
 const elector = new LeaderElector({
   kc,
@@ -96,6 +129,17 @@ const elector = new LeaderElector({
   },
   onError: (err) => logger.warn({ err: String(err) }, 'leader election round failed'),
 });
+
+// LiveStreams by state, recounted from the cache (cheap, and never drifts from what status says).
+setInterval(() => {
+  const counts = new Map<string, number>();
+  for (const ls of controller?.list() ?? []) {
+    const state = ls.status?.state ?? 'Pending';
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  metrics.livestreams.reset();
+  for (const [state, n] of counts) metrics.livestreams.set({ state }, n);
+}, 5_000).unref();
 
 const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];

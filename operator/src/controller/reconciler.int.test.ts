@@ -56,7 +56,7 @@ describe('LiveStream reconciler', () => {
     operator = await startOperator({
       kubeconfig: cluster.kubeconfig,
       namespace: cluster.namespace,
-      env: { LSO_REDIS_URL: 'redis://redis.example:6379', LSO_TRANSCODER_IMAGE: 'livestream-transcoder:test' },
+      env: { LSO_REDIS_URL: 'redis://127.0.0.1:1', LSO_TRANSCODER_IMAGE: 'livestream-transcoder:test' },
     });
   });
   afterAll(async () => {

@@ -35,7 +35,23 @@ import {
   redisSecretKey,
   type BuildContext,
 } from './desired/index.ts';
+import { publishPhase, type PublishObservation } from './publish-state.ts';
 import { computeStatus, type ChildrenObservation } from './status.ts';
+import type { OperatorMetrics } from '../telemetry/metrics.ts';
+
+/** The events consumer as the reconciler sees it (absent when the operator runs without Redis). */
+export interface ReportSource {
+  readonly connected: boolean;
+  observation(key: string): PublishObservation | undefined;
+  pendingIds(key: string): string[];
+  ack(key: string, ids: readonly string[]): Promise<void>;
+  forget(key: string): Promise<void>;
+}
+
+/** A transcoder silent for this long is not trusted (3 missed heartbeats of 5 s). */
+export const heartbeatTtlMs = 15_000;
+/** Live figures (viewers, bitrate) are written at most this often per LiveStream. */
+export const figuresIntervalMs = 5_000;
 
 /** Resource names of the child informers (see main.ts), used to read the observed children. */
 export const childResources = {
@@ -60,6 +76,8 @@ export interface ReconcilerDeps {
   /** Whether the Prometheus Operator's PodMonitor kind is served (checked at start-up). */
   podMonitors: boolean;
   extraLabels?: Record<string, string>;
+  reports?: ReportSource;
+  metrics?: OperatorMetrics;
   /** Re-check interval while waiting for something the operator cannot watch (a user's Secret). */
   waitRecheckMs?: number;
   now?: () => Date;
@@ -70,6 +88,7 @@ const secondPrecision = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly core: CoreV1Api;
+  private readonly lastStatusWrite = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -79,7 +98,10 @@ export class Reconciler {
   async reconcile(key: string): Promise<ProcessResult> {
     const [namespace = '', name = ''] = key.split('/');
     const ls = this.deps.cache.liveStream(namespace, name);
-    if (!ls || ls.metadata.deletionTimestamp) return;
+    if (!ls || ls.metadata.deletionTimestamp) {
+      if (!ls) this.forget(key, namespace, name);
+      return;
+    }
 
     const ctx: BuildContext = {
       image: this.deps.image,
@@ -102,14 +124,30 @@ export class Reconciler {
       applied = false;
       applyError = describeApiError(err);
       this.deps.events.record(ls, 'Warning', EventReason.ApplyFailed, applyError);
-      await this.writeStatus(ls, this.observe(ls, { applied, applyError, missingSecrets }));
+      await this.writeStatus(key, ls, this.observe(ls, { applied, applyError, missingSecrets }));
       throw err;
     }
-    await this.writeStatus(ls, this.observe(ls, { applied, missingSecrets }));
+    const statusRecheck = await this.writeStatus(key, ls, this.observe(ls, { applied, missingSecrets }));
     // A user's Secret is not watched (that would cache every Secret of the cluster): look again later, not hot.
-    if (missingSecrets.length > 0) return { requeueAfterMs: this.deps.waitRecheckMs ?? 10_000 };
-    return;
+    const secretRecheck = missingSecrets.length > 0 ? (this.deps.waitRecheckMs ?? 10_000) : undefined;
+    const next = Math.min(statusRecheck ?? Infinity, secretRecheck ?? Infinity);
+    return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
   }
+
+  private forget(key: string, namespace: string, name: string): void {
+    this.lastStatusWrite.delete(key);
+    const m = this.deps.metrics;
+    if (m) {
+      for (const g of [m.streamViewers, m.streamBitrate]) g.remove({ namespace, livestream: name });
+      m.streamInfo.remove({ namespace, livestream: name, state: this.lastState.get(key) ?? '' });
+    }
+    this.lastState.delete(key);
+    this.deps.reports
+      ?.forget(key)
+      .catch((err: unknown) => this.deps.logger.debug({ err: String(err) }, 'forget failed'));
+  }
+
+  private readonly lastState = new Map<string, string>();
 
   /** Applies `desired` unless the cached object already holds every field of it. */
   private async ensure(resource: string, desired: KubernetesObject): Promise<void> {
@@ -189,14 +227,78 @@ export class Reconciler {
     };
   }
 
-  private async writeStatus(ls: LiveStream, children: ChildrenObservation): Promise<void> {
-    const now = secondPrecision(this.deps.now?.() ?? new Date());
-    const status: LiveStreamStatus = computeStatus(ls, children, childNames(ls).streamKeySecret, now);
-    if (ls.status && isSubset(status, ls.status) && isSubset(ls.status, status)) return;
-    await this.deps.client.applyStatus(
-      { group, version, plural, namespace: ls.metadata.namespace ?? '', name: ls.metadata.name ?? '' },
-      kind,
-      status,
+  /**
+   * Writes the status when it changed (live figures at most every figuresIntervalMs), then acknowledges the reports
+   * it reflects. Returns when to look again for time-driven changes (heartbeat TTL, end of a reconnect window).
+   */
+  private async writeStatus(key: string, ls: LiveStream, children: ChildrenObservation): Promise<number | undefined> {
+    const nowMs = (this.deps.now?.() ?? new Date()).getTime();
+    const reports = this.deps.reports;
+    const ids = reports?.pendingIds(key) ?? [];
+    const observation = reports?.observation(key);
+    const phase = publishPhase(observation, nowMs, heartbeatTtlMs);
+    const status: LiveStreamStatus = computeStatus(
+      ls,
+      children,
+      { reportsAvailable: reports?.connected === true, observation, phase },
+      childNames(ls).streamKeySecret,
+      secondPrecision(new Date(nowMs)),
     );
+    this.updateStreamMetrics(key, ls, status);
+
+    let recheck: number | undefined;
+    if (phase.phase === 'live' || phase.phase === 'reconnecting') {
+      const silentAt = (observation?.lastReportAt ?? nowMs) + heartbeatTtlMs;
+      const windowEnd = phase.phase === 'reconnecting' ? phase.windowEndsAt : Infinity;
+      recheck = Math.max(100, Math.min(silentAt, windowEnd) - nowMs + 100);
+    }
+    const current = ls.status;
+    const same = current !== undefined && isSubset(status, current) && isSubset(current, status);
+    if (!same) {
+      const sinceLast = nowMs - (this.lastStatusWrite.get(key) ?? 0);
+      if (current && sinceLast < figuresIntervalMs && onlyFiguresDiffer(status, current)) {
+        const wait = figuresIntervalMs - sinceLast;
+        return recheck === undefined ? wait : Math.min(recheck, wait);
+      }
+      await this.deps.client.applyStatus(
+        { group, version, plural, namespace: ls.metadata.namespace ?? '', name: ls.metadata.name ?? '' },
+        kind,
+        status,
+      );
+      this.lastStatusWrite.set(key, nowMs);
+    }
+    if (reports && ids.length > 0) {
+      // Written (or already there): the reports' effect is durable, so they may leave the pending list.
+      await reports
+        .ack(key, ids)
+        .catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'ack failed; reports will be seen again'));
+    }
+    return recheck;
   }
+
+  private updateStreamMetrics(key: string, ls: LiveStream, status: LiveStreamStatus): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    const labels = { namespace: ls.metadata.namespace ?? '', livestream: ls.metadata.name ?? '' };
+    const state = status.state ?? 'Pending';
+    const before = this.lastState.get(key);
+    if (before !== undefined && before !== state) m.streamInfo.remove({ ...labels, state: before });
+    m.streamInfo.set({ ...labels, state }, 1);
+    this.lastState.set(key, state);
+    m.streamViewers.set(labels, status.viewers ?? 0);
+    m.streamBitrate.set(labels, status.bitrateKbps ?? 0);
+  }
+}
+
+/** True when two statuses differ only in live figures (viewers, bitrate, the current session's counters). */
+export function onlyFiguresDiffer(a: LiveStreamStatus, b: LiveStreamStatus): boolean {
+  const strip = (s: LiveStreamStatus) => ({
+    ...s,
+    viewers: undefined,
+    bitrateKbps: undefined,
+    session: s.session ? { id: s.session.id, startedAt: s.session.startedAt } : undefined,
+  });
+  const x = strip(a);
+  const y = strip(b);
+  return isSubset(x, y) && isSubset(y, x);
 }

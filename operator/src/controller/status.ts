@@ -7,8 +7,17 @@ import {
   type LiveStreamCondition,
   type LiveStreamState,
   type LiveStreamStatus,
+  type SessionSummary,
 } from '../api/v1alpha1/index.ts';
 import { ports } from './desired/pod-contract.ts';
+import { maxSessionHistory, type PublishObservation, type PublishPhase } from './publish-state.ts';
+
+export interface PublishInput {
+  /** Reports can be read (Redis configured and reachable). */
+  reportsAvailable: boolean;
+  observation: PublishObservation | undefined;
+  phase: PublishPhase;
+}
 
 export interface ChildrenObservation {
   /** Every child applied (or already as desired) in this reconcile. */
@@ -29,6 +38,20 @@ type Cond = Omit<LiveStreamCondition, 'lastTransitionTime' | 'observedGeneration
 
 function cond(type: string, status: Cond['status'], reason: string, message: string): Cond {
   return { type, status, reason, message };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The session history: what status already lists plus sessions ended since, newest first, bounded. */
+export function mergeSessions(
+  written: readonly SessionSummary[] | undefined,
+  ended: readonly SessionSummary[] | undefined,
+): SessionSummary[] {
+  const byId = new Map<string, SessionSummary>();
+  for (const s of [...(ended ?? []), ...(written ?? [])]) if (!byId.has(s.id)) byId.set(s.id, s);
+  return [...byId.values()]
+    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))
+    .slice(0, maxSessionHistory);
 }
 
 /** Keeps lastTransitionTime when the status did not flip; stamps `now` otherwise. */
@@ -63,9 +86,14 @@ export function playbackUrl(children: ChildrenObservation): string {
 export function computeStatus(
   ls: LiveStream,
   children: ChildrenObservation,
+  publish: PublishInput,
   streamKeySecret: string,
   now: string,
 ): LiveStreamStatus {
+  const phase = publish.phase.phase;
+  // A transcoder that reports is running, whatever the Deployment says yet.
+  const reporting = phase === 'idle' || phase === 'live' || phase === 'reconnecting';
+  const available = children.transcoderAvailable || reporting;
   const paused = ls.spec.paused === true;
   const relaysEnabled = (ls.spec.relays ?? []).some((r) => r.enabled !== false);
   const recording = ls.spec.recording?.enabled === true;
@@ -87,7 +115,7 @@ export function computeStatus(
     );
   } else if (paused) {
     childrenReady = cond(ConditionType.ChildrenReady, 'False', ConditionReason.Paused, 'spec.paused is true');
-  } else if (!children.transcoderAvailable) {
+  } else if (!available) {
     childrenReady = cond(
       ConditionType.ChildrenReady,
       'False',
@@ -103,11 +131,60 @@ export function computeStatus(
     );
   }
 
-  const publishing = cond(ConditionType.Publishing, 'False', ConditionReason.NoPublisher, 'no encoder is connected');
-  const ready =
-    childrenReady.status === 'True'
-      ? cond(ConditionType.Ready, 'True', ConditionReason.WaitingForPublisher, 'ready for a publisher')
-      : cond(ConditionType.Ready, 'False', childrenReady.reason, childrenReady.message);
+  const obs = publish.observation;
+  let publishing: Cond;
+  if (!publish.reportsAvailable) {
+    publishing = cond(
+      ConditionType.Publishing,
+      'Unknown',
+      ConditionReason.ReportsUnavailable,
+      'the operator cannot read the transcoder reports from Redis',
+    );
+  } else if (publish.phase.phase === 'stale') {
+    publishing = cond(
+      ConditionType.Publishing,
+      'Unknown',
+      ConditionReason.HeartbeatLost,
+      `no report from the transcoder for ${publish.phase.lastReportAgeSeconds} s`,
+    );
+  } else if (publish.phase.phase === 'live') {
+    publishing = cond(
+      ConditionType.Publishing,
+      'True',
+      ConditionReason.PublishStarted,
+      `an encoder is publishing (session ${obs?.session ?? '?'})`,
+    );
+  } else if (publish.phase.phase === 'reconnecting') {
+    publishing = cond(
+      ConditionType.Publishing,
+      'False',
+      ConditionReason.PublisherReconnecting,
+      `the encoder left; the session continues if it returns before ${new Date(publish.phase.windowEndsAt).toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    );
+  } else if (publish.phase.phase === 'unobserved') {
+    publishing = cond(
+      ConditionType.Publishing,
+      'Unknown',
+      ConditionReason.Initializing,
+      'no report from the transcoder yet',
+    );
+  } else {
+    publishing = cond(ConditionType.Publishing, 'False', ConditionReason.NoPublisher, 'no encoder is connected');
+  }
+
+  let ready: Cond;
+  if (childrenReady.status !== 'True') {
+    ready = cond(ConditionType.Ready, 'False', childrenReady.reason, childrenReady.message);
+  } else if (
+    publishing.reason === ConditionReason.ReportsUnavailable ||
+    publishing.reason === ConditionReason.HeartbeatLost
+  ) {
+    ready = cond(ConditionType.Ready, 'False', publishing.reason, publishing.message);
+  } else if (phase === 'live') {
+    ready = cond(ConditionType.Ready, 'True', ConditionReason.Live, 'live: viewers can play the stream');
+  } else {
+    ready = cond(ConditionType.Ready, 'True', ConditionReason.WaitingForPublisher, 'ready for a publisher');
+  }
   const relays = relaysEnabled
     ? cond(ConditionType.RelaysHealthy, 'Unknown', ConditionReason.NotLive, 'relays run only while Live')
     : cond(ConditionType.RelaysHealthy, 'True', ConditionReason.NoRelays, 'no relay is enabled');
@@ -118,8 +195,13 @@ export function computeStatus(
   let state: LiveStreamState;
   if (paused) state = 'Paused';
   else if (children.missingSecrets.length > 0 || !children.applied) state = 'Failed';
-  else if (!children.transcoderAvailable) state = 'Pending';
+  else if (!available) state = 'Pending';
+  else if (phase === 'live') state = 'Live';
+  else if (phase === 'reconnecting') state = 'Reconnecting';
+  else if (phase === 'stale') state = 'Failed';
   else state = 'Idle';
+  const inSession = (phase === 'live' || phase === 'reconnecting') && obs !== undefined && obs.session !== '';
+  const figures = obs?.figures;
 
   const status: LiveStreamStatus = {
     state,
@@ -131,9 +213,24 @@ export function computeStatus(
     ),
     ingest: { url: ingestUrl(ls, children), streamKeySecret },
     playback: { url: playbackUrl(children) },
-    viewers: 0,
-    bitrateKbps: 0,
+    viewers: inSession ? (figures?.viewers ?? 0) : 0,
+    bitrateKbps: phase === 'live' ? Math.round(figures?.bitrateKbps ?? 0) : 0,
   };
+  if (inSession && obs && figures) {
+    status.session = {
+      id: obs.session,
+      ...(obs.sessionStartedAt !== undefined ? { startedAt: iso(obs.sessionStartedAt) } : {}),
+      bitrateKbps: Math.round(figures.bitrateKbps),
+      fps: Math.round(figures.fps * 100) / 100,
+      width: figures.width,
+      height: figures.height,
+      resolution: `${figures.width}x${figures.height}`,
+      viewers: figures.viewers,
+      bytesIn: figures.bytesIn,
+    };
+  }
+  const sessions = mergeSessions(ls.status?.sessions, obs?.ended);
+  if (sessions.length > 0) status.sessions = sessions;
   if (ls.metadata.generation !== undefined) status.observedGeneration = ls.metadata.generation;
   return status;
 }

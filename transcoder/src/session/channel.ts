@@ -284,17 +284,14 @@ export function createChannel(options: ChannelOptions): Channel {
         await writeFileAtomic(path.join(hlsDir, 'master.m3u8'), buildMasterPlaylist(s.plan));
         s.masterWritten = true;
         logger.info({ session: s.id }, 'master playlist written');
+        // The stream just became playable: report its figures now rather than at the next tick.
+        sendHeartbeat();
       }
     } finally {
       polling = false;
     }
   };
-  const poller = setInterval(() => {
-    pollSegments().catch((err: unknown) => logger.warn({ err }, 'segment poll failed'));
-  }, options.pollMs ?? 500);
-  poller.unref();
-
-  const heartbeat = setInterval(() => {
+  function sendHeartbeat(): void {
     const st = ingest.stats();
     report('heartbeat', {
       state,
@@ -306,7 +303,14 @@ export function createChannel(options: ChannelOptions): Channel {
       bytesIn: (session?.bytesIn ?? 0) + st.bytesIn,
       segments: { ...session?.segments },
     });
-  }, options.heartbeatMs ?? 5_000);
+  }
+
+  const poller = setInterval(() => {
+    pollSegments().catch((err: unknown) => logger.warn({ err }, 'segment poll failed'));
+  }, options.pollMs ?? 500);
+  poller.unref();
+
+  const heartbeat = setInterval(() => sendHeartbeat(), options.heartbeatMs ?? 5_000);
   heartbeat.unref();
 
   return {

@@ -69,6 +69,8 @@ export const ConditionReason = {
   PublisherReconnecting: 'PublisherReconnecting',
   /** The transcoder stopped sending heartbeats; what it last said is no longer trusted. */
   HeartbeatLost: 'HeartbeatLost',
+  /** The operator has no Redis to read the transcoders' reports from (or cannot reach it): publish state unknown. */
+  ReportsUnavailable: 'ReportsUnavailable',
   /** The ladder's ffmpeg keeps failing. */
   TranscoderFailed: 'TranscoderFailed',
   // RelaysHealthy
