@@ -1,0 +1,235 @@
+// Finalizes one recorded session in S3: a VOD playlist of every uploaded segment and an MP4 remux.
+//
+// Everything is derived from the listing of the session's prefix: each segment object carries its media sequence,
+// duration and discontinuity flag as user metadata (written by the uploader), so no shared manifest has to be kept
+// consistent while the stream runs; a segment without that metadata is probed with ffprobe. Outputs are written
+// deterministically (sorted input, bit-exact MP4), so a re-run after a partial failure produces the same objects.
+//
+// Objects: <session>/<track>/seg_NNNNN.ts (uploaded), <session>/<track>/index.m3u8 (VOD media playlist per track),
+// <session>/index.m3u8 (the playlist to play: a master playlist when audio is a separate track, else the video's
+// media playlist), <session>/<session>.mp4.
+import { execFile } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { s3Uri } from './recording-config.ts';
+import { buildVodPlaylist, orderSegments, totalDuration, type RecordedSegment } from './vod-playlist.ts';
+
+const run = promisify(execFile);
+
+export interface FinalizeOptions {
+  client: S3Client;
+  bucket: string;
+  sessionPrefix: string; // <prefix>/<namespace>/<name>/<session>/
+  session: string;
+  audioTrack?: string; // default 'audio'
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  workDir?: string; // default: a fresh temporary directory, removed afterwards
+  log?: (message: string) => void;
+}
+
+export interface FinalizeResult {
+  session: string;
+  startedAt: string;
+  endedAt: string;
+  durationSeconds: number;
+  playlistUri: string;
+  mp4Uri: string;
+  segments: number; // of the video track
+}
+
+interface ListedSegment extends RecordedSegment {
+  key: string;
+  track: string;
+  bytes: number;
+  completedAt?: number;
+}
+
+export class FinalizeError extends Error {
+  override name = 'FinalizeError';
+}
+
+const segmentKey = /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_.-]+\.ts)$/;
+
+export function sequenceFromFile(file: string): number | undefined {
+  const m = /(\d+)\.ts$/.exec(file);
+  return m ? Number(m[1]) : undefined;
+}
+
+// Master playlist for a video track with a separate audio track (both relative to the session prefix).
+export function buildVodMaster(video: { track: string; bandwidth: number }, audioTrack: string | undefined): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  if (audioTrack !== undefined) {
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="${audioTrack}",DEFAULT=YES,AUTOSELECT=YES,URI="${audioTrack}/index.m3u8"`,
+    );
+  }
+  lines.push(
+    `#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(video.bandwidth))}${audioTrack !== undefined ? ',AUDIO="aud"' : ''}`,
+    `${video.track}/index.m3u8`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function listSegments(options: FinalizeOptions): Promise<ListedSegment[]> {
+  const { client, bucket, sessionPrefix } = options;
+  const found: ListedSegment[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 10_000; page++) {
+    const out = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: sessionPrefix, ...(token && { ContinuationToken: token }) }),
+    );
+    for (const obj of out.Contents ?? []) {
+      const rel = obj.Key?.slice(sessionPrefix.length) ?? '';
+      const m = segmentKey.exec(rel);
+      if (!m) continue;
+      const [, track, file] = m as unknown as [string, string, string];
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: obj.Key }));
+      const meta = head.Metadata ?? {};
+      const sequence = meta.sequence !== undefined ? Number(meta.sequence) : sequenceFromFile(file);
+      if (sequence === undefined || !Number.isSafeInteger(sequence)) continue; // not one of ours
+      const duration = meta.duration !== undefined ? Number(meta.duration) : Number.NaN;
+      const completedAt = meta['completed-at'] !== undefined ? Date.parse(meta['completed-at']) : Number.NaN;
+      found.push({
+        key: obj.Key!,
+        track,
+        file,
+        sequence,
+        duration,
+        discontinuity: meta.discontinuity === '1',
+        bytes: obj.Size ?? 0,
+        ...(Number.isFinite(completedAt) && { completedAt }),
+      });
+    }
+    if (!out.IsTruncated || !out.NextContinuationToken) break;
+    token = out.NextContinuationToken;
+  }
+  return found;
+}
+
+async function download(client: S3Client, bucket: string, key: string, file: string): Promise<void> {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!(out.Body instanceof Readable)) throw new FinalizeError(`unexpected body type for ${key}`);
+  await pipeline(out.Body, createWriteStream(file));
+}
+
+async function probeDuration(ffprobe: string, file: string): Promise<number> {
+  const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
+    timeout: 30_000,
+  });
+  const d = Number.parseFloat(stdout.trim());
+  if (!Number.isFinite(d) || d <= 0) throw new FinalizeError(`cannot read the duration of ${path.basename(file)}`);
+  return d;
+}
+
+export function concatList(files: ReadonlyArray<{ path: string; duration: number }>): string {
+  // ffconcat: each file's timestamps are shifted to start where the previous one ended, which also joins the
+  // timestamp jumps at discontinuities (a reconnect restarts the ladder's clock).
+  const quote = (p: string): string => `'${p.replace(/'/g, "'\\''")}'`;
+  return ['ffconcat version 1.0', ...files.flatMap((f) => [`file ${quote(f.path)}`, `duration ${f.duration.toFixed(6)}`]), ''].join(
+    '\n',
+  );
+}
+
+export async function finalizeSession(options: FinalizeOptions): Promise<FinalizeResult> {
+  const { client, bucket, sessionPrefix, session } = options;
+  const log = options.log ?? (() => {});
+  const audioTrack = options.audioTrack ?? 'audio';
+  const ffprobe = options.ffprobePath ?? 'ffprobe';
+  const work = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'lso-finalize-')));
+  try {
+    const listed = await listSegments(options);
+    const tracks = [...new Set(listed.map((s) => s.track))].sort();
+    const videoTracks = tracks.filter((t) => t !== audioTrack);
+    if (videoTracks.length === 0) throw new FinalizeError(`no recorded segments under s3://${bucket}/${sessionPrefix}`);
+    if (videoTracks.length > 1) throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
+    const videoTrack = videoTracks[0]!;
+    const hasAudio = tracks.includes(audioTrack);
+    log(`${listed.length} segments listed (tracks: ${tracks.join(', ')})`);
+
+    // Every segment is needed locally for the MP4 anyway; download, then probe those without metadata.
+    const byTrack = new Map<string, ListedSegment[]>();
+    for (const track of tracks) {
+      const segs = orderSegments(listed.filter((s) => s.track === track)) as ListedSegment[];
+      await mkdir(path.join(work, track), { recursive: true });
+      for (const s of segs) {
+        const local = path.join(work, track, s.file);
+        await download(client, bucket, s.key, local);
+        if (!Number.isFinite(s.duration) || s.duration <= 0) s.duration = await probeDuration(ffprobe, local);
+      }
+      byTrack.set(track, segs);
+    }
+
+    const put = (key: string, body: string, contentType: string): Promise<unknown> =>
+      client.send(new PutObjectCommand({ Bucket: bucket, Key: sessionPrefix + key, Body: body, ContentType: contentType }));
+    const m3u8 = 'application/vnd.apple.mpegurl';
+    const video = byTrack.get(videoTrack)!;
+    let playlist: string;
+    if (hasAudio) {
+      for (const track of tracks) await put(`${track}/index.m3u8`, buildVodPlaylist(byTrack.get(track)!), m3u8);
+      const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
+      playlist = buildVodMaster({ track: videoTrack, bandwidth: (bytes * 8) / Math.max(1, totalDuration(video)) }, audioTrack);
+    } else {
+      playlist = buildVodPlaylist(video.map((s) => ({ ...s, file: `${videoTrack}/${s.file}` })));
+    }
+    await put('index.m3u8', playlist, m3u8);
+    log('VOD playlist written');
+
+    // MP4: stream copy, moov in front so it plays while downloading; bit-exact so re-runs give identical bytes.
+    const lists: string[] = [];
+    for (const track of hasAudio ? [videoTrack, audioTrack] : [videoTrack]) {
+      const listFile = path.join(work, `${track}.ffconcat`);
+      await writeFile(
+        listFile,
+        concatList(byTrack.get(track)!.map((s) => ({ path: path.join(work, track, s.file), duration: s.duration }))),
+      );
+      lists.push(listFile);
+    }
+    const mp4 = path.join(work, `${session}.mp4`);
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+    for (const l of lists) args.push('-f', 'concat', '-safe', '0', '-i', l);
+    args.push('-map', '0:v:0', ...(hasAudio ? ['-map', '1:a:0'] : ['-map', '0:a?']));
+    args.push('-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
+    args.push('-movflags', '+faststart', mp4);
+    await run(options.ffmpegPath ?? 'ffmpeg', args, { timeout: 30 * 60_000, maxBuffer: 4 * 1024 * 1024 });
+    const mp4Key = `${sessionPrefix}${session}.mp4`;
+    await new Upload({
+      client,
+      params: { Bucket: bucket, Key: mp4Key, Body: createReadStream(mp4), ContentType: 'video/mp4' },
+      partSize: 16 * 1024 * 1024,
+      queueSize: 2,
+    }).done();
+    log(`MP4 written (${(await stat(mp4)).size} bytes)`);
+
+    const starts = video.map((s) => (s.completedAt ?? Number.NaN) - s.duration * 1000).filter(Number.isFinite);
+    const ends = video.map((s) => s.completedAt ?? Number.NaN).filter(Number.isFinite);
+    const durationSeconds = totalDuration(video);
+    const endedAt = ends.length > 0 ? Math.max(...ends) : Date.now();
+    const startedAt = starts.length > 0 ? Math.min(...starts) : endedAt - durationSeconds * 1000;
+    return {
+      session,
+      startedAt: new Date(Math.round(startedAt)).toISOString(),
+      endedAt: new Date(Math.round(endedAt)).toISOString(),
+      durationSeconds,
+      playlistUri: s3Uri(bucket, `${sessionPrefix}index.m3u8`),
+      mp4Uri: s3Uri(bucket, mp4Key),
+      segments: video.length,
+    };
+  } finally {
+    if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
+  }
+}
