@@ -1,0 +1,245 @@
+// The chart rendered by the pinned helm: lint, the strict values schema, the CRD equal to crds/, the RBAC, the pods'
+// security settings and every switch. (The kube tier checks the same output against a real API server.)
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { chartCopy, chartCopyPath, sourcePath } from '../../scripts/sync-chart-crd.ts';
+import { allMonitoring, chartDir, exec, renderChart, tool, toolBuildTimeoutMs, type K8sObject } from './chart-tools.ts';
+
+type Obj = K8sObject & { spec?: any; rules?: any[]; data?: Record<string, string>; stringData?: Record<string, string> };
+
+const find = (objs: K8sObject[], kind: string, nameSuffix = '') =>
+  objs.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix)) as Obj[];
+const one = (objs: K8sObject[], kind: string, nameSuffix = ''): Obj => {
+  const found = find(objs, kind, nameSuffix);
+  if (found.length !== 1) throw new Error(`expected one ${kind} *${nameSuffix}, found ${found.length}`);
+  return found[0] as Obj;
+};
+
+let defaults: K8sObject[];
+let helm: string;
+
+beforeAll(async () => {
+  helm = await tool('helm');
+  defaults = await renderChart();
+}, toolBuildTimeoutMs);
+
+describe('helm lint and values', () => {
+  it('passes helm lint --strict with defaults and with every switch on', async () => {
+    for (const args of [[], ['--set', 'monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true']]) {
+      const r = await exec(helm, ['lint', '--strict', chartDir, ...args]);
+      expect(r.stdout + r.stderr).toContain('0 chart(s) failed');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('rejects unknown and invalid values through values.schema.json', async () => {
+    await expect(renderChart({ operator: { replica: 2 } })).rejects.toThrow(/additional properties 'replica'/);
+    await expect(renderChart({ operator: { image: { tag: 'latest' } } })).rejects.toThrow(/tag/);
+    await expect(renderChart({ operator: { concurrency: 0 } })).rejects.toThrow(/concurrency/);
+    await expect(renderChart({ redis: { external: { key: 'url', secretName: 'Bad_Name' } } })).rejects.toThrow(
+      /secretName/,
+    );
+    await expect(renderChart({ unknownTopLevel: true })).rejects.toThrow(/unknownTopLevel/);
+  });
+
+  it('has a comment above every key in values.yaml', async () => {
+    const lines = (await readFile(join(chartDir, 'values.yaml'), 'utf8')).split('\n');
+    const uncommented: string[] = [];
+    // Keys inside resources and labels maps are data (cpu, memory, label names), not chart values.
+    const stack: { indent: number; key: string }[] = [];
+    lines.forEach((line, i) => {
+      const m = /^(\s*)([a-zA-Z_][a-zA-Z0-9_.\/-]*):/.exec(line);
+      if (!m) return;
+      const indent = m[1]?.length ?? 0;
+      while (stack.length > 0 && (stack.at(-1)?.indent ?? 0) >= indent) stack.pop();
+      const inData = stack.some((s) => ['resources', 'labels'].includes(s.key));
+      stack.push({ indent, key: m[2] ?? '' });
+      if (!inData && !(lines[i - 1] ?? '').trim().startsWith('#')) uncommented.push(`${i + 1}: ${line.trim()}`);
+    });
+    expect(uncommented).toEqual([]);
+  });
+
+  it('uses lowerCamelCase keys only', async () => {
+    const values = parse(await readFile(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const bad: string[] = [];
+    const walk = (v: unknown, path: string, free: boolean) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return;
+      for (const [k, child] of Object.entries(v)) {
+        // Maps whose keys are data (labels, resource names) are exempt.
+        if (!free && !/^[a-z][a-zA-Z0-9]*$/.test(k)) bad.push(`${path}${k}`);
+        walk(child, `${path}${k}.`, free || ['labels', 'requests', 'limits'].includes(k));
+      }
+    };
+    walk(values, '', false);
+    expect(bad).toEqual([]);
+  });
+});
+
+describe('the CRD', () => {
+  it('the chart copy is in sync with crds/livestream.yaml (drift check)', async () => {
+    const [source, copy] = await Promise.all([readFile(sourcePath, 'utf8'), readFile(chartCopyPath, 'utf8')]);
+    expect(copy).toBe(chartCopy(source));
+    const r = await exec(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'sync-chart-crd.ts'), '--check']);
+    expect(r.code).toBe(0);
+  });
+
+  it('renders the same CRD as crds/, with the keep policy when crds.keep', async () => {
+    const source = parse(await readFile(sourcePath, 'utf8')) as Obj;
+    const crd = one(defaults, 'CustomResourceDefinition');
+    expect(crd.spec).toEqual(source.spec);
+    expect(crd.metadata.name).toBe(source.metadata.name);
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(crd.metadata.labels).toMatchObject({ ...source.metadata.labels, 'app.kubernetes.io/managed-by': 'Helm' });
+
+    const notKept = one(await renderChart({ crds: { keep: false } }), 'CustomResourceDefinition');
+    expect(notKept.metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
+    expect(find(await renderChart({ crds: { enabled: false } }), 'CustomResourceDefinition')).toEqual([]);
+  });
+});
+
+describe('the operator', () => {
+  it('runs 2 replicas with a PDB, probes, resources and the env the operator reads', () => {
+    const d = one(defaults, 'Deployment', '-livestream-operator');
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.image).toBe('livestream-operator:0.1.0');
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env.LSO_TRANSCODER_IMAGE).toBe('livestream-transcoder:0.1.0');
+    expect(env.LSO_REDIS_URL).toEqual({ secretKeyRef: { name: 'lso-livestream-operator-redis', key: 'url' } });
+    expect(env.LSO_LEASE_NAME).toBe('lso-livestream-operator');
+    expect(env.POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    expect(env.LSO_METRICS_PORT).toBe('8080');
+    const pdb = one(defaults, 'PodDisruptionBudget');
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
+  });
+
+  it('pins images by digest when one is given', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const objs = await renderChart({ operator: { image: { digest } }, transcoder: { image: { digest } } });
+    const c = one(objs, 'Deployment', '-livestream-operator').spec.template.spec.containers[0];
+    expect(c.image).toBe(`livestream-operator@${digest}`);
+    expect(c.env.find((e: any) => e.name === 'LSO_TRANSCODER_IMAGE').value).toBe(`livestream-transcoder@${digest}`);
+  });
+
+  it('renders every pod non-root with a read-only root filesystem and no capabilities', async () => {
+    const pods = (await renderChart()).flatMap((o: Obj) =>
+      o.kind === 'Deployment' ? [o.spec.template.spec] : o.kind === 'Pod' ? [o.spec] : [],
+    );
+    expect(pods).toHaveLength(3); // operator, redis, helm test
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of pod.containers) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    }
+  });
+});
+
+describe('RBAC', () => {
+  const rulesOf = (o: Obj) =>
+    (o.rules ?? []).flatMap((r: any) =>
+      r.resources.map((res: string) => `${r.apiGroups[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`),
+    );
+
+  it('grants exactly the verbs the operator uses, cluster-wide, and the Lease in its own namespace', () => {
+    expect(rulesOf(one(defaults, 'ClusterRole'))).toEqual([
+      'streaming.livestream-operator.dev/livestreams: list,watch',
+      'streaming.livestream-operator.dev/livestreams/status: patch',
+      'streaming.livestream-operator.dev/livestreams/finalizers: update',
+      'core/secrets: get,list,watch,create,patch',
+      'core/configmaps: list,watch,create,patch',
+      'core/services: list,watch,create,patch',
+      'apps/deployments: list,watch,create,patch',
+      'monitoring.coreos.com/podmonitors: list,watch,create,patch',
+      'batch/jobs: get,list,watch,create,delete',
+      'core/events: create',
+    ]);
+    const lease = one(defaults, 'Role', '-leader-election');
+    expect(lease.metadata.namespace).toBe('lso-system');
+    expect(rulesOf(lease)).toEqual([
+      'coordination.k8s.io/leases: create',
+      'coordination.k8s.io/leases[lso-livestream-operator]: get,update',
+    ]);
+    const verbs = defaults.flatMap((o: Obj) => (o.rules ?? []).flatMap((r: any) => r.verbs as string[]));
+    expect(verbs).not.toContain('*');
+    expect(verbs).not.toContain('escalate');
+    expect(verbs).not.toContain('bind');
+  });
+
+  it('becomes a Role in the watched namespace with operator.watchNamespace', async () => {
+    const objs = await renderChart({ operator: { watchNamespace: 'streams' } });
+    expect(find(objs, 'ClusterRole')).toEqual([]);
+    expect(find(objs, 'ClusterRoleBinding')).toEqual([]);
+    const role = one(objs, 'Role', '-livestream-operator');
+    expect(role.metadata.namespace).toBe('streams');
+    const binding = one(objs, 'RoleBinding', '-livestream-operator');
+    expect(binding.metadata.namespace).toBe('streams');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'lso-livestream-operator', namespace: 'lso-system' }]);
+  });
+});
+
+describe('Redis', () => {
+  it('runs redis-server with the password in a config file, never in its arguments', () => {
+    const secret = one(defaults, 'Secret', '-redis');
+    const password = secret.stringData?.password ?? '';
+    expect(password).toMatch(/^[a-zA-Z0-9]{32}$/);
+    expect(secret.stringData?.url).toBe(`redis://:${password}@lso-livestream-operator-redis.lso-system.svc:6379`);
+    expect(secret.stringData?.['redis.conf']).toContain(`requirepass ${password}`);
+    const d = one(defaults, 'Deployment', '-redis');
+    const c = d.spec.template.spec.containers[0];
+    expect(c.command).toEqual(['redis-server', '/etc/redis/redis.conf']);
+    expect(JSON.stringify(d)).not.toContain(password);
+    expect(d.spec.template.spec.volumes.find((v: any) => v.name === 'data').emptyDir).toBeDefined();
+  });
+
+  it('uses an existing Secret instead with redis.external', async () => {
+    const objs = await renderChart({ redis: { enabled: false, external: { secretName: 'my-redis', key: 'uri' } } });
+    expect(find(objs, 'Deployment', '-redis')).toEqual([]);
+    expect(find(objs, 'Secret')).toEqual([]);
+    const env = one(objs, 'Deployment', '-livestream-operator').spec.template.spec.containers[0].env;
+    expect(env.find((e: any) => e.name === 'LSO_REDIS_URL').valueFrom).toEqual({
+      secretKeyRef: { name: 'my-redis', key: 'uri' },
+    });
+  });
+});
+
+describe('monitoring switches', () => {
+  it('renders nothing of monitoring by default', () => {
+    for (const kind of ['PodMonitor', 'ServiceMonitor', 'PrometheusRule']) expect(find(defaults, kind)).toEqual([]);
+    expect(defaults.filter((o) => o.metadata.labels?.grafana_dashboard)).toEqual([]);
+  });
+
+  it('renders monitors, rules with runbook links and labelled dashboards when enabled', async () => {
+    const objs = await renderChart(allMonitoring);
+    expect(one(objs, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'http-metrics', honorLabels: true });
+    expect(one(objs, 'PodMonitor', '-transcoders').spec.namespaceSelector).toEqual({ any: true });
+    const rule = one(objs, 'PrometheusRule');
+    const urls = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.annotations.runbook_url));
+    expect(urls.length).toBeGreaterThanOrEqual(6);
+    for (const u of urls) expect(u).toMatch(/^https:\/\/.+\/docs\/runbooks\/LiveStream[A-Za-z]+\.md$/);
+    const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1') as Obj[];
+    expect(dashboards.map((d) => Object.keys(d.data ?? {})[0]).sort()).toEqual([
+      'livestream-fleet.json',
+      'livestream-stream.json',
+    ]);
+    for (const d of dashboards) expect(() => JSON.parse(Object.values(d.data ?? {})[0] ?? '')).not.toThrow();
+  });
+
+  it('refuses a PodMonitor and a ServiceMonitor for the operator at once', async () => {
+    await expect(
+      renderChart({ monitoring: { operator: { podMonitor: { enabled: true }, serviceMonitor: { enabled: true } } } }),
+    ).rejects.toThrow(/not both/);
+  });
+});

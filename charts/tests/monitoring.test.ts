@@ -1,0 +1,124 @@
+// The chart's alerts and dashboards checked by the pinned promtool: the rule file passes `check rules`, its unit tests
+// pass `test rules`, every dashboard query parses as PromQL (as a recording rule in a generated file), and every
+// alert carries what an on-call engineer needs, with a runbook that exists.
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import {
+  dashboardQueries,
+  exec,
+  metricNames,
+  readAlertRules,
+  readDashboards,
+  rulesPath,
+  runbooksDir,
+  toPromQL,
+  tool,
+  toolBuildTimeoutMs,
+  withTempDir,
+  type AlertRule,
+  type Dashboard,
+} from './chart-tools.ts';
+
+let promtool: string;
+let alerts: AlertRule[];
+let dashboards: Map<string, Dashboard>;
+
+beforeAll(async () => {
+  promtool = await tool('promtool');
+  alerts = await readAlertRules();
+  dashboards = await readDashboards();
+}, toolBuildTimeoutMs);
+
+describe('alerting rules', () => {
+  it('pass promtool check rules', async () => {
+    const r = await exec(promtool, ['check', 'rules', rulesPath]);
+    expect(r.stdout + r.stderr).toContain(`SUCCESS: ${alerts.length} rules found`);
+    expect(r.code).toBe(0);
+  });
+
+  it('pass their promtool unit tests', async () => {
+    const r = await exec(promtool, ['test', 'rules', join(import.meta.dirname, 'livestream-alerts.promtool-test.yaml')]);
+    expect(r.stdout + r.stderr).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+  });
+
+  it('promtool check rules catches a broken expression (the check is real)', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'broken.yaml');
+      await writeFile(file, stringify({ groups: [{ name: 'x', rules: [{ alert: 'X', expr: 'sum by (a (up)' }] }] }));
+      const r = await exec(promtool, ['check', 'rules', file]);
+      expect(r.code).not.toBe(0);
+    });
+  });
+
+  it('cover what a streaming team needs, each with summary, description, for, severity and a runbook', async () => {
+    expect(alerts.map((a) => a.alert)).toEqual(
+      expect.arrayContaining([
+        'LiveStreamOperatorDown',
+        'LiveStreamOperatorReconcileErrors',
+        'LiveStreamFailed',
+        'LiveStreamIngestBitrateCollapsed',
+        'LiveStreamRelayRetrying',
+        'LiveStreamRecordingUploadsFailing',
+        'LiveStreamRecordingSpooling',
+      ]),
+    );
+    for (const a of alerts) {
+      expect(a.for, a.alert).toMatch(/^\d+[smh]$/);
+      expect(['critical', 'warning', 'info'], a.alert).toContain(a.labels?.severity);
+      expect(a.annotations?.summary, a.alert).toBeTruthy();
+      expect(a.annotations?.description, a.alert).toBeTruthy();
+      expect(a.annotations?.runbook_url, a.alert).toBe(`RUNBOOK_BASE_URL/${a.alert}.md`);
+      await expect(access(join(runbooksDir, `${a.alert}.md`)), a.alert).resolves.toBeUndefined();
+    }
+  });
+});
+
+describe('dashboards', () => {
+  it('are valid dashboards with unique panel ids, a datasource variable and a LiveStream variable per stream', () => {
+    expect([...dashboards.keys()]).toEqual(['livestream-fleet.json', 'livestream-stream.json']);
+    for (const [file, d] of dashboards) {
+      expect(d.uid, file).toMatch(/^[a-z0-9-]{1,40}$/);
+      const ids = d.panels.map((p) => (p as { id: number }).id);
+      expect(new Set(ids).size, file).toBe(ids.length);
+      expect(d.templating.list.map((v) => v.name), file).toContain('datasource');
+    }
+    const stream = dashboards.get('livestream-stream.json');
+    expect(stream?.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace', 'livestream']);
+    const titles = stream?.panels.map((p) => p.title) ?? [];
+    for (const t of ['Ingest bitrate', 'Ingest frame rate', 'Viewers', 'Segments per rung', 'ffmpeg restarts', 'Relay state']) {
+      expect(titles).toContain(t);
+    }
+    expect(titles.filter((t) => t?.startsWith('Sessions (last'))).toEqual([
+      'Sessions (last day)',
+      'Sessions (last week)',
+      'Sessions (last month)',
+    ]);
+  });
+
+  it('every query parses as PromQL (promtool check rules on a generated rule file)', async () => {
+    const queries = dashboardQueries(dashboards);
+    expect(queries.length).toBeGreaterThan(30);
+    const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: toPromQL(q.expr) }));
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'dashboard-queries.yaml');
+      await writeFile(file, stringify({ groups: [{ name: 'dashboard-queries', rules }] }));
+      const r = await exec(promtool, ['check', 'rules', '--lint=none', file]);
+      expect(r.stdout + r.stderr).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(r.code).toBe(0);
+    });
+  });
+});
+
+describe('metricNames', () => {
+  it('finds the metrics of an expression and nothing else', () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.95, sum by (le) (rate(livestream_operator_reconcile_duration_seconds_bucket[5m]))) ' +
+          'and on (namespace) max(up{job="x", le="1"} offset 5m) > 0.25 * 64 or vector(0)',
+      ),
+    ).toEqual(['livestream_operator_reconcile_duration_seconds_bucket', 'up']);
+  });
+});
