@@ -74,7 +74,7 @@ export async function startRtmpReceiver(options: ReceiverOptions): Promise<Recei
     });
   } catch (err) {
     await receiver.kill();
-    throw new Error(`${(err as Error).message}: ${log}`);
+    throw new Error(`${(err as Error).message}: ${log}`, { cause: err });
   }
   return receiver;
 }

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/livestream-spec.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { ProgressParser } from './ffmpeg-progress.ts';
+import { parseKey, RelayKeyError, relayCommand } from './relay-command.ts';
+import { describeTarget, parseRelays } from './relay-targets.ts';
+import { lastErrorLine, sanitizeError } from './sanitize.ts';
+
+const input = 'rtmp://127.0.0.1:1935/live/lso-program';
+
+describe('parseRelays', () => {
+  it('normalises the spec list: enabled defaults to true, protocol from the scheme', () => {
+    expect(
+      parseRelays([
+        { name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt' } },
+        { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
+        { name: 'srt-1', url: 'srt://ingest.example.com:9000?latency=200000' },
+      ]),
+    ).toEqual([
+      { name: 'youtube', protocol: 'rtmp', url: 'rtmp://a.rtmp.youtube.com/live2', enabled: true },
+      { name: 'fb', protocol: 'rtmps', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
+      { name: 'srt-1', protocol: 'srt', url: 'srt://ingest.example.com:9000?latency=200000', enabled: true },
+    ]);
+    expect(parseRelays(undefined)).toEqual([]);
+  });
+
+  it.each([
+    ['x', /must be a list/],
+    [[{ name: 'Bad_Name', url: 'rtmp://h/app' }], /DNS label/],
+    [
+      [
+        { name: 'a', url: 'rtmp://h/app' },
+        { name: 'a', url: 'rtmp://h/app' },
+      ],
+      /not unique/,
+    ],
+    [[{ name: 'a', url: 'http://h/app' }], /rtmp:\/\/, rtmps:\/\/ or srt:\/\//],
+    [[{ name: 'a', url: 'rtmp://h' }], /application path/],
+    [[{ name: 'a', url: 'rtmp://user:pw@h/app' }], /must not carry credentials/],
+    [[{ name: 'a', url: 'srt://h' }], /needs a port/],
+    [[{ name: 'a', url: 'srt://h:9000?streamid=abc' }], /must not set streamid/],
+    [[{ name: 'a', url: 'srt://h:9000?passphrase=abcdefghij' }], /must not set passphrase/],
+    [[{ name: 'a', url: 'rtmp://h/app', enabled: 'yes' }], /enabled must be true or false/],
+    [[{ name: 'a' }], /url is required/],
+    [Array.from({ length: 17 }, (_, i) => ({ name: `r${i}`, url: 'rtmp://h/app' })), /at most 16/],
+  ])('rejects bad input with a clear error (%#)', (relays, message) => {
+    expect(() => parseRelays(relays)).toThrow(ConfigError);
+    expect(() => parseRelays(relays)).toThrow(message);
+  });
+
+  it('does not echo an unparsable URL (it may hold a pasted key)', () => {
+    expect(() => parseRelays([{ name: 'a', url: 'rtmp://[bad/sekrit-key' }])).toThrow(/^spec.relays\[0\].url is not/);
+    expect(() => parseRelays([{ name: 'a', url: 'rtmp://[bad/sekrit-key' }])).not.toThrow(/sekrit/);
+  });
+
+  it('describes a target by scheme and host only', () => {
+    expect(describeTarget({ url: 'rtmps://live-api-s.facebook.com:443/rtmp/' })).toBe(
+      'rtmps://live-api-s.facebook.com:443',
+    );
+  });
+});
+
+describe('relayCommand', () => {
+  const [yt, fb, srt] = parseRelays([
+    { name: 'yt', url: 'rtmp://a.rtmp.youtube.com/live2?backup=1' },
+    { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/' },
+    { name: 'srt', url: 'srt://ingest.example.com:9000?latency=200000' },
+  ]);
+
+  it('rtmp: copies the program to flv; app and key go to the preset file, never to the arguments', () => {
+    const cmd = relayCommand(yt!, 'abcd-efgh-ijkl', input);
+    expect(cmd.args.join(' ')).toBe(
+      '-hide_banner -nostdin -loglevel info -nostats -progress pipe:1 -stats_period 1 ' +
+        `-i ${input} -map 0 -c copy -f flv -flvflags no_duration_filesize -fpre /dev/fd/3 ` +
+        'rtmp://a.rtmp.youtube.com:1935/live2?backup=1',
+    );
+    expect(cmd.preset).toBe('rtmp_app=live2?backup=1\nrtmp_playpath=abcd-efgh-ijkl\n');
+  });
+
+  it('rtmps: default port 443, trailing slash not part of the app, a key with a query string kept whole', () => {
+    const cmd = relayCommand(fb!, 'FB-123-0-Ab?s_bl=1&a=Ab', input);
+    expect(cmd.args.at(-1)).toBe('rtmps://live-api-s.facebook.com:443/rtmp');
+    expect(cmd.preset).toBe('rtmp_app=rtmp\nrtmp_playpath=FB-123-0-Ab?s_bl=1&a=Ab\n');
+    expect(cmd.args.join(' ')).not.toContain('FB-123');
+  });
+
+  it('srt: mpegts with the key as streamid', () => {
+    const cmd = relayCommand(srt!, '#!::r=live/k1,m=publish', input);
+    expect(cmd.args.slice(-4)).toEqual([
+      'mpegts',
+      '-fpre',
+      '/dev/fd/3',
+      'srt://ingest.example.com:9000?latency=200000',
+    ]);
+    expect(cmd.preset).toBe('streamid=#!::r=live/k1,m=publish\n');
+  });
+
+  it('reads one key line from a Secret file', () => {
+    expect(parseKey('abc\n')).toBe('abc');
+    expect(() => parseKey('\n')).toThrow(RelayKeyError);
+    expect(() => parseKey('a\nb\n')).toThrow(/single line/);
+    expect(() => parseKey('x'.repeat(901))).toThrow(/900/);
+  });
+});
+
+describe('ProgressParser', () => {
+  it('returns one report per block, across chunk boundaries, N/A counting as zero', () => {
+    const p = new ProgressParser();
+    expect(p.push('frame=1\ntotal_size=N/A\nout_time_us=N/A\nprogress=cont')).toEqual([]);
+    expect(p.push('inue\nframe=26\ntotal_size=89382\nout_time_us=883000\nprogress=continue\ntotal_')).toEqual([
+      { totalSize: 0, outTimeUs: 0, end: false },
+      { totalSize: 89382, outTimeUs: 883000, end: false },
+    ]);
+    expect(p.push('size=402020\nout_time_us=-23000\nprogress=end\n')).toEqual([
+      { totalSize: 402020, outTimeUs: 0, end: true },
+    ]);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  const policy = { baseMs: 1_000, capMs: 30_000 };
+  it('doubles from the base with ±20 % jitter and never exceeds the cap', () => {
+    expect(backoffDelayMs(0, policy, () => 0.5)).toBe(1_000);
+    expect(backoffDelayMs(3, policy, () => 0.5)).toBe(8_000);
+    expect(backoffDelayMs(3, policy, () => 0)).toBe(6_400);
+    expect(backoffDelayMs(3, policy, () => 0.999)).toBeLessThan(9_600);
+    expect(backoffDelayMs(10, policy, () => 0.999)).toBe(30_000);
+    expect(backoffDelayMs(1_000, policy, () => 0)).toBe(24_000);
+  });
+});
+
+describe('sanitizeError', () => {
+  it('removes the key (also percent-encoded), the URL path and ffmpeg context prefixes', () => {
+    const key = 'FB-1?s=1&a=b';
+    expect(
+      sanitizeError(`[rtmp @ 0x55d0c3a1b2c0] Server error: stream ${key} rejected (${encodeURIComponent(key)})`, [key]),
+    ).toBe('Server error: stream [redacted] rejected ([redacted])');
+    expect(sanitizeError('rtmp://a.rtmp.youtube.com:1935/live2/abc: Connection refused', [])).toBe(
+      'rtmp://a.rtmp.youtube.com:1935: Connection refused',
+    );
+    expect(sanitizeError('x'.repeat(400), []).length).toBe(300);
+  });
+
+  it('picks the telling line of a failure, not the generic epilogue', () => {
+    const lines = [
+      "Output #0, flv, to 'rtmp://127.0.0.1:5000/app':",
+      'av_interleaved_write_frame(): Broken pipe',
+      'Error writing trailer of rtmp://127.0.0.1:5000/app: Broken pipe',
+      'Conversion failed!',
+    ];
+    expect(lastErrorLine(lines)).toBe('Error writing trailer of rtmp://127.0.0.1:5000/app: Broken pipe');
+  });
+});
