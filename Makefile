@@ -68,3 +68,15 @@ test: deps typecheck lint verify ## Type-check, lint, verify, then every test ti
 .PHONY: test-unit
 test-unit: deps ## Unit tests only
 	vitest run --project unit
+
+.PHONY: bench-operator
+bench-operator: deps ## 500 LiveStreams on a control plane of its own; prints one JSON line
+	$(NODE) operator/bench/bench-operator.ts 500
+
+.PHONY: bench-ladder
+bench-ladder: deps ## Our ladder against the seed's, CPU per second of content; prints one JSON line
+	$(NODE) transcoder/src/ladder/bench-ladder.ts
+
+.PHONY: bench-origin
+bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints one JSON line
+	$(NODE) transcoder/bench/origin.ts
