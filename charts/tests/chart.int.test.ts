@@ -1,0 +1,285 @@
+// The chart against a real kube-apiserver (no kubelet here: pods never run; they come with the node in the e2e issue).
+// - every rendered object passes a server-side dry-run, the Prometheus Operator CRDs applied first;
+// - every pod (operator, Redis, helm test, and a transcoder pod from the operator's own builders) is admitted by a
+//   namespace enforcing the "restricted" Pod Security Standard;
+// - `helm install` creates the objects; the operator, run as a local process with a token of the chart's
+//   ServiceAccount (the identity its pods would have), becomes leader and reconciles an example LiveStream: proof
+//   that the chart's RBAC suffices; verbs it does not grant are refused;
+// - `helm upgrade` to a changed CRD changes the CRD in the cluster (and back);
+// - `helm uninstall` keeps the CRD and the LiveStreams when crds.keep is true.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { fullExample, storedLiveStream } from '../../operator/src/api/v1alpha1/examples.ts';
+import { buildDeployment } from '../../operator/src/controller/desired/index.ts';
+import { freePorts } from '../../e2e/cluster/processes.ts';
+import { useTestCluster } from '../../e2e/cluster/test-namespace.ts';
+import { startRedisProcess, type RedisProcess } from '../../transcoder/test-support/redis-process.ts';
+import {
+  allMonitoring,
+  chartDir,
+  exec,
+  renderChart,
+  renderChartText,
+  repo,
+  tool,
+  toolBuildTimeoutMs,
+  type K8sObject,
+} from './chart-tools.ts';
+
+const cluster = useTestCluster('chart');
+const crdName = 'livestreams.streaming.livestream-operator.dev';
+const release = `lso-${randomBytes(3).toString('hex')}`;
+const fullname = `${release}-livestream-operator`;
+
+let helm: string;
+const helmRun = async (args: string[]) => {
+  const r = await exec(helm, ['--kubeconfig', cluster.kubeconfig, ...args]);
+  if (r.code !== 0) throw new Error(`helm ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const kubectlJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+beforeAll(async () => {
+  helm = await tool('helm');
+  const crds = await exec(join(repo, 'e2e', 'tools', 'prometheus-operator-crds', 'crds.sh'), []);
+  if (crds.code !== 0) throw new Error(crds.stderr);
+  await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.stdout.trim()]);
+  await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com',
+    'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']); // prettier-ignore
+}, toolBuildTimeoutMs);
+
+describe('rendered objects on the real API server', () => {
+  it('every object of helm template (every switch on) passes a server-side dry-run', async () => {
+    const text = await renderChartText(allMonitoring, { release, namespace: cluster.namespace });
+    const objs = await renderChart(allMonitoring, { release, namespace: cluster.namespace });
+    expect(objs.length).toBeGreaterThanOrEqual(19);
+    const out = await cluster.kubectl(
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=chart-dry-run', '--dry-run=server', '-f', '-'],
+      text,
+    );
+    // One line per object, each accepted by the server.
+    const accepted = out.trim().split('\n').filter((l) => l.includes('(server dry run)'));
+    expect(accepted).toHaveLength(objs.length);
+  });
+
+  it('every pod passes the restricted Pod Security Standard', async () => {
+    const ns = `${cluster.namespace}-restricted`;
+    await cluster.kubectl(['create', 'namespace', ns]);
+    try {
+      await cluster.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted',
+        'pod-security.kubernetes.io/enforce-version=latest']); // prettier-ignore
+      const objs = (await renderChart({}, { release, namespace: ns })) as (K8sObject & { spec: any })[];
+      // The operator pod names its ServiceAccount, which admission looks up.
+      await cluster.kubectl(['create', 'serviceaccount', fullname, '-n', ns]);
+      const pods: object[] = [];
+      const asPod = (name: string, spec: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec });
+      for (const o of objs) {
+        if (o.kind === 'Deployment') pods.push(asPod(`${o.metadata.name}-pod`, o.spec.template.spec));
+        if (o.kind === 'Pod') pods.push({ ...o, metadata: { ...o.metadata, annotations: {} } });
+      }
+      // The transcoder pod exactly as the operator builds it (the full example: relays, recording, resources).
+      const ls = storedLiveStream(fullExample, { namespace: ns });
+      const transcoder = buildDeployment(ls, { image: 'livestream-transcoder:0.1.0', redis: { secretName: 'x-redis', key: 'url' } });
+      pods.push(asPod('transcoder-pod', transcoder.spec?.template.spec ?? {}));
+      expect(pods).toHaveLength(4);
+      for (const pod of pods) {
+        const out = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+        expect(out).toContain('(server dry run)');
+      }
+      // The namespace does enforce: a pod without the restricted settings is refused.
+      await expect(
+        cluster.kubectl(['create', '--dry-run=server', '-f', '-'],
+          JSON.stringify(asPod('plain', { containers: [{ name: 'c', image: 'livestream-operator:0.1.0' }] }))), // prettier-ignore
+      ).rejects.toThrow(/violates PodSecurity "restricted/);
+    } finally {
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+});
+
+describe('helm install, the operator with the chart identity, upgrade and uninstall', () => {
+  const streams = `${cluster.namespace}-streams`;
+  let redis: RedisProcess | undefined;
+  let operator: ChildProcess | undefined;
+  let output = '';
+  let metricsPort = 0;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'lso-chart-int-'));
+    await cluster.kubectl(['create', 'namespace', streams]);
+  });
+
+  afterAll(async () => {
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((r) => operator?.once('exit', r));
+      operator.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (operator.exitCode === null) operator.kill('SIGKILL');
+    }
+    await redis?.stop();
+    await exec(helm, ['--kubeconfig', cluster.kubeconfig, 'uninstall', release, '-n', cluster.namespace]);
+    await cluster.kubectl(['delete', 'namespace', streams, '--wait=false']).catch(() => '');
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('helm install creates the objects', async () => {
+    // The CRD may already exist (applied by other suites with kubectl): the release takes it over.
+    await helmRun(['install', release, chartDir, '-n', cluster.namespace, '--take-ownership', '--force-conflicts',
+      '--set', 'monitoring.operator.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true']); // prettier-ignore
+    const status = parse(await helmRun(['status', release, '-n', cluster.namespace, '-o', 'yaml'])) as { info: { status: string } };
+    expect(status.info.status).toBe('deployed');
+    for (const [kind, name] of [
+      ['deployment', fullname],
+      ['deployment', `${fullname}-redis`],
+      ['service', `${fullname}-metrics`],
+      ['secret', `${fullname}-redis`],
+      ['serviceaccount', fullname],
+      ['poddisruptionbudget', fullname],
+      ['role', `${fullname}-leader-election`],
+      ['servicemonitor', fullname],
+      ['prometheusrule', fullname],
+    ] as const) {
+      await cluster.kubectl(['get', kind, name, '-n', cluster.namespace]);
+    }
+    await cluster.kubectl(['get', 'clusterrole', fullname]);
+    const crd = await kubectlJson<K8sObject>(['get', 'crd', crdName]);
+    expect(crd.metadata.annotations?.['meta.helm.sh/release-name']).toBe(release);
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+  });
+
+  it('the operator with a token of the chart ServiceAccount becomes leader and reconciles a LiveStream', async () => {
+    // A kubeconfig holding only the ServiceAccount's token: every request is authorized by the chart's RBAC.
+    const token = (await cluster.kubectl(['create', 'token', fullname, '-n', cluster.namespace, '--duration=1h'])).trim();
+    const admin = parse(await readFile(cluster.kubeconfig, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
+    const saKubeconfig = join(tmp, 'sa.kubeconfig');
+    await writeFile(saKubeconfig, stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+      clusters: [{ name: 'local', cluster: admin.clusters[0]?.cluster }],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
+    }), { mode: 0o600 }); // prettier-ignore
+
+    // The Deployment's environment as rendered; only what a pod gets from the cluster is supplied locally.
+    const deployment = await kubectlJson<{ spec: any }>(['get', 'deployment', fullname, '-n', cluster.namespace]);
+    const container = deployment.spec.template.spec.containers[0];
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(fullname);
+    redis = await startRedisProcess();
+    [metricsPort] = await freePorts('127.0.0.1', 1);
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', KUBECONFIG: saKubeconfig };
+    for (const e of container.env as { name: string; value?: string; valueFrom?: any }[]) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = cluster.namespace;
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${fullname}-local`;
+      // The chart's Redis URL names an in-cluster Service; a local redis-server stands in for it.
+      else if (e.name === 'LSO_REDIS_URL') env[e.name] = redis.url;
+    }
+    env.LSO_METRICS_PORT = String(metricsPort);
+    env.HOME = tmp;
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['LSO_TRANSCODER_IMAGE', 'LSO_LEASE_NAME', 'POD_NAMESPACE']));
+
+    operator = spawn(process.execPath, container.command.slice(1), { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    operator.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-100_000)));
+    operator.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-100_000)));
+
+    const lease = await waitFor('the Lease', async () => {
+      const l = await kubectlJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', fullname, '-n', cluster.namespace]);
+      return l.spec.holderIdentity?.startsWith(`${fullname}-local_`) ? l : undefined;
+    });
+    expect(lease.spec.holderIdentity).toContain(`${fullname}-local_`);
+
+    const ls = parse(await readFile(join(repo, 'examples', 'basic.yaml'), 'utf8')) as K8sObject;
+    ls.metadata.namespace = streams;
+    await cluster.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(ls));
+    const stored = await waitFor('the status', async () => {
+      const s = await kubectlJson<{ status?: { state?: string; conditions?: unknown[] } }>(['get', 'livestream', 'basic', '-n', streams]);
+      return s.status?.state && s.status.conditions?.length ? s : undefined;
+    });
+    // No kubelet: the transcoder never becomes available, so the channel waits as Pending.
+    expect(stored.status?.state).toBe('Pending');
+    for (const [kind, name] of [
+      ['secret', 'basic-stream-key'],
+      ['secret', 'basic-redis'],
+      ['configmap', 'basic-config'],
+      ['service', 'basic'],
+      ['deployment', 'basic-transcoder'],
+      ['podmonitor', 'basic'],
+    ] as const) {
+      await waitFor(`${kind}/${name}`, async () => (await cluster.kubectl(['get', kind, name, '-n', streams])) || undefined);
+    }
+    const events = await kubectlJson<{ items: { reason: string }[] }>(['get', 'events', '-n', streams]);
+    expect(events.items.map((e) => e.reason)).toContain('StreamKeyGenerated');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^livestream_operator_leader 1$/m);
+    expect(metrics).toMatch(/^livestream_operator_reconciles_total\{result="success"\} [1-9]/m);
+    expect(output).not.toMatch(/forbidden/i);
+  });
+
+  it('the chart ServiceAccount is refused what the operator does not need', async () => {
+    const sa = `system:serviceaccount:${cluster.namespace}:${fullname}`;
+    const can = async (...args: string[]) =>
+      (await exec(inject('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'auth', 'can-i', '--as', sa, ...args])).stdout.trim();
+    expect(await can('patch', 'deployments', '-n', streams)).toBe('yes');
+    expect(await can('create', 'leases', '-n', cluster.namespace)).toBe('yes');
+    expect(await can('delete', 'deployments', '-n', streams)).toBe('no');
+    expect(await can('update', 'livestreams', '-n', streams)).toBe('no');
+    expect(await can('delete', 'secrets', '-n', streams)).toBe('no');
+    expect(await can('get', 'pods', '-n', streams)).toBe('no');
+    expect(await can('create', 'clusterroles')).toBe('no');
+    expect(await can('create', 'leases', '-n', streams)).toBe('no');
+    expect(await can('update', 'leases/someone-else', '-n', cluster.namespace)).toBe('no');
+    expect(await can('update', `leases/${fullname}`, '-n', cluster.namespace)).toBe('yes');
+  });
+
+  it('helm upgrade to a changed CRD changes it in the cluster, and back', async () => {
+    const changed = join(tmp, 'chart');
+    await cp(chartDir, changed, { recursive: true });
+    const crdFile = join(changed, 'files', 'crds', 'livestream.yaml');
+    const crd = parse(await readFile(crdFile, 'utf8')) as { spec: { names: { shortNames: string[] } } };
+    crd.spec.names.shortNames.push('lsupgraded');
+    await writeFile(crdFile, stringify(crd));
+    const names = async () => (await kubectlJson<typeof crd>(['get', 'crd', crdName])).spec.names.shortNames;
+
+    await helmRun(['upgrade', release, changed, '-n', cluster.namespace, '--reuse-values', '--force-conflicts']);
+    expect(await names()).toContain('lsupgraded');
+    await waitFor('the new short name served', async () =>
+      (await cluster.kubectl(['get', 'lsupgraded', '-n', streams, '-o', 'name'])).includes('basic') || undefined,
+    );
+
+    await helmRun(['upgrade', release, chartDir, '-n', cluster.namespace, '--reuse-values', '--force-conflicts']);
+    expect(await names()).not.toContain('lsupgraded');
+  });
+
+  it('helm uninstall keeps the CRD and the LiveStreams (crds.keep)', async () => {
+    const out = await helmRun(['uninstall', release, '-n', cluster.namespace]);
+    expect(out).toMatch(/kept due to the resource policy/i);
+    const crd = await kubectlJson<K8sObject>(['get', 'crd', crdName]);
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    await cluster.kubectl(['get', 'livestream', 'basic', '-n', streams]);
+    // The release's own objects are gone.
+    await expect(cluster.kubectl(['get', 'clusterrole', fullname])).rejects.toThrow(/NotFound/);
+    await expect(cluster.kubectl(['get', 'deployment', fullname, '-n', cluster.namespace])).rejects.toThrow(/NotFound/);
+  });
+});
