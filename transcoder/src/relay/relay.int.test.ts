@@ -65,7 +65,7 @@ async function stopChild(child: Child | undefined, signal: NodeJS.Signals = 'SIG
 
 // The LiveStream as the operator mounts it: <dir>/config/livestream.json -> ..data/livestream.json, ..data -> ..vN,
 // updated by an atomic swap of the ..data symlink, as the kubelet does.
-async function writeConfig(relayNames: string[]): Promise<void> {
+async function writeConfig(relayNames: string[], disabled: string[] = []): Promise<void> {
   const cfg = path.join(dir, 'config');
   const version = `..v${++configVersion}`;
   await mkdir(path.join(cfg, version), { recursive: true });
@@ -85,7 +85,7 @@ async function writeConfig(relayNames: string[]): Promise<void> {
         name,
         url: `rtmp://127.0.0.1:${ports.get(name)}/${apps[name]}`,
         keySecretRef: { name: `${name}-key`, key: 'streamKey' },
-        enabled: true,
+        enabled: !disabled.includes(name),
       })),
     },
   };
@@ -178,6 +178,16 @@ async function largestVideoGap(file: string): Promise<{ gap: number; backwards: 
   }
   return { gap, backwards, packets: times.length };
 }
+
+// Every process's arguments, as `ps` shows them.
+async function allCmdlines(): Promise<string[]> {
+  const cmdlines: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (/^\d+$/.test(entry)) cmdlines.push(await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''));
+  }
+  return cmdlines;
+}
+let cmdlinesWhileLive: string[] = [];
 
 async function hlsPlaylists(): Promise<Record<string, string>> {
   const hls = path.join(dir, 'hls');
@@ -301,6 +311,7 @@ describe('relay container (node transcoder/src/relay/main.ts) with the transcode
     console.log(`third relay Active ${seconds.toFixed(1)} s after the config change`);
     expect(seconds).toBeLessThan(10);
     expect(receivers.get('facebook')!.receivedStreamName()).toBe(keys.get('facebook'));
+    cmdlinesWhileLive = await allCmdlines(); // three relays pushing: checked for keys at the end
     await sleep(3_000);
 
     // The first two relays: same ffmpeg processes, receivers never disconnected, never left Active.
@@ -365,13 +376,49 @@ describe('relay container (node transcoder/src/relay/main.ts) with the transcode
     }
   }, 30_000);
 
+  it('disabling one relay and removing another stops only those; the third keeps its process', async () => {
+    const twitchPid = await relayFfmpegPid('twitch');
+    expect(twitchPid).toBeDefined();
+    const changedAt = Date.now();
+    await writeConfig(['youtube', 'twitch'], ['youtube']);
+    await waitFor('youtube Disabled', async () => (await currentState('youtube'))?.state === 'Disabled', {
+      timeoutMs: 10_000,
+    });
+    console.log(`youtube Disabled ${Date.now() - changedAt} ms after the config change`);
+    await waitFor('facebook removed from the heartbeat', async () => {
+      const beat = (await events()).filter((e) => e.type === 'relay-heartbeat' && e.ts > changedAt).at(-1);
+      const names = (beat?.data.relays as RelayStateData[] | undefined)?.map((r) => `${r.name}:${r.state}`);
+      return names?.join(',') === 'youtube:Disabled,twitch:Active';
+    });
+    expect(await relayFfmpegPid('youtube')).toBeUndefined();
+    expect(await relayFfmpegPid('facebook')).toBeUndefined();
+    expect(await relayFfmpegPid('twitch')).toBe(twitchPid);
+    // The stopped pushes ended cleanly: the platforms saw the stream end and closed their files.
+    await waitFor('youtube and facebook receivers done', () =>
+      ['youtube', 'facebook'].every((n) => !receivers.get(n)!.running()),
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^livestream_relay_state\{relay="youtube",state="Disabled"\} 1$/m);
+    expect(metrics).not.toContain('relay="facebook"');
+  }, 30_000);
+
+  it('when the publisher stops, the relays stop and wait (Connecting)', async () => {
+    await publisher?.stop();
+    await waitFor('twitch Connecting', async () => (await currentState('twitch'))?.state === 'Connecting', {
+      timeoutMs: 15_000,
+    });
+    await waitFor('the twitch push ended', async () => (await relayFfmpegPid('twitch')) === undefined, {
+      timeoutMs: 5_000,
+    });
+    expect((await currentState('youtube'))?.state).toBe('Disabled');
+  }, 30_000);
+
   it('no relay key in any process argument, log line, report or metric', async () => {
     const secrets = [...keys.values()];
-    const cmdlines: string[] = [];
-    for (const entry of await readdir('/proc')) {
-      if (/^\d+$/.test(entry)) cmdlines.push(await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''));
+    const cmdlines = [...cmdlinesWhileLive, ...(await allCmdlines())];
+    for (const name of keys.keys()) {
+      expect(cmdlines.some((c) => c.includes(`127.0.0.1:${ports.get(name)}/`))).toBe(true); // the scan saw the pushes
     }
-    expect(cmdlines.some((c) => c.includes(`127.0.0.1:${ports.get('youtube')}`))).toBe(true); // the scan sees them
     const reports = (await events()).map((e) => e.raw).join('\n');
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     for (const secret of secrets) {
