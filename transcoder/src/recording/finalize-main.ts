@@ -34,7 +34,8 @@ async function main(): Promise<number> {
   if (!dnsLabel.test(namespace)) throw new ConfigError('--namespace must be a Kubernetes namespace name');
   if (!/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(name)) throw new ConfigError('--name must be a LiveStream name');
   if (!sessionPattern.test(session)) throw new ConfigError('--session must be a session id ([A-Za-z0-9_-])');
-  const fps = values['force-path-style'] ?? (env.LSO_S3_FORCE_PATH_STYLE ? env.LSO_S3_FORCE_PATH_STYLE === 'true' : undefined);
+  const fps =
+    values['force-path-style'] ?? (env.LSO_S3_FORCE_PATH_STYLE ? env.LSO_S3_FORCE_PATH_STYLE === 'true' : undefined);
   const s3 = parseS3Settings(
     {
       bucket: values.bucket ?? env.LSO_S3_BUCKET,
@@ -65,7 +66,8 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const bad = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = err instanceof Error && !(err as { $metadata?: unknown }).$metadata ? err.message : describeS3Error(err);
+    const message =
+      err instanceof Error && !(err as { $metadata?: unknown }).$metadata ? err.message : describeS3Error(err);
     process.stderr.write(`finalize: ${message}\n`);
     process.stdout.write(JSON.stringify({ error: message }) + '\n');
     process.exit(bad ? 2 : 1);

@@ -140,9 +140,11 @@ export function concatList(files: ReadonlyArray<{ path: string; duration: number
   // ffconcat: each file's timestamps are shifted to start where the previous one ended, which also joins the
   // timestamp jumps at discontinuities (a reconnect restarts the ladder's clock).
   const quote = (p: string): string => `'${p.replace(/'/g, "'\\''")}'`;
-  return ['ffconcat version 1.0', ...files.flatMap((f) => [`file ${quote(f.path)}`, `duration ${f.duration.toFixed(6)}`]), ''].join(
-    '\n',
-  );
+  return [
+    'ffconcat version 1.0',
+    ...files.flatMap((f) => [`file ${quote(f.path)}`, `duration ${f.duration.toFixed(6)}`]),
+    '',
+  ].join('\n');
 }
 
 export async function finalizeSession(options: FinalizeOptions): Promise<FinalizeResult> {
@@ -156,7 +158,8 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     const tracks = [...new Set(listed.map((s) => s.track))].sort();
     const videoTracks = tracks.filter((t) => t !== audioTrack);
     if (videoTracks.length === 0) throw new FinalizeError(`no recorded segments under s3://${bucket}/${sessionPrefix}`);
-    if (videoTracks.length > 1) throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
+    if (videoTracks.length > 1)
+      throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
     const videoTrack = videoTracks[0]!;
     const hasAudio = tracks.includes(audioTrack);
     log(`${listed.length} segments listed (tracks: ${tracks.join(', ')})`);
@@ -175,14 +178,19 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     }
 
     const put = (key: string, body: string, contentType: string): Promise<unknown> =>
-      client.send(new PutObjectCommand({ Bucket: bucket, Key: sessionPrefix + key, Body: body, ContentType: contentType }));
+      client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: sessionPrefix + key, Body: body, ContentType: contentType }),
+      );
     const m3u8 = 'application/vnd.apple.mpegurl';
     const video = byTrack.get(videoTrack)!;
     let playlist: string;
     if (hasAudio) {
       for (const track of tracks) await put(`${track}/index.m3u8`, buildVodPlaylist(byTrack.get(track)!), m3u8);
       const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
-      playlist = buildVodMaster({ track: videoTrack, bandwidth: (bytes * 8) / Math.max(1, totalDuration(video)) }, audioTrack);
+      playlist = buildVodMaster(
+        { track: videoTrack, bandwidth: (bytes * 8) / Math.max(1, totalDuration(video)) },
+        audioTrack,
+      );
     } else {
       playlist = buildVodPlaylist(video.map((s) => ({ ...s, file: `${videoTrack}/${s.file}` })));
     }
@@ -203,7 +211,18 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
     for (const l of lists) args.push('-f', 'concat', '-safe', '0', '-i', l);
     args.push('-map', '0:v:0', ...(hasAudio ? ['-map', '1:a:0'] : ['-map', '0:a?']));
-    args.push('-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
+    args.push(
+      '-c',
+      'copy',
+      '-map_metadata',
+      '-1',
+      '-fflags',
+      '+bitexact',
+      '-flags:v',
+      '+bitexact',
+      '-flags:a',
+      '+bitexact',
+    );
     args.push('-movflags', '+faststart', mp4);
     await run(options.ffmpegPath ?? 'ffmpeg', args, { timeout: 30 * 60_000, maxBuffer: 4 * 1024 * 1024 });
     const mp4Key = `${sessionPrefix}${session}.mp4`;

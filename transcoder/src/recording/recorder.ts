@@ -245,7 +245,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
     uploadedBySession.set(entry.session, count);
     const now = Date.now();
     const sessionDone = !queue.some((e) => e.session === entry.session);
-    if (!recovered && !sessionDone && now - (lastProgress.get(entry.session) ?? 0) < (options.progressEveryMs ?? 10_000))
+    if (
+      !recovered &&
+      !sessionDone &&
+      now - (lastProgress.get(entry.session) ?? 0) < (options.progressEveryMs ?? 10_000)
+    )
       return;
     lastProgress.set(entry.session, now);
     options.reporter?.report('recording-progress', entry.session, {
@@ -279,7 +283,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
         metrics.uploadsTotal.inc({ result: 'error' });
         const message = describeS3Error(err);
         const delay = restartDelayMs(failures, options.baseDelayMs ?? 500, options.maxDelayMs ?? 10_000);
-        logger.warn({ session: entry.session, file: entry.file, failures, delay, err: message }, 'recording: upload failed');
+        logger.warn(
+          { session: entry.session, file: entry.file, failures, delay, err: message },
+          'recording: upload failed',
+        );
         if (failures === 1) fail(entry.session, 'upload-failed', message, true);
         if (!stopped) await pause(delay);
         continue;
@@ -311,17 +318,22 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const left = await spool.load();
       queue.push(...left);
       metrics.spoolBytes.set(spool.bytes());
-      if (left.length > 0) logger.info({ segments: left.length, bytes: spool.bytes() }, 'recording: spool from a previous run');
+      if (left.length > 0)
+        logger.info({ segments: left.length, bytes: spool.bytes() }, 'recording: spool from a previous run');
       try {
         const saved = JSON.parse(await readFile(captureFile, 'utf8')) as CaptureState | null;
         if (saved !== null && typeof saved.session === 'string') {
           // The previous process was capturing this session when it stopped: take what it completed since.
           const before = queue.length;
           await captureFrom(saved);
-          logger.info({ session: saved.session, recovered: queue.length - before }, 'recording: recovered an interrupted session');
+          logger.info(
+            { session: saved.session, recovered: queue.length - before },
+            'recording: recovered an interrupted session',
+          );
         }
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err }, 'recording: unreadable capture state');
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          logger.warn({ err }, 'recording: unreadable capture state');
       }
       capture = undefined;
       await saveCapture();

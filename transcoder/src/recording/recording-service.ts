@@ -30,7 +30,11 @@ export interface RecordingServiceOptions {
   pollMs?: number;
 }
 
-export function recordingTarget(object: LiveStreamObject, config: ResolvedConfig, plan: LadderPlan | undefined): RecordingTarget {
+export function recordingTarget(
+  object: LiveStreamObject,
+  config: ResolvedConfig,
+  plan: LadderPlan | undefined,
+): RecordingTarget {
   let recording: RecordingTarget['recording'];
   let error: string | undefined;
   try {
@@ -54,7 +58,9 @@ export async function startRecording(options: RecordingServiceOptions): Promise<
   const env = options.env ?? process.env;
   const maxBytes = Number(env.LSO_RECORDING_SPOOL_MAX_BYTES || defaultMaxSpoolBytes);
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-    throw new Error(`LSO_RECORDING_SPOOL_MAX_BYTES must be a positive integer (got ${env.LSO_RECORDING_SPOOL_MAX_BYTES})`);
+    throw new Error(
+      `LSO_RECORDING_SPOOL_MAX_BYTES must be a positive integer (got ${env.LSO_RECORDING_SPOOL_MAX_BYTES})`,
+    );
   }
   const recorder = createRecorder({
     hlsDir: options.hlsDir,
