@@ -9,7 +9,10 @@ export async function clearDirectory(dir: string): Promise<void> {
     if (err.code === 'ENOENT') return [];
     throw err;
   });
-  await Promise.all(entries.map((e) => rm(path.join(dir, e), { recursive: true, force: true })));
+  // Hidden entries survive: the recording spool lives there and outlasts sessions.
+  await Promise.all(
+    entries.filter((e) => !e.startsWith('.')).map((e) => rm(path.join(dir, e), { recursive: true, force: true })),
+  );
 }
 
 export async function writeFileAtomic(file: string, content: string): Promise<void> {

@@ -12,6 +12,8 @@ import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
 import { createReporter, type Reporter } from '../report/reporter.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
+import { startRecording } from '../recording/recording-service.ts';
+import type { Recorder } from '../recording/recorder.ts';
 import { createChannel, type Channel } from './channel.ts';
 
 export interface TranscoderOptions {
@@ -38,6 +40,7 @@ export interface Transcoder {
   ingest: Ingest;
   origin: Origin;
   channel: Channel;
+  recorder: Recorder;
   metrics: TranscoderMetrics;
   ready(): boolean;
   // End the session (ENDLIST, session-ended report), stop listening, flush reports. Idempotent.
@@ -92,8 +95,20 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
   let ingest: Ingest | undefined;
   let origin: Origin | undefined;
   let channel: Channel | undefined;
+  let recorder: Recorder | undefined;
   let ready = false;
   try {
+    // Before the ingest: a restarted pod uploads the spool and recovers its interrupted session first.
+    recorder = await startRecording({
+      hlsDir: options.hlsDir,
+      object: () => object,
+      config: () => config,
+      sessionId: () => channel?.sessionId() ?? '',
+      plan: () => channel?.plan(),
+      registry: metrics.registry,
+      reporter,
+      logger: logger.child({ component: 'recording' }),
+    });
     ingest = await startIngest({
       port: options.rtmpPort,
       host: options.rtmpHost ?? '0.0.0.0',
@@ -132,6 +147,7 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
     });
   } catch (err) {
     await channel?.shutdown();
+    await recorder?.close(0);
     await ingest?.close();
     await reporter.close({ flushTimeoutMs: 0 });
     streamKey.close();
@@ -140,11 +156,12 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
   }
   ready = true;
 
-  const [i, o, c] = [ingest, origin, channel];
+  const [i, o, c, r] = [ingest, origin, channel, recorder];
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     ready = false;
     await c.shutdown();
+    await r.close(); // the session's last segments, and a bounded wait for their upload
     await i.close();
     await o.close();
     await reporter.close({ flushTimeoutMs: 3_000 });
@@ -157,6 +174,7 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
     ingest: i,
     origin: o,
     channel: c,
+    recorder: r,
     metrics,
     ready: () => ready,
     close: () => (closing ??= close()),
