@@ -127,6 +127,7 @@ export interface DashboardQuery {
 }
 
 interface Panel {
+  id?: number;
   title?: string;
   type: string;
   targets?: { expr?: string }[];

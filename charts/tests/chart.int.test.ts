@@ -21,7 +21,9 @@ import { useTestCluster } from '../../e2e/cluster/test-namespace.ts';
 import { startRedisProcess, type RedisProcess } from '../../transcoder/test-support/redis-process.ts';
 import {
   allMonitoring,
+  baseMetricName,
   chartDir,
+  dashboardQueries,
   exec,
   renderChart,
   renderChartText,
@@ -29,6 +31,10 @@ import {
   tool,
   toolBuildTimeoutMs,
   type K8sObject,
+  metricNames,
+  readAlertRules,
+  readDashboards,
+  toPromQL,
 } from './chart-tools.ts';
 
 const cluster = useTestCluster('chart');
@@ -79,7 +85,10 @@ describe('rendered objects on the real API server', () => {
       text,
     );
     // One line per object, each accepted by the server.
-    const accepted = out.trim().split('\n').filter((l) => l.includes('(server dry run)'));
+    const accepted = out
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('(server dry run)'));
     expect(accepted).toHaveLength(objs.length);
   });
 
@@ -93,14 +102,22 @@ describe('rendered objects on the real API server', () => {
       // The operator pod names its ServiceAccount, which admission looks up.
       await cluster.kubectl(['create', 'serviceaccount', fullname, '-n', ns]);
       const pods: object[] = [];
-      const asPod = (name: string, spec: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec });
+      const asPod = (name: string, spec: object) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec,
+      });
       for (const o of objs) {
         if (o.kind === 'Deployment') pods.push(asPod(`${o.metadata.name}-pod`, o.spec.template.spec));
         if (o.kind === 'Pod') pods.push({ ...o, metadata: { ...o.metadata, annotations: {} } });
       }
       // The transcoder pod exactly as the operator builds it (the full example: relays, recording, resources).
       const ls = storedLiveStream(fullExample, { namespace: ns });
-      const transcoder = buildDeployment(ls, { image: 'livestream-transcoder:0.1.0', redis: { secretName: 'x-redis', key: 'url' } });
+      const transcoder = buildDeployment(ls, {
+        image: 'livestream-transcoder:0.1.0',
+        redis: { secretName: 'x-redis', key: 'url' },
+      });
       pods.push(asPod('transcoder-pod', transcoder.spec?.template.spec ?? {}));
       expect(pods).toHaveLength(4);
       for (const pod of pods) {
@@ -148,7 +165,9 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     // The CRD may already exist (applied by other suites with kubectl): the release takes it over.
     await helmRun(['install', release, chartDir, '-n', cluster.namespace, '--take-ownership', '--force-conflicts',
       '--set', 'monitoring.operator.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true']); // prettier-ignore
-    const status = parse(await helmRun(['status', release, '-n', cluster.namespace, '-o', 'yaml'])) as { info: { status: string } };
+    const status = parse(await helmRun(['status', release, '-n', cluster.namespace, '-o', 'yaml'])) as {
+      info: { status: string };
+    };
     expect(status.info.status).toBe('deployed');
     for (const [kind, name] of [
       ['deployment', fullname],
@@ -171,8 +190,12 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
 
   it('the operator with a token of the chart ServiceAccount becomes leader and reconciles a LiveStream', async () => {
     // A kubeconfig holding only the ServiceAccount's token: every request is authorized by the chart's RBAC.
-    const token = (await cluster.kubectl(['create', 'token', fullname, '-n', cluster.namespace, '--duration=1h'])).trim();
-    const admin = parse(await readFile(cluster.kubeconfig, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[] };
+    const token = (
+      await cluster.kubectl(['create', 'token', fullname, '-n', cluster.namespace, '--duration=1h'])
+    ).trim();
+    const admin = parse(await readFile(cluster.kubeconfig, 'utf8')) as {
+      clusters: { cluster: Record<string, unknown> }[];
+    };
     const saKubeconfig = join(tmp, 'sa.kubeconfig');
     await writeFile(saKubeconfig, stringify({
       apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
@@ -186,7 +209,7 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     const container = deployment.spec.template.spec.containers[0];
     expect(deployment.spec.template.spec.serviceAccountName).toBe(fullname);
     redis = await startRedisProcess();
-    [metricsPort] = await freePorts('127.0.0.1', 1);
+    metricsPort = (await freePorts('127.0.0.1', 1))[0] ?? 0;
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', KUBECONFIG: saKubeconfig };
     for (const e of container.env as { name: string; value?: string; valueFrom?: any }[]) {
       if (e.value !== undefined) env[e.name] = e.value;
@@ -197,14 +220,26 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     }
     env.LSO_METRICS_PORT = String(metricsPort);
     env.HOME = tmp;
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['LSO_TRANSCODER_IMAGE', 'LSO_LEASE_NAME', 'POD_NAMESPACE']));
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining(['LSO_TRANSCODER_IMAGE', 'LSO_LEASE_NAME', 'POD_NAMESPACE']),
+    );
 
-    operator = spawn(process.execPath, container.command.slice(1), { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    operator = spawn(process.execPath, container.command.slice(1), {
+      cwd: repo,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     operator.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-100_000)));
     operator.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-100_000)));
 
     const lease = await waitFor('the Lease', async () => {
-      const l = await kubectlJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', fullname, '-n', cluster.namespace]);
+      const l = await kubectlJson<{ spec: { holderIdentity?: string } }>([
+        'get',
+        'lease',
+        fullname,
+        '-n',
+        cluster.namespace,
+      ]);
       return l.spec.holderIdentity?.startsWith(`${fullname}-local_`) ? l : undefined;
     });
     expect(lease.spec.holderIdentity).toContain(`${fullname}-local_`);
@@ -213,7 +248,13 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     ls.metadata.namespace = streams;
     await cluster.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(ls));
     const stored = await waitFor('the status', async () => {
-      const s = await kubectlJson<{ status?: { state?: string; conditions?: unknown[] } }>(['get', 'livestream', 'basic', '-n', streams]);
+      const s = await kubectlJson<{ status?: { state?: string; conditions?: unknown[] } }>([
+        'get',
+        'livestream',
+        'basic',
+        '-n',
+        streams,
+      ]);
       return s.status?.state && s.status.conditions?.length ? s : undefined;
     });
     // No kubelet: the transcoder never becomes available, so the channel waits as Pending.
@@ -226,7 +267,10 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
       ['deployment', 'basic-transcoder'],
       ['podmonitor', 'basic'],
     ] as const) {
-      await waitFor(`${kind}/${name}`, async () => (await cluster.kubectl(['get', kind, name, '-n', streams])) || undefined);
+      await waitFor(
+        `${kind}/${name}`,
+        async () => (await cluster.kubectl(['get', kind, name, '-n', streams])) || undefined,
+      );
     }
     const events = await kubectlJson<{ items: { reason: string }[] }>(['get', 'events', '-n', streams]);
     expect(events.items.map((e) => e.reason)).toContain('StreamKeyGenerated');
@@ -237,10 +281,69 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     expect(output).not.toMatch(/forbidden/i);
   });
 
+  it('every metric name used in the dashboards and alerts is exported by the operator, transcoder or relay', async () => {
+    // The operator started above (leader, one LiveStream reconciled), a standalone transcoder and a relay process.
+    const [rtmpPort = 0, httpPort = 0, relayPort = 0] = await freePorts('127.0.0.1', 3);
+    const config = join(tmp, 'livestream.json');
+    const example = parse(await readFile(join(repo, 'examples', 'basic.yaml'), 'utf8')) as K8sObject;
+    await writeFile(
+      config,
+      JSON.stringify({ ...example, metadata: { name: 'basic', namespace: 'default', uid: 'u1', generation: 1 } }),
+    );
+    const children: ChildProcess[] = [];
+    let logs = '';
+    const start = (args: string[], env: Record<string, string>) => {
+      const c = spawn(process.execPath, args, {
+        cwd: repo,
+        env: { PATH: process.env.PATH ?? '', HOME: tmp, LSO_REDIS_URL: redis?.url ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      c.stdout?.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-50_000)));
+      c.stderr?.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-50_000)));
+      children.push(c);
+    };
+    try {
+      start(['transcoder/src/main.ts', '--livestream', join(repo, 'examples', 'custom-ladder.yaml'), '--data-dir', tmp,
+        '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--host', '127.0.0.1'], {}); // prettier-ignore
+      start(['transcoder/src/relay/main.ts', '--config', config], {
+        LSO_RTMP_PORT: String(rtmpPort),
+        LSO_RELAY_METRICS_PORT: String(relayPort),
+        LSO_RELAY_KEYS_DIR: join(tmp, 'relay-keys'),
+      });
+      const scrape = (port: number, what: string) =>
+        waitFor(`${what} /metrics (${logs.slice(-500)})`, async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+          return res.ok ? await res.text() : undefined;
+        }, 30_000); // prettier-ignore
+      const texts = {
+        operator: await scrape(metricsPort, 'operator'),
+        transcoder: await scrape(httpPort, 'transcoder'),
+        relay: await scrape(relayPort, 'relay'),
+      };
+      const exported = new Map<string, string>();
+      for (const [source, text] of Object.entries(texts)) {
+        for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) exported.set(m[1] ?? '', `${source} ${m[2]}`);
+      }
+      const isExported = (name: string) =>
+        exported.has(name) || /(histogram|summary)$/.test(exported.get(baseMetricName(name)) ?? '');
+      const used = new Set<string>();
+      for (const a of await readAlertRules()) for (const n of metricNames(a.expr)) used.add(n);
+      for (const q of dashboardQueries(await readDashboards()))
+        for (const n of metricNames(toPromQL(q.expr))) used.add(n);
+      expect(used.size).toBeGreaterThan(25);
+      const missing = [...used].filter((n) => !isExported(n)).sort();
+      expect(missing, `used in dashboards/alerts but not exported: ${missing.join(', ')}`).toEqual([]);
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    }
+  });
+
   it('the chart ServiceAccount is refused what the operator does not need', async () => {
     const sa = `system:serviceaccount:${cluster.namespace}:${fullname}`;
     const can = async (...args: string[]) =>
-      (await exec(inject('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'auth', 'can-i', '--as', sa, ...args])).stdout.trim();
+      (
+        await exec(inject('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'auth', 'can-i', '--as', sa, ...args])
+      ).stdout.trim();
     expect(await can('patch', 'deployments', '-n', streams)).toBe('yes');
     expect(await can('create', 'leases', '-n', cluster.namespace)).toBe('yes');
     expect(await can('delete', 'deployments', '-n', streams)).toBe('no');
@@ -264,8 +367,10 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
 
     await helmRun(['upgrade', release, changed, '-n', cluster.namespace, '--reuse-values', '--force-conflicts']);
     expect(await names()).toContain('lsupgraded');
-    await waitFor('the new short name served', async () =>
-      (await cluster.kubectl(['get', 'lsupgraded', '-n', streams, '-o', 'name'])).includes('basic') || undefined,
+    await waitFor(
+      'the new short name served',
+      async () =>
+        (await cluster.kubectl(['get', 'lsupgraded', '-n', streams, '-o', 'name'])).includes('basic') || undefined,
     );
 
     await helmRun(['upgrade', release, chartDir, '-n', cluster.namespace, '--reuse-values', '--force-conflicts']);

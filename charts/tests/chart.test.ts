@@ -7,7 +7,12 @@ import { parse } from 'yaml';
 import { chartCopy, chartCopyPath, sourcePath } from '../../scripts/sync-chart-crd.ts';
 import { allMonitoring, chartDir, exec, renderChart, tool, toolBuildTimeoutMs, type K8sObject } from './chart-tools.ts';
 
-type Obj = K8sObject & { spec?: any; rules?: any[]; data?: Record<string, string>; stringData?: Record<string, string> };
+type Obj = K8sObject & {
+  spec?: any;
+  rules?: any[];
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
 
 const find = (objs: K8sObject[], kind: string, nameSuffix = '') =>
   objs.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix)) as Obj[];
@@ -81,7 +86,10 @@ describe('the CRD', () => {
   it('the chart copy is in sync with crds/livestream.yaml (drift check)', async () => {
     const [source, copy] = await Promise.all([readFile(sourcePath, 'utf8'), readFile(chartCopyPath, 'utf8')]);
     expect(copy).toBe(chartCopy(source));
-    const r = await exec(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'sync-chart-crd.ts'), '--check']);
+    const r = await exec(process.execPath, [
+      join(import.meta.dirname, '..', '..', 'scripts', 'sync-chart-crd.ts'),
+      '--check',
+    ]);
     expect(r.code).toBe(0);
   });
 
@@ -150,7 +158,10 @@ describe('the operator', () => {
 describe('RBAC', () => {
   const rulesOf = (o: Obj) =>
     (o.rules ?? []).flatMap((r: any) =>
-      r.resources.map((res: string) => `${r.apiGroups[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`),
+      r.resources.map(
+        (res: string) =>
+          `${r.apiGroups[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`,
+      ),
     );
 
   it('grants exactly the verbs the operator uses, cluster-wide, and the Lease in its own namespace', () => {
@@ -186,7 +197,9 @@ describe('RBAC', () => {
     expect(role.metadata.namespace).toBe('streams');
     const binding = one(objs, 'RoleBinding', '-livestream-operator');
     expect(binding.metadata.namespace).toBe('streams');
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'lso-livestream-operator', namespace: 'lso-system' }]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'lso-livestream-operator', namespace: 'lso-system' },
+    ]);
   });
 });
 
@@ -229,7 +242,9 @@ describe('monitoring switches', () => {
     const urls = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.annotations.runbook_url));
     expect(urls.length).toBeGreaterThanOrEqual(6);
     for (const u of urls) expect(u).toMatch(/^https:\/\/.+\/docs\/runbooks\/LiveStream[A-Za-z]+\.md$/);
-    const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1') as Obj[];
+    const dashboards = objs.filter(
+      (o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1',
+    ) as Obj[];
     expect(dashboards.map((d) => Object.keys(d.data ?? {})[0]).sort()).toEqual([
       'livestream-fleet.json',
       'livestream-stream.json',

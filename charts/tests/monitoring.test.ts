@@ -39,7 +39,11 @@ describe('alerting rules', () => {
   });
 
   it('pass their promtool unit tests', async () => {
-    const r = await exec(promtool, ['test', 'rules', join(import.meta.dirname, 'livestream-alerts.promtool-test.yaml')]);
+    const r = await exec(promtool, [
+      'test',
+      'rules',
+      join(import.meta.dirname, 'livestream-alerts.promtool-test.yaml'),
+    ]);
     expect(r.stdout + r.stderr).toContain('SUCCESS');
     expect(r.code).toBe(0);
   });
@@ -81,14 +85,24 @@ describe('dashboards', () => {
     expect([...dashboards.keys()]).toEqual(['livestream-fleet.json', 'livestream-stream.json']);
     for (const [file, d] of dashboards) {
       expect(d.uid, file).toMatch(/^[a-z0-9-]{1,40}$/);
-      const ids = d.panels.map((p) => (p as { id: number }).id);
+      const ids = d.panels.map((p) => p.id);
       expect(new Set(ids).size, file).toBe(ids.length);
-      expect(d.templating.list.map((v) => v.name), file).toContain('datasource');
+      expect(
+        d.templating.list.map((v) => v.name),
+        file,
+      ).toContain('datasource');
     }
     const stream = dashboards.get('livestream-stream.json');
     expect(stream?.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace', 'livestream']);
     const titles = stream?.panels.map((p) => p.title) ?? [];
-    for (const t of ['Ingest bitrate', 'Ingest frame rate', 'Viewers', 'Segments per rung', 'ffmpeg restarts', 'Relay state']) {
+    for (const t of [
+      'Ingest bitrate',
+      'Ingest frame rate',
+      'Viewers',
+      'Segments per rung',
+      'ffmpeg restarts',
+      'Relay state',
+    ]) {
       expect(titles).toContain(t);
     }
     expect(titles.filter((t) => t?.startsWith('Sessions (last'))).toEqual([
