@@ -66,8 +66,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** Pods without a serviceAccountName use "default", which the controller-manager creates shortly after a namespace. */
+const defaultServiceAccount = (namespace: string) =>
+  waitFor(`serviceaccount default in ${namespace}`, async () =>
+    (await cluster.kubectl(['get', 'serviceaccount', 'default', '-n', namespace])) ? true : undefined,
+  );
+
 beforeAll(async () => {
   helm = await tool('helm');
+  await defaultServiceAccount(cluster.namespace);
   const crds = await exec(join(repo, 'e2e', 'tools', 'prometheus-operator-crds', 'crds.sh'), []);
   if (crds.code !== 0) throw new Error(crds.stderr);
   await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.stdout.trim()]);
@@ -101,6 +108,7 @@ describe('rendered objects on the real API server', () => {
       const objs = (await renderChart({}, { release, namespace: ns })) as (K8sObject & { spec: any })[];
       // The operator pod names its ServiceAccount, which admission looks up.
       await cluster.kubectl(['create', 'serviceaccount', fullname, '-n', ns]);
+      await defaultServiceAccount(ns);
       const pods: object[] = [];
       const asPod = (name: string, spec: object) => ({
         apiVersion: 'v1',
