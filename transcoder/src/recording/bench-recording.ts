@@ -48,6 +48,9 @@ try {
   });
   await publisher.exited;
   const ended = Date.now();
+  await waitFor('the session to end', () => t.output().includes('recording: session capture finished'), {
+    timeoutMs: 60_000,
+  });
   await waitFor(
     'the spool to drain',
     async () => (await t.metric('livestream_transcoder_recording_spool_bytes')) === 0,
