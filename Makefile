@@ -19,8 +19,8 @@ node_modules/.package-lock.json: package-lock.json
 deps: node_modules/.package-lock.json ## Install npm dependencies (including the Node 24 runtime)
 
 .PHONY: tools
-tools: ## Build (or load from cache) etcd, the Kubernetes components and helm
-	@for t in etcd kubernetes helm; do \
+tools: ## Build (or load from cache) etcd, the Kubernetes components, helm and promtool
+	@for t in etcd kubernetes helm promtool; do \
 	  start=$$(date +%s%N); dir=$$(e2e/tools/build.sh $$t); \
 	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
 	done
@@ -55,8 +55,18 @@ generate: deps ## Regenerate the TypeScript types from crds/livestream.yaml
 	$(NODE) scripts/generate-types.ts
 
 .PHONY: verify
-verify: deps ## Fail when generated files are stale
+verify: deps ## Fail when generated files (types, the chart's CRD copy) are stale
 	$(NODE) scripts/generate-types.ts --check
+	$(NODE) scripts/sync-chart-crd.ts --check
+
+.PHONY: chart-sync
+chart-sync: deps ## Copy crds/ into the chart
+	$(NODE) scripts/sync-chart-crd.ts
+
+.PHONY: chart-lint
+chart-lint: deps ## helm lint --strict on the chart, and its CRD copy checked
+	$$(e2e/tools/build.sh helm)/helm lint --strict charts/livestream-operator
+	$(NODE) scripts/sync-chart-crd.ts --check
 
 .PHONY: test
 test: deps typecheck lint verify ## Type-check, lint, verify, then every test tier but e2e (starts and stops a control plane)

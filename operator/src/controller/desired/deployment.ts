@@ -202,6 +202,7 @@ function relayContainer(ctx: BuildContext, resources: V1ResourceRequirements, ha
     workingDir: contract.workingDir,
     command: contract.relayCommand,
     env: commonEnv(ctx),
+    ports: [{ name: 'relay-metrics', containerPort: contract.ports.relayMetrics, protocol: 'TCP' }],
     resources,
     volumeMounts: [
       // No stream key: the relay plays the ingest from the pod's loopback RTMP server under an internal name.

@@ -345,12 +345,13 @@ describe('Service', () => {
 });
 
 describe('PodMonitor', () => {
-  it('scrapes /metrics on the http port of the transcoder pod', () => {
+  it('scrapes /metrics on the transcoder and relay ports of the pod', () => {
     const pm = buildPodMonitor(minimal(), ctx);
     expect(pm.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(pm.spec.selector.matchLabels).toEqual(selectorLabels(minimal()));
     expect(pm.spec.podMetricsEndpoints).toEqual([
       { port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
+      { port: 'relay-metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
     ]);
   });
 });

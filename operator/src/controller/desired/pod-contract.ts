@@ -1,7 +1,7 @@
 // The operator's side of the transcoder pod contract: paths, ports and environment variable names the transcoder
 // and relay containers expect. Changing one here without the transcoder breaks the pod.
 
-export const ports = { rtmp: 1935, http: 8080 } as const;
+export const ports = { rtmp: 1935, http: 8080, relayMetrics: 8081 } as const;
 
 export const configDir = '/etc/livestream';
 export const configFileName = 'livestream.json';

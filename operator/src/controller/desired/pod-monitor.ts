@@ -28,7 +28,10 @@ export function buildPodMonitor(ls: LiveStream, ctx: Pick<BuildContext, 'extraLa
     metadata: childMetadata(ls, childNames(ls).podMonitor, ctx),
     spec: {
       selector: { matchLabels: selectorLabels(ls) },
-      podMetricsEndpoints: [{ port: 'http', path: metricsPath, interval: '15s', scrapeTimeout: '10s' }],
+      podMetricsEndpoints: [
+        { port: 'http', path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
+        { port: 'relay-metrics', path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
+      ],
       // The transcoder's metrics carry no stream labels: the pod's instance label names the LiveStream.
       podTargetLabels: ['app.kubernetes.io/instance'],
     },
