@@ -202,7 +202,8 @@ describe('LiveStream reconciler', () => {
     const reconcilesAfter = Number(
       /livestream_operator_reconciles_total\{result="requeue"\} (\d+)/.exec(await operator.metrics())?.[1] ?? 0,
     );
-    expect(reconcilesAfter - reconcilesBefore).toBeLessThanOrEqual(3); // resyncs only, no hot loop
+    // Resyncs (every 2 s here) and its own status write only: a hot loop would count hundreds.
+    expect(reconcilesAfter - reconcilesBefore).toBeLessThanOrEqual(6);
     await core.createNamespacedSecret({
       namespace: ns,
       body: { metadata: { name: 'beta-key' }, stringData: { streamKey: 'a-stream-key-of-the-user-0123' } },
