@@ -19,8 +19,8 @@ node_modules/.package-lock.json: package-lock.json
 deps: node_modules/.package-lock.json ## Install npm dependencies (including the Node 24 runtime)
 
 .PHONY: tools
-tools: ## Build (or load from cache) etcd, the Kubernetes components, helm and promtool
-	@for t in etcd kubernetes helm promtool; do \
+tools: ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool and MinIO
+	@for t in etcd kubernetes helm promtool minio; do \
 	  start=$$(date +%s%N); dir=$$(e2e/tools/build.sh $$t); \
 	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
 	done
