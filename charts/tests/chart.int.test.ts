@@ -63,7 +63,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 /** Pods without a serviceAccountName use "default", which the controller-manager creates shortly after a namespace. */

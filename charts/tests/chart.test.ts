@@ -55,7 +55,7 @@ describe('helm lint and values', () => {
     // Keys inside resources and labels maps are data (cpu, memory, label names), not chart values.
     const stack: { indent: number; key: string }[] = [];
     lines.forEach((line, i) => {
-      const m = /^(\s*)([a-zA-Z_][a-zA-Z0-9_.\/-]*):/.exec(line);
+      const m = /^(\s*)([a-zA-Z_][a-zA-Z0-9_./-]*):/.exec(line);
       if (!m) return;
       const indent = m[1]?.length ?? 0;
       while (stack.length > 0 && (stack.at(-1)?.indent ?? 0) >= indent) stack.pop();

@@ -29,13 +29,28 @@ async function main(): Promise<void> {
   const state = await up({ dir, log });
   try {
     const kc = loadKubeConfig(state.kubeconfig);
-    await kubectl(state.kubectl, state.kubeconfig, ['apply', '--server-side', '-f', join(import.meta.dirname, '..', '..', 'crds', 'livestream.yaml')]);
-    await kubectl(state.kubectl, state.kubeconfig, ['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.${group}`]);
+    await kubectl(state.kubectl, state.kubeconfig, [
+      'apply',
+      '--server-side',
+      '-f',
+      join(import.meta.dirname, '..', '..', 'crds', 'livestream.yaml'),
+    ]);
+    await kubectl(state.kubectl, state.kubeconfig, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      `crd/${plural}.${group}`,
+    ]);
     await kubectl(state.kubectl, state.kubeconfig, ['create', 'namespace', namespace]);
     const operator = await startOperator({
       kubeconfig: state.kubeconfig,
       namespace,
-      env: { LSO_RESYNC_SECONDS: String(resyncSeconds), LSO_CONCURRENCY: '8', LOG_LEVEL: 'warn', LSO_REDIS_URL: 'redis://127.0.0.1:1' },
+      env: {
+        LSO_RESYNC_SECONDS: String(resyncSeconds),
+        LSO_CONCURRENCY: '8',
+        LOG_LEVEL: 'warn',
+        LSO_REDIS_URL: 'redis://127.0.0.1:1',
+      },
     });
     const custom = kc.makeApiClient(CustomObjectsApi);
     const apps = kc.makeApiClient(AppsV1Api);
@@ -50,7 +65,12 @@ async function main(): Promise<void> {
             version,
             plural,
             namespace,
-            body: { apiVersion: `${group}/${version}`, kind: 'LiveStream', metadata: { name: `ls-${i + j}` }, spec: {} },
+            body: {
+              apiVersion: `${group}/${version}`,
+              kind: 'LiveStream',
+              metadata: { name: `ls-${i + j}` },
+              spec: {},
+            },
           }),
         ),
       );
