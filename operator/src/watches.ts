@@ -2,6 +2,7 @@
 // the informers never cache a user's Secrets or unrelated objects). Cluster-wide, or one namespace.
 import {
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -27,6 +28,7 @@ export function collectionPath(apiPrefix: string, resource: string, namespace: s
 export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMonitors: boolean) {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const customLister =
     (g: string, v: string, p: string): Lister =>
@@ -63,6 +65,9 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
       ns
         ? apps.listNamespacedDeployment({ namespace: ns, labelSelector })
         : apps.listDeploymentForAllNamespaces({ labelSelector }),
+    ),
+    child(childResources.jobs, '/apis/batch/v1', (ns, labelSelector) =>
+      ns ? batch.listNamespacedJob({ namespace: ns, labelSelector }) : batch.listJobForAllNamespaces({ labelSelector }),
     ),
   ];
   if (podMonitors) {

@@ -2,7 +2,18 @@
 // Reports may arrive late, twice or out of order; each carries (ts, seq) from its transcoder process, and a report
 // not newer than the last one applied does not move the state (it can still add an ended session to the history).
 import type { SessionSummary } from '../api/v1alpha1/index.ts';
-import type { StreamState, TranscoderEvent } from '../../../transcoder/src/report/events.ts';
+import type { RelayStateData, StreamState, TranscoderEvent } from '../../../transcoder/src/report/events.ts';
+
+export interface RecordingObservation {
+  session: string;
+  uploaded: number;
+  pending: number;
+  dropped: number;
+  /** Last upload failure (ms epoch) and its message; cleared by a later progress report. */
+  failedAt?: number;
+  lastError?: string;
+  lastProgressAt: number;
+}
 
 export interface PublishFigures {
   bitrateKbps: number;
@@ -30,6 +41,9 @@ export interface PublishObservation {
   ended: SessionSummary[];
   /** Count of refused publishes by reason, since the operator started watching. */
   refused: Record<string, number>;
+  /** Each relay's last reported state, by relay name (relay reports carry no session). */
+  relays: Record<string, RelayStateData>;
+  recording?: RecordingObservation;
 }
 
 /** What an applied report means for events and metrics (transitions only). */
@@ -38,6 +52,7 @@ export type PublishTransition =
   | { kind: 'ended'; summary: SessionSummary }
   | { kind: 'refused'; reason: string }
   | { kind: 'ffmpeg-failed'; message: string }
+  | { kind: 'relay'; name: string; from: string | undefined; to: string; lastError?: string }
   | { kind: 'none' };
 
 export const maxSessionHistory = 20;
@@ -71,7 +86,11 @@ export function applyReport(
     peakViewers: 0,
     ended: [],
     refused: {},
+    relays: {},
   };
+  // Relay and recording reports come from other processes (own seq counters): fold them by their own content.
+  if (ev.type === 'relay-state' || ev.type === 'relay-heartbeat') return applyRelayReport(base, ev);
+  if (ev.type === 'recording-progress' || ev.type === 'recording-failed') return applyRecordingReport(base, ev);
   // A late session-ended still belongs in the history, whatever the order.
   if (ev.type === 'session-ended' && ev.session) {
     const d = (ev as TranscoderEvent<'session-ended'>).data;
@@ -176,6 +195,70 @@ export function applyReport(
     default:
       return { obs: next, transition: { kind: 'none' } };
   }
+}
+
+function applyRelayReport(
+  base: PublishObservation,
+  ev: TranscoderEvent,
+): { obs: PublishObservation; transition: PublishTransition } {
+  const reported =
+    ev.type === 'relay-state'
+      ? [(ev as TranscoderEvent<'relay-state'>).data]
+      : (ev as TranscoderEvent<'relay-heartbeat'>).data.relays;
+  const relays = { ...base.relays };
+  let transition: PublishTransition = { kind: 'none' };
+  for (const r of reported) {
+    const before = relays[r.name];
+    // A report older than what we hold for this relay (by its own since-time) does not move it back.
+    if (before && before.since > r.since) continue;
+    relays[r.name] = r;
+    if (before?.state !== r.state && ev.type === 'relay-state') {
+      transition = {
+        kind: 'relay',
+        name: r.name,
+        from: before?.state,
+        to: r.state,
+        ...(r.lastError ? { lastError: r.lastError } : {}),
+      };
+    }
+  }
+  if (ev.type === 'relay-heartbeat') {
+    // The heartbeat lists every configured relay: one missing from it was removed from the spec.
+    const names = new Set(reported.map((r) => r.name));
+    for (const name of Object.keys(relays)) if (!names.has(name)) delete relays[name];
+  }
+  return { obs: { ...base, relays }, transition };
+}
+
+function applyRecordingReport(
+  base: PublishObservation,
+  ev: TranscoderEvent,
+): { obs: PublishObservation; transition: PublishTransition } {
+  const before = base.recording;
+  if (before && ev.ts < before.lastProgressAt && before.session === ev.session)
+    return { obs: base, transition: { kind: 'none' } };
+  if (ev.type === 'recording-progress') {
+    const d = (ev as TranscoderEvent<'recording-progress'>).data;
+    const recording: RecordingObservation = {
+      session: ev.session,
+      uploaded: d.uploaded,
+      pending: d.pending,
+      dropped: d.dropped,
+      lastProgressAt: ev.ts,
+    };
+    return { obs: { ...base, recording }, transition: { kind: 'none' } };
+  }
+  const d = (ev as TranscoderEvent<'recording-failed'>).data;
+  const recording: RecordingObservation = {
+    session: ev.session || (before?.session ?? ''),
+    uploaded: before?.uploaded ?? 0,
+    pending: d.pending,
+    dropped: d.dropped,
+    failedAt: ev.ts,
+    lastError: d.message,
+    lastProgressAt: ev.ts,
+  };
+  return { obs: { ...base, recording }, transition: { kind: 'none' } };
 }
 
 export type PublishPhase =

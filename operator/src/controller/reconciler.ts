@@ -6,6 +6,7 @@ import {
   CoreV1Api,
   type KubernetesObject,
   type V1Deployment,
+  type V1Job,
   type V1Secret,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -18,6 +19,7 @@ import {
   version,
   type LiveStream,
   type LiveStreamStatus,
+  type RecordingStatus,
 } from '../api/v1alpha1/index.ts';
 import { describeApiError, isConflict, isNotFound, type KubeClient } from '../k8s/client.ts';
 import { isSubset } from '../k8s/semantic.ts';
@@ -27,6 +29,8 @@ import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
 import {
   buildConfigMap,
   buildDeployment,
+  buildFinalizeJob,
+  finalizeJobName,
   buildPodMonitor,
   buildRedisSecret,
   buildService,
@@ -35,8 +39,9 @@ import {
   redisSecretKey,
   type BuildContext,
 } from './desired/index.ts';
+import { recordingsStatus, type JobOutcome } from './media-status.ts';
 import { publishPhase, type PublishObservation } from './publish-state.ts';
-import { computeStatus, type ChildrenObservation } from './status.ts';
+import { computeStatus, mergeSessions, type ChildrenObservation } from './status.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 
 /** The events consumer as the reconciler sees it (absent when the operator runs without Redis). */
@@ -60,6 +65,7 @@ export const childResources = {
   deployments: 'deployments',
   services: 'services',
   podMonitors: 'podmonitors',
+  jobs: 'jobs',
 } as const;
 
 export interface ReconcilerDeps {
@@ -127,7 +133,8 @@ export class Reconciler {
       await this.writeStatus(key, ls, this.observe(ls, { applied, applyError, missingSecrets }));
       throw err;
     }
-    const statusRecheck = await this.writeStatus(key, ls, this.observe(ls, { applied, missingSecrets }));
+    const recordings = await this.ensureRecordings(key, ls, ctx);
+    const statusRecheck = await this.writeStatus(key, ls, this.observe(ls, { applied, missingSecrets }), recordings);
     // A user's Secret is not watched (that would cache every Secret of the cluster): look again later, not hot.
     const secretRecheck = missingSecrets.length > 0 ? (this.deps.waitRecheckMs ?? 10_000) : undefined;
     const next = Math.min(statusRecheck ?? Infinity, secretRecheck ?? Infinity);
@@ -231,7 +238,50 @@ export class Reconciler {
    * Writes the status when it changed (live figures at most every figuresIntervalMs), then acknowledges the reports
    * it reflects. Returns when to look again for time-driven changes (heartbeat TTL, end of a reconnect window).
    */
-  private async writeStatus(key: string, ls: LiveStream, children: ChildrenObservation): Promise<number | undefined> {
+  /**
+   * status.recordings, creating the finalize Job of every recorded session that ended. Jobs are created, never
+   * patched (their pod template is immutable), and named after the session so a second create is a no-op.
+   */
+  private async ensureRecordings(
+    key: string,
+    ls: LiveStream,
+    ctx: BuildContext,
+  ): Promise<RecordingStatus[] | undefined> {
+    if (!ls.spec.recording?.enabled && !ls.status?.recordings?.length) return undefined;
+    const obs = this.deps.reports?.observation(key);
+    const ended = mergeSessions(ls.status?.sessions, obs?.ended);
+    const namespace = ls.metadata.namespace ?? '';
+    const outcomes = (jobsFor: RecordingStatus[]) => {
+      const map = new Map<string, JobOutcome>();
+      for (const r of jobsFor) {
+        const job = this.deps.cache.child<V1Job>(childResources.jobs, namespace, finalizeJobName(ls, r.session));
+        if (job) map.set(r.session, jobOutcome(job));
+      }
+      return map;
+    };
+    let recordings = recordingsStatus(ls, obs, ended, new Map());
+    recordings = recordingsStatus(ls, obs, ended, outcomes(recordings));
+    if (ls.spec.recording?.enabled) {
+      for (const r of recordings) {
+        if (r.state !== 'Finalizing') continue;
+        if (this.deps.cache.child(childResources.jobs, namespace, finalizeJobName(ls, r.session))) continue;
+        try {
+          await this.deps.client.create(buildFinalizeJob(ls, r.session, ctx));
+          this.deps.logger.info({ livestream: key, session: r.session }, 'finalize Job created');
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+    }
+    return recordings;
+  }
+
+  private async writeStatus(
+    key: string,
+    ls: LiveStream,
+    children: ChildrenObservation,
+    recordings?: RecordingStatus[],
+  ): Promise<number | undefined> {
     const nowMs = (this.deps.now?.() ?? new Date()).getTime();
     const reports = this.deps.reports;
     const ids = reports?.pendingIds(key) ?? [];
@@ -240,7 +290,7 @@ export class Reconciler {
     const status: LiveStreamStatus = computeStatus(
       ls,
       children,
-      { reportsAvailable: reports?.connected === true, observation, phase },
+      { reportsAvailable: reports?.connected === true, observation, phase, ...(recordings ? { recordings } : {}) },
       childNames(ls).streamKeySecret,
       secondPrecision(new Date(nowMs)),
     );
@@ -288,6 +338,12 @@ export class Reconciler {
     m.streamViewers.set(labels, status.viewers ?? 0);
     m.streamBitrate.set(labels, status.bitrateKbps ?? 0);
   }
+}
+
+export function jobOutcome(job: V1Job): JobOutcome {
+  if ((job.status?.succeeded ?? 0) > 0) return 'succeeded';
+  if (job.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) return 'failed';
+  return 'active';
 }
 
 /** True when two statuses differ only in live figures (viewers, bitrate, the current session's counters). */

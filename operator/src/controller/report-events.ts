@@ -44,6 +44,14 @@ export function reportEvents(deps: {
       case 'ffmpeg-failed':
         if (ls) deps.events.record(ls, 'Warning', EventReason.TranscoderFailed, t.message);
         break;
+      case 'relay':
+        if (!ls) break;
+        if (t.to === 'Retrying') {
+          deps.events.record(ls, 'Warning', EventReason.RelayFailed, `relay ${t.name}: ${t.lastError ?? 'retrying'}`);
+        } else if (t.to === 'Active' && t.from === 'Retrying') {
+          deps.events.record(ls, 'Normal', EventReason.RelayRecovered, `relay ${t.name} is pushing again`);
+        }
+        break;
       case 'none':
         break;
     }

@@ -7,9 +7,11 @@ import {
   type LiveStreamCondition,
   type LiveStreamState,
   type LiveStreamStatus,
+  type RecordingStatus,
   type SessionSummary,
 } from '../api/v1alpha1/index.ts';
 import { ports } from './desired/pod-contract.ts';
+import { recordingCondition, relaysCondition, relaysStatus } from './media-status.ts';
 import { maxSessionHistory, type PublishObservation, type PublishPhase } from './publish-state.ts';
 
 export interface PublishInput {
@@ -17,6 +19,8 @@ export interface PublishInput {
   reportsAvailable: boolean;
   observation: PublishObservation | undefined;
   phase: PublishPhase;
+  /** status.recordings as the reconciler computed it (it creates the finalize Jobs from it). */
+  recordings?: RecordingStatus[];
 }
 
 export interface ChildrenObservation {
@@ -95,8 +99,6 @@ export function computeStatus(
   const reporting = phase === 'idle' || phase === 'live' || phase === 'reconnecting';
   const available = children.transcoderAvailable || reporting;
   const paused = ls.spec.paused === true;
-  const relaysEnabled = (ls.spec.relays ?? []).some((r) => r.enabled !== false);
-  const recording = ls.spec.recording?.enabled === true;
 
   let childrenReady: Cond;
   if (children.missingSecrets.length > 0) {
@@ -185,12 +187,9 @@ export function computeStatus(
   } else {
     ready = cond(ConditionType.Ready, 'True', ConditionReason.WaitingForPublisher, 'ready for a publisher');
   }
-  const relays = relaysEnabled
-    ? cond(ConditionType.RelaysHealthy, 'Unknown', ConditionReason.NotLive, 'relays run only while Live')
-    : cond(ConditionType.RelaysHealthy, 'True', ConditionReason.NoRelays, 'no relay is enabled');
-  const rec = recording
-    ? cond(ConditionType.Recording, 'False', ConditionReason.NotLive, 'recording runs only while Live')
-    : cond(ConditionType.Recording, 'False', ConditionReason.RecordingDisabled, 'spec.recording.enabled is false');
+  const relayList = relaysStatus(ls, obs);
+  const relays = relaysCondition(relayList, phase === 'live');
+  const rec = recordingCondition(ls, obs, phase === 'live');
 
   let state: LiveStreamState;
   if (paused) state = 'Paused';
@@ -231,6 +230,8 @@ export function computeStatus(
   }
   const sessions = mergeSessions(ls.status?.sessions, obs?.ended);
   if (sessions.length > 0) status.sessions = sessions;
+  if (relayList.length > 0) status.relays = relayList;
+  if (publish.recordings && publish.recordings.length > 0) status.recordings = publish.recordings;
   if (ls.metadata.generation !== undefined) status.observedGeneration = ls.metadata.generation;
   return status;
 }

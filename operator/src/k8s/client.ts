@@ -66,6 +66,11 @@ export class KubeClient {
     return this.objects.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
   }
 
+  /** Plain create, for objects that must never be patched afterwards (Jobs). */
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.objects.create(obj);
+  }
+
   async delete(obj: KubernetesObject): Promise<void> {
     try {
       await this.objects.delete(obj);

@@ -78,6 +78,8 @@ export const ConditionReason = {
   RelaysActive: 'RelaysActive',
   /** At least one enabled relay is retrying after an error. */
   RelayFailing: 'RelayFailing',
+  /** Enabled relays are starting or waiting for bytes to flow. */
+  RelaysConnecting: 'RelaysConnecting',
   /** No relay is configured or enabled. */
   NoRelays: 'NoRelays',
   /** Relays and recording only run while Live. */
@@ -87,6 +89,8 @@ export const ConditionReason = {
   RecordingActive: 'RecordingActive',
   /** spec.recording.enabled is false or absent. */
   RecordingDisabled: 'RecordingDisabled',
+  /** Recording is enabled; no segment uploaded yet for the current session. */
+  RecordingPending: 'RecordingPending',
   /** Uploads to S3 fail (the message has the S3 error, never credentials). */
   UploadFailed: 'UploadFailed',
 } as const;

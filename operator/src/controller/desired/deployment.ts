@@ -11,6 +11,7 @@ import type {
   V1EnvVar,
   V1Probe,
   V1ResourceRequirements,
+  V1PodSecurityContext,
   V1SecurityContext,
   V1Volume,
   V1VolumeMount,
@@ -24,7 +25,7 @@ import * as contract from './pod-contract.ts';
 export const restartHashAnnotation = `${group}/restart-hash`;
 
 /** Secret files are readable by the pod's group only (fsGroup), never world-readable. */
-const secretFileMode = 0o440;
+export const secretFileMode = 0o440;
 
 const volumeNames = {
   config: 'config',
@@ -68,7 +69,7 @@ function canonicalJson(value: unknown): string {
 }
 
 /** A fresh object per container: manifests share no mutable parts. */
-function containerSecurityContext(): V1SecurityContext {
+export function containerSecurityContext(): V1SecurityContext {
   return {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
@@ -76,6 +77,17 @@ function containerSecurityContext(): V1SecurityContext {
     runAsUser: contract.runAsUser,
     runAsGroup: contract.runAsUser,
     capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** The pod-level half of the restricted profile, shared by every media pod. */
+export function podSecurityContext(): V1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: contract.runAsUser,
+    runAsGroup: contract.runAsUser,
+    fsGroup: contract.runAsUser,
     seccompProfile: { type: 'RuntimeDefault' },
   };
 }
@@ -247,13 +259,7 @@ export function buildDeployment(ls: LiveStream, ctx: BuildContext): V1Deployment
           enableServiceLinks: false,
           // Time to close the last segment, end the playlist and flush the recording upload.
           terminationGracePeriodSeconds: 45,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: contract.runAsUser,
-            runAsGroup: contract.runAsUser,
-            fsGroup: contract.runAsUser,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: podSecurityContext(),
           containers: [
             transcoderContainer(ls, ctx, resources.transcoder, has(volumeNames.s3Credentials)),
             relayContainer(ctx, resources.relay, has(volumeNames.relayKeys)),

@@ -13,3 +13,4 @@ export {
 export { buildRedisSecret, redisSecretKey } from './redis-secret.ts';
 export { buildService } from './service.ts';
 export { buildStreamKeySecret, streamKeyPattern } from './stream-key-secret.ts';
+export { buildFinalizeJob, finalizeComponent, finalizeJobName, sessionAnnotation } from './finalize-job.ts';

@@ -1,0 +1,100 @@
+// "<name>-rec-<hash>": the Job that finalizes one recorded session (VOD playlist + MP4 in S3), run with the
+// transcoder image. Its name is derived from the session, so creating it twice is impossible and a retry after an
+// operator restart finds the same Job. It needs S3 credentials only: no stream key, no API token.
+import { createHash } from 'node:crypto';
+import type { V1Job } from '@kubernetes/client-node';
+import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { BuildContext } from './context.ts';
+import { containerSecurityContext, podSecurityContext, secretFileMode } from './deployment.ts';
+import { childMetadata, identity, labels } from './metadata.ts';
+import * as contract from './pod-contract.ts';
+
+export const sessionAnnotation = 'streaming.livestream-operator.dev/session';
+export const finalizeComponent = 'recording-finalizer';
+
+export function finalizeJobName(ls: LiveStream, session: string): string {
+  return `${identity(ls).name}-rec-${createHash('sha256').update(session).digest('hex').slice(0, 8)}`;
+}
+
+export function buildFinalizeJob(
+  ls: LiveStream,
+  session: string,
+  ctx: Pick<BuildContext, 'image' | 'imagePullPolicy' | 'extraLabels'>,
+): V1Job {
+  const recording = ls.spec.recording;
+  const s3 = recording?.s3;
+  const credentials = s3?.credentialsSecretRef;
+  if (!recording?.enabled || !s3 || !credentials)
+    throw new Error('finalize Jobs exist only for LiveStreams that record to S3');
+  const { name, namespace } = identity(ls);
+  const podLabels = { ...labels(ls, ctx), 'app.kubernetes.io/component': finalizeComponent };
+  const metadata = childMetadata(ls, finalizeJobName(ls, session), ctx);
+  const env = [
+    { name: 'LSO_S3_BUCKET', value: s3.bucket },
+    { name: 'LSO_S3_PREFIX', value: s3.prefix ?? '' },
+    ...(s3.endpoint ? [{ name: 'LSO_S3_ENDPOINT', value: s3.endpoint }] : []),
+    { name: 'LSO_S3_REGION', value: s3.region ?? 'us-east-1' },
+    { name: 'LSO_S3_FORCE_PATH_STYLE', value: String(s3.forcePathStyle === true) },
+    { name: 'LSO_S3_CREDENTIALS_DIR', value: contract.s3CredentialsDir },
+    { name: 'LSO_NAMESPACE', value: namespace },
+    { name: 'LSO_NAME', value: name },
+    { name: 'LSO_SESSION', value: session },
+    { name: 'HOME', value: contract.tmpDir },
+  ];
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      ...metadata,
+      labels: podLabels,
+      annotations: { [sessionAnnotation]: session },
+    },
+    spec: {
+      backoffLimit: 4,
+      // A stuck upload must not hold the Job forever; the operator reports Failed and the spool keeps the segments.
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 7 * 24 * 3600,
+      template: {
+        metadata: { labels: podLabels, annotations: { [sessionAnnotation]: session } },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext(),
+          containers: [
+            {
+              name: 'finalize',
+              image: ctx.image,
+              ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+              workingDir: contract.workingDir,
+              command: ['node', 'transcoder/src/recording/finalize-main.ts'],
+              env,
+              resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+              volumeMounts: [
+                { name: 's3-credentials', mountPath: contract.s3CredentialsDir, readOnly: true },
+                { name: 'work', mountPath: contract.tmpDir },
+              ],
+              securityContext: containerSecurityContext(),
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+            },
+          ],
+          volumes: [
+            {
+              name: 's3-credentials',
+              secret: {
+                secretName: credentials.name,
+                items: [
+                  { key: credentials.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
+                  { key: credentials.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
+                ],
+                defaultMode: secretFileMode,
+              },
+            },
+            // The session's segments and the MP4 are written here: about twice the session's size.
+            { name: 'work', emptyDir: { sizeLimit: '8Gi' } },
+          ],
+        },
+      },
+    },
+  };
+}

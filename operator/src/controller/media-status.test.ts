@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { LiveStream } from '../api/v1alpha1/index.ts';
+import { recordingsStatus, relaysCondition } from './media-status.ts';
+
+const ls = (recordings: NonNullable<LiveStream['status']>['recordings']): LiveStream =>
+  ({
+    apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
+    kind: 'LiveStream',
+    metadata: { name: 'show', namespace: 'tv', uid: 'u', generation: 1 },
+    spec: { recording: { enabled: true, s3: { bucket: 'vod', prefix: '/rec/', credentialsSecretRef: { name: 'c' } } } },
+    status: { recordings },
+  }) as unknown as LiveStream;
+
+describe('recordingsStatus', () => {
+  const ended = [{ id: 's1', startedAt: '2026-11-21T10:00:00Z', endedAt: '2026-11-21T10:01:00Z', durationSeconds: 60 }];
+  it('moves an ended recorded session to Finalizing, then Complete with the S3 URIs of its Job', () => {
+    const base = ls([{ session: 's1', state: 'Recording', segments: 30 }]);
+    expect(recordingsStatus(base, undefined, ended, new Map())).toEqual([
+      expect.objectContaining({
+        session: 's1',
+        state: 'Finalizing',
+        durationSeconds: 60,
+        endedAt: '2026-11-21T10:01:00Z',
+      }),
+    ]);
+    const done = recordingsStatus(
+      ls([{ session: 's1', state: 'Finalizing' }]),
+      undefined,
+      ended,
+      new Map([['s1', 'succeeded']]),
+    );
+    expect(done[0]).toMatchObject({
+      state: 'Complete',
+      playlistUri: 's3://vod/rec/tv/show/s1/index.m3u8',
+      mp4Uri: 's3://vod/rec/tv/show/s1/s1.mp4',
+    });
+    const failed = recordingsStatus(
+      ls([{ session: 's1', state: 'Finalizing' }]),
+      undefined,
+      ended,
+      new Map([['s1', 'failed']]),
+    );
+    expect(failed[0]?.state).toBe('Failed');
+  });
+  it('leaves finished recordings alone', () => {
+    const complete = ls([{ session: 's1', state: 'Complete', mp4Uri: 's3://x' }]);
+    expect(recordingsStatus(complete, undefined, ended, new Map([['s1', 'failed']]))[0]?.state).toBe('Complete');
+  });
+});
+
+describe('relaysCondition', () => {
+  it('is healthy without relays, unknown off air, and names the failing relay', () => {
+    expect(relaysCondition([], false).reason).toBe('NoRelays');
+    expect(relaysCondition([{ name: 'a', state: 'Active' }], false).reason).toBe('NotLive');
+    const c = relaysCondition(
+      [
+        { name: 'a', state: 'Active' },
+        { name: 'b', state: 'Retrying', lastError: 'refused' },
+      ],
+      true,
+    );
+    expect(c).toMatchObject({ status: 'False', reason: 'RelayFailing', message: 'b: refused' });
+  });
+});
