@@ -2,7 +2,7 @@
 // read by the real operator on a real API server: status.relays and RelaysHealthy with RelayFailed/RelayRecovered
 // events, and on a recorded session's end a finalize Job (created once, with S3 credentials only).
 import { join } from 'node:path';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
 import { createReporter, type Reporter } from '../../../transcoder/src/report/reporter.ts';
@@ -133,6 +133,54 @@ describe('relays and recording in the status', () => {
     ]);
     expect(events).toContain('RelayFailed');
     expect(events).toContain('RelayRecovered');
+  });
+
+  it('adds a relay without touching the transcoder pod: its key reaches the mounted copy', async () => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const ns = cluster.namespace;
+    const keysOf = async () =>
+      Object.keys((await core.readNamespacedSecret({ name: 'rec-relay-keys', namespace: ns })).data ?? {}).sort();
+    await eventually(
+      async () => ((await keysOf()).join() === 'twitch,youtube' ? true : undefined),
+      10_000,
+      'relay keys copied',
+    );
+    const before = await apps.readNamespacedDeployment({ name: 'rec-transcoder', namespace: ns });
+    const ls = await get();
+    const relays = [
+      ...(ls.spec.relays ?? []),
+      { name: 'facebook', url: 'rtmps://live-api-s.facebook.com:443/rtmp', keySecretRef: { name: 'yt-key' } },
+    ];
+    await custom.patchNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace: ns,
+      name: 'rec',
+      body: [{ op: 'replace', path: '/spec/relays', value: relays }],
+    });
+    await eventually(
+      async () => ((await keysOf()).join() === 'facebook,twitch,youtube' ? true : undefined),
+      10_000,
+      'third key copied',
+    );
+    const after = await apps.readNamespacedDeployment({ name: 'rec-transcoder', namespace: ns });
+    expect(after.metadata?.generation).toBe(before.metadata?.generation);
+    // And removing it removes its key from the copy.
+    await custom.patchNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace: ns,
+      name: 'rec',
+      body: [{ op: 'replace', path: '/spec/relays', value: relays.slice(0, 2) }],
+    });
+    await eventually(
+      async () => ((await keysOf()).join() === 'twitch,youtube' ? true : undefined),
+      10_000,
+      'third key removed',
+    );
   });
 
   it('records the session, and on its end creates one finalize Job with S3 credentials only', async () => {

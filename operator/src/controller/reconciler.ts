@@ -33,6 +33,7 @@ import {
   finalizeJobName,
   buildPodMonitor,
   buildRedisSecret,
+  buildRelayKeysSecret,
   buildService,
   buildStreamKeySecret,
   childNames,
@@ -114,7 +115,7 @@ export class Reconciler {
       redis: { secretName: childNames(ls).redisSecret, key: redisSecretKey },
       ...(this.deps.extraLabels ? { extraLabels: this.deps.extraLabels } : {}),
     };
-    const missingSecrets = await this.missingSecrets(ls);
+    const { missing: missingSecrets, relayKeys } = await this.referencedSecrets(ls);
     let applied = true;
     let applyError: string | undefined;
     try {
@@ -122,6 +123,10 @@ export class Reconciler {
       if (this.deps.redisUrl) {
         await this.ensure(childResources.secrets, buildRedisSecret(ls, { ...ctx, redisUrl: this.deps.redisUrl }));
       }
+      // Exact data: a removed relay's key must leave the copy, which a subset comparison would not notice.
+      await this.ensure(childResources.secrets, buildRelayKeysSecret(ls, { ...ctx, keys: relayKeys }), (d, o) =>
+        sameKeys((d as V1Secret).data, (o as V1Secret).data),
+      );
       await this.ensure(childResources.configMaps, buildConfigMap(ls, ctx));
       await this.ensure(childResources.services, buildService(ls, ctx));
       await this.ensure(childResources.deployments, buildDeployment(ls, ctx));
@@ -157,10 +162,14 @@ export class Reconciler {
   private readonly lastState = new Map<string, string>();
 
   /** Applies `desired` unless the cached object already holds every field of it. */
-  private async ensure(resource: string, desired: KubernetesObject): Promise<void> {
+  private async ensure(
+    resource: string,
+    desired: KubernetesObject,
+    alsoSame: (desired: KubernetesObject, observed: KubernetesObject) => boolean = () => true,
+  ): Promise<void> {
     const { namespace = '', name = '' } = desired.metadata ?? {};
     const observed = this.deps.cache.child(resource, namespace, name);
-    if (observed && isSubset(desired, observed)) return;
+    if (observed && isSubset(desired, observed) && alsoSame(desired, observed)) return;
     await this.deps.client.apply(desired);
   }
 
@@ -186,32 +195,47 @@ export class Reconciler {
     }
   }
 
-  /** Secrets the spec references that are missing (or lack the key), described without their contents. */
-  private async missingSecrets(ls: LiveStream): Promise<string[]> {
+  /**
+   * Reads the Secrets the spec references: which are missing (or lack the key), described without their contents,
+   * and the relay keys to copy into the relay-keys Secret. Values stay in memory only for the apply.
+   */
+  private async referencedSecrets(ls: LiveStream): Promise<{ missing: string[]; relayKeys: Record<string, string> }> {
     const namespace = ls.metadata.namespace ?? '';
-    const wanted: { name: string; keys: string[] }[] = [];
-    if (ls.spec.streamKey) wanted.push({ name: ls.spec.streamKey.secretRef.name, keys: [streamKeySecretKey(ls)] });
+    const cache = new Map<string, V1Secret | undefined>();
+    const read = async (name: string): Promise<V1Secret | undefined> => {
+      if (!cache.has(name)) {
+        try {
+          cache.set(name, await this.core.readNamespacedSecret({ name, namespace }));
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          cache.set(name, undefined);
+        }
+      }
+      return cache.get(name);
+    };
+    const value = (secret: V1Secret | undefined, key: string): string | undefined => {
+      const b64 = secret?.data?.[key];
+      return b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : secret?.stringData?.[key];
+    };
+    const missing: string[] = [];
+    const require = async (name: string, keys: string[]) => {
+      const secret = await read(name);
+      if (!secret) return void missing.push(`Secret ${name}`);
+      const absent = keys.filter((k) => !value(secret, k));
+      if (absent.length > 0) missing.push(`key ${absent.join(', ')} of Secret ${name}`);
+    };
+    if (ls.spec.streamKey) await require(ls.spec.streamKey.secretRef.name, [streamKeySecretKey(ls)]);
+    const relayKeys: Record<string, string> = {};
     for (const relay of ls.spec.relays ?? []) {
-      if (relay.enabled === false || !relay.keySecretRef) continue;
-      wanted.push({ name: relay.keySecretRef.name, keys: [relay.keySecretRef.key ?? 'streamKey'] });
+      if (!relay.keySecretRef) continue;
+      const key = relay.keySecretRef.key ?? 'streamKey';
+      if (relay.enabled !== false) await require(relay.keySecretRef.name, [key]);
+      const v = value(await read(relay.keySecretRef.name), key);
+      if (v) relayKeys[relay.name] = v;
     }
     const s3 = ls.spec.recording?.enabled ? ls.spec.recording.s3?.credentialsSecretRef : undefined;
-    if (s3) wanted.push({ name: s3.name, keys: ['accessKeyId', 'secretAccessKey'] });
-
-    const missing: string[] = [];
-    for (const { name, keys } of wanted) {
-      let secret: V1Secret;
-      try {
-        secret = await this.core.readNamespacedSecret({ name, namespace });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        missing.push(`Secret ${name}`);
-        continue;
-      }
-      const absent = keys.filter((k) => !secret.data?.[k] && !secret.stringData?.[k]);
-      if (absent.length > 0) missing.push(`key ${absent.join(', ')} of Secret ${name}`);
-    }
-    return missing;
+    if (s3) await require(s3.name, [s3.accessKeyIdKey ?? 'accessKeyId', s3.secretAccessKeyKey ?? 'secretAccessKey']);
+    return { missing, relayKeys };
   }
 
   private observe(
@@ -339,6 +363,12 @@ export class Reconciler {
     m.streamBitrate.set(labels, status.bitrateKbps ?? 0);
   }
 }
+
+const sameKeys = (a: Record<string, string> | undefined, b: Record<string, string> | undefined) => {
+  const x = Object.keys(a ?? {}).sort();
+  const y = Object.keys(b ?? {}).sort();
+  return x.length === y.length && x.every((k, i) => k === y[i]);
+};
 
 export function jobOutcome(job: V1Job): JobOutcome {
   if ((job.status?.succeeded ?? 0) > 0) return 'succeeded';

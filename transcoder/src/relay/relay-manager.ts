@@ -3,6 +3,7 @@
 // keep their ffmpeg processes and their connections.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { RelayStateData } from '../report/events.ts';
@@ -13,7 +14,7 @@ import type { RelayTarget } from './relay-targets.ts';
 export const defaultKeysDir = '/var/run/secrets/livestream/relays';
 
 export interface RelayManagerOptions {
-  keysDir: string; // <keysDir>/<relay-name>/key
+  keysDir: string; // <keysDir>/<relay-name> or <keysDir>/<relay-name>/key
   workDir: string;
   ffmpegPath?: string;
   timings?: Partial<RelayTimings>;
@@ -43,8 +44,10 @@ export class RelayManager {
     this.keyTimer = setInterval(() => void this.reconcile(), options.keyPollMs ?? 1_000);
   }
 
+  /** `<keysDir>/<name>` (the operator's Secret, one file per relay) or `<keysDir>/<name>/key` (a directory per relay). */
   keyPath(name: string): string {
-    return path.join(this.options.keysDir, name, 'key');
+    const flat = path.join(this.options.keysDir, name);
+    return statSync(flat, { throwIfNoEntry: false })?.isDirectory() ? path.join(flat, 'key') : flat;
   }
 
   // New relay set and/or program URL (from the configuration); resolves once the relays are reconciled.

@@ -110,27 +110,12 @@ function volumes(ls: LiveStream): V1Volume[] {
       },
     },
   ];
-  // Every relay with a key, enabled or not, so that toggling `enabled` does not change the template.
-  const relayKeys = (ls.spec.relays ?? []).flatMap((r) =>
-    r.keySecretRef ? [{ relay: r.name, ref: r.keySecretRef }] : [],
-  );
-  if (relayKeys.length > 0) {
-    list.push({
-      name: volumeNames.relayKeys,
-      projected: {
-        defaultMode: secretFileMode,
-        sources: relayKeys.map(({ relay, ref }) => ({
-          secret: {
-            name: ref.name,
-            items: [{ key: ref.key ?? 'streamKey', path: `${relay}/${contract.relayKeyFileName}` }],
-            // A missing key Secret fails that relay (reported in status), not the whole channel.
-            optional: true,
-          },
-        })),
-      },
-    });
-  }
-  // Mounted whenever S3 credentials are configured, recording on or off, so switching recording is hot.
+  // The operator's copy of the relay keys (one file per relay name), mounted whole and always: adding, removing or
+  // re-keying a relay changes the Secret, which the kubelet refreshes in place, never the pod template.
+  list.push({
+    name: volumeNames.relayKeys,
+    secret: { secretName: names.relayKeysSecret, optional: true, defaultMode: secretFileMode },
+  });
   const credentials = ls.spec.recording?.s3?.credentialsSecretRef;
   if (credentials) {
     list.push({
@@ -262,7 +247,7 @@ export function buildDeployment(ls: LiveStream, ctx: BuildContext): V1Deployment
           securityContext: podSecurityContext(),
           containers: [
             transcoderContainer(ls, ctx, resources.transcoder, has(volumeNames.s3Credentials)),
-            relayContainer(ctx, resources.relay, has(volumeNames.relayKeys)),
+            relayContainer(ctx, resources.relay, true),
           ],
           volumes: podVolumes,
         },

@@ -245,13 +245,10 @@ describe('Deployment', () => {
     });
   });
 
-  it('projects every relay key to relays/<name>/key in the relay container only, optional', () => {
+  it('mounts the operator copy of the relay keys whole, in the relay container only, whatever the relays', () => {
     const ls = full();
     const volume = pod(ls).spec!.volumes!.find((v) => v.name === 'relay-keys')!;
-    expect(volume.projected?.sources).toEqual([
-      { secret: { name: 'yt-key', items: [{ key: 'streamKey', path: 'youtube/key' }], optional: true } },
-      { secret: { name: 'twitch', items: [{ key: 'key', path: 'twitch/key' }], optional: true } },
-    ]);
+    expect(volume.secret).toEqual({ secretName: 'full-relay-keys', optional: true, defaultMode: 0o440 });
     expect(container(ls, 'relay').volumeMounts).toContainEqual({
       name: 'relay-keys',
       mountPath: '/var/run/secrets/livestream/relays',
@@ -259,7 +256,10 @@ describe('Deployment', () => {
     });
     expect(container(ls, 'transcoder').volumeMounts!.map((m) => m.name)).not.toContain('relay-keys');
     expect(container(ls, 'relay').volumeMounts!.map((m) => m.name)).not.toContain('stream-key');
-    expect(pod(minimal()).spec!.volumes!.map((v) => v.name)).not.toContain('relay-keys');
+    // Adding or removing relays leaves the pod template as it is (no restart, no interrupted stream).
+    const withoutRelays = full();
+    withoutRelays.spec.relays = [];
+    expect(pod(withoutRelays)).toEqual(pod(ls));
   });
 
   it('maps the S3 credentials to the contract file names in the transcoder only', () => {

@@ -14,3 +14,4 @@ export { buildRedisSecret, redisSecretKey } from './redis-secret.ts';
 export { buildService } from './service.ts';
 export { buildStreamKeySecret, streamKeyPattern } from './stream-key-secret.ts';
 export { buildFinalizeJob, finalizeComponent, finalizeJobName, sessionAnnotation } from './finalize-job.ts';
+export { buildRelayKeysSecret } from './relay-keys-secret.ts';

@@ -25,6 +25,8 @@ export function childNames(ls: LiveStream) {
     /** The Secret the operator generates when spec.streamKey is absent. */
     generatedStreamKeySecret: `${name}-stream-key`,
     redisSecret: `${name}-redis`,
+    /** The operator's copy of every relay's key, mounted whole so adding a relay never changes the pod. */
+    relayKeysSecret: `${name}-relay-keys`,
     configMap: `${name}-config`,
     deployment: `${name}-transcoder`,
     service: name,
