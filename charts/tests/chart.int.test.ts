@@ -8,6 +8,7 @@
 // - `helm upgrade` to a changed CRD changes the CRD in the cluster (and back);
 // - `helm uninstall` keeps the CRD and the LiveStreams when crds.keep is true.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor as pollUntil } from '../../transcoder/test-support/wait-for.ts';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,20 +52,8 @@ const helmRun = async (args: string[]) => {
 const kubectlJson = async <T>(args: string[]): Promise<T> =>
   JSON.parse(await cluster.kubectl([...args, '-o', 'json'])) as T;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  pollUntil(what, fn, { timeoutMs, intervalMs: 250 });
 
 /** Pods without a serviceAccountName use "default", which the controller-manager creates shortly after a namespace. */
 const defaultServiceAccount = (namespace: string) =>

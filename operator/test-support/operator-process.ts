@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../../e2e/cluster/processes.ts';
+import { waitFor } from '../../transcoder/test-support/wait-for.ts';
 
 const mainTs = join(import.meta.dirname, '..', 'src', 'main.ts');
 
@@ -78,19 +79,6 @@ export async function startOperator(opts: {
 }
 
 /** Polls `check` until it returns a value that is not undefined, or throws after `timeoutMs` with the last error. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
-  );
+export function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  return waitFor(what, check, { timeoutMs, intervalMs: 100 });
 }
