@@ -14,6 +14,9 @@ export interface FfmpegArgsOptions {
   // Continue the playlists already in outDir (publisher back within the window, or ffmpeg restarted): keeps the
   // segment numbering and marks the timestamp break with #EXT-X-DISCONTINUITY.
   resume: boolean;
+  // Prefix of segment file names, unique per session (its id): segments are served immutable, so a name must never
+  // be reused by a later session that a CDN or browser could confuse with this one's.
+  segmentPrefix?: string;
   x264Preset?: string;
   logLevel?: string;
 }
@@ -25,6 +28,15 @@ export function deleteMargin(plan: LadderPlan): number {
 
 export function variantPlaylistPath(outDir: string, rendition: string): string {
   return path.join(outDir, rendition, 'index.m3u8');
+}
+
+const segmentPrefixPattern = /^[A-Za-z0-9-]{1,64}$/;
+
+// ffmpeg's pattern for segment names: `<prefix>_%05d.ts`, or `seg_%05d.ts` without a prefix.
+export function segmentFilePattern(prefix: string | undefined): string {
+  if (prefix === undefined) return 'seg_%05d.ts';
+  if (!segmentPrefixPattern.test(prefix)) throw new Error(`invalid segment prefix ${JSON.stringify(prefix)}`);
+  return `${prefix}_%05d.ts`;
 }
 
 export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): string[] {
@@ -92,7 +104,7 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
     '-hls_delete_threshold', String(deleteMargin(plan)),
     '-hls_segment_type', 'mpegts',
     '-hls_flags', flags.join('+'),
-    '-hls_segment_filename', path.join(options.outDir, '%v', 'seg_%05d.ts'),
+    '-hls_segment_filename', path.join(options.outDir, '%v', segmentFilePattern(options.segmentPrefix)),
     '-var_stream_map', streamMap.join(' '),
     path.join(options.outDir, '%v', 'index.m3u8'),
   ); // prettier-ignore

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import HLS from 'hls-parser';
 import { resolveSpec, type LiveStreamSpec } from '../config/livestream-spec.ts';
-import { buildFfmpegArgs, deleteMargin } from './ffmpeg-args.ts';
+import { buildFfmpegArgs, deleteMargin, segmentFilePattern } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
 import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
 import { parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
@@ -147,6 +147,14 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-hls_segment_filename')).toBe(`${outDir}/%v/seg_%05d.ts`);
     expect(args.at(-1)).toBe(`${outDir}/%v/index.m3u8`);
     expect(args).not.toContain('-master_pl_name');
+  });
+
+  it('names segments after the session when given a prefix, and refuses a prefix ffmpeg would misread', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false, segmentPrefix: 'mabc-01f' });
+    expect(valueOf(args, '-hls_segment_filename')).toBe(`${outDir}/%v/mabc-01f_%05d.ts`);
+    expect(segmentFilePattern(undefined)).toBe('seg_%05d.ts');
+    for (const bad of ['', 'a%d', 'a/b', 'x'.repeat(65)]) expect(() => segmentFilePattern(bad)).toThrow(/prefix/);
   });
 
   it('encodes audio once at the highest rung audio bitrate when nothing is copied', () => {

@@ -211,7 +211,7 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
     // Keyframes are aligned: the same segment number starts at the same instant in every video rendition.
     const starts = await Promise.all(
       Object.keys(expected).map(async (name) =>
-        Number((await ffprobe(path.join(hlsDir, name, 'seg_00001.ts'))).format.start_time),
+        Number((await ffprobe(path.join(hlsDir, name, `${channel.sessionId()}_00001.ts`))).format.start_time),
       ),
     );
     for (const t of starts) expect(Math.abs(t - starts[0]!)).toBeLessThan(0.05);
@@ -325,7 +325,9 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
     });
     const fresh = await media('240p');
     expect(fresh.mediaSequenceBase).toBe(0);
-    expect(fresh.segments[0]?.uri).toBe('seg_00000.ts');
+    // Segment names carry the session id: an immutable URL is never reused by a later session.
+    expect(fresh.segments[0]?.uri).toBe(`${next}_00000.ts`);
+    expect(fresh.segments.every((s) => !s.uri.startsWith(sessionId))).toBe(true);
     expect(fresh.segments.some((s) => s.discontinuity)).toBe(false);
     expect(fresh.endlist).toBe(false);
     expect(await metric('sessions_total')).toBe(2);

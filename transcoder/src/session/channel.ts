@@ -170,6 +170,7 @@ export function createChannel(options: ChannelOptions): Channel {
           inputUrl: ingest.internalRtmpUrl(),
           outDir: hlsDir,
           resume: resumeFirst || n > 0,
+          segmentPrefix: s.id,
           ...(options.x264Preset !== undefined && { x264Preset: options.x264Preset }),
         }),
       baseDelayMs: options.restartBaseDelayMs,
