@@ -308,7 +308,7 @@ export function createChannel(options: ChannelOptions): Channel {
 
   const poller = setInterval(() => {
     pollSegments().catch((err: unknown) => logger.warn({ err }, 'segment poll failed'));
-  }, options.pollMs ?? 500);
+  }, options.pollMs ?? 100); // the master goes out within 0.1 s of the last first segment: start-up latency
   poller.unref();
 
   const heartbeat = setInterval(() => sendHeartbeat(), options.heartbeatMs ?? 5_000);
