@@ -90,3 +90,11 @@ bench-ladder: deps ## Our ladder against the seed's, CPU per second of content; 
 .PHONY: bench-origin
 bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints one JSON line
 	$(NODE) transcoder/bench/origin.ts
+
+.PHONY: images
+images: deps ## Build (or load from cache) the base, operator and transcoder images (needs debootstrap and podman)
+	e2e/images/build-images.sh
+
+.PHONY: test-images
+test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the Lease, the transcoder's ingest
+	vitest run --project e2e e2e/images
