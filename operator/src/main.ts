@@ -20,8 +20,16 @@ import { watchSpecs } from './watches.ts';
 import { createLogger } from '../../transcoder/src/telemetry/logger.ts';
 
 const logger = createLogger('livestream-operator');
-const config = loadOperatorConfig(process.env);
-const kc = loadKubeConfig();
+/** Settings and cluster access, or a one-line reason and exit code 2 (a user's error, not a crash). */
+function startup() {
+  try {
+    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig() };
+  } catch (err) {
+    process.stderr.write(`livestream-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+}
+const { config, kc } = startup();
 const client = new KubeClient(kc);
 const metrics = createOperatorMetrics();
 const events = new EventRecorder(kc, 'livestream-operator', logger);

@@ -17,6 +17,11 @@ export function loadKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   // KUBECONFIG when set (tests, local runs), else the pod's service account.
   kc.loadFromDefault();
+  // With neither, client-node falls back to http://localhost:8080 and every request fails forever: say so instead.
+  const server = kc.getCurrentCluster()?.server;
+  if (!server || (server === 'http://localhost:8080' && !process.env.KUBECONFIG)) {
+    throw new Error('no Kubernetes configuration: set KUBECONFIG, or run in a pod with a service account token');
+  }
   return kc;
 }
 
