@@ -14,6 +14,8 @@ export interface TestCluster {
   namespace: string;
   /** Runs kubectl against the cluster; resolves with stdout, rejects with stderr in the message. */
   kubectl(args: string[], input?: string): Promise<string>;
+  /** Reasons of the Kubernetes events about object `name` in the suite's namespace. */
+  eventReasons(name: string): Promise<string[]>;
 }
 
 export function loadKubeConfig(path: string): KubeConfig {
@@ -49,5 +51,19 @@ export function useTestCluster(prefix = 'test'): TestCluster {
     // Fire the deletion; the namespace controller finishes it in the background.
     await core.deleteNamespace({ name: namespace });
   });
-  return { kubeconfig, kc, namespace, kubectl: (args, input) => kubectl(bin, kubeconfig, args, input) };
+  const run = (args: string[], input?: string) => kubectl(bin, kubeconfig, args, input);
+  const eventReasons = async (name: string) => {
+    const out = await run([
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'json',
+    ]);
+    return (JSON.parse(out) as { items: { reason?: string }[] }).items.map((e) => e.reason ?? '');
+  };
+  return { kubeconfig, kc, namespace, kubectl: run, eventReasons };
 }

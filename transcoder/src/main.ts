@@ -13,6 +13,7 @@ import { defaultStreamKeyPath } from './ingest/stream-key.ts';
 import { startTranscoder, type Transcoder } from './session/transcoder.ts';
 import { defaultDataDir, describeEndpoints, ensureStreamKeyFile } from './standalone.ts';
 import { createLogger } from './telemetry/logger.ts';
+import { onStopSignals, runMain } from './lifecycle.ts';
 
 const usage = `usage: node transcoder/src/main.ts [--config FILE] [--stream-key-file FILE]
        node transcoder/src/main.ts --livestream FILE.yaml [--stream-key-file FILE] [--data-dir DIR]
@@ -92,32 +93,7 @@ async function main(): Promise<void> {
     process.stderr.write(lines.join('\n') + '\n');
   }
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: ending the session');
-    const guard = setTimeout(() => {
-      logger.error('shutdown took more than 20 s: exiting');
-      process.exit(1);
-    }, 20_000);
-    guard.unref();
-    transcoder.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  onStopSignals(logger, 'ending the session', () => transcoder.close(), 20_000);
 }
 
-main().catch((err: unknown) => {
-  // Configuration and file-system errors are the user's to fix: the message says what; a stack would only bury it.
-  const expected = err instanceof ConfigError || typeof (err as NodeJS.ErrnoException).code === 'string';
-  const message = err instanceof Error ? (expected ? err.message : (err.stack ?? err.message)) : String(err);
-  process.stderr.write(`transcoder: ${message}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+runMain('transcoder', main);

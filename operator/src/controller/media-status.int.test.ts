@@ -123,14 +123,7 @@ describe('relays and recording in the status', () => {
     await until('RelaysActive again', (ls) =>
       ls.status?.conditions?.find((c) => c.type === 'RelaysHealthy' && c.reason === 'RelaysActive'),
     );
-    const events = await cluster.kubectl([
-      'get',
-      'events',
-      '-n',
-      cluster.namespace,
-      '--field-selector',
-      'involvedObject.name=rec',
-    ]);
+    const events = await cluster.eventReasons('rec');
     expect(events).toContain('RelayFailed');
     expect(events).toContain('RelayRecovered');
   });

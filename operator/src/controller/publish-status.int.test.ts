@@ -132,14 +132,7 @@ describe('publish state in the LiveStream status', () => {
     );
     expect(entry?.durationSeconds).toBeGreaterThan(3);
     expect(entry?.endReason).toBe('window-expired');
-    const events = await cluster.kubectl([
-      'get',
-      'events',
-      '-n',
-      cluster.namespace,
-      '--field-selector',
-      'involvedObject.name=show',
-    ]);
+    const events = await cluster.eventReasons('show');
     expect(events).toContain('PublishStarted');
     expect(events).toContain('PublishEnded');
   });

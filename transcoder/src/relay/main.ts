@@ -23,6 +23,7 @@ import { createRelayMetrics } from './relay-metrics.ts';
 import { defaultKeysDir, RelayManager } from './relay-manager.ts';
 import type { RelayTimings } from './relay-supervisor.ts';
 import { parseRelays, type RelayTarget } from './relay-targets.ts';
+import { onStopSignals, runMain } from '../lifecycle.ts';
 
 const usage = `usage: node transcoder/src/relay/main.ts [--config FILE]
 environment: LSO_CONFIG, LSO_RTMP_PORT (1935), LSO_RELAY_KEYS_DIR, LSO_RELAY_METRICS_PORT (8081), LSO_REDIS_URL,
@@ -167,35 +168,21 @@ async function main(): Promise<void> {
   });
   logger.info({ metricsPort: (server.address() as AddressInfo).port, program: programUrl(app) }, 'relay ready');
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: stopping relays');
-    const guard = setTimeout(() => process.exit(1), 15_000);
-    guard.unref();
-    watcher.close();
-    clearInterval(heartbeatTimer);
-    void (async () => {
+  onStopSignals(
+    logger,
+    'stopping relays',
+    async () => {
+      watcher.close();
+      clearInterval(heartbeatTimer);
       await manager.close();
       await probe?.close();
       heartbeat();
       await reporter.close();
       server.close();
       await rm(workDir, { recursive: true, force: true });
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    },
+    15_000,
+  );
 }
 
-main().catch((err: unknown) => {
-  const expected = err instanceof ConfigError || typeof (err as NodeJS.ErrnoException).code === 'string';
-  const message = err instanceof Error ? (expected ? err.message : (err.stack ?? err.message)) : String(err);
-  process.stderr.write(`relay: ${message}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+runMain('relay', main);
