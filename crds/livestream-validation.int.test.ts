@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { fullExample, minimalExample } from '../operator/src/api/v1alpha1/examples.ts';
 import type { LiveStream } from '../operator/src/api/v1alpha1/index.ts';
 import { useTestCluster } from '../e2e/cluster/test-namespace.ts';
+import { applyLiveStreamCrd } from '../operator/test-support/livestream-crd.ts';
 
 const crdFile = join(import.meta.dirname, 'livestream.yaml');
 const apiVersion = 'streaming.livestream-operator.dev/v1alpha1';
@@ -198,13 +199,7 @@ describe('LiveStream CRD', () => {
     JSON.parse(await cluster.kubectl(['get', 'livestream', name, '-n', cluster.namespace, '-o', 'json'])) as LiveStream;
 
   beforeAll(async () => {
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/livestreams.streaming.livestream-operator.dev',
-    ]);
+    await applyLiveStreamCrd(cluster.kubectl);
   });
 
   it('is structural, with every CEL rule within the cost budget (the API server accepted it)', async () => {

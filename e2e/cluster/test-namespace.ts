@@ -13,9 +13,9 @@ export interface TestCluster {
   /** The suite's own namespace, created before its tests. */
   namespace: string;
   /** Runs kubectl against the cluster; resolves with stdout, rejects with stderr in the message. */
-  kubectl(args: string[], input?: string): Promise<string>;
+  kubectl: (args: string[], input?: string) => Promise<string>;
   /** Reasons of the Kubernetes events about object `name` in the suite's namespace. */
-  eventReasons(name: string): Promise<string[]>;
+  eventReasons: (name: string) => Promise<string[]>;
 }
 
 export function loadKubeConfig(path: string): KubeConfig {

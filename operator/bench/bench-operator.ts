@@ -12,6 +12,7 @@ import { down, up } from '../../e2e/cluster/local-cluster.ts';
 import { kubectl, loadKubeConfig } from '../../e2e/cluster/test-namespace.ts';
 import { auditLog, startOperator } from '../test-support/operator-process.ts';
 import { group, plural, version, type LiveStream } from '../src/api/v1alpha1/index.ts';
+import { applyLiveStreamCrd } from '../test-support/livestream-crd.ts';
 
 const count = Number(process.argv[2] ?? 500);
 const resyncSeconds = 10;
@@ -29,18 +30,7 @@ async function main(): Promise<void> {
   const state = await up({ dir, log });
   try {
     const kc = loadKubeConfig(state.kubeconfig);
-    await kubectl(state.kubectl, state.kubeconfig, [
-      'apply',
-      '--server-side',
-      '-f',
-      join(import.meta.dirname, '..', '..', 'crds', 'livestream.yaml'),
-    ]);
-    await kubectl(state.kubectl, state.kubeconfig, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      `crd/${plural}.${group}`,
-    ]);
+    await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
     await kubectl(state.kubectl, state.kubeconfig, ['create', 'namespace', namespace]);
     const operator = await startOperator({
       kubeconfig: state.kubeconfig,

@@ -1,7 +1,6 @@
 // Relays and recording in the status, from reports written by the transcoder's own reporter into a real Redis and
 // read by the real operator on a real API server: status.relays and RelaysHealthy with RelayFailed/RelayRecovered
 // events, and on a recorded session's end a finalize Job (created once, with S3 credentials only).
-import { join } from 'node:path';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
@@ -10,8 +9,7 @@ import { startRedisProcess, type RedisProcess } from '../../../transcoder/test-s
 import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
 import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
 import { finalizeJobName } from './desired/index.ts';
-
-const crdFile = join(import.meta.dirname, '..', '..', '..', 'crds', 'livestream.yaml');
+import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
 
 describe('relays and recording in the status', () => {
   const cluster = useTestCluster('media');
@@ -35,8 +33,7 @@ describe('relays and recording in the status', () => {
 
   beforeAll(async () => {
     redis = await startRedisProcess();
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.${group}`]);
+    await applyLiveStreamCrd(cluster.kubectl);
     const core = cluster.kc.makeApiClient(CoreV1Api);
     for (const [name, data] of [
       ['yt-key', { streamKey: 'relay-key-0123456789' }],

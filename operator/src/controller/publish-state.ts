@@ -2,7 +2,12 @@
 // Reports may arrive late, twice or out of order; each carries (ts, seq) from its transcoder process, and a report
 // not newer than the last one applied does not move the state (it can still add an ended session to the history).
 import type { SessionSummary } from '../api/v1alpha1/index.ts';
-import type { RelayStateData, StreamState, TranscoderEvent } from '../../../transcoder/src/report/events.ts';
+import type {
+  HeartbeatData,
+  RelayStateData,
+  StreamState,
+  TranscoderEvent,
+} from '../../../transcoder/src/report/events.ts';
 
 export interface RecordingObservation {
   session: string;
@@ -15,14 +20,8 @@ export interface RecordingObservation {
   lastProgressAt: number;
 }
 
-export interface PublishFigures {
-  bitrateKbps: number;
-  fps: number;
-  width: number;
-  height: number;
-  viewers: number;
-  bytesIn: number;
-}
+/** The live figures, as the heartbeat carries them. */
+export type PublishFigures = Pick<HeartbeatData, 'bitrateKbps' | 'fps' | 'width' | 'height' | 'viewers' | 'bytesIn'>;
 
 export interface PublishObservation {
   /** The transcoder's own view at its last report. */

@@ -2,7 +2,6 @@
 // local process configured exactly as its pod, and a real ffmpeg publisher. `kubectl get livestreams` must match
 // what a viewer sees.
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +14,8 @@ import { startTranscoderLikeItsPod, type TranscoderProcess } from '../../test-su
 import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
 import { consumerGroup } from './events-consumer.ts';
 import { heartbeatTtlMs } from './reconciler.ts';
+import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
 
-const crdFile = join(import.meta.dirname, '..', '..', '..', 'crds', 'livestream.yaml');
 const windowSeconds = 5;
 
 describe('publish state in the LiveStream status', () => {
@@ -59,8 +58,7 @@ describe('publish state in the LiveStream status', () => {
 
   beforeAll(async () => {
     redis = await startRedisProcess();
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.${group}`]);
+    await applyLiveStreamCrd(cluster.kubectl);
     operator = await startOp();
     await cluster.kubectl(
       ['apply', '--server-side', '-f', '-'],

@@ -1,6 +1,5 @@
 // The operator against a real API server: children with owner references, drift correction, spec changes,
 // garbage collection, a missing Secret that recovers without a hot loop, and zero writes on resync.
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +13,7 @@ import {
   type OperatorProcess,
 } from '../../test-support/operator-process.ts';
 import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
-
-const crdFile = join(import.meta.dirname, '..', '..', '..', 'crds', 'livestream.yaml');
+import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
 
 describe('LiveStream reconciler', () => {
   const cluster = useTestCluster('reconcile');
@@ -46,13 +44,7 @@ describe('LiveStream reconciler', () => {
     apps.readNamespacedDeployment({ name: `${name}-transcoder`, namespace: cluster.namespace });
 
   beforeAll(async () => {
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'crd/livestreams.streaming.livestream-operator.dev',
-    ]);
+    await applyLiveStreamCrd(cluster.kubectl);
     operator = await startOperator({
       kubeconfig: cluster.kubeconfig,
       namespace: cluster.namespace,

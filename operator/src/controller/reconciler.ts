@@ -54,6 +54,11 @@ export interface ReportSource {
   forget(key: string): Promise<void>;
 }
 
+interface ReferencedSecrets {
+  missing: string[];
+  relayKeys: Record<string, string>;
+}
+
 /** A transcoder silent for this long is not trusted (3 missed heartbeats of 5 s). */
 export const heartbeatTtlMs = 15_000;
 /** Live figures (viewers, bitrate) are written at most this often per LiveStream. */
@@ -96,6 +101,12 @@ export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly core: CoreV1Api;
   private readonly lastStatusWrite = new Map<string, number>();
+  /** Referenced Secrets as last read, per LiveStream: reports trigger a reconcile every few seconds per live stream,
+   * and re-reading the user's Secrets each time would put that load on the API server for nothing. */
+  private readonly secretReads = new Map<
+    string,
+    { generation: number | undefined; at: number; result: ReferencedSecrets }
+  >();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -115,7 +126,7 @@ export class Reconciler {
       redis: { secretName: childNames(ls).redisSecret, key: redisSecretKey },
       ...(this.deps.extraLabels ? { extraLabels: this.deps.extraLabels } : {}),
     };
-    const { missing: missingSecrets, relayKeys } = await this.referencedSecrets(ls);
+    const { missing: missingSecrets, relayKeys } = await this.referencedSecretsCached(key, ls);
     let applied = true;
     let applyError: string | undefined;
     try {
@@ -141,13 +152,27 @@ export class Reconciler {
     const recordings = await this.ensureRecordings(key, ls, ctx);
     const statusRecheck = await this.writeStatus(key, ls, this.observe(ls, { applied, missingSecrets }), recordings);
     // A user's Secret is not watched (that would cache every Secret of the cluster): look again later, not hot.
-    const secretRecheck = missingSecrets.length > 0 ? (this.deps.waitRecheckMs ?? 10_000) : undefined;
+    // Just past the read cache's age limit, so the recheck reads the Secrets again.
+    const secretRecheck = missingSecrets.length > 0 ? (this.deps.waitRecheckMs ?? 10_000) + 100 : undefined;
     const next = Math.min(statusRecheck ?? Infinity, secretRecheck ?? Infinity);
     return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
   }
 
+  /** Re-reads after a spec change, or once `secretRecheckMs` has passed (a Secret created or changed meanwhile). */
+  private async referencedSecretsCached(key: string, ls: LiveStream): Promise<ReferencedSecrets> {
+    const now = Date.now();
+    const last = this.secretReads.get(key);
+    if (last && last.generation === ls.metadata.generation && now - last.at < (this.deps.waitRecheckMs ?? 10_000)) {
+      return last.result;
+    }
+    const result = await this.referencedSecrets(ls);
+    this.secretReads.set(key, { generation: ls.metadata.generation, at: now, result });
+    return result;
+  }
+
   private forget(key: string, namespace: string, name: string): void {
     this.lastStatusWrite.delete(key);
+    this.secretReads.delete(key);
     const m = this.deps.metrics;
     if (m) {
       for (const g of [m.streamViewers, m.streamBitrate]) g.remove({ namespace, livestream: name });
@@ -199,7 +224,7 @@ export class Reconciler {
    * Reads the Secrets the spec references: which are missing (or lack the key), described without their contents,
    * and the relay keys to copy into the relay-keys Secret. Values stay in memory only for the apply.
    */
-  private async referencedSecrets(ls: LiveStream): Promise<{ missing: string[]; relayKeys: Record<string, string> }> {
+  private async referencedSecrets(ls: LiveStream): Promise<ReferencedSecrets> {
     const namespace = ls.metadata.namespace ?? '';
     const cache = new Map<string, V1Secret | undefined>();
     const read = async (name: string): Promise<V1Secret | undefined> => {

@@ -16,8 +16,8 @@ import { down, restartApiserver, up } from '../../../e2e/cluster/local-cluster.t
 import { kubectl, loadKubeConfig, useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
 import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
 import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
+import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
 
-const crdFile = join(import.meta.dirname, '..', '..', '..', 'crds', 'livestream.yaml');
 const running: OperatorProcess[] = [];
 afterAll(async () => {
   await Promise.all(running.map((o) => o.stop()));
@@ -60,8 +60,7 @@ describe('operator resilience', () => {
   const cluster = useTestCluster('chaos');
 
   it('converges without duplicates after a kill -9 in the middle of reconciling', async () => {
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.${group}`]);
+    await applyLiveStreamCrd(cluster.kubectl);
     const ls = liveStreams(cluster.kc, cluster.namespace);
     const names = Array.from({ length: 15 }, (_, i) => `s${i}`);
     await Promise.all(names.map((n) => ls.create(n)));
@@ -151,13 +150,7 @@ describe('API server restart', () => {
     const state = await up({ dir });
     try {
       const kc = loadKubeConfig(state.kubeconfig);
-      await kubectl(state.kubectl, state.kubeconfig, ['apply', '--server-side', '-f', crdFile]);
-      await kubectl(state.kubectl, state.kubeconfig, [
-        'wait',
-        '--for=condition=Established',
-        '--timeout=30s',
-        `crd/${plural}.${group}`,
-      ]);
+      await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
       const op = await start(state.kubeconfig, 'default');
       const ls = liveStreams(kc, 'default');
       await ls.create('survivor');

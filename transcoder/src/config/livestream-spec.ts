@@ -2,7 +2,7 @@
 // into a complete configuration (defaults applied, presets expanded, values checked). The CRD schema is the first
 // line of validation; this is the second, because the transcoder also runs standalone from a hand-written YAML.
 
-import type { LiveStreamSpec as GeneratedLiveStreamSpec } from '../../../operator/src/api/v1alpha1/index.ts';
+import { presets, type LiveStreamSpec as GeneratedLiveStreamSpec } from '../../../operator/src/api/v1alpha1/index.ts';
 
 export interface RenditionSpec {
   name: string;
@@ -29,7 +29,7 @@ export interface LiveStreamSpec {
 }
 
 // Compile-time guard against drift: a spec of the generated CRD types must be a valid input here.
-// (Type-only import: erased at run time, so the transcoder does not load operator code.)
+// (The API module is types and pure data only: importing it loads no operator machinery.)
 export const generatedSpecFits = (spec: GeneratedLiveStreamSpec): LiveStreamSpec => spec;
 
 export interface LiveStreamObject {
@@ -65,36 +65,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const presetRungs: Record<LadderPreset, Array<[string, number, number, number]>> = {
-  '1080p': [
-    ['1080p', 1920, 1080, 5000],
-    ['720p', 1280, 720, 2800],
-    ['480p', 854, 480, 1400],
-    ['360p', 640, 360, 800],
-  ],
-  '720p': [
-    ['720p', 1280, 720, 2800],
-    ['480p', 854, 480, 1400],
-    ['360p', 640, 360, 800],
-  ],
-  '480p': [
-    ['480p', 854, 480, 1400],
-    ['360p', 640, 360, 800],
-  ],
-  '360p': [['360p', 640, 360, 800]],
-};
-
-export const ladderPresets = Object.keys(presetRungs) as LadderPreset[];
+// The preset table lives with the API (operator/src/api/v1alpha1): one table for the operator, the CRD and the pod.
+export const ladderPresets = Object.keys(presets) as LadderPreset[];
 
 export function presetRenditions(preset: LadderPreset): Rendition[] {
-  return presetRungs[preset].map(([name, width, height, videoBitrateKbps]) => ({
-    name,
-    width,
-    height,
-    videoBitrateKbps,
-    fps: 30,
-    audioBitrateKbps: name === '360p' && preset === '360p' ? 96 : 128,
-  }));
+  return presets[preset].map((r) => ({ ...r }));
 }
 
 // Names the transcoder uses for its own renditions (the passed-through source and the shared audio track).

@@ -17,6 +17,10 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import { group, streamKeySecretKey, type LiveStream, type ResourceRequirements } from '../../api/v1alpha1/index.ts';
+
+type S3CredentialsRef = NonNullable<
+  NonNullable<NonNullable<LiveStream['spec']['recording']>['s3']>['credentialsSecretRef']
+>;
 import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
 import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
 import * as contract from './pod-contract.ts';
@@ -96,6 +100,22 @@ function httpProbe(path: string, periodSeconds: number, failureThreshold: number
   return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 }
 
+/** The S3 credentials Secret mapped to the contract's file names (accessKeyId, secretAccessKey). */
+export function s3CredentialsVolume(name: string, ref: S3CredentialsRef, optional: boolean): V1Volume {
+  return {
+    name,
+    secret: {
+      secretName: ref.name,
+      items: [
+        { key: ref.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
+        { key: ref.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
+      ],
+      defaultMode: secretFileMode,
+      ...(optional ? { optional: true } : {}),
+    },
+  };
+}
+
 function volumes(ls: LiveStream): V1Volume[] {
   const names = childNames(ls);
   const list: V1Volume[] = [
@@ -117,20 +137,8 @@ function volumes(ls: LiveStream): V1Volume[] {
     secret: { secretName: names.relayKeysSecret, optional: true, defaultMode: secretFileMode },
   });
   const credentials = ls.spec.recording?.s3?.credentialsSecretRef;
-  if (credentials) {
-    list.push({
-      name: volumeNames.s3Credentials,
-      secret: {
-        secretName: credentials.name,
-        items: [
-          { key: credentials.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
-          { key: credentials.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
-        ],
-        defaultMode: secretFileMode,
-        optional: true,
-      },
-    });
-  }
+  // Optional in the channel's pod: a missing credentials Secret stops the recording, not the stream.
+  if (credentials) list.push(s3CredentialsVolume(volumeNames.s3Credentials, credentials, true));
   list.push(
     // Live segments: playlistLength x segmentSeconds of every rendition, plus the recording's backlog.
     { name: volumeNames.hls, emptyDir: { sizeLimit: '2Gi' } },

@@ -1,7 +1,6 @@
 // The builders' manifests against a real API server: every child is accepted as built (server-side apply, strict
 // field validation), re-applying the same manifests writes nothing, and the owner references make the children
 // garbage when the LiveStream goes.
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -14,21 +13,14 @@ import { buildDeployment } from './deployment.ts';
 import { buildRedisSecret } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
-
-const crdFile = join(import.meta.dirname, '..', '..', '..', '..', 'crds', 'livestream.yaml');
+import { applyLiveStreamCrd } from '../../../test-support/livestream-crd.ts';
 
 describe('child manifests on a real API server', () => {
   const cluster = useTestCluster('desired');
   const ctx: BuildContext = { image: 'livestream-operator/transcoder:test', redis: { secretName: '', key: 'url' } };
 
   beforeAll(async () => {
-    await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
-    await cluster.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/livestreams.streaming.livestream-operator.dev',
-    ]);
+    await applyLiveStreamCrd(cluster.kubectl);
   });
 
   async function stored(example: Example): Promise<LiveStream> {

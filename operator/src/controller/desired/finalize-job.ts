@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
 import type { LiveStream } from '../../api/v1alpha1/index.ts';
 import type { BuildContext } from './context.ts';
-import { containerSecurityContext, podSecurityContext, secretFileMode } from './deployment.ts';
+import { containerSecurityContext, podSecurityContext, s3CredentialsVolume } from './deployment.ts';
 import { childMetadata, identity, labels } from './metadata.ts';
 import * as contract from './pod-contract.ts';
 
@@ -79,17 +79,7 @@ export function buildFinalizeJob(
             },
           ],
           volumes: [
-            {
-              name: 's3-credentials',
-              secret: {
-                secretName: credentials.name,
-                items: [
-                  { key: credentials.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
-                  { key: credentials.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
-                ],
-                defaultMode: secretFileMode,
-              },
-            },
+            s3CredentialsVolume('s3-credentials', credentials, false),
             // The session's segments and the MP4 are written here: about twice the session's size.
             { name: 'work', emptyDir: { sizeLimit: '8Gi' } },
           ],
