@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the pinned test tools from their Go modules into a cache outside the work tree and prints the bin directory.
 #
-#   e2e/tools/build.sh kubernetes|etcd|helm|minio -> prints  $LSO_CACHE/tools/<name>-<version>-<hash>/bin
+#   e2e/tools/build.sh kubernetes|etcd|helm|promtool|minio|coredns
+#                                                  -> prints  $LSO_CACHE/tools/<name>-<version>-<hash>/bin
 #
 # The cache key is the tool's version plus a hash of its wrapper module (go.mod, go.sum, Go files) and the Go
 # version, so a changed pin builds a new entry and an unchanged one is never rebuilt. A `.complete` marker is written
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-name=${1:?usage: build.sh kubernetes|etcd|helm|minio}
+name=${1:?usage: build.sh kubernetes|etcd|helm|promtool|minio|coredns}
 moddir="$here/$name"
 [ -f "$moddir/go.mod" ] || { echo "build.sh: unknown tool '$name'" >&2; exit 2; }
 cache_root=${LSO_CACHE:-$HOME/.cache/livestream-operator}/tools
@@ -21,6 +22,7 @@ case "$name" in
   helm) module=helm.sh/helm/v4 ;;
   promtool) module=github.com/prometheus/prometheus ;;
   minio) module=github.com/minio/minio ;;
+  coredns) module=github.com/coredns/coredns ;;
 esac
 version=$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$moddir/go.mod" | head -n 1)
 [ -n "$version" ] || { echo "build.sh: no version of $module in $moddir/go.mod" >&2; exit 1; }
@@ -70,6 +72,11 @@ case "$name" in
     ;;
   minio)
     go build -trimpath -ldflags "-s -w" -o "$dest/bin/minio" .
+    ;;
+  coredns)
+    # GitCommit shows in `coredns -version`; the module version stands in for the commit upstream stamps there.
+    go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$version" \
+      -o "$dest/bin/coredns" .
     ;;
 esac
 echo "$version" > "$dest/VERSION"
