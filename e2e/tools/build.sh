@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Builds the pinned test tools from their Go modules into a cache outside the work tree and prints the bin directory.
 #
-#   e2e/tools/build.sh kubernetes|etcd|helm|promtool|minio|coredns
+#   e2e/tools/build.sh kubernetes|etcd|helm|promtool|minio|coredns|pause
 #                                                  -> prints  $LSO_CACHE/tools/<name>-<version>-<hash>/bin
 #
 # The cache key is the tool's version plus a hash of its wrapper module (go.mod, go.sum, Go files) and the Go
 # version, so a changed pin builds a new entry and an unchanged one is never rebuilt. A `.complete` marker is written
 # last: an interrupted build is redone, never half-used. Progress goes to stderr, the path alone to stdout.
+#
+# pause (the pod sandbox's process) is C, not Go: it is compiled with gcc from build/pause/linux/pause.c of the
+# pinned k8s.io/kubernetes module (e2e/tools/kubernetes), so it follows that pin; its key hashes the source, the
+# flags and the gcc version. <version> is `v<pause version>-<kubernetes version>`, as upstream's `pause -v` prints.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-name=${1:?usage: build.sh kubernetes|etcd|helm|promtool|minio|coredns}
-moddir="$here/$name"
+name=${1:?usage: build.sh kubernetes|etcd|helm|promtool|minio|coredns|pause}
+case "$name" in
+  pause) moddir="$here/kubernetes" ;;
+  *) moddir="$here/$name" ;;
+esac
 [ -f "$moddir/go.mod" ] || { echo "build.sh: unknown tool '$name'" >&2; exit 2; }
 cache_root=${LSO_CACHE:-$HOME/.cache/livestream-operator}/tools
 
@@ -23,6 +30,7 @@ case "$name" in
   promtool) module=github.com/prometheus/prometheus ;;
   minio) module=github.com/minio/minio ;;
   coredns) module=github.com/coredns/coredns ;;
+  pause) module=k8s.io/kubernetes ;;
 esac
 version=$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$moddir/go.mod" | head -n 1)
 [ -n "$version" ] || { echo "build.sh: no version of $module in $moddir/go.mod" >&2; exit 1; }
@@ -32,7 +40,21 @@ mkdir -p "$cache_root"
 exec 9>"$cache_root/$name.lock"
 flock 9
 
-hash=$( (cd "$moddir" && cat go.mod go.sum ./*.go; go env GOVERSION) | sha256sum | cut -c1-12)
+if [ "$name" = pause ]; then
+  # The source of the pinned module, from the Go module cache (downloaded once; go.sum of the wrapper verifies it).
+  pause_src=$(cd "$moddir" && go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/build/pause
+  [ -f "$pause_src/linux/pause.c" ] || { echo "build.sh: no build/pause/linux/pause.c in $module@$version" >&2; exit 1; }
+  # The pause version the Makefile next to the source declares (TAG ?= 3.10.2): the image is tagged with it.
+  pause_version=$(sed -n 's/^TAG ?= *\([0-9.]*\)$/\1/p' "$pause_src/Makefile")
+  [ -n "$pause_version" ] || { echo "build.sh: no TAG in $pause_src/Makefile" >&2; exit 1; }
+  version="v$pause_version-$version"
+  # Upstream's flags (build/pause/Makefile: -Os -Wall -Werror -static -DVERSION=v$(TAG)-$(REV)), glibc's libc.a
+  # (libc6-dev) instead of their cross-compiler image; stripped, since the image holds nothing else.
+  cflags=(-Os -Wall -Werror -static -s "-DVERSION=$version")
+  hash=$( (cat "$pause_src/linux/pause.c"; echo "${cflags[*]}"; gcc --version | head -n 1) | sha256sum | cut -c1-12)
+else
+  hash=$( (cd "$moddir" && cat go.mod go.sum ./*.go; go env GOVERSION) | sha256sum | cut -c1-12)
+fi
 dest="$cache_root/$name-$version-$hash"
 if [ -f "$dest/.complete" ]; then
   echo "$dest/bin"
@@ -41,7 +63,7 @@ fi
 
 rm -rf "$dest"
 mkdir -p "$dest/bin"
-echo "build.sh: building $name $version (cache miss: $dest); the first build takes minutes" >&2
+echo "build.sh: building $name $version (cache miss: $dest); a first Go build takes minutes" >&2
 start=$(date +%s)
 cd "$moddir"
 export CGO_ENABLED=${CGO_ENABLED:-0}
@@ -77,6 +99,10 @@ case "$name" in
     # GitCommit shows in `coredns -version`; the module version stands in for the commit upstream stamps there.
     go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$version" \
       -o "$dest/bin/coredns" .
+    ;;
+  pause)
+    command -v gcc >/dev/null || { echo "build.sh: gcc is missing (apt-get install -y gcc libc6-dev)" >&2; exit 1; }
+    gcc "${cflags[@]}" -o "$dest/bin/pause" "$pause_src/linux/pause.c"
     ;;
 esac
 echo "$version" > "$dest/VERSION"
