@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # Makes a base image rootfs with debootstrap (no registry, no pulls) and prints the path of its tarball.
 #
-#   images/build-base.sh operator|transcoder -> prints  $LSO_CACHE/images/base-<flavor>-<hash>/rootfs.tar
+#   images/build-base.sh operator|transcoder|redis -> prints  $LSO_CACHE/images/base-<flavor>-<hash>/rootfs.tar
 #
 # operator:   Debian bookworm minbase + ca-certificates
 # transcoder: the same + ffmpeg (no Recommends)
-# Both: apt caches and lists removed, docs/man/locales dropped, user and group 10001 (`app`, home /tmp, no login).
+# redis:      Debian bookworm minbase + redis-server (and redis-cli), for the chart's bundled Redis (its default
+#             image, redis:*-alpine, cannot be pulled here). The package's `redis` user is renumbered to 999:999, the
+#             uid the chart runs it as (and the official images use); /data exists, owned by it.
+# All: apt caches and lists removed, docs/man/locales dropped, user and group 10001 (`app`, home /tmp, no login).
 # Node is not in the base: the Dockerfiles copy the repo's Node 24 binary (node_modules/node) on top.
 #
 # The cache key hashes this script, the package list and the mirror, so a changed list builds a new entry and an
 # unchanged one is never rebuilt. `.complete` is written last: an interrupted build is redone, never half-used.
-# Progress goes to stderr, the path alone to stdout. Needs root (debootstrap) and the Debian mirror apt uses.
+# Progress goes to stderr, the path alone to stdout; packages.tsv next to rootfs.tar lists the installed packages
+# and versions. Needs root (debootstrap) and the Debian mirror apt uses.
 set -euo pipefail
 
-flavor=${1:?usage: build-base.sh operator|transcoder}
+flavor=${1:?usage: build-base.sh operator|transcoder|redis}
 case "$flavor" in
   operator) packages=ca-certificates ;;
   transcoder) packages=ca-certificates,ffmpeg ;;
-  *) echo "build-base.sh: unknown flavor '$flavor' (operator|transcoder)" >&2; exit 2 ;;
+  redis) packages=redis-server ;;
+  *) echo "build-base.sh: unknown flavor '$flavor' (operator|transcoder|redis)" >&2; exit 2 ;;
 esac
 suite=bookworm
 uid=10001
@@ -61,10 +66,29 @@ find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || tru
 echo "app:x:$uid:$uid:livestream-operator:/tmp:/usr/sbin/nologin" >>"$root/etc/passwd"
 echo "app:x:$uid:" >>"$root/etc/group"
 echo "app:!:$(($(date +%s) / 86400)):0:99999:7:::" >>"$root/etc/shadow"
+if [ "$flavor" = redis ]; then
+  # The chart runs redis-server as 999:999 (runAsUser, fsGroup): give the package's system user that id, so the
+  # files the package owns (/var/lib/redis, /etc/redis) and the image's USER agree with the pod. Renumbered by
+  # rewriting the entries and chown-ing by the old numbers (no chroot, no usermod in the rootfs).
+  old_uid=$(awk -F: '$1 == "redis" { print $3 }' "$root/etc/passwd")
+  old_gid=$(awk -F: '$1 == "redis" { print $3 }' "$root/etc/group")
+  if awk -F: '$3 == 999 && $1 != "redis" { found = 1 } END { exit !found }' "$root/etc/passwd" "$root/etc/group"; then
+    echo "build-base.sh: uid or gid 999 is taken in the redis rootfs" >&2
+    exit 1
+  fi
+  find "$root" -xdev -uid "$old_uid" -exec chown -h 999 {} +
+  find "$root" -xdev -gid "$old_gid" -exec chgrp -h 999 {} +
+  sed -i "s/^redis:x:$old_uid:$old_gid:/redis:x:999:999:/" "$root/etc/passwd"
+  sed -i "s/^redis:x:$old_gid:/redis:x:999:/" "$root/etc/group"
+  # Redis's working directory; the pod mounts an emptyDir over it, a plain `podman run` writes here.
+  install -d -m 0750 -o 999 -g 999 "$root/data"
+fi
 # No machine identity or host resolver baked in: the runtime provides them.
 : >"$root/etc/machine-id"
 rm -f "$root/etc/resolv.conf" "$root/etc/hostname"
 
+# The installed packages and their versions, for image tags and for telling what a base holds without unpacking it.
+dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package}\t${Version}\n' >"$dest/packages.tsv"
 tar --numeric-owner --xattrs -C "$root" -cf "$dest/rootfs.tar" .
 rm -rf "$root"
 touch "$dest/.complete"
