@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Test tiers (DESIGN.md): `unit` is pure and fast; `kube` runs against a real kube-apiserver (started once for the
 // run by the global setup unless KUBECONFIG points at a cluster); `media` runs real ffmpeg, node-media-server and
-// Redis processes; `e2e` needs the local node cluster and runs only through `make e2e`.
+// Redis processes; `images` builds and runs the container images with podman; `e2e` needs a cluster with a node
+// (the local one, started by its global setup) and runs only through `make e2e`.
 const slow = { testTimeout: 120_000, hookTimeout: 240_000 };
 
 export default defineConfig({
@@ -33,8 +34,19 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'images',
+          include: ['e2e/images/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 1_200_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
+          exclude: ['e2e/images/**', '**/node_modules/**'],
+          globalSetup: ['e2e/cluster/vitest-node-setup.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 1_200_000,

@@ -1,12 +1,13 @@
-// `node e2e/cluster/cli.ts up|down|status|env`: the entry point behind `make cluster-up` and `make cluster-down`.
+// `node e2e/cluster/cli.ts up [--node]|down|status`: the entry point behind `make cluster-up`, `make node-up` and
+// `make cluster-down`.
 import { defaultClusterDir, down, isRunning, readState, up } from './local-cluster.ts';
 
 const log = (line: string) => process.stderr.write(`cluster: ${line}\n`);
 
-async function main(command: string | undefined): Promise<number> {
+async function main(command: string | undefined, flags: string[]): Promise<number> {
   switch (command) {
     case 'up': {
-      const state = await up({ log });
+      const state = await up({ log, node: flags.includes('--node') });
       process.stdout.write(`${state.kubeconfig}\n`);
       log(`export KUBECONFIG=${state.kubeconfig}   (kubectl: ${state.kubectl})`);
       return 0;
@@ -22,12 +23,12 @@ async function main(command: string | undefined): Promise<number> {
       return running ? 0 : 1;
     }
     default:
-      process.stderr.write('usage: cli.ts up|down|status\n');
+      process.stderr.write('usage: cli.ts up [--node]|down|status\n');
       return 2;
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     log(err instanceof Error ? err.message : String(err));

@@ -19,6 +19,7 @@ const pki: Pki = {
   serviceAccountKey: '/c/pki/sa.key',
   serviceAccountPub: '/c/pki/sa.pub',
   client: (f) => ({ cert: `/c/pki/${f}.crt`, key: `/c/pki/${f}.key` }),
+  identities: [],
 };
 const layout: ClusterLayout = {
   dir: '/c',

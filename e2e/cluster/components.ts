@@ -68,6 +68,8 @@ export function apiserverSpec(l: ClusterLayout): ComponentSpec {
       `--kubelet-certificate-authority=${p.caCert}`,
       `--kubelet-client-certificate=${kubeletClient.cert}`,
       `--kubelet-client-key=${kubeletClient.key}`,
+      // The node's name is not in any resolver the API server uses; its InternalIP is what kubelet serves on.
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       `--service-account-key-file=${p.serviceAccountPub}`,
       `--service-account-signing-key-file=${p.serviceAccountKey}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

@@ -1,10 +1,13 @@
 // A local Kubernetes control plane from real components: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler. Everything listens on loopback; certificates and kubeconfigs are made per cluster in `dir`.
+// kube-scheduler; with `node: true` also a node that runs pods (node.ts). Without a node everything listens on
+// loopback; with one, on the node IP, so pods reach the API. Certificates and kubeconfigs are made per cluster in `dir`.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import {
   apiserverServiceIp,
@@ -21,7 +24,9 @@ import {
   type ClusterPorts,
   type ComponentSpec,
 } from './components.ts';
-import { clientIdentities, createPki } from './pki.ts';
+import { nodeNetwork, type NodeLayout } from './node-components.ts';
+import { ensureNodeNetwork, nodeBinaries, nodeImages, startNode, stopNode } from './node.ts';
+import { createPki } from './pki.ts';
 import { freePorts, isListening, isOurs, startDaemon, stopDaemon, type DaemonRecord } from './processes.ts';
 import { controlPlaneBinaries, type ControlPlaneBinaries } from './tools.ts';
 
@@ -35,6 +40,8 @@ export interface ClusterState {
   kubeconfig: string;
   kubectl: string;
   daemons: DaemonRecord[];
+  /** Present when the cluster has a node. */
+  node?: { dir: string; name: string; ip: string; kubeProxy: string };
 }
 
 const stateFile = (dir: string) => join(dir, 'state.json');
@@ -64,7 +71,7 @@ function binaryFor(spec: ComponentSpec, bins: ControlPlaneBinaries): string {
 
 async function writeKubeconfigs(layout: ClusterLayout, server: string): Promise<void> {
   const caData = await readFile(layout.pki.caCert, 'utf8');
-  for (const id of clientIdentities) {
+  for (const id of layout.pki.identities) {
     const { cert, key } = layout.pki.client(id.file);
     const config = kubeconfig({
       server,
@@ -140,6 +147,8 @@ async function waitHealthy(state: ClusterState, name: string, port: number, time
 
 export interface UpOptions {
   dir?: string;
+  /** Also start a node (containerd, kubelet, kube-proxy, CoreDNS) with the project's images imported. */
+  node?: boolean;
   timeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -149,19 +158,23 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
   const dir = options.dir ?? defaultClusterDir;
   const log = options.log ?? (() => {});
   const existing = await readState(dir);
-  if (existing && isRunning(existing)) {
+  if (existing && isRunning(existing) && (existing.node !== undefined || !options.node)) {
     log(`cluster already running in ${dir}`);
     return existing;
   }
   if (existing) await down({ dir });
   const bins = await controlPlaneBinaries();
+  // The slow parts of a node (tool builds, images) come before anything starts.
+  const node = options.node ? { bins: await nodeBinaries(), images: await nodeImages(log) } : undefined;
   const started = Date.now();
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const host = '127.0.0.1';
+  if (node) await ensureNodeNetwork();
+  const host = node ? nodeNetwork.ip : '127.0.0.1';
   const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = await freePorts(host, 5);
   const ports = { etcdClient, etcdPeer, apiserver, controllerManager, scheduler } as ClusterPorts;
   const pki = await createPki(join(dir, 'pki'), {
+    ...(node ? { node: { name: nodeNetwork.name, ip: nodeNetwork.ip } } : {}),
     ips: [host, apiserverServiceIp],
     dns: [
       'localhost',
@@ -201,12 +214,52 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
       waitHealthy(state, 'kube-controller-manager', ports.controllerManager, 60_000),
       waitHealthy(state, 'kube-scheduler', ports.scheduler, 60_000),
     ]);
+    log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
+    if (node) {
+      const nodeDir = join(dir, 'node');
+      state.node = { dir: nodeDir, name: nodeNetwork.name, ip: nodeNetwork.ip, kubeProxy: node.bins.kubeProxy };
+      await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+      const sandbox = node.images.find((i) => i.tag.includes('/livestream-pause:'));
+      if (!sandbox) throw new Error('build-images.sh made no pause image for the pod sandboxes');
+      const layout: NodeLayout = {
+        dir: nodeDir,
+        caCert: pki.caCert,
+        sandboxImage: sandbox.tag,
+        kubeletCert: join(pki.dir, 'kubelet-server.crt'),
+        kubeletKey: join(pki.dir, 'kubelet-server.key'),
+        kubeletKubeconfig: kubeconfigPath(dir, 'kubelet'),
+        kubeProxyKubeconfig: kubeconfigPath(dir, 'kube-proxy'),
+        corednsKubeconfig: kubeconfigPath(dir, 'coredns'),
+      };
+      const nodeStart = Date.now();
+      const kubectl = (args: string[], input?: string) => runKubectl(state, args, input);
+      state.daemons.push(
+        ...(await startNode({
+          layout,
+          images: node.images,
+          bins: node.bins,
+          logsDir: join(dir, 'logs'),
+          kubectl,
+          log,
+        })),
+      );
+      await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
+      log(`node ${nodeNetwork.name} Ready in ${((Date.now() - nodeStart) / 1000).toFixed(1)} s`);
+    }
   } catch (err) {
     await down({ dir });
     throw err;
   }
-  log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
   return state;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** kubectl with the cluster's admin kubeconfig; resolves with stdout. */
+export async function runKubectl(state: ClusterState, args: string[], input?: string): Promise<string> {
+  const child = execFileAsync(state.kubectl, ['--kubeconfig', state.kubeconfig, ...args], { maxBuffer: 16 << 20 });
+  if (input !== undefined) child.child.stdin?.end(input);
+  return (await child).stdout;
 }
 
 /** Stops the API server, waits `downMs`, starts it again with the same flags and waits for /readyz (chaos tests). */
@@ -235,6 +288,7 @@ export async function down(options: { dir?: string } = {}): Promise<void> {
   const dir = options.dir ?? defaultClusterDir;
   const state = await readState(dir);
   if (!state) return;
+  if (state.node) await stopNode({ dir: state.node.dir, daemons: state.daemons, kubeProxy: state.node.kubeProxy });
   for (const d of [...state.daemons].reverse()) await stopDaemon(d);
   const busy: number[] = [];
   for (const port of Object.values<number>({ ...state.ports })) {

@@ -27,6 +27,15 @@ export const clientIdentities: ClientIdentity[] = [
   },
 ];
 
+/** The node's clients (kubelet as a member of system:nodes, so the Node authorizer scopes it), when there is a node. */
+export function nodeIdentities(nodeName: string): ClientIdentity[] {
+  return [
+    { file: 'kubelet', commonName: `system:node:${nodeName}`, organization: 'system:nodes' },
+    { file: 'kube-proxy', commonName: 'system:kube-proxy' },
+    { file: 'coredns', commonName: 'system:coredns' },
+  ];
+}
+
 export interface Pki {
   dir: string;
   caCert: string;
@@ -36,6 +45,16 @@ export interface Pki {
   serviceAccountKey: string;
   serviceAccountPub: string;
   client(file: string): { cert: string; key: string };
+  /** The identities issued, the control plane's and the node's. */
+  identities: ClientIdentity[];
+}
+
+export interface PkiOptions {
+  /** Names of the API server's serving certificate. */
+  ips: string[];
+  dns: string[];
+  /** A node: its clients' certificates and kubelet's serving certificate (`kubelet-server.crt`). */
+  node?: { name: string; ip: string };
 }
 
 async function openssl(args: string[]): Promise<void> {
@@ -76,7 +95,7 @@ async function issue(
 }
 
 /** Creates a fresh CA, the API server's serving certificate, client certificates and the service-account key pair. */
-export async function createPki(dir: string, serverNames: { ips: string[]; dns: string[] }): Promise<Pki> {
+export async function createPki(dir: string, options: PkiOptions): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const caCert = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
@@ -100,9 +119,16 @@ export async function createPki(dir: string, serverNames: { ips: string[]; dns: 
     caCert,
   ]);
   const ca = { cert: caCert, key: caKey };
-  const san = [...serverNames.ips.map((ip) => `IP:${ip}`), ...serverNames.dns.map((d) => `DNS:${d}`)].join(',');
-  await issue(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`, ca);
-  for (const id of clientIdentities) {
+  const san = (ips: string[], dns: string[]) =>
+    [...ips.map((ip) => `IP:${ip}`), ...dns.map((d) => `DNS:${d}`)].join(',');
+  const serving = (names: string) => `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`;
+  await issue(dir, 'apiserver', '/CN=kube-apiserver', serving(san(options.ips, options.dns)), ca);
+  const identities = [...clientIdentities, ...(options.node ? nodeIdentities(options.node.name) : [])];
+  if (options.node) {
+    const { name, ip } = options.node;
+    await issue(dir, 'kubelet-server', `/CN=${name}`, serving(san([ip], [name])), ca);
+  }
+  for (const id of identities) {
     const subject = `${id.organization ? `/O=${id.organization}` : ''}/CN=${id.commonName}`;
     await issue(dir, id.file, subject, 'extendedKeyUsage=clientAuth\n', ca);
   }
@@ -119,5 +145,6 @@ export async function createPki(dir: string, serverNames: { ips: string[]; dns: 
     serviceAccountKey,
     serviceAccountPub,
     client: (file) => ({ cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) }),
+    identities,
   };
 }

@@ -94,7 +94,8 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
 export function isListening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', () => resolve(true));
+    // An address that is gone (a node IP removed at teardown) has nothing listening on it either.
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRNOTAVAIL'));
     s.listen(port, host, () => s.close(() => resolve(false)));
   });
 }

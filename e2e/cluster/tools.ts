@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const buildScript = join(import.meta.dirname, '..', 'tools', 'build.sh');
 
-export type ToolName = 'kubernetes' | 'etcd' | 'helm';
+export type ToolName = 'kubernetes' | 'etcd' | 'helm' | 'coredns';
 
 const resolved = new Map<ToolName, Promise<string>>();
 
