@@ -4,9 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../test-support/chromium.ts';
 import { startHlsWriter, type HlsWriter } from '../../test-support/ffmpeg-hls-writer.ts';
 import { createTranscoderMetrics } from '../telemetry/metrics.ts';
 import { startOrigin, type Origin } from './origin.ts';
@@ -29,19 +30,7 @@ beforeAll(async () => {
     metrics: createTranscoderMetrics(new Registry(), { defaultMetrics: false }),
     logger: pino({ level: 'warn' }),
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -65,7 +65,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const bad = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    // Node's own errors carry string codes; a child process's error carries its numeric exit code.
+    const code = (err as { code?: unknown } | undefined)?.code;
+    const bad = err instanceof ConfigError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     const message =
       err instanceof Error && !(err as { $metadata?: unknown }).$metadata ? err.message : describeS3Error(err);
     process.stderr.write(`finalize: ${message}\n`);

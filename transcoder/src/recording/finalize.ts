@@ -161,7 +161,6 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     if (videoTracks.length > 1)
       throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
     const videoTrack = videoTracks[0]!;
-    const hasAudio = tracks.includes(audioTrack);
     log(`${listed.length} segments listed (tracks: ${tracks.join(', ')})`);
 
     // Every segment is needed locally for the MP4 anyway; download, then probe those without metadata.
@@ -169,13 +168,27 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     for (const track of tracks) {
       const segs = orderSegments(listed.filter((s) => s.track === track)) as ListedSegment[];
       await mkdir(path.join(work, track), { recursive: true });
+      const playable: ListedSegment[] = [];
       for (const s of segs) {
         const local = path.join(work, track, s.file);
         await download(client, bucket, s.key, local);
-        if (!Number.isFinite(s.duration) || s.duration <= 0) s.duration = await probeDuration(ffprobe, local);
+        if (!Number.isFinite(s.duration) || s.duration <= 0) {
+          // A segment cut off by the end of a very short session can hold no media at all (seen on a real node: an
+          // empty first audio segment). Leave it out rather than lose the whole recording over it.
+          const probed = await probeDuration(ffprobe, local).catch((err: unknown) => err as Error);
+          if (probed instanceof Error) {
+            log(`segment ${track}/${s.file} left out: ${probed.message.split('\n').at(-2) ?? probed.message}`);
+            continue;
+          }
+          s.duration = probed;
+        }
+        playable.push(s);
       }
-      byTrack.set(track, segs);
+      if (playable.length > 0) byTrack.set(track, playable);
+      else if (track === audioTrack) log('no playable audio segment: the VOD and MP4 are video only');
+      else throw new FinalizeError(`no playable segment in track ${track}`);
     }
+    const hasAudio = byTrack.has(audioTrack);
 
     const put = (key: string, body: string, contentType: string): Promise<unknown> =>
       client.send(
@@ -185,7 +198,7 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     const video = byTrack.get(videoTrack)!;
     let playlist: string;
     if (hasAudio) {
-      for (const track of tracks) await put(`${track}/index.m3u8`, buildVodPlaylist(byTrack.get(track)!), m3u8);
+      for (const [track, segs] of byTrack) await put(`${track}/index.m3u8`, buildVodPlaylist(segs), m3u8);
       const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
       playlist = buildVodMaster(
         { track: videoTrack, bandwidth: (bytes * 8) / Math.max(1, totalDuration(video)) },

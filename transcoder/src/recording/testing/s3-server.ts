@@ -25,6 +25,20 @@ export interface S3Server {
   log(): string;
 }
 
+/** Creates `bucket`; with publicRead, anonymous GET of its objects, so ffprobe can play a VOD over plain HTTP like a
+ * CDN-fronted bucket. */
+export async function createBucket(client: S3Client, bucket: string, options: { publicRead?: boolean } = {}) {
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  if (!options.publicRead) return;
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+    ],
+  };
+  await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+}
+
 export async function minioBinary(): Promise<string> {
   if (process.env.LSO_MINIO_BIN) return process.env.LSO_MINIO_BIN;
   const { stdout } = await run(path.join(repo, 'e2e/tools/build.sh'), ['minio'], {
@@ -119,22 +133,7 @@ export async function startS3Server(): Promise<S3Server> {
     async createBucket(bucket, publicRead = false) {
       const c = client();
       try {
-        await c.send(new CreateBucketCommand({ Bucket: bucket }));
-        if (publicRead) {
-          // Anonymous GET, so ffprobe can play the VOD over plain HTTP like a CDN-fronted bucket.
-          const policy = {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { AWS: ['*'] },
-                Action: ['s3:GetObject'],
-                Resource: [`arn:aws:s3:::${bucket}/*`],
-              },
-            ],
-          };
-          await c.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
-        }
+        await createBucket(c, bucket, { publicRead });
       } finally {
         c.destroy();
       }
