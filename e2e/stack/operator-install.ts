@@ -1,0 +1,47 @@
+// The operator as users install it: `helm upgrade --install` of charts/livestream-operator, with the local images.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { toolBin } from '../cluster/tools.ts';
+import { chartImageValues, type StackImages } from './manifests.ts';
+
+const run = promisify(execFile);
+export const chartDir = join(import.meta.dirname, '..', '..', 'charts', 'livestream-operator');
+
+export interface InstallInput {
+  kubeconfig: string;
+  images: StackImages;
+  namespace: string;
+  release: string;
+  /** Extra `--set` pairs. */
+  values?: string[];
+}
+
+export async function helm(kubeconfig: string, args: string[]): Promise<string> {
+  const bin = join(await toolBin('helm'), 'helm');
+  try {
+    const { stdout } = await run(bin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`helm ${args[0] ?? ''}: ${e.stderr?.trim() || e.message}`, { cause: err });
+  }
+}
+
+/** Installs (or upgrades) the chart and waits until its Deployments are available. */
+export async function installOperator(i: InstallInput): Promise<void> {
+  const values = [...chartImageValues(i.images), ...(i.values ?? [])].flatMap((v) => ['--set', v]);
+  await helm(i.kubeconfig, [
+    'upgrade',
+    '--install',
+    i.release,
+    chartDir,
+    '--namespace',
+    i.namespace,
+    '--create-namespace',
+    '--wait',
+    '--timeout',
+    '5m',
+    ...values,
+  ]);
+}
