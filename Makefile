@@ -19,8 +19,8 @@ node_modules/.package-lock.json: package-lock.json
 deps: node_modules/.package-lock.json ## Install npm dependencies (including the Node 24 runtime)
 
 .PHONY: tools
-tools: ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool and MinIO
-	@for t in etcd kubernetes helm promtool minio; do \
+tools: ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool, MinIO, CoreDNS and pause
+	@for t in etcd kubernetes helm promtool minio coredns pause; do \
 	  start=$$(date +%s%N); dir=$$(e2e/tools/build.sh $$t); \
 	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
 	done
@@ -97,4 +97,23 @@ images: deps ## Build (or load from cache) the base, operator and transcoder ima
 
 .PHONY: test-images
 test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the Lease, the transcoder's ingest
-	vitest run --project e2e e2e/images
+	vitest run --project images
+
+.PHONY: node-up
+node-up: deps ## Start the local cluster with a node (containerd, kubelet, kube-proxy, CoreDNS) and the images loaded
+	$(NODE) e2e/cluster/cli.ts up --node
+
+.PHONY: e2e
+e2e: deps ## The images, then the end-to-end suite on a cluster with a node (started and stopped here unless one runs or KUBECONFIG is set)
+	@mkdir -p $(REPORT_DIR)
+	@status=0; vitest run --project images --project e2e --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/e2e.json || status=$$?; \
+	$(NODE) scripts/test-summary.ts $(REPORT_DIR)/e2e.json; exit $$status
+
+.PHONY: demo
+demo: deps ## One command to a live channel: cluster + node (or KUBECONFIG's), chart, a LiveStream, a publisher; prints the player URL
+	$(NODE) e2e/demo.ts
+
+.PHONY: demo-stop
+demo-stop: ## Stop the demo's publisher (and port-forward); the cluster stays up (make cluster-down stops it)
+	@if [ -f .cluster/demo/pids ]; then xargs -r kill -- < .cluster/demo/pids 2>/dev/null || true; rm -f .cluster/demo/pids; fi
+	@echo "demo publisher stopped"
