@@ -5,7 +5,8 @@ SHELL := bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE := node
-REPORT_DIR := .cluster/reports
+# Outside .cluster: starting a cluster wipes that directory, and CI sums the reports of both tiers at the end.
+REPORT_DIR := test-results
 
 .PHONY: help
 help: ## List the targets
@@ -70,7 +71,7 @@ chart-lint: deps ## helm lint --strict on the chart, and its CRD copy checked
 
 .PHONY: test
 test: deps typecheck lint verify ## Type-check, lint, verify, then every test tier but e2e (starts and stops a control plane)
-	@mkdir -p $(REPORT_DIR)
+	@mkdir -p $(REPORT_DIR) && rm -f $(REPORT_DIR)/test.json
 	@status=0; vitest run --project unit --project kube --project media \
 	  --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/test.json || status=$$?; \
 	$(NODE) scripts/test-summary.ts $(REPORT_DIR)/test.json; exit $$status
@@ -105,7 +106,7 @@ node-up: deps ## Start the local cluster with a node (containerd, kubelet, kube-
 
 .PHONY: e2e
 e2e: deps ## The images, then the end-to-end suite on a cluster with a node (started and stopped here unless one runs or KUBECONFIG is set)
-	@mkdir -p $(REPORT_DIR)
+	@mkdir -p $(REPORT_DIR) && rm -f $(REPORT_DIR)/e2e.json
 	@status=0; vitest run --project images --project e2e --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/e2e.json || status=$$?; \
 	$(NODE) scripts/test-summary.ts $(REPORT_DIR)/e2e.json; exit $$status
 

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cluster/', '**/dist/', 'transcoder/src/hls/player/vendor/'] },
+  { ignores: ['node_modules/', '.cluster/', 'test-results/', '**/dist/', 'transcoder/src/hls/player/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
