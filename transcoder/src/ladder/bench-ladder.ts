@@ -1,7 +1,8 @@
 // Benchmark of the ladder, everything measured in one run on the same input. `make bench-ladder` prints one JSON line:
 //   cpuRatioVsSeed            CPU seconds of our default 720p ladder (top rung passed through) / the seed's ladder
 //   cpuRatioVsSeedAllEncoded  same with every rung encoded; `ssim` gives the SSIM per rung of that ladder and the seed's
-//                             (ffmpeg `ssim` filter against the source scaled to the rung's size)
+//                             (ffmpeg `ssim` filter against the source scaled to the rung's size, frame for frame;
+//                             `detail.repeatedFirstFrames`: leading frames a rendition repeats, skipped for the pairing)
 //   realtimeLadders           how many of our default ladders run side by side in real time (`-re` inputs, 1, 2, 3, 4,
 //                             stopping at the first N where a ladder falls below speed 0.98 or misses segments)
 //   publishToPlayableSeconds  from the start of the publisher (before its first byte) until the master playlist and
@@ -36,22 +37,35 @@ async function cpuSeconds(cmd: string, args: string[]): Promise<number> {
   return Number(m[1]) + Number(m[2]);
 }
 
-// SSIM (All) of a rendition against the source scaled to the rendition's size, frames paired from the start.
-async function ssim(rendition: string, source: string): Promise<number> {
+// SSIM (All) of a rendition against the source scaled to the rendition's size, each rendition frame paired with
+// the source frame it encodes. Frames are paired by index: pairing by timestamp would compare 2 frames in 3 with
+// their neighbour, because the FLV source carries millisecond timestamps (33, 67, 100 ms...) and the HLS rendition
+// exact 1/30 s ones. An ffmpeg output in CFR mode may repeat the first frame once (a frame whose timestamp does not
+// start at 0, as with B-frames), which would shift every later pair by one: the rendition's start is the offset
+// (0, 1 or 2 frames skipped) whose first second matches the source best.
+async function ssim(rendition: string, source: string): Promise<{ ssim: number; skipped: number }> {
   // Our live playlists have no ENDLIST: without one ffmpeg's HLS reader would wait for more segments forever.
   await appendEndlist(rendition);
+  const probes = await Promise.all([0, 1, 2].map((skip) => ssimFrom(rendition, source, skip, 30)));
+  const skipped = probes.indexOf(Math.max(...probes));
+  return { ssim: round(await ssimFrom(rendition, source, skipped), 5), skipped };
+}
+
+async function ssimFrom(rendition: string, source: string, skip: number, frames?: number): Promise<number> {
+  const end = frames === undefined ? '' : `,trim=end_frame=${frames}`;
   const { stderr } = await run(
     'ffmpeg',
     [
       '-hide_banner', '-nostdin', '-i', rendition, '-i', source, '-lavfi',
-      '[0:v]setpts=PTS-STARTPTS[d];[1:v]setpts=PTS-STARTPTS[r0];[r0][d]scale2ref=flags=bicubic[r][d2];[d2][r]ssim',
+      `[0:v]trim=start_frame=${skip},settb=1/30,setpts=N${end}[d];[1:v]settb=1/30,setpts=N${end}[r0];` +
+        '[r0][d]scale2ref=flags=bicubic[r][d2];[d2][r]ssim=shortest=1',
       '-f', 'null', '-',
     ], // prettier-ignore
     { maxBuffer: 64 << 20 },
   );
   const m = /SSIM .*All:([\d.]+)/.exec(stderr);
   if (!m) throw new Error(`no SSIM in: ${stderr.slice(-500)}`);
-  return round(Number(m[1]), 4);
+  return Number(m[1]);
 }
 
 const source: SourceInfo = {
@@ -193,13 +207,16 @@ try {
   const rungs = ['720p', '480p', '360p'];
   const ssimOurs: Record<string, number> = {};
   const ssimSeed: Record<string, number> = {};
+  const repeatedFirstFrames: Record<string, Record<string, number>> = { ours: {}, seed: {} };
   for (const rung of rungs) {
     const [a, b] = await Promise.all([
       ssim(path.join(allEncoded.out, rung, 'index.m3u8'), input),
       ssim(path.join(seedOut, rung, 'index.m3u8'), input),
     ]);
-    ssimOurs[rung] = a;
-    ssimSeed[rung] = b;
+    ssimOurs[rung] = a.ssim;
+    ssimSeed[rung] = b.ssim;
+    repeatedFirstFrames.ours![rung] = a.skipped;
+    repeatedFirstFrames.seed![rung] = b.skipped;
   }
 
   let realtimeLadders = 0;
@@ -230,6 +247,7 @@ try {
           oursAllEncoded: round(allEncoded.cpu / seconds),
         },
         realtimeSpeeds: speeds,
+        repeatedFirstFrames,
       },
     }),
   );
