@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import HLS from 'hls-parser';
 import { resolveSpec, type LiveStreamSpec } from '../config/livestream-spec.ts';
-import { buildFfmpegArgs, deleteMargin, segmentFilePattern } from './ffmpeg-args.ts';
+import { buildFfmpegArgs, deleteMargin, segmentFilePattern, x264Params } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
 import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
 import { parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
@@ -135,6 +135,10 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-b:v:1')).toBe('1400k');
     // profile/level never hit the copied stream
     expect(args).not.toContain('-profile:v:0');
+    // x264 settings beyond the preset; no repeated first frame
+    expect(valueOf(args, '-x264-params:v:1')).toBe(x264Params);
+    expect(valueOf(args, '-fps_mode:v:2')).toBe('passthrough');
+    expect(args.filter((a) => a.startsWith('-') && a.endsWith(':v:0'))).toEqual(['-c:v:0']);
     expect(valueOf(args, '-c:a:0')).toBe('copy');
     expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(1);
     expect(valueOf(args, '-var_stream_map')).toBe(
