@@ -102,10 +102,14 @@ beforeAll(async () => {
   s3 = new S3Client({ endpoint: minioUrl, region: 'us-east-1', forcePathStyle: true, credentials });
   // Public read: ffprobe plays the VOD by URL, segments by relative URLs, as a CDN in front of the bucket would.
   // Ready pods reach kube-proxy's rules a moment later: until then the Service refuses connections.
-  await waitFor('the bucket created through the MinIO Service', async () => {
-    await createBucket(s3, bucket, { publicRead: true });
-    return true;
-  });
+  await waitFor(
+    'the bucket created through the MinIO Service',
+    async () => {
+      await createBucket(s3, bucket, { publicRead: true });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 },
+  );
 });
 
 afterAll(async () => {
@@ -240,9 +244,8 @@ describe('a LiveStream on a real node', () => {
   it('goes Idle when the publisher stops, runs a finalize Job, and lists a VOD that plays', async () => {
     const session = (await getLiveStream()).status?.session?.id;
     expect(session).toBeTruthy();
-    // A session of a few segments, as a real broadcast has. (A session cut after its first segment records nothing
-    // playable: see the closing note of issue 8.)
-    await sleep(10_000);
+    // A few segments' worth, as a broadcast has: a publish cut within its first second leaves nothing to record.
+    await sleep(6_000);
     await publisher?.stop();
     publisher = undefined;
     await untilState('Idle', 60_000);

@@ -141,6 +141,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if (result === 'added') {
           queue.push(entry!);
           if (queue.length === 1) nudge(); // the uploader was idle (not backing off)
+        } else if (result === 'empty') {
+          logger.info({ session: state.session, track, file: seg.file }, 'recording: empty segment skipped');
         } else {
           dropped++;
           metrics.spoolDroppedTotal.inc();

@@ -45,7 +45,7 @@ describe('spool', () => {
     expect((await createSpool(path.join(dir, 'spool'), 1_000).load()).map((e) => e.sequence)).toEqual([1]);
   });
 
-  it('drops what does not fit, reports a vanished source, and cleans interrupted entries at load', async () => {
+  it('drops what does not fit, reports a vanished or empty source, and cleans interrupted entries at load', async () => {
     const spool = createSpool(path.join(dir, 'spool'), 250);
     await spool.load();
     const src = path.join(dir, 'src.ts');
@@ -54,6 +54,8 @@ describe('spool', () => {
     expect((await spool.add(src, meta(1))).result).toBe('added');
     expect((await spool.add(src, meta(2))).result).toBe('dropped');
     expect((await spool.add(path.join(dir, 'gone.ts'), meta(3))).result).toBe('missing');
+    await writeFile(path.join(dir, 'empty.ts'), '');
+    expect((await spool.add(path.join(dir, 'empty.ts'), meta(4))).result).toBe('empty');
     const trackDir = path.join(dir, 'spool', 's1', '720p');
     await writeFile(path.join(trackDir, '0000000009.ts.tmp'), 'partial');
     await writeFile(path.join(trackDir, '0000000008.json'), '{}');

@@ -23,7 +23,7 @@ export interface SpoolEntry extends SegmentMeta {
   path: string; // the spooled segment
 }
 
-export type AddResult = 'added' | 'dropped' | 'missing';
+export type AddResult = 'added' | 'dropped' | 'missing' | 'empty';
 
 export interface Spool {
   dir: string;
@@ -88,6 +88,9 @@ export function createSpool(dir: string, maxBytes: number): Spool {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { result: 'missing' };
       throw err;
     }
+    // ffmpeg stopped before a segment's first write (a publish of under a second) still lists it, empty: nothing to
+    // keep, and an empty object would only make the session's finalization fail.
+    if (size === 0) return { result: 'empty' };
     if (total + size > maxBytes) return { result: 'dropped' };
     const base = entryPath(meta);
     await mkdir(path.dirname(base), { recursive: true });
