@@ -135,8 +135,10 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-b:v:1')).toBe('1400k');
     // profile/level never hit the copied stream
     expect(args).not.toContain('-profile:v:0');
-    // x264 settings beyond the preset; no repeated first frame
+    // low start-up latency: one decoding thread, no separate x264 lookahead thread; no repeated first frame
+    expect(args.slice(args.indexOf('-threads'), args.indexOf('-i'))).toEqual(['-threads', '1']);
     expect(valueOf(args, '-x264-params:v:1')).toBe(x264Params);
+    expect(x264Params).toMatch(/^sync-lookahead=0:/);
     expect(valueOf(args, '-fps_mode:v:2')).toBe('passthrough');
     expect(args.filter((a) => a.startsWith('-') && a.endsWith(':v:0'))).toEqual(['-c:v:0']);
     expect(valueOf(args, '-c:a:0')).toBe('copy');

@@ -5,6 +5,7 @@
 // #EXT-X-DISCONTINUITY. When the window runs out (or on shutdown) the playlists get #EXT-X-ENDLIST and the session
 // is reported ended; the next publish is a new session. Transitions run one at a time through a queue, because
 // stopping ffmpeg is asynchronous and a publisher may come back while it is still writing its last segment.
+import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -81,6 +82,7 @@ export function createChannel(options: ChannelOptions): Channel {
   let endedAt = 0;
   let shuttingDown = false;
   let queue: Promise<void> = Promise.resolve();
+  let startupWatchers: FSWatcher[] = [];
 
   const enqueue = (name: string, task: () => Promise<void>): void => {
     queue = queue.then(task).catch((err: unknown) => logger.error({ err }, `session transition "${name}" failed`));
@@ -140,6 +142,7 @@ export function createChannel(options: ChannelOptions): Channel {
     clearTimeout(reportTimer);
     const s = session;
     if (s === undefined) return;
+    stopWatching();
     await stopFfmpeg();
     await pollSegments();
     if (s.plan !== undefined) {
@@ -233,6 +236,7 @@ export function createChannel(options: ChannelOptions): Channel {
         { renditions: plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`) },
         'ladder',
       );
+      if (!session.masterWritten) await watchFirstSegments(plan);
       startFfmpeg(plan);
     }),
   );
@@ -261,9 +265,14 @@ export function createChannel(options: ChannelOptions): Channel {
 
   // Segment accounting and the master playlist, from the variant playlists ffmpeg writes.
   let polling = false;
+  let pollAgain = false;
   const pollSegments = async (): Promise<void> => {
     const s = session;
-    if (s?.plan === undefined || polling) return;
+    if (s?.plan === undefined) return;
+    if (polling) {
+      pollAgain = true;
+      return;
+    }
     polling = true;
     try {
       let ready = 0;
@@ -284,14 +293,48 @@ export function createChannel(options: ChannelOptions): Channel {
       if (!s.masterWritten && ready === names.length && session === s) {
         await writeFileAtomic(path.join(hlsDir, 'master.m3u8'), buildMasterPlaylist(s.plan));
         s.masterWritten = true;
+        stopWatching();
         logger.info({ session: s.id }, 'master playlist written');
         // The stream just became playable: report its figures now rather than at the next tick.
         sendHeartbeat();
       }
     } finally {
       polling = false;
+      if (pollAgain) {
+        pollAgain = false;
+        requestPoll();
+      }
     }
   };
+  function requestPoll(): void {
+    pollSegments().catch((err: unknown) => logger.warn({ err }, 'segment poll failed'));
+  }
+
+  // Until the master playlist is out, a variant playlist appearing or changing triggers a poll at once, so the
+  // master follows the last rendition's first segment within milliseconds rather than up to a poll interval later
+  // (start-up latency). ffmpeg creates the rendition directories itself; creating them first lets them be watched
+  // before it starts. The interval poll stays the fallback (and does the accounting once the master is out).
+  async function watchFirstSegments(plan: LadderPlan): Promise<void> {
+    stopWatching();
+    for (const name of renditionNames(plan)) {
+      const dir = path.dirname(variantPlaylistPath(hlsDir, name));
+      await mkdir(dir, { recursive: true });
+      try {
+        const watcher = watch(dir, (_event, file) => {
+          if (file === null || file.endsWith('.m3u8')) requestPoll();
+        });
+        watcher.on('error', (err) => logger.warn({ err, rendition: name }, 'rendition directory watch failed'));
+        startupWatchers.push(watcher);
+      } catch (err) {
+        logger.warn({ err, rendition: name }, 'cannot watch the rendition directory: polling only');
+      }
+    }
+  }
+  function stopWatching(): void {
+    for (const watcher of startupWatchers) watcher.close();
+    startupWatchers = [];
+  }
+
   function sendHeartbeat(): void {
     const st = ingest.stats();
     report('heartbeat', {
@@ -306,9 +349,7 @@ export function createChannel(options: ChannelOptions): Channel {
     });
   }
 
-  const poller = setInterval(() => {
-    pollSegments().catch((err: unknown) => logger.warn({ err }, 'segment poll failed'));
-  }, options.pollMs ?? 100); // the master goes out within 0.1 s of the last first segment: start-up latency
+  const poller = setInterval(requestPoll, options.pollMs ?? 100);
   poller.unref();
 
   const heartbeat = setInterval(() => sendHeartbeat(), options.heartbeatMs ?? 5_000);
@@ -337,6 +378,7 @@ export function createChannel(options: ChannelOptions): Channel {
       shuttingDown = true;
       enqueue('shutdown', () => endSession('shutdown'));
       await queue;
+      stopWatching();
       clearInterval(poller);
       clearInterval(heartbeat);
     },
