@@ -275,7 +275,8 @@ describe('a LiveStream on a real node', () => {
       'csv=p=0',
       vodUrl,
     ]);
-    expect(Number(stdout.trim())).toBeGreaterThan(5);
+    // At least one whole 2 s segment of the session (how many depends on where the keyframes fell).
+    expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
   });
 
   it('deletes every child with the LiveStream and keeps the recording in S3', async () => {
