@@ -2,20 +2,19 @@
 // cluster with its node (or uses the cluster KUBECONFIG names), installs the chart, applies examples/basic.yaml,
 // publishes a test pattern with ffmpeg through the LiveStream's Service and prints the player URL and
 // `kubectl get livestreams`. The publisher keeps running in the background; `make demo-stop` ends it.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { publisherArgs } from '../transcoder/test-support/rtmp-publisher.ts';
 import { waitFor } from '../transcoder/test-support/wait-for.ts';
+import { kubectl as runKubectl } from './cluster/kubectl.ts';
 import { defaultClusterDir, up } from './cluster/local-cluster.ts';
 import { nodeImages } from './cluster/node.ts';
 import { stackImages } from './stack/manifests.ts';
 import { installOperator } from './stack/operator-install.ts';
 
-const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..');
 const demoDir = join(defaultClusterDir, 'demo');
 const started = Date.now();
@@ -26,20 +25,22 @@ async function main(): Promise<void> {
   const external = process.env.KUBECONFIG;
   let kubeconfig: string;
   let kubectlBin: string;
+  let tags: string[];
   if (external) {
     step(`using the cluster of KUBECONFIG=${external}; its nodes must have the images (they are built here)`);
     kubeconfig = external;
     kubectlBin = process.env.KUBECTL ?? 'kubectl';
+    tags = (await nodeImages(step)).map((i) => i.tag);
   } else {
-    step('starting the local cluster and its node (the first run builds the tools and images: about 30 min)');
+    step('starting the local cluster and its node (the first run builds the tools and images: about 35 min)');
     const state = await up({ node: true, log: step });
     kubeconfig = state.kubeconfig;
     kubectlBin = state.kubectl;
+    tags = state.node?.images ?? [];
   }
-  const kubectl = async (args: string[]) =>
-    (await run(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 })).stdout;
+  const kubectl = (args: string[]) => runKubectl(kubectlBin, kubeconfig, args);
 
-  const images = stackImages((await nodeImages(step)).map((i) => i.tag));
+  const images = stackImages(tags);
   step('helm upgrade --install lso charts/livestream-operator --namespace livestream-system');
   await installOperator({ kubeconfig, images, namespace: 'livestream-system', release: 'lso' });
 

@@ -1,13 +1,11 @@
 // A local Kubernetes control plane from real components: etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler; with `node: true` also a node that runs pods (node.ts). Without a node everything listens on
 // loopback; with one, on the node IP, so pods reach the API. Certificates and kubeconfigs are made per cluster in `dir`.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import {
   apiserverServiceIp,
@@ -26,6 +24,7 @@ import {
 } from './components.ts';
 import { nodeNetwork, type NodeLayout } from './node-components.ts';
 import { ensureNodeNetwork, nodeBinaries, nodeImages, startNode, stopNode } from './node.ts';
+import { kubectl as runKubectl } from './kubectl.ts';
 import { createPki } from './pki.ts';
 import { freePorts, isListening, isOurs, startDaemon, stopDaemon, type DaemonRecord } from './processes.ts';
 import { controlPlaneBinaries, type ControlPlaneBinaries } from './tools.ts';
@@ -41,7 +40,13 @@ export interface ClusterState {
   kubectl: string;
   daemons: DaemonRecord[];
   /** Present when the cluster has a node. */
-  node?: { dir: string; name: string; ip: string; kubeProxy: string };
+  node?: {
+    dir: string;
+    name: string;
+    ip: string;
+    kubeProxy: string;
+    /** tags of the images imported */ images: string[];
+  };
 }
 
 const stateFile = (dir: string) => join(dir, 'state.json');
@@ -217,7 +222,13 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
     log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
     if (node) {
       const nodeDir = join(dir, 'node');
-      state.node = { dir: nodeDir, name: nodeNetwork.name, ip: nodeNetwork.ip, kubeProxy: node.bins.kubeProxy };
+      state.node = {
+        dir: nodeDir,
+        name: nodeNetwork.name,
+        ip: nodeNetwork.ip,
+        kubeProxy: node.bins.kubeProxy,
+        images: node.images.map((i) => i.tag),
+      };
       await writeFile(stateFile(dir), JSON.stringify(state, null, 2));
       const sandbox = node.images.find((i) => i.tag.includes('/livestream-pause:'));
       if (!sandbox) throw new Error('build-images.sh made no pause image for the pod sandboxes');
@@ -232,7 +243,7 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
         corednsKubeconfig: kubeconfigPath(dir, 'coredns'),
       };
       const nodeStart = Date.now();
-      const kubectl = (args: string[], input?: string) => runKubectl(state, args, input);
+      const kubectl = (args: string[], input?: string) => runKubectl(state.kubectl, state.kubeconfig, args, input);
       state.daemons.push(
         ...(await startNode({
           layout,
@@ -251,15 +262,6 @@ export async function up(options: UpOptions = {}): Promise<ClusterState> {
     throw err;
   }
   return state;
-}
-
-const execFileAsync = promisify(execFile);
-
-/** kubectl with the cluster's admin kubeconfig; resolves with stdout. */
-export async function runKubectl(state: ClusterState, args: string[], input?: string): Promise<string> {
-  const child = execFileAsync(state.kubectl, ['--kubeconfig', state.kubeconfig, ...args], { maxBuffer: 16 << 20 });
-  if (input !== undefined) child.child.stdin?.end(input);
-  return (await child).stdout;
 }
 
 /** Stops the API server, waits `downMs`, starts it again with the same flags and waits for /readyz (chaos tests). */

@@ -186,6 +186,18 @@ export function corefile(l: NodeLayout): string {
 `;
 }
 
+/** A ClusterRoleBinding of one user (a certificate's common name) to a ClusterRole. */
+function userBinding(name: string, clusterRole: string, user: string): object {
+  const apiGroup = 'rbac.authorization.k8s.io';
+  return {
+    apiVersion: `${apiGroup}/v1`,
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup, kind: 'ClusterRole', name: clusterRole },
+    subjects: [{ apiGroup, kind: 'User', name: user }],
+  };
+}
+
 /**
  * API objects a node needs: the API server's access to kubelet (logs, exec, port-forward), and what makes CoreDNS
  * the cluster's DNS: read access for its identity, and the kube-dns Service whose endpoint is the node IP (CoreDNS
@@ -197,13 +209,7 @@ export function nodeObjects(): object[] {
     { name: 'dns-tcp', port: 53, protocol: 'TCP' },
   ];
   return [
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'kube-apiserver-kubelet-api-admin' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:kubelet-api-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kube-apiserver-kubelet-client' }],
-    },
+    userBinding('kube-apiserver-kubelet-api-admin', 'system:kubelet-api-admin', 'kube-apiserver-kubelet-client'),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -213,13 +219,7 @@ export function nodeObjects(): object[] {
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
       ],
     },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'system:coredns' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:coredns' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:coredns' }],
-    },
+    userBinding('system:coredns', 'system:coredns', 'system:coredns'),
     {
       apiVersion: 'v1',
       kind: 'Service',

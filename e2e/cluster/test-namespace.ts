@@ -1,11 +1,8 @@
 // For a test suite: a client on the run's cluster and a fresh namespace that is deleted afterwards.
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
-
-const run = promisify(execFile);
+import { kubectl, loadKubeConfig } from './kubectl.ts';
 
 export interface TestCluster {
   kubeconfig: string;
@@ -16,25 +13,6 @@ export interface TestCluster {
   kubectl: (args: string[], input?: string) => Promise<string>;
   /** Reasons of the Kubernetes events about object `name` in the suite's namespace. */
   eventReasons: (name: string) => Promise<string[]>;
-}
-
-export function loadKubeConfig(path: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  return kc;
-}
-
-export async function kubectl(bin: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
-  const child = run(bin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 });
-  if (input !== undefined) {
-    child.child.stdin?.end(input);
-  }
-  try {
-    return (await child).stdout;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: err });
-  }
 }
 
 /** Call at the top of a describe block (or file); the returned object is filled in before the tests run. */

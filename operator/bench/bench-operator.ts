@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { writesBy } from '../../e2e/cluster/audit.ts';
 import { down, up } from '../../e2e/cluster/local-cluster.ts';
-import { kubectl, loadKubeConfig } from '../../e2e/cluster/test-namespace.ts';
+import { kubectl, loadKubeConfig } from '../../e2e/cluster/kubectl.ts';
 import { auditLog, startOperator } from '../test-support/operator-process.ts';
 import { group, plural, version, type LiveStream } from '../src/api/v1alpha1/index.ts';
 import { applyLiveStreamCrd } from '../test-support/livestream-crd.ts';

@@ -177,7 +177,7 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
           // empty first audio segment). Leave it out rather than lose the whole recording over it.
           const probed = await probeDuration(ffprobe, local).catch((err: unknown) => err as Error);
           if (probed instanceof Error) {
-            log(`segment ${track}/${s.file} left out: ${probed.message.split('\n').at(-2) ?? probed.message}`);
+            log(`segment ${track}/${s.file} left out: ${probed.message.trim().split('\n').at(-1) ?? ''}`);
             continue;
           }
           s.duration = probed;
