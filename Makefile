@@ -22,21 +22,21 @@ deps: node_modules/.package-lock.json ## Install npm dependencies (including the
 .PHONY: tools
 tools: ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool, MinIO, CoreDNS and pause
 	@for t in etcd kubernetes helm promtool minio coredns pause; do \
-	  start=$$(date +%s%N); dir=$$(e2e/tools/build.sh $$t); \
+	  start=$$(date +%s%N); dir=$$(hack/tools/build.sh $$t); \
 	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
 	done
 
 .PHONY: cluster-up
 cluster-up: deps ## Start the local control plane; writes .cluster/kubeconfig
-	$(NODE) e2e/cluster/cli.ts up
+	$(NODE) hack/cluster/cli.ts up
 
 .PHONY: cluster-down
 cluster-down: deps ## Stop every process of the local control plane and free its ports
-	$(NODE) e2e/cluster/cli.ts down
+	$(NODE) hack/cluster/cli.ts down
 
 .PHONY: cluster-status
 cluster-status: deps ## Tell whether the local control plane runs
-	$(NODE) e2e/cluster/cli.ts status
+	$(NODE) hack/cluster/cli.ts status
 
 .PHONY: typecheck
 typecheck: deps ## Type-check everything with tsc
@@ -66,7 +66,7 @@ chart-sync: deps ## Copy crds/ into the chart
 
 .PHONY: chart-lint
 chart-lint: deps ## helm lint --strict on the chart, and its CRD copy checked
-	$$(e2e/tools/build.sh helm)/helm lint --strict charts/livestream-operator
+	$$(hack/tools/build.sh helm)/helm lint --strict charts/livestream-operator
 	$(NODE) scripts/sync-chart-crd.ts --check
 
 .PHONY: test
@@ -82,19 +82,19 @@ test-unit: deps ## Unit tests only
 
 .PHONY: bench-operator
 bench-operator: deps ## 500 LiveStreams on a control plane of its own; prints one JSON line
-	$(NODE) operator/bench/bench-operator.ts 500
+	$(NODE) bench/operator.ts 500
 
 .PHONY: bench-ladder
 bench-ladder: deps ## Our ladder against the seed's, CPU per second of content; prints one JSON line
-	$(NODE) transcoder/src/ladder/bench-ladder.ts
+	$(NODE) bench/ladder.ts
 
 .PHONY: bench-origin
 bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints one JSON line
-	$(NODE) transcoder/bench/origin.ts
+	$(NODE) bench/origin.ts
 
 .PHONY: images
 images: deps ## Build (or load from cache) the base, operator and transcoder images (needs debootstrap and podman)
-	e2e/images/build-images.sh
+	hack/images/build-images.sh
 
 .PHONY: test-images
 test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the Lease, the transcoder's ingest
@@ -102,7 +102,7 @@ test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the 
 
 .PHONY: node-up
 node-up: deps ## Start the local cluster with a node (containerd, kubelet, kube-proxy, CoreDNS) and the images loaded
-	$(NODE) e2e/cluster/cli.ts up --node
+	$(NODE) hack/cluster/cli.ts up --node
 
 .PHONY: e2e
 e2e: deps ## The images, then the end-to-end suite on a cluster with a node (started and stopped here unless one runs or KUBECONFIG is set)
@@ -112,7 +112,7 @@ e2e: deps ## The images, then the end-to-end suite on a cluster with a node (sta
 
 .PHONY: demo
 demo: deps ## One command to a live channel: cluster + node (or KUBECONFIG's), chart, a LiveStream, a publisher; prints the player URL
-	$(NODE) e2e/demo.ts
+	$(NODE) hack/demo.ts
 
 .PHONY: demo-stop
 demo-stop: ## Stop the demo's publisher (and port-forward); the cluster stays up (make cluster-down stops it)

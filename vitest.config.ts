@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Test tiers (DESIGN.md): `unit` is pure and fast; `kube` runs against a real kube-apiserver (started once for the
-// run by the global setup unless KUBECONFIG points at a cluster); `media` runs real ffmpeg, node-media-server and
-// Redis processes; `images` builds and runs the container images with podman; `e2e` needs a cluster with a node
-// (the local one, started by its global setup) and runs only through `make e2e`.
+// Test tiers (docs/architecture.md): `unit` is pure and fast; `kube` runs against a real kube-apiserver (started
+// once for the run by the global setup unless KUBECONFIG points at a cluster); `media` runs real ffmpeg,
+// node-media-server and Redis processes; `images` builds and runs the container images with podman; `e2e` needs a
+// cluster with a node (the local one, started by its global setup) and runs only through `make e2e`.
 const slow = { testTimeout: 120_000, hookTimeout: 240_000 };
+const code = '{contract,operator,transcoder,hack,test,bench,crds,scripts,charts}';
 
 export default defineConfig({
   test: {
@@ -12,15 +13,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{operator,transcoder,e2e,crds,scripts,charts}/**/*.test.ts'],
+          include: [`${code}/**/*.test.ts`],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'kube',
-          include: ['{operator,e2e,crds,charts}/**/*.int.test.ts'],
-          globalSetup: ['e2e/cluster/vitest-global-setup.ts'],
+          include: ['{contract,operator,hack,crds,charts}/**/*.int.test.ts'],
+          globalSetup: ['test/support/vitest-global-setup.ts'],
           ...slow,
         },
       },
@@ -35,7 +36,7 @@ export default defineConfig({
       {
         test: {
           name: 'images',
-          include: ['e2e/images/**/*.e2e.test.ts'],
+          include: ['test/e2e/images.e2e.test.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 1_200_000,
@@ -44,9 +45,9 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['e2e/**/*.e2e.test.ts'],
-          exclude: ['e2e/images/**', '**/node_modules/**'],
-          globalSetup: ['e2e/cluster/vitest-node-setup.ts'],
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          exclude: ['test/e2e/images.e2e.test.ts', '**/node_modules/**'],
+          globalSetup: ['test/support/vitest-node-setup.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 1_200_000,

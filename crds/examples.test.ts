@@ -1,10 +1,10 @@
-// The YAML examples users copy are the fixtures the tests use (operator/src/api/v1alpha1/examples.ts), which the
+// The YAML examples users copy are the fixtures the tests use (test/support/livestream-examples.ts), which the
 // validation test applies to a real API server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { fullExample, minimalExample } from '../operator/src/api/v1alpha1/examples.ts';
+import { fullExample, minimalExample } from '../test/support/livestream-examples.ts';
 
 describe('crds/examples', () => {
   it.each([

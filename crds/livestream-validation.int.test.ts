@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { fullExample, minimalExample } from '../operator/src/api/v1alpha1/examples.ts';
-import type { LiveStream } from '../operator/src/api/v1alpha1/index.ts';
-import { useTestCluster } from '../e2e/cluster/test-namespace.ts';
-import { applyLiveStreamCrd } from '../operator/test-support/livestream-crd.ts';
+import { fullExample, minimalExample } from '../test/support/livestream-examples.ts';
+import type { LiveStream } from '../contract/src/api/index.ts';
+import { useTestCluster } from '../test/support/test-namespace.ts';
+import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
 
 const crdFile = join(import.meta.dirname, 'livestream.yaml');
 const apiVersion = 'streaming.livestream-operator.dev/v1alpha1';

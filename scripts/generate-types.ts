@@ -1,4 +1,4 @@
-// Generates operator/src/api/v1alpha1/livestream.generated.ts from the CRD schema in crds/livestream.yaml, so the
+// Generates contract/src/api/livestream.generated.ts from the CRD schema in crds/livestream.yaml, so the
 // CRD stays the single source of truth for the LiveStream types.
 //
 //   node scripts/generate-types.ts           writes the file
@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
 export const crdPath = join(root, 'crds', 'livestream.yaml');
-export const generatedPath = join(root, 'operator', 'src', 'api', 'v1alpha1', 'livestream.generated.ts');
+export const generatedPath = join(root, 'contract', 'src', 'api', 'livestream.generated.ts');
 
 /** Type names by schema path ("" is the root, "[]" an array's items). Enums named here become named unions. */
 const typeNames: Record<string, string> = {

@@ -1,4 +1,4 @@
-// Helpers for the chart's tests: the pinned helm and promtool (built once by e2e/tools/build.sh, cached), rendering
+// Helpers for the chart's tests: the pinned helm and promtool (built once by hack/tools/build.sh, cached), rendering
 // the chart with values, and reading the rules and dashboards the chart ships.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -20,11 +20,11 @@ export const toolBuildTimeoutMs = 1_200_000;
 
 const bins = new Map<string, Promise<string>>();
 
-/** Path of a pinned tool (helm, promtool, kubernetes' kubectl...) built by e2e/tools/build.sh. */
+/** Path of a pinned tool (helm, promtool, kubernetes' kubectl...) built by hack/tools/build.sh. */
 export function tool(name: 'helm' | 'promtool', binary: string = name): Promise<string> {
   let dir = bins.get(name);
   if (!dir) {
-    dir = run(join(repo, 'e2e', 'tools', 'build.sh'), [name], { maxBuffer: 1 << 20 }).then((r) => r.stdout.trim());
+    dir = run(join(repo, 'hack', 'tools', 'build.sh'), [name], { maxBuffer: 1 << 20 }).then((r) => r.stdout.trim());
     bins.set(name, dir);
   }
   return dir.then((d) => join(d, binary));

@@ -8,18 +8,18 @@
 // - `helm upgrade` to a changed CRD changes the CRD in the cluster (and back);
 // - `helm uninstall` keeps the CRD and the LiveStreams when crds.keep is true.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor as pollUntil } from '../../transcoder/test-support/wait-for.ts';
+import { waitFor as pollUntil } from '../../test/support/wait-for.ts';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { fullExample, storedLiveStream } from '../../operator/src/api/v1alpha1/examples.ts';
+import { fullExample, storedLiveStream } from '../../test/support/livestream-examples.ts';
 import { buildDeployment } from '../../operator/src/controller/desired/index.ts';
-import { freePorts } from '../../e2e/cluster/processes.ts';
-import { useTestCluster } from '../../e2e/cluster/test-namespace.ts';
-import { startRedisProcess, type RedisProcess } from '../../transcoder/test-support/redis-process.ts';
+import { freePorts } from '../../hack/cluster/processes.ts';
+import { useTestCluster } from '../../test/support/test-namespace.ts';
+import { startRedisProcess, type RedisProcess } from '../../test/support/redis-process.ts';
 import {
   allMonitoring,
   baseMetricName,
@@ -64,7 +64,7 @@ const defaultServiceAccount = (namespace: string) =>
 beforeAll(async () => {
   helm = await tool('helm');
   await defaultServiceAccount(cluster.namespace);
-  const crds = await exec(join(repo, 'e2e', 'tools', 'prometheus-operator-crds', 'crds.sh'), []);
+  const crds = await exec(join(repo, 'hack', 'tools', 'prometheus-operator-crds', 'crds.sh'), []);
   if (crds.code !== 0) throw new Error(crds.stderr);
   await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.stdout.trim()]);
   await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com',

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import type { LiveStream } from './api/v1alpha1/index.ts';
+import type { LiveStream } from '../../contract/src/api/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { EventsConsumer } from './controller/events-consumer.ts';
@@ -17,7 +17,7 @@ import { backoffDelay } from './runtime/work-queue.ts';
 import { EventRecorder } from './telemetry/events.ts';
 import { createOperatorMetrics } from './telemetry/metrics.ts';
 import { watchSpecs } from './watches.ts';
-import { createLogger } from '../../transcoder/src/telemetry/logger.ts';
+import { createLogger } from '../../contract/src/logger.ts';
 
 const logger = createLogger('livestream-operator');
 /** Settings and cluster access, or a one-line reason and exit code 2 (a user's error, not a crash). */

@@ -9,7 +9,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { group, kind, plural, version, type LiveStream } from './api/v1alpha1/index.ts';
+import { group, kind, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
 import { childResources } from './controller/reconciler.ts';
 import { managedBy, podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { keyOf, ownerKey, type WatchSpec } from './runtime/controller.ts';

@@ -1,7 +1,7 @@
 // How the pod's processes start and stop: SIGTERM/SIGINT run one graceful close with a deadline, and a failed start
 // exits with a one-line reason (code 2 for the user's configuration, 1 otherwise).
 import { ConfigError } from './config/livestream-spec.ts';
-import type { Logger } from './telemetry/logger.ts';
+import type { Logger } from '../../contract/src/logger.ts';
 
 export function onStopSignals(logger: Logger, what: string, close: () => Promise<void>, deadlineMs: number): void {
   let stopping = false;

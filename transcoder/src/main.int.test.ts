@@ -8,10 +8,10 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, parseEvent, type TranscoderEvent } from './report/events.ts';
-import { startPublisher, type Publisher } from '../test-support/rtmp-publisher.ts';
-import { pickFreePort, startRedisProcess, type RedisProcess } from '../test-support/redis-process.ts';
-import { waitFor } from '../test-support/wait-for.ts';
+import { eventsStream, parseEvent, type TranscoderEvent } from '../../contract/src/reports.ts';
+import { startPublisher, type Publisher } from '../../test/support/rtmp-publisher.ts';
+import { pickFreePort, startRedisProcess, type RedisProcess } from '../../test/support/redis-process.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 let dir: string;

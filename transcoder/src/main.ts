@@ -12,7 +12,7 @@ import { ConfigError } from './config/livestream-spec.ts';
 import { defaultStreamKeyPath } from './ingest/stream-key.ts';
 import { startTranscoder, type Transcoder } from './session/transcoder.ts';
 import { defaultDataDir, describeEndpoints, ensureStreamKeyFile } from './standalone.ts';
-import { createLogger } from './telemetry/logger.ts';
+import { createLogger } from '../../contract/src/logger.ts';
 import { onStopSignals, runMain } from './lifecycle.ts';
 
 const usage = `usage: node transcoder/src/main.ts [--config FILE] [--stream-key-file FILE]

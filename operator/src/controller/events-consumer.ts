@@ -3,13 +3,8 @@
 // replica that died are claimed by the next leader, so a crash loses nothing. Only the leader runs this.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import {
-  EventParseError,
-  eventsStream,
-  parseEvent,
-  type TranscoderEvent,
-} from '../../../transcoder/src/report/events.ts';
-import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
+import { EventParseError, eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import type { Logger } from '../../../contract/src/logger.ts';
 import { backoffDelay } from '../runtime/work-queue.ts';
 import { applyReport, type PublishObservation, type PublishTransition } from './publish-state.ts';
 

@@ -3,13 +3,13 @@
 // events, and on a recorded session's end a finalize Job (created once, with S3 credentials only).
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
 import { createReporter, type Reporter } from '../../../transcoder/src/report/reporter.ts';
-import { startRedisProcess, type RedisProcess } from '../../../transcoder/test-support/redis-process.ts';
-import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
-import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
+import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
 import { finalizeJobName } from './desired/index.ts';
-import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
 
 describe('relays and recording in the status', () => {
   const cluster = useTestCluster('media');

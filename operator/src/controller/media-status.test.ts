@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveStream } from '../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { recordingsStatus, relaysCondition } from './media-status.ts';
 
 const ls = (recordings: NonNullable<LiveStream['status']>['recordings']): LiveStream =>

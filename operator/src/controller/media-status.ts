@@ -7,7 +7,7 @@ import {
   type RecordingStatus,
   type RelayStatus,
   type SessionSummary,
-} from '../api/v1alpha1/index.ts';
+} from '../../../contract/src/api/index.ts';
 import {
   normalizePrefix,
   s3Uri,

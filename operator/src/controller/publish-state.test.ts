@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventDataByType, EventType, TranscoderEvent } from '../../../transcoder/src/report/events.ts';
+import type { EventDataByType, EventType, TranscoderEvent } from '../../../contract/src/reports.ts';
 import { applyReport, publishPhase, type PublishObservation } from './publish-state.ts';
 
 const t0 = Date.parse('2026-11-21T12:00:00Z');

@@ -1,13 +1,8 @@
 // Pure: what the operator has observed of one LiveStream's publishing, folded from the transcoder's reports.
 // Reports may arrive late, twice or out of order; each carries (ts, seq) from its transcoder process, and a report
 // not newer than the last one applied does not move the state (it can still add an ended session to the history).
-import type { SessionSummary } from '../api/v1alpha1/index.ts';
-import type {
-  HeartbeatData,
-  RelayStateData,
-  StreamState,
-  TranscoderEvent,
-} from '../../../transcoder/src/report/events.ts';
+import type { SessionSummary } from '../../../contract/src/api/index.ts';
+import type { HeartbeatData, RelayStateData, StreamState, TranscoderEvent } from '../../../contract/src/reports.ts';
 
 export interface RecordingObservation {
   session: string;

@@ -5,16 +5,16 @@ import { readdir } from 'node:fs/promises';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
-import { startPublisher, type Publisher } from '../../../transcoder/test-support/rtmp-publisher.ts';
-import { startRedisProcess, type RedisProcess } from '../../../transcoder/test-support/redis-process.ts';
-import { eventsStream } from '../../../transcoder/src/report/events.ts';
-import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
-import { startTranscoderLikeItsPod, type TranscoderProcess } from '../../test-support/transcoder-process.ts';
-import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
+import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { eventsStream } from '../../../contract/src/reports.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { startTranscoderLikeItsPod, type TranscoderProcess } from '../../../test/support/transcoder-process.ts';
+import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
 import { consumerGroup } from './events-consumer.ts';
 import { heartbeatTtlMs } from './reconciler.ts';
-import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
 
 const windowSeconds = 5;
 

@@ -3,17 +3,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writesBy } from '../../../e2e/cluster/audit.ts';
-import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
+import { writesBy } from '../../../hack/cluster/audit.ts';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
 import {
   auditLog,
   eventually,
   operatorKubeconfig,
   startOperator,
   type OperatorProcess,
-} from '../../test-support/operator-process.ts';
-import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
-import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
+} from '../../../test/support/operator-process.ts';
+import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
 
 describe('LiveStream reconciler', () => {
   const cluster = useTestCluster('reconcile');

@@ -20,12 +20,12 @@ import {
   type LiveStream,
   type LiveStreamStatus,
   type RecordingStatus,
-} from '../api/v1alpha1/index.ts';
+} from '../../../contract/src/api/index.ts';
 import { describeApiError, isConflict, isNotFound, type KubeClient } from '../k8s/client.ts';
 import { isSubset } from '../k8s/semantic.ts';
 import type { ProcessResult } from '../runtime/work-queue.ts';
 import type { EventRecorder } from '../telemetry/events.ts';
-import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
+import type { Logger } from '../../../contract/src/logger.ts';
 import {
   buildConfigMap,
   buildDeployment,

@@ -1,6 +1,6 @@
 // Turns publish transitions into Kubernetes events (sparingly: the recorder folds repeats within its window, so a
 // key-guessing publisher yields one StreamKeyRejected per window) and per-stream counters for Grafana.
-import { EventReason, type LiveStream } from '../api/v1alpha1/index.ts';
+import { EventReason, type LiveStream } from '../../../contract/src/api/index.ts';
 import type { EventRecorder } from '../telemetry/events.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { splitKey } from '../runtime/controller.ts';

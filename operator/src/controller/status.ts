@@ -9,8 +9,8 @@ import {
   type LiveStreamStatus,
   type RecordingStatus,
   type SessionSummary,
-} from '../api/v1alpha1/index.ts';
-import { ports } from './desired/pod-contract.ts';
+} from '../../../contract/src/api/index.ts';
+import { ports } from '../../../contract/src/pod-contract.ts';
 import { recordingCondition, relaysCondition, relaysStatus } from './media-status.ts';
 import { maxSessionHistory, type PublishObservation, type PublishPhase } from './publish-state.ts';
 

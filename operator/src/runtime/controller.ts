@@ -1,7 +1,7 @@
 // One controller: informers for the primary kind and for the children it owns, a work queue of namespace/name keys,
 // a periodic resync from the cache, and workers calling the reconcile function.
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
+import type { Logger } from '../../../contract/src/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { ResilientInformer } from './informer.ts';
 import { WorkQueue, type ProcessResult } from './work-queue.ts';

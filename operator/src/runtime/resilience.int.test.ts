@@ -12,12 +12,12 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { down, restartApiserver, up } from '../../../e2e/cluster/local-cluster.ts';
-import { kubectl, loadKubeConfig } from '../../../e2e/cluster/kubectl.ts';
-import { useTestCluster } from '../../../e2e/cluster/test-namespace.ts';
-import { eventually, startOperator, type OperatorProcess } from '../../test-support/operator-process.ts';
-import { group, plural, version, type LiveStream } from '../api/v1alpha1/index.ts';
-import { applyLiveStreamCrd } from '../../test-support/livestream-crd.ts';
+import { down, restartApiserver, up } from '../../../hack/cluster/local-cluster.ts';
+import { kubectl, loadKubeConfig } from '../../../hack/cluster/kubectl.ts';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
 
 const running: OperatorProcess[] = [];
 afterAll(async () => {

@@ -2,7 +2,7 @@
 // resync never floods the API server. Failures to record are logged, never thrown: events are best effort.
 import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../../../transcoder/src/telemetry/logger.ts';
+import type { Logger } from '../../../contract/src/logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
 

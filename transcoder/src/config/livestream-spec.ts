@@ -2,7 +2,7 @@
 // into a complete configuration (defaults applied, presets expanded, values checked). The CRD schema is the first
 // line of validation; this is the second, because the transcoder also runs standalone from a hand-written YAML.
 
-import { presets, type LiveStreamSpec as GeneratedLiveStreamSpec } from '../../../operator/src/api/v1alpha1/index.ts';
+import { presets, type LiveStreamSpec as GeneratedLiveStreamSpec } from '../../../contract/src/api/index.ts';
 
 export interface RenditionSpec {
   name: string;

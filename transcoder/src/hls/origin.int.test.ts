@@ -11,8 +11,8 @@ import HLS from 'hls-parser';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHlsWriter, type HlsWriter } from '../../test-support/ffmpeg-hls-writer.ts';
-import { pickFreePort } from '../../test-support/redis-process.ts';
+import { startHlsWriter, type HlsWriter } from '../../../test/support/ffmpeg-hls-writer.ts';
+import { pickFreePort } from '../../../test/support/redis-process.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
 import { startOrigin, type Origin } from './origin.ts';
 

@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../test-support/chromium.ts';
-import { startHlsWriter, type HlsWriter } from '../../test-support/ffmpeg-hls-writer.ts';
+import { launchChromium } from '../../../test/support/chromium.ts';
+import { startHlsWriter, type HlsWriter } from '../../../test/support/ffmpeg-hls-writer.ts';
 import { createTranscoderMetrics } from '../telemetry/metrics.ts';
 import { startOrigin, type Origin } from './origin.ts';
 

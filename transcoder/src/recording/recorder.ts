@@ -12,7 +12,7 @@ import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { restartDelayMs } from '../ladder/supervisor.ts';
-import type { RecordingFailedData, RecordingFailureReason } from '../report/events.ts';
+import type { RecordingFailedData, RecordingFailureReason } from '../../../contract/src/reports.ts';
 import type { ReportSink } from '../session/channel.ts';
 import type { RecordingMetrics } from './recording-metrics.ts';
 import { sessionPrefix, type RecordingConfig, type S3Settings } from './recording-config.ts';

@@ -1,7 +1,7 @@
 // Recording against real parts: an ffmpeg encoder publishing into the real transcoder (child process, real ladder),
 // segments uploaded to a real MinIO as they complete, the real finalize entry point, and ffprobe playing the VOD
 // from MinIO over HTTP. Publish length: LSO_RECORDING_TEST_SECONDS (default 20; the issue's 60 s figure comes from
-// `node transcoder/src/recording/bench-recording.ts 60`).
+// `node bench/recording.ts 60`).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,12 +9,12 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import HLS from 'hls-parser';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, parseEvent, type TranscoderEvent } from '../report/events.ts';
-import { ffprobe } from '../../test-support/media-probe.ts';
-import { startRedisProcess, type RedisProcess } from '../../test-support/redis-process.ts';
-import { startPublisher, type Publisher } from '../../test-support/rtmp-publisher.ts';
-import { sleep, waitFor } from '../../test-support/wait-for.ts';
-import { startS3Server, type S3Server } from './testing/s3-server.ts';
+import { eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { ffprobe } from '../../../test/support/media-probe.ts';
+import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { sleep, waitFor } from '../../../test/support/wait-for.ts';
+import { startS3Server, type S3Server } from '../../../test/support/s3-server.ts';
 import {
   observePlaylist,
   prepareDataDir,
@@ -22,7 +22,7 @@ import {
   runFinalize,
   startTranscoderProcess,
   type TranscoderProcess,
-} from './testing/recording-harness.ts';
+} from '../../../test/support/recording-harness.ts';
 
 const publishSeconds = Number(process.env.LSO_RECORDING_TEST_SECONDS ?? 20);
 const segmentSeconds = 2;

@@ -17,7 +17,7 @@ import { ConfigError } from '../config/livestream-spec.ts';
 import { watchFile } from '../config/watched-file.ts';
 import { internalStreamName } from '../ingest/ingest-server.ts';
 import { createReporter } from '../report/reporter.ts';
-import { createLogger } from '../telemetry/logger.ts';
+import { createLogger } from '../../../contract/src/logger.ts';
 import { startProgramProbe, type ProgramProbe } from './program-probe.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
 import { defaultKeysDir, RelayManager } from './relay-manager.ts';

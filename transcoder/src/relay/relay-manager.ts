@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RelayStateData } from '../report/events.ts';
+import type { RelayStateData } from '../../../contract/src/reports.ts';
 import type { RelayMetrics } from './relay-metrics.ts';
 import { RelaySupervisor, type RelayTimings } from './relay-supervisor.ts';
 import type { RelayTarget } from './relay-targets.ts';

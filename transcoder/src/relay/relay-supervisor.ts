@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RelayState, RelayStateData } from '../report/events.ts';
+import type { RelayState, RelayStateData } from '../../../contract/src/reports.ts';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.ts';
 import { ProgressParser } from './ffmpeg-progress.ts';
 import { parseKey, presetFd, relayCommand } from './relay-command.ts';

@@ -10,12 +10,12 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, type RelayStateData } from '../report/events.ts';
-import { ffprobe } from '../../test-support/media-probe.ts';
-import { startPublisher, type Publisher } from '../../test-support/rtmp-publisher.ts';
-import { pickFreePort, startRedisProcess, type RedisProcess } from '../../test-support/redis-process.ts';
-import { startRtmpReceiver, type Receiver } from '../../test-support/rtmp-receiver.ts';
-import { sleep, waitFor } from '../../test-support/wait-for.ts';
+import { eventsStream, type RelayStateData } from '../../../contract/src/reports.ts';
+import { ffprobe } from '../../../test/support/media-probe.ts';
+import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { pickFreePort, startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { startRtmpReceiver, type Receiver } from '../../../test/support/rtmp-receiver.ts';
+import { sleep, waitFor } from '../../../test/support/wait-for.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../../..');

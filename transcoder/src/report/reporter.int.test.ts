@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedisProcess, type RedisProcess } from '../../test-support/redis-process.ts';
+import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
-import { eventsStream, parseEvent, type HeartbeatData, type TranscoderEvent } from './events.ts';
+import { eventsStream, parseEvent, type HeartbeatData, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 
 let redis: RedisProcess;

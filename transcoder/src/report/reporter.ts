@@ -12,7 +12,7 @@ import {
   type EventDataByType,
   type EventType,
   type TranscoderEvent,
-} from './events.ts';
+} from '../../../contract/src/reports.ts';
 import { ReportBuffer } from './report-buffer.ts';
 
 export interface ReporterOptions {

@@ -11,12 +11,12 @@ import { resolveSpec } from '../config/livestream-spec.ts';
 import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { PenaltyBox } from '../ingest/publish-guard.ts';
 import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
-import type { EventType } from '../report/events.ts';
-import { createLogger } from '../telemetry/logger.ts';
+import type { EventType } from '../../../contract/src/reports.ts';
+import { createLogger } from '../../../contract/src/logger.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
-import { ffprobe, frameRate } from '../../test-support/media-probe.ts';
-import { startPublisher, type Publisher } from '../../test-support/rtmp-publisher.ts';
-import { sleep, waitFor } from '../../test-support/wait-for.ts';
+import { ffprobe, frameRate } from '../../../test/support/media-probe.ts';
+import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { sleep, waitFor } from '../../../test/support/wait-for.ts';
 import { createChannel, type Channel } from './channel.ts';
 
 const segmentSeconds = 2;

@@ -16,7 +16,7 @@ import { buildMasterPlaylist } from '../ladder/master-playlist.ts';
 import { audioRenditionName, planLadder, type LadderPlan } from '../ladder/plan-ladder.ts';
 import type { SourceInfo } from '../ladder/source-info.ts';
 import { superviseFfmpeg, type Supervisor } from '../ladder/supervisor.ts';
-import type { EventDataByType, EventType, SessionEndReason } from '../report/events.ts';
+import type { EventDataByType, EventType, SessionEndReason } from '../../../contract/src/reports.ts';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
 import { appendEndlist, clearDirectory, readPlaylistPosition, writeFileAtomic } from './hls-files.ts';
 import { newSessionId } from './session-id.ts';

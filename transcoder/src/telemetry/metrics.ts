@@ -4,7 +4,7 @@ import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-clien
 
 export const metricPrefix = 'livestream_transcoder_';
 
-export { publishRefusedReasons, type PublishRefusedReason } from '../report/events.ts';
+export { publishRefusedReasons, type PublishRefusedReason } from '../../../contract/src/reports.ts';
 
 // Bounded route set for http_requests_total: anything else is counted as `other`.
 export const httpRoutes = ['master', 'variant', 'segment', 'player', 'flv', 'health', 'metrics', 'other'] as const;

@@ -2,10 +2,10 @@
 // identity and the spec: no status (it changes every few seconds and would churn the file), no managedFields,
 // labels or annotations.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { apiVersion, kind, type LiveStream } from '../../api/v1alpha1/index.ts';
+import { apiVersion, kind, type LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames, identity } from './metadata.ts';
-import { configFileName } from './pod-contract.ts';
+import { configFileName } from '../../../../contract/src/pod-contract.ts';
 
 /** The document the pod reads: `{apiVersion, kind, metadata: {name, namespace, uid, generation}, spec}`. */
 export function transcoderConfig(ls: LiveStream) {

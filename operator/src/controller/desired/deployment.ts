@@ -16,14 +16,19 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import { group, streamKeySecretKey, type LiveStream, type ResourceRequirements } from '../../api/v1alpha1/index.ts';
+import {
+  group,
+  streamKeySecretKey,
+  type LiveStream,
+  type ResourceRequirements,
+} from '../../../../contract/src/api/index.ts';
 
 type S3CredentialsRef = NonNullable<
   NonNullable<NonNullable<LiveStream['spec']['recording']>['s3']>['credentialsSecretRef']
 >;
 import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
 import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
-import * as contract from './pod-contract.ts';
+import * as contract from '../../../../contract/src/pod-contract.ts';
 
 /** Pod template annotation: hash of the inputs that must restart the pod (image, resources). */
 export const restartHashAnnotation = `${group}/restart-hash`;

@@ -4,16 +4,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { useTestCluster } from '../../../../e2e/cluster/test-namespace.ts';
-import { fullExample, minimalExample, type Example } from '../../api/v1alpha1/examples.ts';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import { useTestCluster } from '../../../../test/support/test-namespace.ts';
+import { fullExample, minimalExample, type Example } from '../../../../test/support/livestream-examples.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { buildConfigMap } from './config-map.ts';
 import { buildDeployment } from './deployment.ts';
 import { buildRedisSecret } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
-import { applyLiveStreamCrd } from '../../../test-support/livestream-crd.ts';
+import { applyLiveStreamCrd } from '../../../../test/support/livestream-crd.ts';
 
 describe('child manifests on a real API server', () => {
   const cluster = useTestCluster('desired');

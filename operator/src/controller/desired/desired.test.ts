@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { fullExample, minimalExample, storedLiveStream } from '../../api/v1alpha1/examples.ts';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import { fullExample, minimalExample, storedLiveStream } from '../../../../test/support/livestream-examples.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { buildConfigMap } from './config-map.ts';
 import { buildDeployment, restartHashAnnotation } from './deployment.ts';

@@ -3,11 +3,11 @@
 // operator restart finds the same Job. It needs S3 credentials only: no stream key, no API token.
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { containerSecurityContext, podSecurityContext, s3CredentialsVolume } from './deployment.ts';
 import { childMetadata, identity, labels } from './metadata.ts';
-import * as contract from './pod-contract.ts';
+import * as contract from '../../../../contract/src/pod-contract.ts';
 
 export const sessionAnnotation = 'streaming.livestream-operator.dev/session';
 export const finalizeComponent = 'recording-finalizer';

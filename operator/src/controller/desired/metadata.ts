@@ -1,6 +1,6 @@
 // Names, labels and owner references shared by every child of a LiveStream.
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
-import { apiVersion, kind, streamKeySecretName, type LiveStream } from '../../api/v1alpha1/index.ts';
+import { apiVersion, kind, streamKeySecretName, type LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 
 export const managedBy = 'livestream-operator';

@@ -1,10 +1,10 @@
 // "<name>": a Prometheus Operator PodMonitor scraping the transcoder's /metrics. Applied only when the API server
 // serves monitoring.coreos.com/v1 PodMonitor (the caller checks).
 import type { KubernetesObject, V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames, selectorLabels } from './metadata.ts';
-import { metricsPath } from './pod-contract.ts';
+import { metricsPath } from '../../../../contract/src/pod-contract.ts';
 
 export const podMonitorGroup = 'monitoring.coreos.com';
 export const podMonitorVersion = 'v1';

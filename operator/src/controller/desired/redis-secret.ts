@@ -1,7 +1,7 @@
 // "<name>-redis": a copy of the operator's Redis URL in the LiveStream's namespace, because a pod's env can only
 // reference a Secret of its own namespace. The caller passes the URL it read from the operator's own Secret.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames } from './metadata.ts';
 

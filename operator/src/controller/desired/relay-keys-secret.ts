@@ -1,7 +1,7 @@
 // "<name>-relay-keys": the operator's copy of each relay's key (read from the Secret the relay names), one data key
 // per relay name. The relay container mounts it whole, so relays come and go without touching the pod template.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames } from './metadata.ts';
 

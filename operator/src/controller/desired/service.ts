@@ -1,9 +1,9 @@
 // "<name>": RTMP ingest (1935) and the HTTP origin (8080: HLS, player, metrics) of the transcoder pod.
 import type { V1Service } from '@kubernetes/client-node';
-import type { LiveStream } from '../../api/v1alpha1/index.ts';
+import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames, selectorLabels } from './metadata.ts';
-import { ports } from './pod-contract.ts';
+import { ports } from '../../../../contract/src/pod-contract.ts';
 
 export function buildService(ls: LiveStream, ctx: Pick<BuildContext, 'extraLabels'>): V1Service {
   const type = ls.spec.ingest?.serviceType ?? 'ClusterIP';

@@ -1,7 +1,7 @@
 // The generated stream key Secret "<name>-stream-key", applied only when spec.streamKey is absent. The caller passes
 // the key: the existing one when the Secret exists (a reconcile must never rotate it), else a fresh random one.
 import type { V1Secret } from '@kubernetes/client-node';
-import { streamKeySecretKey, type LiveStream } from '../../api/v1alpha1/index.ts';
+import { streamKeySecretKey, type LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames } from './metadata.ts';
 

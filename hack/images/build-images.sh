@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Builds the project's images and the cluster images the local node needs with podman, on the project's own
+# debootstrap bases or FROM scratch, and exports each as a docker archive into the cache (for
+# `ctr -n k8s.io image import` on the node: hack/images/import-images.sh). Nothing is pulled from a registry.
+#
+#   hack/images/build-images.sh [IMAGE...]  -> one line per image on stdout:  <tag> <image id> <size MB> <archive>
+#
+# IMAGE is operator, transcoder, pause, redis or minio; default all, in that order:
+#   localhost/livestream-operator:<package.json version>, localhost/livestream-transcoder:<same>
+#   localhost/livestream-pause:<pause version>   the pod sandbox image (containerd's sandbox_image), upstream's
+#                                                 pause.c from the pinned k8s.io/kubernetes (hack/tools/build.sh pause)
+#   localhost/livestream-redis:<redis version>   Debian's redis-server (hack/images/build-base.sh redis), uid 999: the
+#                                                 chart's bundled Redis (redis.image.repository/tag)
+#   localhost/livestream-minio:<module version>  the MinIO server from hack/tools/build.sh minio, FROM scratch
+#
+# Cached: the bases by hack/images/build-base.sh, the binaries by hack/tools/build.sh; the production node_modules by a
+# hash of package-lock.json; each image by a hash of its base (or binary), its Dockerfile and the staged context. An
+# unchanged tree rebuilds nothing (and reloads the archive into podman if the podman store lost the image). Progress
+# goes to stderr.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)
+cache_root=${LSO_CACHE:-$HOME/.cache/livestream-operator}/images
+node_bin="$repo/node_modules/node/bin/node"
+# Builds run no container (no RUN steps), so podman needs no --runtime here; `podman run` does (runc: see NOTES.md).
+podman=(podman)
+
+log() { echo "build-images: $*" >&2; }
+ms() { date +%s%N | cut -c1-13; }
+all=(operator transcoder pause redis minio)
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=("${all[@]}")
+for w in "${wanted[@]}"; do
+  case " ${all[*]} " in *" $w "*) ;; *) log "unknown image '$w' (${all[*]})"; exit 2 ;; esac
+done
+want() { case " ${wanted[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+command -v podman >/dev/null || { log "podman is missing (apt-get install -y podman buildah)"; exit 1; }
+mkdir -p "$cache_root"
+exec 9>"$cache_root/build-images.lock"
+flock 9
+
+# Imports a debootstrap base (hack/images/build-base.sh FLAVOR) into podman once and prints its reference, which is
+# tagged with the base's cache hash: a rebuilt base gets a new reference, hence new image keys.
+base() {
+  local rootfs hash ref
+  rootfs=$("$repo/hack/images/build-base.sh" "$1")
+  hash=$(basename "$(dirname "$rootfs")" | sed 's/.*-//')
+  ref="localhost/livestream-base-$1:$hash"
+  if ! "${podman[@]}" image exists "$ref"; then
+    log "importing $rootfs as $ref"
+    "${podman[@]}" import --quiet "$rootfs" "$ref" >/dev/null
+  fi
+  echo "$ref"
+}
+
+# Builds images/NAME.Dockerfile from context CTX as TAG unless an image or archive with build key KEY exists, then
+# prints the image's line. The key is a label on the image and part of the archive's name. Extra arguments go to
+# `podman build` (--build-arg BASE=...).
+image() {
+  local name=$1 tag=$2 key=$3 ctx=$4 t have archive id size
+  shift 4
+  t=$(ms)
+  archive="$cache_root/livestream-$name-${tag##*:}-$key.docker.tar"
+  have=$("${podman[@]}" image inspect --format '{{index .Labels "dev.livestream-operator.build-key"}}' "$tag" \
+    2>/dev/null || true)
+  if [ "$have" = "$key" ] && [ -f "$archive" ]; then
+    log "$tag up to date (key $key)"
+  elif [ -f "$archive" ]; then
+    log "loading $tag from $archive"
+    "${podman[@]}" load --quiet -i "$archive" >/dev/null
+  else
+    log "building $tag (key $key)"
+    "${podman[@]}" build --quiet --pull=never "$@" --label "dev.livestream-operator.build-key=$key" \
+      -f "$repo/hack/images/$name.Dockerfile" -t "$tag" "$ctx" >/dev/null
+    rm -f "$cache_root/livestream-$name-${tag##*:}-"*.docker.tar
+    "${podman[@]}" save --quiet --format docker-archive -o "$archive.tmp" "$tag"
+    mv "$archive.tmp" "$archive"
+  fi
+  id=$("${podman[@]}" image inspect --format '{{.Id}}' "$tag" | cut -c1-12)
+  size=$(("$("${podman[@]}" image inspect --format '{{.Size}}' "$tag")" / 1000000))
+  log "$tag ready in $(($(ms) - t)) ms"
+  echo "$tag $id ${size}MB $archive"
+}
+
+# A reproducible hash of a staged context directory (names, modes, contents; not times or the host's owners).
+tree_hash() { tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - "${@:2}" . | sha256sum | cut -c1-12; }
+
+if want operator || want transcoder; then
+  [ -x "$node_bin" ] || { log "$node_bin is missing: run make deps"; exit 1; }
+  # Production node_modules, once per lockfile: `npm ci --omit=dev` in a staging dir, from npm's local cache.
+  lock_hash=$( (cat "$repo/package-lock.json" "$repo/package.json"; "$node_bin" --version) | sha256sum | cut -c1-12)
+  prod="$cache_root/node-modules-prod-$lock_hash"
+  if [ ! -f "$prod/.complete" ]; then
+    t=$(ms)
+    log "npm ci --omit=dev into $prod"
+    rm -rf "$prod" && mkdir -p "$prod"
+    cp "$repo/package.json" "$repo/package-lock.json" "$prod/"
+    (cd "$prod" && PATH="$repo/node_modules/.bin:$PATH" npm ci --omit=dev --ignore-scripts --prefer-offline \
+      --no-audit --no-fund --loglevel=error >&2)
+    touch "$prod/.complete"
+    log "production node_modules: $(du -sm "$prod/node_modules" | cut -f1) MB in $(($(ms) - t)) ms"
+  fi
+
+  # The build context: the node binary and app/ (package.json for "type": "module", the sources without tests or
+  # benchmarks, production node_modules hard-linked from the cache).
+  ctx="$cache_root/context"
+  rm -rf "$ctx" && mkdir -p "$ctx/app"
+  cp "$node_bin" "$ctx/node"
+  cp "$repo/package.json" "$ctx/app/"
+  tar -C "$repo" -cf - --exclude='*.test.ts' --exclude='__golden__' \
+    contract/src operator/src transcoder/src | tar -C "$ctx/app" -xf -
+  cp -al "$prod/node_modules" "$ctx/app/node_modules"
+  ctx_hash=$(tree_hash "$ctx")
+
+  for kind in operator transcoder; do
+    want "$kind" || continue
+    base_ref=$(base "$kind")
+    key=$( (echo "${base_ref##*:} $ctx_hash"; cat "$repo/hack/images/$kind.Dockerfile") | sha256sum | cut -c1-12)
+    image "$kind" "localhost/livestream-$kind:$version" "$key" "$ctx" --build-arg "BASE=$base_ref"
+  done
+  rm -rf "$ctx"
+fi
+
+# The binaries' cache entries are named <tool>-<version>-<hash of their sources and toolchain>: that name stands
+# for the binary in the image keys (hashing a 100 MB binary on every run would cost more than it tells).
+if want pause; then
+  bin=$("$repo/hack/tools/build.sh" pause)
+  # VERSION is v<pause version>-<kubernetes version> (v3.10.2-v1.36.3); the tag is the pause version, as upstream's.
+  pause_version=$(sed 's/^v//; s/-.*//' "$bin/../VERSION")
+  ctx="$cache_root/context-pause"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$bin/pause" "$ctx/pause"
+  key=$( (basename "$(dirname "$bin")"; cat "$repo/hack/images/pause.Dockerfile") | sha256sum | cut -c1-12)
+  image pause "localhost/livestream-pause:$pause_version" "$key" "$ctx"
+  rm -rf "$ctx"
+fi
+
+if want redis; then
+  base_ref=$(base redis)
+  # Tagged with Debian's upstream version of redis-server (5:7.0.15-1~deb12u7 -> 7.0.15), from the base's list.
+  redis_version=$(awk -F'\t' '$1 == "redis-server" { v = $2; sub(/^[0-9]+:/, "", v); sub(/-[^-]*$/, "", v); print v }' \
+    "$cache_root/base-redis-${base_ref##*:}/packages.tsv")
+  [ -n "$redis_version" ] || { log "no redis-server in the redis base's packages.tsv"; exit 1; }
+  ctx="$cache_root/context-redis"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  key=$( (echo "${base_ref##*:}"; cat "$repo/hack/images/redis.Dockerfile") | sha256sum | cut -c1-12)
+  image redis "localhost/livestream-redis:$redis_version" "$key" "$ctx" --build-arg "BASE=$base_ref"
+  rm -rf "$ctx"
+fi
+
+if want minio; then
+  bin=$("$repo/hack/tools/build.sh" minio)
+  ctx="$cache_root/context-minio"
+  rm -rf "$ctx" && mkdir -p "$ctx/rootfs/etc" "$ctx/rootfs/tmp" "$ctx/data"
+  # FROM scratch: the files a static Go server still looks for. A passwd entry for its uid (Go's os/user reads
+  # /etc/passwd when cgo is off), /tmp writable by anyone (HOME), /data for the uid (mode kept by COPY).
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nminio:x:10001:10001:minio:/tmp:/sbin/nologin\n' >"$ctx/rootfs/etc/passwd"
+  printf 'root:x:0:\nminio:x:10001:\n' >"$ctx/rootfs/etc/group"
+  chmod 1777 "$ctx/rootfs/tmp"
+  chmod 0750 "$ctx/data"
+  key=$( (basename "$(dirname "$bin")"; tree_hash "$ctx"; cat "$repo/hack/images/minio.Dockerfile") | sha256sum | cut -c1-12)
+  cp -l "$bin/minio" "$ctx/minio" 2>/dev/null || cp "$bin/minio" "$ctx/minio"
+  image minio "localhost/livestream-minio:$(cat "$bin/../VERSION")" "$key" "$ctx"
+  rm -rf "$ctx"
+fi

@@ -1,7 +1,0 @@
-# The pod sandbox image (containerd's sandbox_image): upstream's pause, compiled by e2e/tools/build.sh pause from
-# build/pause/linux/pause.c of the pinned k8s.io/kubernetes module as a static binary, so the image holds nothing
-# else. Same shape as registry.k8s.io/pause: FROM scratch, /pause, uid 65535. Built by e2e/images/build-images.sh.
-FROM scratch
-COPY pause /pause
-USER 65535:65535
-ENTRYPOINT ["/pause"]

@@ -1,0 +1,318 @@
+// The whole product on a real node: the chart installed with helm, a LiveStream with two relays (RTMP receivers
+// running as pods) and recording to MinIO running in the cluster, a real ffmpeg publisher into the LiveStream's
+// Service, hls.js in headless Chromium, the finalize Job, a transcoder pod deleted mid-stream, and the deletion.
+// Steps run in order and share the channel; each waits with a deadline and says what it waited for.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { createBucket } from '../support/s3-server.ts';
+import { launchChromium } from '../support/chromium.ts';
+import { startPublisher, type Publisher } from '../support/rtmp-publisher.ts';
+import { sleep, waitFor } from '../support/wait-for.ts';
+import { useTestCluster } from '../support/test-namespace.ts';
+import { helm, installOperator } from '../../hack/stack/operator-install.ts';
+import {
+  liveStream,
+  minioObjects,
+  receiverObjects,
+  receiverStreamName,
+  stackImages,
+} from '../../hack/stack/manifests.ts';
+
+const run = promisify(execFile);
+const cluster = useTestCluster('e2e');
+const images = stackImages(inject('images'));
+const operatorNamespace = 'livestream-system';
+const release = 'lso';
+const name = 'channel';
+const receivers = ['receiver-a', 'receiver-b'];
+const bucket = 'recordings';
+const relayKeys = Object.fromEntries(receivers.map((r) => [r, `relay-${r}-${randomBytes(6).toString('hex')}`]));
+const credentials = {
+  accessKeyId: `e2e${randomBytes(4).toString('hex')}`,
+  secretAccessKey: randomBytes(18).toString('hex'),
+};
+
+interface LiveStreamView {
+  metadata: { uid: string };
+  status?: {
+    state?: string;
+    session?: { id?: string };
+    relays?: { name: string; state: string }[];
+    recordings?: { session: string; state: string; playlistUri?: string; mp4Uri?: string }[];
+  };
+}
+
+const kubectlJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await cluster.kubectl([...args, '-n', cluster.namespace, '-o', 'json'])) as T;
+const getLiveStream = () => kubectlJson<LiveStreamView>(['get', 'livestream', name]);
+const serviceIp = async (service: string) =>
+  (await cluster.kubectl(['get', 'svc', service, '-n', cluster.namespace, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+const untilState = (state: string, timeoutMs: number) =>
+  waitFor(`LiveStream ${name} to be ${state}`, async () => (await getLiveStream()).status?.state === state, {
+    timeoutMs,
+    intervalMs: 500,
+  });
+
+/** An encoder that reconnects, as OBS does: when the connection drops, it publishes again a second later. */
+function keepPublishing(url: string): { stop: () => Promise<void> } {
+  let stopped = false;
+  let current: Publisher | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      current = startPublisher({ url });
+      await current.exited;
+      if (!stopped) await sleep(1_000);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await current?.stop();
+      await loop;
+    },
+  };
+}
+
+let publisher: { stop: () => Promise<void> } | undefined;
+let browser: Browser | undefined;
+let s3: S3Client;
+let minioUrl: string;
+let vodUrl: string;
+
+beforeAll(async () => {
+  await installOperator({ kubeconfig: cluster.kubeconfig, images, namespace: operatorNamespace, release });
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'relay-keys' }, stringData: relayKeys };
+  const objects = [
+    secret,
+    ...minioObjects(images.minio, 's3-credentials', credentials),
+    ...receivers.flatMap((r) => receiverObjects(r, images.transcoder)),
+  ];
+  await cluster.kubectl(
+    ['apply', '-n', cluster.namespace, '-f', '-'],
+    JSON.stringify({ kind: 'List', apiVersion: 'v1', items: objects }),
+  );
+  await cluster.kubectl([
+    'wait',
+    '-n',
+    cluster.namespace,
+    '--for=condition=Available',
+    'deployment',
+    '--all',
+    '--timeout=180s',
+  ]);
+  minioUrl = `http://${await serviceIp('minio')}:9000`;
+  s3 = new S3Client({ endpoint: minioUrl, region: 'us-east-1', forcePathStyle: true, credentials });
+  // Public read: ffprobe plays the VOD by URL, segments by relative URLs, as a CDN in front of the bucket would.
+  // Ready pods reach kube-proxy's rules a moment later: until then the Service refuses connections.
+  await waitFor(
+    'the bucket created through the MinIO Service',
+    async () => {
+      await createBucket(s3, bucket, { publicRead: true });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 },
+  );
+});
+
+afterAll(async () => {
+  await publisher?.stop();
+  await browser?.close();
+  await helm(cluster.kubeconfig, ['uninstall', release, '--namespace', operatorNamespace]).catch(() => {});
+});
+
+/** What a failure needs explained: the LiveStream, its Jobs and pods, and the operator's and pods' last log lines. */
+async function dumpDiagnostics(): Promise<void> {
+  const ns = ['-n', cluster.namespace];
+  const sections: [string, string[]][] = [
+    ['livestream', ['get', 'livestream', name, ...ns, '-o', 'yaml']],
+    ['jobs and pods', ['get', 'jobs,pods', ...ns, '-o', 'wide']],
+    ['events', ['get', 'events', ...ns, '--sort-by=.lastTimestamp']],
+    [
+      'operator',
+      ['logs', '-n', operatorNamespace, '-l', 'app.kubernetes.io/component=operator', '--tail=60', '--prefix'],
+    ],
+    [
+      'transcoder',
+      ['logs', ...ns, '-l', `app.kubernetes.io/instance=${name}`, '--all-containers', '--tail=40', '--prefix'],
+    ],
+  ];
+  const finalizers = await cluster
+    .kubectl(['get', 'pods', ...ns, '-l', 'app.kubernetes.io/component=recording-finalizer', '-o', 'name'])
+    .catch(() => '');
+  for (const pod of finalizers.split('\n').filter(Boolean)) sections.push([pod, ['logs', ...ns, pod, '--tail=40']]);
+  for (const [title, args] of sections) {
+    const out = await cluster.kubectl(args).catch((err: unknown) => String(err));
+    process.stderr.write(`\n----- ${title}\n${out}\n`);
+  }
+}
+
+beforeEach(() => {
+  onTestFailed(dumpDiagnostics);
+});
+
+describe('a LiveStream on a real node', () => {
+  it('runs its transcoder pod, goes Live when ffmpeg publishes into its Service, and shows in kubectl get', async () => {
+    const ls = liveStream({
+      name,
+      namespace: cluster.namespace,
+      receivers,
+      relayKeysSecret: 'relay-keys',
+      bucket,
+      credentialsSecret: 's3-credentials',
+      reconnectWindowSeconds: 5,
+    });
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(ls));
+    await untilState('Idle', 180_000);
+    const ip = await serviceIp(name);
+    const keySecret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${name}-stream-key`]);
+    const key = Buffer.from(keySecret.data.streamKey ?? '', 'base64').toString();
+    publisher = keepPublishing(`rtmp://${ip}:1935/live/${key}`);
+    await untilState('Live', 60_000);
+    const table = await cluster.kubectl(['get', 'livestreams', '-n', cluster.namespace]);
+    expect(table).toMatch(new RegExp(`^${name}\\s+Live\\s+True\\s`, 'm'));
+  });
+
+  it('plays the master playlist from the Service with hls.js in headless Chromium for 10 s', async () => {
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`http://${await serviceIp(name)}:8080/`);
+    await page.waitForFunction("document.querySelector('video').currentTime > 0", undefined, { timeout: 30_000 });
+    const currentTime = () => page.evaluate<number>("document.querySelector('video').currentTime");
+    const start = await currentTime();
+    await sleep(10_000);
+    expect((await currentTime()) - start).toBeGreaterThan(8);
+    await page.close();
+  });
+
+  it('pushes the stream to both receivers, each with its own key', async () => {
+    await waitFor(
+      'both relays Active',
+      async () => {
+        const relays = (await getLiveStream()).status?.relays ?? [];
+        return receivers.every((r) => relays.find((x) => x.name === r)?.state === 'Active');
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    for (const r of receivers) {
+      const frames = await waitFor(
+        `${r} to receive 90 frames`,
+        async () => {
+          const log = await cluster.kubectl(['logs', '-n', cluster.namespace, `deployment/${r}`]);
+          const counts = [...log.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1]));
+          // ffmpeg names the stream it got when it differs from the placeholder it listens for: the relay's key.
+          const keyed = log.includes(`Unexpected stream ${relayKeys[r]}, expecting ${receiverStreamName}`);
+          const last = counts.at(-1) ?? 0;
+          return keyed && last >= 90 ? last : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000 },
+      );
+      expect(frames).toBeGreaterThanOrEqual(90);
+    }
+  });
+
+  it('comes back Live after its transcoder pod is deleted mid-stream (the publisher reconnects)', async () => {
+    const selector = `app.kubernetes.io/instance=${name},app.kubernetes.io/component=transcoder`;
+    const pods = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'pods', '-l', selector]);
+    const old = pods.items.map((p) => p.metadata.name);
+    expect(old).toHaveLength(1);
+    const before = (await getLiveStream()).status?.session?.id;
+    expect(before).toBeTruthy();
+    await cluster.kubectl(['delete', 'pod', '-n', cluster.namespace, old[0] ?? '', '--wait=false']);
+    await waitFor(
+      'a new transcoder pod Ready',
+      async () => {
+        const now = await kubectlJson<{
+          items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+        }>(['get', 'pods', '-l', selector]);
+        return now.items.some(
+          (p) =>
+            !old.includes(p.metadata.name) &&
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    // The new pod starts a new session: Live with another session id is the publisher back on the new pod.
+    await waitFor(
+      'Live again in a new session',
+      async () => {
+        const status = (await getLiveStream()).status;
+        return status?.state === 'Live' && status.session?.id !== undefined && status.session.id !== before;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+  });
+
+  it('goes Idle when the publisher stops, runs a finalize Job, and lists a VOD that plays', async () => {
+    const session = (await getLiveStream()).status?.session?.id;
+    expect(session).toBeTruthy();
+    // A few segments' worth, as a broadcast has: a publish cut within its first second leaves nothing to record.
+    await sleep(6_000);
+    await publisher?.stop();
+    publisher = undefined;
+    await untilState('Idle', 60_000);
+    const complete = await waitFor(
+      `the recording of session ${session} Complete in status.recordings`,
+      async () =>
+        (await getLiveStream()).status?.recordings?.find(
+          (r) => r.session === session && r.state === 'Complete' && r.playlistUri,
+        ),
+      { timeoutMs: 180_000, intervalMs: 1_000 },
+    );
+    const jobs = await kubectlJson<{ items: { status?: { succeeded?: number } }[] }>([
+      'get',
+      'jobs',
+      '-l',
+      `app.kubernetes.io/instance=${name}`,
+    ]);
+    // One finalize Job per session: the one the pod deletion ended and the one the publisher ended.
+    expect(jobs.items.filter((j) => (j.status?.succeeded ?? 0) >= 1).length).toBeGreaterThanOrEqual(2);
+    vodUrl = (complete.playlistUri ?? '').replace(/^s3:\/\//, `${minioUrl}/`);
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration',
+      '-of',
+      'csv=p=0',
+      vodUrl,
+    ]);
+    // At least one whole 2 s segment of the session (how many depends on where the keyframes fell).
+    expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('deletes every child with the LiveStream and keeps the recording in S3', async () => {
+    const { uid } = (await getLiveStream()).metadata;
+    await cluster.kubectl(['delete', 'livestream', name, '-n', cluster.namespace, '--timeout=120s']);
+    const kinds = 'deployments,replicasets,pods,services,configmaps,secrets,jobs';
+    await waitFor(
+      'no object owned by the LiveStream, and no transcoder pod',
+      async () => {
+        const all = await kubectlJson<{ items: { metadata: { ownerReferences?: { uid: string }[] } }[] }>([
+          'get',
+          kinds,
+        ]);
+        const owned = all.items.filter((o) => o.metadata.ownerReferences?.some((r) => r.uid === uid));
+        const pods = await cluster.kubectl([
+          'get',
+          'pods',
+          '-n',
+          cluster.namespace,
+          '-l',
+          `app.kubernetes.io/instance=${name}`,
+          '-o',
+          'name',
+        ]);
+        return owned.length === 0 && pods.trim() === '';
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'e2e/' }));
+    expect(listed.KeyCount ?? 0).toBeGreaterThan(0);
+    await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', vodUrl]);
+  });
+});
