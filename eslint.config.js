@@ -1,6 +1,7 @@
 // Type-aware linting: the rules that catch real bugs in async code are errors.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.cluster/', 'test-results/', '**/dist/', 'transcoder/src/hls/player/vendor/'] },
@@ -33,6 +34,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
     },
   },
+  ...boundaries,
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
