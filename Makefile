@@ -60,6 +60,14 @@ verify: deps ## Fail when generated files (types, the chart's CRD copy) are stal
 	$(NODE) scripts/generate-types.ts --check
 	$(NODE) scripts/sync-chart-crd.ts --check
 
+.PHONY: long-functions
+long-functions: deps ## List product functions over 80 lines (exits 1 when there is one)
+	$(NODE) scripts/long-functions.ts
+
+.PHONY: duplicates
+duplicates: ## List code written twice in the tree (the duplicates tool; rows are places to look)
+	duplicates --most 60 --seconds 120
+
 .PHONY: chart-sync
 chart-sync: deps ## Copy crds/ into the chart
 	$(NODE) scripts/sync-chart-crd.ts
