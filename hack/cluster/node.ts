@@ -20,6 +20,7 @@ import {
   type NodeLayout,
 } from './node-components.ts';
 import { isOurs, startDaemon, stopDaemon, type DaemonRecord } from './processes.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { toolBin } from './tools.ts';
 
 const run = promisify(execFile);
@@ -77,14 +78,13 @@ async function writeNodeFiles(l: NodeLayout): Promise<void> {
   await writeFile(p.corefile, corefile(l));
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, daemon?: DaemonRecord) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (daemon && !isOurs(daemon)) throw new Error(`${daemon.name} exited during start-up; see ${daemon.log}`);
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`${what} not ready after ${timeoutMs} ms`);
+/** Waits for `check` (errors count as not yet), failing fast when the daemon it waits for has exited. */
+function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, daemon?: DaemonRecord) {
+  return waitFor(what, check, {
+    timeoutMs,
+    intervalMs: 250,
+    abort: () => (daemon && !isOurs(daemon) ? `${daemon.name} exited during start-up; see ${daemon.log}` : undefined),
+  });
 }
 
 export interface StartNodeInput {
@@ -112,7 +112,7 @@ export async function startNode(input: StartNodeInput): Promise<DaemonRecord[]> 
     const containerd = start('containerd', 'containerd', ['--config', p.containerdConfig]);
     const ctr = (args: string[]) =>
       run('ctr', ['--address', p.containerdSocket, '-n', 'k8s.io', ...args], { maxBuffer: 16 << 20 });
-    await waitFor('containerd', 30_000, async () => (await ctr(['version'])).stdout.includes('Server'), containerd);
+    await waitUntil('containerd', 30_000, async () => (await ctr(['version'])).stdout.includes('Server'), containerd);
     const importStart = Date.now();
     for (const image of input.images) await ctr(['image', 'import', image.archive]);
     log(
@@ -126,7 +126,7 @@ export async function startNode(input: StartNodeInput): Promise<DaemonRecord[]> 
     start('coredns', bins.coredns, ['-conf', p.corefile]);
     start('kube-proxy', bins.kubeProxy, [`--config=${p.kubeProxyConfig}`]);
     const kubelet = start('kubelet', bins.kubelet, kubeletArgs(l));
-    await waitFor(
+    await waitUntil(
       'the node',
       120_000,
       async () => {
@@ -141,7 +141,7 @@ export async function startNode(input: StartNodeInput): Promise<DaemonRecord[]> 
       },
       kubelet,
     );
-    await waitFor('CoreDNS', 30_000, async () => {
+    await waitUntil('CoreDNS', 30_000, async () => {
       const res = await fetch(`http://${nodeNetwork.ip}:8181/ready`);
       return res.ok;
     });

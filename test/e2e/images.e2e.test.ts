@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down, up, type ClusterState } from '../../hack/cluster/local-cluster.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..');
@@ -65,14 +66,8 @@ function startContainer(name: string, args: string[]): { proc: ChildProcess; out
   return { proc, output: () => text };
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const waitUntil = (what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) =>
+  waitFor(what, check, { timeoutMs, intervalMs: 250 });
 
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -159,13 +154,13 @@ describe('operator image', () => {
         'LSO_LEASE_NAME=lso-images-test',
         tag(),
       ]);
-      await waitFor('"became leader" in the operator log', () => c.output().includes('became leader'), 60_000).catch(
+      await waitUntil('"became leader" in the operator log', () => c.output().includes('became leader'), 60_000).catch(
         (err: Error) => {
           throw new Error(`${err.message}; operator output:\n${c.output().slice(-2000)}`);
         },
       );
       expect(c.output()).toContain('operator started');
-      await waitFor(
+      await waitUntil(
         '/readyz 200',
         async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.status === 200,
         30_000,
@@ -219,8 +214,8 @@ describe('transcoder image', () => {
       '--http-port',
       String(httpPort),
     ]);
-    await waitFor('the RTMP port', () => tcpOpen(rtmpPort), 30_000);
-    await waitFor(
+    await waitUntil('the RTMP port', () => tcpOpen(rtmpPort), 30_000);
+    await waitUntil(
       '/healthz 200',
       async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.status === 200,
       30_000,
