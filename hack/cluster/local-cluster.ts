@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { stringify } from 'yaml';
 import {
   apiserverServiceIp,
@@ -108,31 +109,28 @@ export async function apiGet(dir: string, server: string, path: string): Promise
   });
 }
 
+/** Fails the wait at once when one of the cluster's daemons has exited (its log says why). */
+const daemonDied = (state: ClusterState, name?: string) => () => {
+  const dead = state.daemons.find((d) => (name === undefined || d.name === name) && !isOurs(d));
+  return dead ? `${dead.name} exited during start-up; see ${dead.log}` : undefined;
+};
+
 async function waitReady(state: ClusterState, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    const dead = state.daemons.find((d) => !isOurs(d));
-    if (dead) throw new Error(`${dead.name} exited during start-up; see ${dead.log}`);
-    try {
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () => {
       const res = await apiGet(state.dir, state.server, '/readyz');
-      if (res.status === 200 && res.body.trim() === 'ok') return;
-      last = `${res.status} ${res.body.slice(0, 200)}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`kube-apiserver not ready after ${timeoutMs} ms: ${last}`);
+      if (res.status === 200 && res.body.trim() === 'ok') return true;
+      throw new Error(`${res.status} ${res.body.slice(0, 200)}`);
+    },
+    { timeoutMs, intervalMs: 250, abort: daemonDied(state) },
+  );
 }
 
 /** Waits for a component's own /healthz (self-signed serving certificate, anonymous access allowed there). */
 async function waitHealthy(state: ClusterState, name: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const daemon = state.daemons.find((d) => d.name === name);
-  while (Date.now() < deadline) {
-    if (daemon && !isOurs(daemon)) throw new Error(`${name} exited during start-up; see ${daemon.log}`);
-    const ok = await new Promise<boolean>((resolve) => {
+  const healthy = () =>
+    new Promise<boolean>((resolve) => {
       const req = request(
         { host: state.host, port, path: '/healthz', rejectUnauthorized: false, timeout: 2_000 },
         (res) => {
@@ -144,10 +142,7 @@ async function waitHealthy(state: ClusterState, name: string, port: number, time
       req.on('error', () => resolve(false));
       req.end();
     });
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${name} not healthy after ${timeoutMs} ms`);
+  await waitFor(`${name} /healthz`, healthy, { timeoutMs, intervalMs: 200, abort: daemonDied(state, name) });
 }
 
 export interface UpOptions {
