@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crdPath, generate, generatedPath, toJsonSchema } from './generate-types.ts';
+import {
+  crdPath,
+  crdSchema,
+  generate,
+  generatedPath,
+  generateSchema,
+  schemaPath,
+  toJsonSchema,
+} from './generate-types.ts';
 
 const run = promisify(execFile);
 const script = join(import.meta.dirname, 'generate-types.ts');
@@ -22,6 +30,15 @@ describe('generate-types', () => {
     expect(await readFile(generatedPath, 'utf8')).toBe(await generate());
   });
 
+  it('the committed JSON schema is what the CRD generates: the openAPIV3Schema, CEL rules and defaults included', async () => {
+    const committed = await readFile(schemaPath, 'utf8');
+    expect(committed).toBe(await generateSchema());
+    const { $comment, ...schema } = JSON.parse(committed) as Record<string, unknown>;
+    expect($comment).toMatch(/DO NOT EDIT/);
+    expect(schema).toEqual(crdSchema(await readFile(crdPath, 'utf8')));
+    expect(JSON.stringify(schema)).toContain('x-kubernetes-validations');
+  });
+
   // Four Node processes, each loading the generator and its formatter: seconds on a loaded machine.
   it(
     '--check passes on a fresh file and fails, saying what to run, once the CRD changes',
@@ -29,27 +46,33 @@ describe('generate-types', () => {
     async () => {
       const crd = join(dir, 'livestream.yaml');
       const out = join(dir, 'livestream.generated.ts');
+      const schemaOut = join(dir, 'livestream.schema.json');
+      const files = ['--crd', crd, '--out', out, '--schema-out', schemaOut];
       await copyFile(crdPath, crd);
-      await run(process.execPath, [script, '--crd', crd, '--out', out]);
-      const ok = await run(process.execPath, [script, '--check', '--crd', crd, '--out', out]);
-      expect(ok.stdout).toMatch(/is up to date/);
+      await run(process.execPath, [script, ...files]);
+      const ok = await run(process.execPath, [script, '--check', ...files]);
+      expect(ok.stdout).toMatch(/livestream\.generated\.ts is up to date/);
+      expect(ok.stdout).toMatch(/livestream\.schema\.json is up to date/);
 
       const text = await readFile(crd, 'utf8');
       await writeFile(crd, text.replace('description: Desired state of the channel.', 'description: Changed.'));
-      const stale = await run(process.execPath, [script, '--check', '--crd', crd, '--out', out]).then(
+      const stale = await run(process.execPath, [script, '--check', ...files]).then(
         () => ({ code: 0, stderr: '' }),
         (err: { code: number; stderr: string }) => err,
       );
       expect(stale.code).toBe(1);
       expect(stale.stderr).toMatch(/livestream\.generated\.ts is stale .*run `node scripts\/generate-types\.ts`/);
+      expect(stale.stderr).toMatch(/livestream\.schema\.json is stale/);
 
-      await rm(out);
-      const missing = await run(process.execPath, [script, '--check', '--crd', crd, '--out', out]).then(
+      await run(process.execPath, [script, ...files]);
+      await rm(schemaOut);
+      const missing = await run(process.execPath, [script, '--check', ...files]).then(
         () => ({ code: 0, stderr: '' }),
         (err: { code: number; stderr: string }) => err,
       );
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/is missing/);
+      expect(missing.stderr).toMatch(/livestream\.schema\.json is missing/);
+      expect(missing.stderr).not.toMatch(/generated\.ts/);
     },
   );
 
