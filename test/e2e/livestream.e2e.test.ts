@@ -1,9 +1,12 @@
 // The whole product on a real node: the chart installed with helm, a LiveStream with two relays (RTMP receivers
 // running as pods) and recording to MinIO running in the cluster, a real ffmpeg publisher into the LiveStream's
-// Service, hls.js in headless Chromium, the finalize Job, a transcoder pod deleted mid-stream, and the deletion.
+// Service, hls.js in headless Chromium, the finalize Job, a transcoder pod deleted mid-stream, a transcoder killed
+// with SIGKILL (its session closed by the heartbeat TTL and still finalized), a relay whose key Secret is missing
+// (the channel stays usable), and the deletion.
 // Steps run in order and share the channel; each waits with a deadline and says what it waited for.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Browser } from 'playwright-core';
@@ -41,6 +44,8 @@ interface LiveStreamView {
   status?: {
     state?: string;
     session?: { id?: string };
+    sessions?: { id: string; endedAt?: string; endReason?: string }[];
+    conditions?: { type: string; status: string; reason: string; message: string }[];
     relays?: { name: string; state: string }[];
     recordings?: { session: string; state: string; playlistUri?: string; mp4Uri?: string }[];
   };
@@ -247,6 +252,69 @@ describe('a LiveStream on a real node', () => {
     );
   });
 
+  it('closes a session whose transcoder is killed with SIGKILL within the heartbeat TTL, and finalizes it', async () => {
+    const session = await waitFor(
+      'Live in a session',
+      async () => {
+        const status = (await getLiveStream()).status;
+        return status?.state === 'Live' ? status.session?.id : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // A few segments uploaded first: the recording of a killed session is what was uploaded before the kill.
+    await sleep(6_000);
+    // The node's containers are host processes: the transcoder container's main process, killed as the OOM killer
+    // would (no SIGTERM, no session-ended report, no ENDLIST).
+    const selector = `app.kubernetes.io/instance=${name},app.kubernetes.io/component=transcoder`;
+    const pods = await kubectlJson<{ items: { metadata: { uid: string }; status?: { phase?: string } }[] }>([
+      'get',
+      'pods',
+      '-l',
+      selector,
+    ]);
+    const uid = pods.items.find((p) => p.status?.phase === 'Running')?.metadata.uid ?? '';
+    const { stdout } = await run('pgrep', ['-f', 'node transcoder/src/main.ts']);
+    const inPod = async (pid: string) =>
+      (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).includes(`pod${uid}`);
+    const candidates = stdout.split('\n').filter(Boolean);
+    const pids = (await Promise.all(candidates.map(async (pid) => ((await inPod(pid)) ? pid : undefined)))).filter(
+      Boolean,
+    );
+    expect(uid).not.toBe('');
+    expect(pids).toHaveLength(1);
+    const killedAt = Date.now();
+    await run('kill', ['-9', pids[0] ?? '']);
+    const closed = await waitFor(
+      `session ${session} closed in status.sessions`,
+      async () => (await getLiveStream()).status?.sessions?.find((s) => s.id === session && s.endedAt),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const closedAfterMs = Date.now() - killedAt;
+    process.stderr.write(`e2e: SIGKILLed session closed in status after ${closedAfterMs} ms\n`);
+    expect(closed.endReason).toBe('TranscoderLost');
+    expect(closedAfterMs).toBeLessThanOrEqual(15_000 + 5_000); // the heartbeat TTL plus 5 s
+    const complete = await waitFor(
+      `the recording of the killed session ${session} Complete`,
+      async () =>
+        (await getLiveStream()).status?.recordings?.find(
+          (r) => r.session === session && r.state === 'Complete' && r.playlistUri,
+        ),
+      { timeoutMs: 180_000, intervalMs: 1_000 },
+    );
+    const url = (complete.playlistUri ?? '').replace(/^s3:\/\//, `${minioUrl}/`);
+    const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', url]);
+    expect(Number(probe.stdout.trim())).toBeGreaterThanOrEqual(2);
+    // The container restarts in the same pod and the reconnecting publisher is Live again, in a new session.
+    await waitFor(
+      'Live again after the restart',
+      async () => {
+        const status = (await getLiveStream()).status;
+        return status?.state === 'Live' && status.session?.id !== session;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+  });
+
   it('goes Idle when the publisher stops, runs a finalize Job, and lists a VOD that plays', async () => {
     const session = (await getLiveStream()).status?.session?.id;
     expect(session).toBeTruthy();
@@ -283,6 +351,33 @@ describe('a LiveStream on a real node', () => {
     ]);
     // At least one whole 2 s segment of the session (how many depends on where the keyframes fell).
     expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps a LiveStream whose relay key Secret is missing Idle, with RelaysHealthy=False naming the Secret', async () => {
+    const other = 'no-relay-key';
+    const ls = {
+      apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
+      kind: 'LiveStream',
+      metadata: { name: other, namespace: cluster.namespace },
+      spec: {
+        ladder: { preset: '360p' },
+        relays: [{ name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt-key-absent' } }],
+      },
+    };
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(ls));
+    const status = await waitFor(
+      `LiveStream ${other} Idle`,
+      async () => {
+        const got = await kubectlJson<LiveStreamView>(['get', 'livestream', other]);
+        return got.status?.state === 'Idle' ? got.status : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 1_000 },
+    );
+    const relays = status.conditions?.find((c) => c.type === 'RelaysHealthy');
+    expect(relays?.status).toBe('False');
+    expect(relays?.message).toContain('yt-key-absent');
+    expect(status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    await cluster.kubectl(['delete', 'livestream', other, '-n', cluster.namespace, '--wait=false']);
   });
 
   it('deletes every child with the LiveStream and keeps the recording in S3', async () => {
