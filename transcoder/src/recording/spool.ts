@@ -25,13 +25,9 @@ export interface SpoolEntry extends SegmentMeta {
 
 export type AddResult = 'added' | 'dropped' | 'missing' | 'empty';
 
-export interface Spool {
-  dir: string;
-  load(): Promise<SpoolEntry[]>; // entries left by an earlier process, oldest first
-  add(source: string, meta: SegmentMeta): Promise<{ result: AddResult; entry?: SpoolEntry }>;
-  remove(entry: SpoolEntry): Promise<void>;
-  prune(keepSession: string): Promise<void>;
-  bytes(): number;
+export interface AddOutcome {
+  result: AddResult;
+  entry?: SpoolEntry;
 }
 
 const pad = (n: number): string => String(n).padStart(10, '0');
@@ -42,91 +38,126 @@ export function entryOrder(a: SegmentMeta, b: SegmentMeta): number {
 }
 
 export function createSpool(dir: string, maxBytes: number): Spool {
-  let total = 0;
-  const entryPath = (m: Pick<SegmentMeta, 'session' | 'track' | 'sequence'>): string =>
-    path.join(dir, m.session, m.track, pad(m.sequence));
+  return new Spool(dir, maxBytes);
+}
 
-  const load = async (): Promise<SpoolEntry[]> => {
-    await mkdir(dir, { recursive: true });
+export class Spool {
+  readonly dir: string;
+  private readonly maxBytes: number;
+  private total = 0;
+
+  constructor(dir: string, maxBytes: number) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+  }
+
+  bytes(): number {
+    return this.total;
+  }
+
+  // Entries left by an earlier process, oldest first; interrupted entries are cleaned up on the way.
+  async load(): Promise<SpoolEntry[]> {
+    await mkdir(this.dir, { recursive: true });
     const entries: SpoolEntry[] = [];
-    total = 0;
-    for (const session of await readdir(dir)) {
-      if (!safeName.test(session) || !(await stat(path.join(dir, session))).isDirectory()) continue;
-      for (const track of await readdir(path.join(dir, session))) {
-        const trackDir = path.join(dir, session, track);
-        if (!(await stat(trackDir)).isDirectory()) continue;
-        const files = new Set(await readdir(trackDir));
-        for (const f of files) {
-          const full = path.join(trackDir, f);
-          if (f.endsWith('.tmp')) {
-            await rm(full, { force: true }); // interrupted mid-add
-            continue;
-          }
-          if (!f.endsWith('.json')) continue;
-          const base = f.slice(0, -'.json'.length);
-          if (!files.has(`${base}.ts`)) {
-            await rm(full, { force: true });
-            continue;
-          }
-          const meta = JSON.parse(await readFile(full, 'utf8')) as SegmentMeta;
-          const bytes = (await stat(`${path.join(trackDir, base)}.ts`)).size;
-          total += bytes;
-          entries.push({ ...meta, bytes, path: `${path.join(trackDir, base)}.ts` });
-        }
+    this.total = 0;
+    for (const session of await readdir(this.dir)) {
+      const sessionDir = path.join(this.dir, session);
+      if (!safeName.test(session) || !(await stat(sessionDir)).isDirectory()) continue;
+      for (const track of await readdir(sessionDir)) {
+        const trackDir = path.join(sessionDir, track);
+        if ((await stat(trackDir)).isDirectory()) entries.push(...(await this.loadTrack(trackDir)));
       }
-      await removeEmptyDirs(path.join(dir, session));
+      await removeEmptyDirs(sessionDir);
     }
     return entries.sort(entryOrder);
-  };
+  }
 
-  const add = async (source: string, meta: SegmentMeta): Promise<{ result: AddResult; entry?: SpoolEntry }> => {
+  async add(source: string, meta: SegmentMeta): Promise<AddOutcome> {
     if (!safeName.test(meta.session) || !safeName.test(meta.track)) throw new Error('unsafe session or track name');
-    let size: number;
-    try {
-      size = (await stat(source)).size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { result: 'missing' };
-      throw err;
-    }
+    const size = await sizeOf(source);
+    if (size === undefined) return { result: 'missing' };
     // ffmpeg stopped before a segment's first write (a publish of under a second) still lists it, empty: nothing to
     // keep, and an empty object would only make the session's finalization fail.
     if (size === 0) return { result: 'empty' };
-    if (total + size > maxBytes) return { result: 'dropped' };
-    const base = entryPath(meta);
+    if (this.total + size > this.maxBytes) return { result: 'dropped' };
+    const base = this.entryPath(meta);
     await mkdir(path.dirname(base), { recursive: true });
     const tmp = `${base}.ts.tmp`;
     await rm(tmp, { force: true });
-    try {
-      await link(source, tmp);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { result: 'missing' };
-      if (code !== 'EXDEV' && code !== 'EPERM') throw err;
-      await copyFile(source, tmp);
-    }
+    if (!(await linkOrCopy(source, tmp))) return { result: 'missing' };
     await writeFile(`${base}.json.tmp`, JSON.stringify(meta));
     await rename(`${base}.json.tmp`, `${base}.json`);
     await rename(tmp, `${base}.ts`);
-    total += size;
+    this.total += size;
     return { result: 'added', entry: { ...meta, bytes: size, path: `${base}.ts` } };
-  };
+  }
 
-  const remove = async (entry: SpoolEntry): Promise<void> => {
-    const base = entryPath(entry);
+  async remove(entry: SpoolEntry): Promise<void> {
+    const base = this.entryPath(entry);
     // Segment first: a sidecar alone is cleaned at load, a segment alone would never be.
     await rm(`${base}.ts`, { force: true });
     await rm(`${base}.json`, { force: true });
-    total = Math.max(0, total - entry.bytes);
-  };
+    this.total = Math.max(0, this.total - entry.bytes);
+  }
 
   // Empty directories of sessions no longer captured (never the current one: an add may be between mkdir and link).
-  const prune = async (keep: string): Promise<void> => {
-    for (const session of await readdir(dir).catch(() => [] as string[])) {
-      if (session !== keep && safeName.test(session)) await removeEmptyDirs(path.join(dir, session));
+  async prune(keepSession: string): Promise<void> {
+    for (const session of await readdir(this.dir).catch(() => [] as string[])) {
+      if (session !== keepSession && safeName.test(session)) await removeEmptyDirs(path.join(this.dir, session));
     }
-  };
+  }
 
-  return { dir, load, add, remove, prune, bytes: () => total };
+  private entryPath(m: Pick<SegmentMeta, 'session' | 'track' | 'sequence'>): string {
+    return path.join(this.dir, m.session, m.track, pad(m.sequence));
+  }
+
+  // The whole entries of one track directory; a .tmp (interrupted mid-add) or a sidecar without its segment is removed.
+  private async loadTrack(trackDir: string): Promise<SpoolEntry[]> {
+    const entries: SpoolEntry[] = [];
+    const files = new Set(await readdir(trackDir));
+    for (const f of files) {
+      const full = path.join(trackDir, f);
+      if (f.endsWith('.tmp')) {
+        await rm(full, { force: true });
+        continue;
+      }
+      if (!f.endsWith('.json')) continue;
+      const base = f.slice(0, -'.json'.length);
+      if (!files.has(`${base}.ts`)) {
+        await rm(full, { force: true });
+        continue;
+      }
+      const meta = JSON.parse(await readFile(full, 'utf8')) as SegmentMeta;
+      const segment = `${path.join(trackDir, base)}.ts`;
+      const bytes = (await stat(segment)).size;
+      this.total += bytes;
+      entries.push({ ...meta, bytes, path: segment });
+    }
+    return entries;
+  }
+}
+
+// The size of a file, undefined when it does not exist (ffmpeg already deleted it from the live window).
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+// Hard link (no copy), or a copy when the spool is on another file system. false: the source vanished meanwhile.
+async function linkOrCopy(source: string, target: string): Promise<boolean> {
+  try {
+    await link(source, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code !== 'EXDEV' && code !== 'EPERM') throw err;
+    await copyFile(source, target);
+  }
+  return true;
 }
 
 // Remove <session>/<track> directories once empty (ENOTEMPTY is the common, expected case).
