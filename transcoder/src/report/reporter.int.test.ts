@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
 import { eventsStream, parseEvent, type HeartbeatData, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { createReporter, type Reporter } from './reporter.ts';
@@ -29,14 +30,6 @@ const heartbeat = (n: number): HeartbeatData => ({
 async function readAll(): Promise<TranscoderEvent[]> {
   const entries = await reader.xrange(eventsStream, '-', '+');
   return entries.map(([, fields]) => parseEvent(fields));
-}
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function makeReporter(maxBuffered?: number): Reporter {
@@ -89,7 +82,7 @@ describe('reporter', () => {
     for (let i = 1; i <= 20; i++) r.report('heartbeat', 's1', heartbeat(i));
     r.report('publish-ended', 's1', { reconnectWindowSeconds: 30, bytesIn: 123 });
     r.report('session-ended', 's1', { duration: 12, bytesIn: 123, peakViewers: 7, reason: 'window-expired' });
-    await until('delivery', async () => (await reader.xlen(eventsStream)) === 23);
+    await waitFor('delivery', async () => (await reader.xlen(eventsStream)) === 23);
     const events = await readAll();
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
     expect(events[0]).toMatchObject({ type: 'publish-started', namespace: 'media', name: 'news', session: 's1' });
@@ -113,21 +106,21 @@ describe('reporter', () => {
     let n = 0;
     const tick = setInterval(() => r.report('heartbeat', 's2', heartbeat(++n)), 20);
     try {
-      await until('some heartbeats delivered', async () => (await reader.xlen(eventsStream)) >= 10);
+      await waitFor('some heartbeats delivered', async () => (await reader.xlen(eventsStream)) >= 10);
       await redis.stop();
       const t0 = Date.now();
       r.report('publish-ended', 's2', { reconnectWindowSeconds: 30, bytesIn: 1 });
       expect(Date.now() - t0).toBeLessThan(5); // report() never waits for Redis
-      await until('reports buffered', () => r.buffered >= 50);
+      await waitFor('reports buffered', () => r.buffered >= 50);
       r.report('publish-started', 's2', { resumed: true });
       expect(await metrics.reportsBuffered.get()).toMatchObject({ values: [{ value: r.buffered }] });
       await redis.start(); // a fresh, empty server: only what was buffered (and later reports) can appear
-      await until('buffer drained', () => r.buffered === 0);
+      await waitFor('buffer drained', () => r.buffered === 0);
     } finally {
       clearInterval(tick);
     }
     const lastSeq = n + 2;
-    await until('last report', async () => (await readAll()).at(-1)?.seq === lastSeq);
+    await waitFor('last report', async () => (await readAll()).at(-1)?.seq === lastSeq);
     const events = await readAll();
     const seqs = events.map((e) => e.seq);
     // In order and without gaps from the first report buffered during the outage to the last one made.
@@ -143,9 +136,9 @@ describe('reporter', () => {
   it('when the buffer bound is hit, drops old heartbeats first and counts every drop', async () => {
     const r = makeReporter(6);
     r.report('heartbeat', 's3', heartbeat(0));
-    await until('first delivery', async () => (await reader.xlen(eventsStream)) === 1);
+    await waitFor('first delivery', async () => (await reader.xlen(eventsStream)) === 1);
     await redis.stop();
-    await until('writer noticed the outage', () => logLines.some((l) => l.includes('Redis unreachable')));
+    await waitFor('writer noticed the outage', () => logLines.some((l) => l.includes('Redis unreachable')));
     r.report('publish-ended', 's3', { reconnectWindowSeconds: 30, bytesIn: 1 }); // seq 2
     for (let i = 1; i <= 10; i++) r.report('heartbeat', 's3', heartbeat(i)); // seq 3..12
     r.report('publish-started', 's3', { resumed: true }); // seq 13
@@ -153,8 +146,8 @@ describe('reporter', () => {
     expect(r.buffered).toBe(6);
     expect((await metrics.reportsDroppedTotal.get()).values[0]?.value).toBe(13 - 6);
     await redis.start();
-    await until('buffer drained', () => r.buffered === 0);
-    await until('all delivered', async () => (await reader.xlen(eventsStream)) === 6);
+    await waitFor('buffer drained', () => r.buffered === 0);
+    await waitFor('all delivered', async () => (await reader.xlen(eventsStream)) === 6);
     const events = await readAll();
     expect(events.map((e) => [e.seq, e.type])).toEqual([
       [2, 'publish-ended'],

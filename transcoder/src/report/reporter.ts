@@ -1,7 +1,7 @@
 // Sends reports to the Redis stream `livestream:events` without ever blocking or failing the stream: report() only
 // queues; one writer loop delivers the queue in order (XADD batches in a pipeline) whenever Redis is ready. ioredis's
 // own offline queue is off so that ordering and the bound on memory are ours (see report-buffer.ts).
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
 import {
@@ -43,160 +43,196 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 }
 
 export function createReporter(options: ReporterOptions): Reporter {
-  const { namespace, name, metrics, logger } = options;
-  const batchSize = options.batchSize ?? 100;
-  const buffer = new ReportBuffer<Pending>(options.maxBuffered ?? 10_000);
-  let seq = 0;
-  let inFlight = 0;
-  let closed = false;
-  let draining: Promise<void> | undefined;
+  if (options.redisUrl) return new RedisReporter(options.redisUrl, options);
+  options.logger?.info('no Redis URL: reports are not sent');
+  return discardingReporter;
+}
 
-  const updateGauge = (): void => metrics?.reportsBuffered.set(buffer.length + inFlight);
-  let dropsSinceLog = 0;
-  const countDrops = (dropped: readonly Pending[]): void => {
-    if (dropped.length === 0) return;
-    metrics?.reportsDroppedTotal.inc(dropped.length);
-    // One warning per outage, not one per report.
-    if (dropsSinceLog === 0) logger?.warn({ bound: buffer.max }, 'report buffer full: dropping reports');
-    dropsSinceLog += dropped.length;
-  };
+const discardingReporter: Reporter = {
+  report() {},
+  close: async () => {},
+  buffered: 0,
+};
 
-  if (!options.redisUrl) {
-    logger?.info('no Redis URL: reports are not sent');
-    return {
-      report() {},
-      close: async () => {},
-      get buffered() {
-        return 0;
-      },
-    };
-  }
-
-  const redis = new Redis(options.redisUrl, {
+// ioredis's own queueing and resending are off: the buffer and the single writer below decide order and memory.
+function connectionOptions(stopped: () => boolean): RedisOptions {
+  return {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => (closed ? null : reconnectDelayMs(attempt)),
+    retryStrategy: (attempt) => (stopped() ? null : reconnectDelayMs(attempt)),
     connectTimeout: 5_000,
     lazyConnect: false,
-  });
+  };
+}
 
-  // ioredis emits `error` on every failed reconnect attempt: log the transition, not each attempt.
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (down || closed) return;
-    down = true;
-    logger?.warn({ err: err.message, buffered: buffer.length }, 'Redis unreachable: buffering reports');
-  });
-  redis.on('ready', () => {
-    if (down) {
-      logger?.info({ buffered: buffer.length, dropped: dropsSinceLog }, 'Redis reachable again: delivering reports');
-    }
-    down = false;
-    dropsSinceLog = 0;
-    kick();
-  });
+class RedisReporter implements Reporter {
+  private readonly options: ReporterOptions;
+  private readonly batchSize: number;
+  private readonly buffer: ReportBuffer<Pending>;
+  private readonly redis: Redis;
+  private seq = 0;
+  private inFlight = 0;
+  private closed = false;
+  private down = false;
+  private dropsSinceLog = 0;
+  private draining: Promise<void> | undefined;
 
-  const waitForReady = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      redis.once('ready', done);
-    });
-
-  async function deliverBatch(): Promise<void> {
-    const batch = buffer.takeFront(batchSize);
-    inFlight = batch.length;
-    let delivered = 0;
-    try {
-      const pipeline = redis.pipeline();
-      for (const event of batch) {
-        pipeline.xadd(eventsStream, 'MAXLEN', '~', eventsStreamMaxLen, '*', ...encodeEvent(event));
-      }
-      const results = (await pipeline.exec()) ?? [];
-      // Commands on one connection complete in order: keep the delivered prefix, retry the rest.
-      while (delivered < batch.length && results[delivered] && !results[delivered]![0]) delivered++;
-    } catch {
-      // connection lost or not writable: everything in the batch is retried after reconnecting
-    } finally {
-      inFlight = 0;
-      countDrops(buffer.returnFront(batch.slice(delivered)));
-      updateGauge();
-    }
-    if (delivered < batch.length) await waitForReady(1_000);
+  constructor(redisUrl: string, options: ReporterOptions) {
+    this.options = options;
+    this.batchSize = options.batchSize ?? 100;
+    this.buffer = new ReportBuffer<Pending>(options.maxBuffered ?? 10_000);
+    this.redis = new Redis(
+      redisUrl,
+      connectionOptions(() => this.closed),
+    );
+    this.redis.on('error', (err: Error) => this.onError(err));
+    this.redis.on('ready', () => this.onReady());
   }
 
-  async function drain(): Promise<void> {
-    while (buffer.length > 0) {
-      if (redis.status !== 'ready') {
-        if (closed) return;
-        await waitForReady(1_000);
-        continue;
-      }
-      await deliverBatch();
-      if (closed && redis.status !== 'ready') return;
+  get buffered(): number {
+    return this.buffer.length + this.inFlight;
+  }
+
+  report<T extends EventType>(type: T, session: string, data: EventDataByType[T]): void {
+    try {
+      if (this.closed) return;
+      this.seq++;
+      const { namespace, name } = this.options;
+      const event: Pending = {
+        type,
+        namespace,
+        name,
+        session,
+        seq: this.seq,
+        ts: Date.now(),
+        data,
+        lifecycle: isLifecycleEvent(type),
+      };
+      this.countDrops(this.buffer.push(event));
+      this.updateGauge();
+      this.kick();
+    } catch (err) {
+      this.options.logger?.error({ err }, 'report failed');
     }
+  }
+
+  async close({ flushTimeoutMs = 3_000 } = {}): Promise<void> {
+    if (this.closed) return;
+    this.kick();
+    if (this.draining) await settledWithin(this.draining, flushTimeoutMs);
+    this.closed = true;
+    const undelivered = this.buffered;
+    if (undelivered > 0) this.options.logger?.warn({ undelivered }, 'closing reporter with undelivered reports');
+    if (this.redis.status === 'ready') {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    } else {
+      this.redis.disconnect();
+    }
+  }
+
+  // ioredis emits `error` on every failed reconnect attempt: log the transition, not each attempt.
+  private onError(err: Error): void {
+    if (this.down || this.closed) return;
+    this.down = true;
+    this.options.logger?.warn(
+      { err: err.message, buffered: this.buffer.length },
+      'Redis unreachable: buffering reports',
+    );
+  }
+
+  private onReady(): void {
+    if (this.down) {
+      const progress = { buffered: this.buffer.length, dropped: this.dropsSinceLog };
+      this.options.logger?.info(progress, 'Redis reachable again: delivering reports');
+    }
+    this.down = false;
+    this.dropsSinceLog = 0;
+    this.kick();
+  }
+
+  private updateGauge(): void {
+    this.options.metrics?.reportsBuffered.set(this.buffered);
+  }
+
+  private countDrops(dropped: readonly Pending[]): void {
+    if (dropped.length === 0) return;
+    this.options.metrics?.reportsDroppedTotal.inc(dropped.length);
+    // One warning per outage, not one per report.
+    if (this.dropsSinceLog === 0)
+      this.options.logger?.warn({ bound: this.buffer.max }, 'report buffer full: dropping reports');
+    this.dropsSinceLog += dropped.length;
   }
 
   // Single writer: at most one drain loop runs; report() and `ready` only start one if none is running.
-  function kick(): void {
-    if (draining || buffer.length === 0) return;
-    draining = drain()
-      .catch((err: unknown) => logger?.error({ err }, 'report writer failed'))
+  private kick(): void {
+    if (this.draining || this.buffer.length === 0) return;
+    this.draining = this.drain()
+      .catch((err: unknown) => this.options.logger?.error({ err }, 'report writer failed'))
       .finally(() => {
-        draining = undefined;
-        if (buffer.length > 0 && redis.status === 'ready' && !closed) kick();
+        this.draining = undefined;
+        if (this.buffer.length > 0 && this.redis.status === 'ready' && !this.closed) this.kick();
       });
   }
 
-  return {
-    report(type, session, data) {
-      try {
-        if (closed) return;
-        seq++;
-        const event: Pending = {
-          type,
-          namespace,
-          name,
-          session,
-          seq,
-          ts: Date.now(),
-          data,
-          lifecycle: isLifecycleEvent(type),
-        };
-        countDrops(buffer.push(event));
-        updateGauge();
-        kick();
-      } catch (err) {
-        logger?.error({ err }, 'report failed');
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      if (this.redis.status !== 'ready') {
+        if (this.closed) return;
+        await this.waitForReady(1_000);
+        continue;
       }
-    },
+      await this.deliverBatch();
+      if (this.closed && this.redis.status !== 'ready') return;
+    }
+  }
 
-    async close({ flushTimeoutMs = 3_000 } = {}) {
-      if (closed) return;
-      kick();
-      if (draining) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushTimeoutMs)));
-        await Promise.race([draining, timeout]);
+  private async deliverBatch(): Promise<void> {
+    const batch = this.buffer.takeFront(this.batchSize);
+    this.inFlight = batch.length;
+    let delivered = 0;
+    try {
+      delivered = await this.xaddAll(batch);
+    } catch {
+      // connection lost or not writable: everything in the batch is retried after reconnecting
+    } finally {
+      this.inFlight = 0;
+      this.countDrops(this.buffer.returnFront(batch.slice(delivered)));
+      this.updateGauge();
+    }
+    if (delivered < batch.length) await this.waitForReady(1_000);
+  }
+
+  // One pipeline round trip; returns how many of the batch, from the front, were delivered.
+  private async xaddAll(batch: readonly Pending[]): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (const event of batch) {
+      pipeline.xadd(eventsStream, 'MAXLEN', '~', eventsStreamMaxLen, '*', ...encodeEvent(event));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    // Commands on one connection complete in order: keep the delivered prefix, retry the rest.
+    let delivered = 0;
+    while (delivered < batch.length && results[delivered] && !results[delivered]![0]) delivered++;
+    return delivered;
+  }
+
+  private waitForReady(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
         clearTimeout(timer);
-      }
-      closed = true;
-      const undelivered = buffer.length + inFlight;
-      if (undelivered > 0) logger?.warn({ undelivered }, 'closing reporter with undelivered reports');
-      if (redis.status === 'ready') {
-        await redis.quit().catch(() => redis.disconnect());
-      } else {
-        redis.disconnect();
-      }
-    },
+        this.redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.redis.once('ready', done);
+    });
+  }
+}
 
-    get buffered() {
-      return buffer.length + inFlight;
-    },
-  };
+// Waits for `work` to settle, or `ms`, whichever comes first.
+async function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([work, timeout]);
+  clearTimeout(timer);
 }
