@@ -13,6 +13,8 @@ export interface OperatorConfig {
   metricsPort: number;
   concurrency: number;
   resyncSeconds: number;
+  /** A new leader whose caches have not synced by then gives the Lease up and exits (the pod restarts). */
+  cacheSyncTimeoutSeconds: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -37,5 +39,6 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     metricsPort: int(env, 'LSO_METRICS_PORT', 8080, 0, 65535),
     concurrency: int(env, 'LSO_CONCURRENCY', 4, 1, 64),
     resyncSeconds: int(env, 'LSO_RESYNC_SECONDS', 300, 1, 86_400),
+    cacheSyncTimeoutSeconds: int(env, 'LSO_CACHE_SYNC_TIMEOUT_SECONDS', 120, 5, 3_600),
   };
 }

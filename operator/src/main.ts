@@ -1,9 +1,19 @@
 // The operator process: health and metrics endpoints from the start; the controller runs only while this replica
-// holds the leader Lease. SIGTERM stops the work, releases the Lease and exits.
+// holds the leader Lease (runtime/leader-election.ts). Three ways a term ends:
+// - SIGTERM: stop the work, release the Lease (client-go's ReleaseOnCancel: only once the work has ended), exit 0.
+// - The controller cannot start after we won the Lease (LiveStream CRD not served, caches not synced in time): stop
+//   what started, release the Lease and exit 1, so the pod restarts and a standby leads instead of a leader that holds
+//   the Lease doing nothing.
+// - Leadership lost (no renewal within the renew deadline, or the Lease taken): stop reconciling at once and campaign
+//   again in this process, as client-go leaves to OnStoppedLeading. Restarting instead would turn every API server
+//   outage longer than the renew deadline into a restart of every replica, for nothing: the controller is rebuilt
+//   from fresh lists at the next term anyway. The one thing a restart guarantees, that no request of the old term is
+//   still in flight, we get by bounding the stop: if the controller has not stopped before another replica could
+//   take the Lease (elector.handoverMarginMs), the process exits 1, which ends those requests.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import type { LiveStream } from '../../contract/src/api/index.ts';
+import { group, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { EventsConsumer } from './controller/events-consumer.ts';
@@ -12,8 +22,10 @@ import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeApiError, KubeClient, loadKubeConfig } from './k8s/client.ts';
 import { Controller, splitKey } from './runtime/controller.ts';
-import { LeaderElector } from './runtime/leader-election.ts';
-import { backoffDelay } from './runtime/work-queue.ts';
+import { LeaderElector, type StepDownReason } from './runtime/leader-election.ts';
+import { kubeLeaseApi } from './runtime/lease-api.ts';
+import { within } from './runtime/within.ts';
+import { backoffDelay } from '../../contract/src/backoff.ts';
 import { EventRecorder } from './telemetry/events.ts';
 import { createOperatorMetrics } from './telemetry/metrics.ts';
 import { watchSpecs } from './watches.ts';
@@ -37,14 +49,21 @@ const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toStrin
 
 let controller: Controller<LiveStream> | undefined;
 let consumer: EventsConsumer | undefined;
+/** The stop of the previous term's controller: a new term starts only after it. */
+let controllerStopped: Promise<void> = Promise.resolve();
+/** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
+let term = 0;
+const inTerm = (mine: number) => mine === term && elector.isLeader;
 
-/** Asks discovery whether PodMonitors exist, retrying while the API server is unavailable and we still lead. */
-async function discoverPodMonitors(): Promise<boolean> {
+class LostLeadership extends Error {}
+
+/** Asks discovery whether a kind is served, retrying while the API server is unavailable and the term lasts. */
+async function servesKind(mine: number, apiGroup: string, apiVersion: string, resource: string): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await client.servesKind(podMonitorGroup, podMonitorVersion, podMonitorPlural);
+      return await client.servesKind(apiGroup, apiVersion, resource);
     } catch (err) {
-      if (!elector.isLeader) throw err;
+      if (!inTerm(mine)) throw new LostLeadership();
       const delay = backoffDelay(attempt, { baseMs: 500, maxMs: 10_000, jitter: 0.3 });
       logger.warn({ err: describeApiError(err), retryInMs: delay }, 'API discovery failed');
       await sleep(delay);
@@ -52,28 +71,36 @@ async function discoverPodMonitors(): Promise<boolean> {
   }
 }
 
-async function startController(): Promise<void> {
-  const podMonitors = await discoverPodMonitors();
-  if (config.redisUrl) {
-    const recordTransition = reportEvents({
-      metrics,
-      events,
-      liveStream: (key) => controller?.get(...splitKeyPair(key)),
-    });
-    consumer = new EventsConsumer({
-      redisUrl: config.redisUrl,
-      consumer: identity,
-      logger,
-      onReport: (key, transition, event) => {
-        metrics.reportsConsumed.inc({ type: event.type });
-        recordTransition(key, transition);
-        controller?.queue.add(key);
-      },
-    });
-    consumer.start();
-  } else {
-    logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
+function startConsumer(redisUrl: string): EventsConsumer {
+  const recordTransition = reportEvents({
+    metrics,
+    events,
+    liveStream: (key) => controller?.get(...splitKeyPair(key)),
+  });
+  const r = new EventsConsumer({
+    redisUrl,
+    consumer: identity,
+    logger,
+    invalidReports: metrics.reportsInvalid,
+    onReport: (key, transition, event) => {
+      metrics.reportsConsumed.inc({ type: event.type });
+      recordTransition(key, transition);
+      controller?.queue.add(key);
+    },
+  });
+  r.start();
+  return r;
+}
+
+/** Starts this term's controller. Everything is published before anything awaits, so a step-down can stop it. */
+async function startController(mine: number): Promise<void> {
+  if (!(await servesKind(mine, group, version, plural))) {
+    throw new Error(`the LiveStream CRD is not served (${plural}.${group}/${version}): install crds/livestream.yaml`);
   }
+  const podMonitors = await servesKind(mine, podMonitorGroup, podMonitorVersion, podMonitorPlural);
+  if (!inTerm(mine)) throw new LostLeadership();
+  if (config.redisUrl) consumer = startConsumer(config.redisUrl);
+  else logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -93,25 +120,61 @@ async function startController(): Promise<void> {
     kc,
     primary,
     secondaries,
-    reconcile: (key) => reconciler.reconcile(key),
+    // The fence: a key dequeued after this replica stepped down is not reconciled.
+    reconcile: (key) => (inTerm(mine) ? reconciler.reconcile(key) : Promise.resolve()),
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     metrics,
     logger,
   });
   controller = c;
-  await c.start();
-  // Leadership lost while the caches were filling: stopController ran before `controller` was set.
-  if (!elector.isLeader && controller === c) await stopController();
+  await c.start(config.cacheSyncTimeoutSeconds * 1000);
 }
 
-async function stopController(): Promise<void> {
+/** Stops the published controller and consumer (idempotent); resolves when they and any earlier stop are done. */
+function stopController(): Promise<void> {
   const c = controller;
   const r = consumer;
   controller = undefined;
   consumer = undefined;
-  await r?.stop();
-  await c?.stop();
+  const earlier = controllerStopped;
+  controllerStopped = (async () => {
+    await r?.stop();
+    await c?.stop();
+    await earlier;
+  })();
+  return controllerStopped;
+}
+
+/** Runs `work` for at most `ms`, then exits with `code` whatever it did. */
+async function exitAfter(code: number, work: Promise<void>, ms: number): Promise<never> {
+  const outcome = await within(
+    work.catch((err: unknown) => logger.error({ err: String(err) }, 'cleanup before exit failed')),
+    ms,
+  );
+  if (outcome === 'timeout') logger.error({ ms }, 'cleanup before exit timed out');
+  process.exit(code);
+}
+
+/** One leadership term: start the controller; a start that fails while the term lasts ends the process. */
+async function lead(mine: number): Promise<void> {
+  await controllerStopped;
+  try {
+    await startController(mine);
+  } catch (err) {
+    if (!inTerm(mine)) return; // the term ended while starting: the step-down stops what was published
+    logger.error({ err: describeApiError(err) }, 'controller did not start; releasing the Lease and exiting');
+    await exitAfter(1, elector.stop(), elector.timings.renewDeadlineMs);
+  }
+}
+
+/** Leadership lost: stop now and campaign again, unless the controller outlives the handover margin. */
+async function stepDown(reason: StepDownReason): Promise<void> {
+  logger.warn({ identity, reason }, 'lost leadership; stopping the controller');
+  if ((await within(stopController(), elector.handoverMarginMs)) === 'timeout') {
+    logger.error({ identity }, 'the controller did not stop before another replica could lead; exiting');
+    process.exit(1);
+  }
 }
 
 const splitKeyPair = (key: string): [string, string] => {
@@ -120,7 +183,7 @@ const splitKeyPair = (key: string): [string, string] => {
 };
 
 const elector = new LeaderElector({
-  kc,
+  api: kubeLeaseApi(kc, config.leaseNamespace, config.leaseName),
   namespace: config.leaseNamespace,
   name: config.leaseName,
   identity,
@@ -128,14 +191,14 @@ const elector = new LeaderElector({
     metrics.leader.set(1);
     logger.info({ identity }, 'became leader');
     // Not awaited: the elector must keep renewing the Lease while the caches fill.
-    startController().catch((err: unknown) => logger.warn({ err: describeApiError(err) }, 'controller did not start'));
+    void lead(++term);
   },
-  onStoppedLeading: async () => {
+  onStoppedLeading: (reason) => {
+    term++;
     metrics.leader.set(0);
-    logger.warn({ identity }, 'lost leadership; stopping the controller');
-    await stopController();
+    return reason === 'stopped' ? stopController() : stepDown(reason);
   },
-  onError: (err) => logger.warn({ err: String(err) }, 'leader election round failed'),
+  onError: (err) => logger.warn({ err: describeApiError(err) }, 'leader election try failed'),
 });
 
 // LiveStreams by state, recounted from the cache (cheap, and never drifts from what status says).

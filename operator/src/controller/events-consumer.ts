@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { EventParseError, eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
-import { backoffDelay } from '../runtime/work-queue.ts';
+import { backoffDelay } from '../../../contract/src/backoff.ts';
 import { applyReport, type PublishObservation, type PublishTransition } from './publish-state.ts';
 
 export const consumerGroup = 'livestream-operator';

@@ -5,6 +5,7 @@ import type { Logger } from '../../../contract/src/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { ResilientInformer } from './informer.ts';
 import { WorkQueue, type ProcessResult } from './work-queue.ts';
+import { within } from './within.ts';
 
 export interface WatchSpec<T extends KubernetesObject = KubernetesObject> {
   /** Resource name for logs and metrics, e.g. "deployments". */
@@ -49,6 +50,7 @@ export class Controller<P extends KubernetesObject> {
   private readonly byResource = new Map<string, ResilientInformer<KubernetesObject>>();
   private resyncTimer: NodeJS.Timeout | undefined;
   private depthTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   private readonly opts: ControllerOptions<P>;
 
@@ -97,17 +99,30 @@ export class Controller<P extends KubernetesObject> {
     return this.primary.hasSynced && this.secondaries.every((s) => s.hasSynced);
   }
 
-  /** Starts the informers, waits for their first lists, then the workers and the resync. */
-  async start(): Promise<void> {
+  /**
+   * Starts the informers, waits for their first lists, then the workers and the resync. Throws when the caches have
+   * not synced within `syncTimeoutMs` (a leader that cannot list must not hold the Lease doing nothing).
+   */
+  async start(syncTimeoutMs: number): Promise<void> {
     this.primary.start();
     for (const s of this.secondaries) s.start();
-    await Promise.all([this.primary.waitForSync(), ...this.secondaries.map((s) => s.waitForSync())]);
+    const synced = Promise.all([this.primary.waitForSync(), ...this.secondaries.map((s) => s.waitForSync())]);
+    const outcome = await within(synced, syncTimeoutMs);
+    if (this.stopped) return;
+    if (outcome === 'timeout') {
+      throw new Error(`caches not synced after ${syncTimeoutMs / 1000} s: ${this.unsynced().join(', ')}`);
+    }
     this.queue.start();
     this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncMs);
     this.depthTimer = setInterval(() => this.opts.metrics.queueDepth.set(this.queue.depth), 1000);
     this.resyncTimer.unref();
     this.depthTimer.unref();
     this.opts.logger.info({ objects: this.primary.list().length }, 'controller started');
+  }
+
+  private unsynced(): string[] {
+    const secondaries = [...this.byResource].filter(([, inf]) => !inf.hasSynced).map(([resource]) => resource);
+    return this.primary.hasSynced ? secondaries : [this.opts.primary.resource, ...secondaries];
   }
 
   /** Re-enqueues every cached primary object: a safety net for missed events; converged objects write nothing. */
@@ -123,10 +138,12 @@ export class Controller<P extends KubernetesObject> {
     return this.primary.list();
   }
 
+  /** Stops dispatching keys at once, then the informers, and waits for the reconciles in flight. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    const drained = this.queue.shutdown();
     clearInterval(this.resyncTimer);
     clearInterval(this.depthTimer);
-    await Promise.all([this.primary.stop(), ...this.secondaries.map((s) => s.stop())]);
-    await this.queue.shutdown();
+    await Promise.all([this.primary.stop(), ...this.secondaries.map((s) => s.stop()), drained]);
   }
 }

@@ -4,7 +4,7 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay, type BackoffPolicy } from './work-queue.ts';
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 
 export interface InformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;

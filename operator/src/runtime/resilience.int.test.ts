@@ -109,6 +109,7 @@ describe('operator resilience', () => {
   });
 
   it('hands over to the second replica within 15 s when the leader is killed', async () => {
+    await applyLiveStreamCrd(cluster.kubectl); // a leader without the CRD exits
     const a = await start(cluster.kubeconfig, cluster.namespace);
     const b = await start(cluster.kubeconfig, cluster.namespace);
     // The first test's operator may still hold the Lease: stop it cleanly first (it releases the Lease).
@@ -145,38 +146,41 @@ describe('operator resilience', () => {
 });
 
 describe('API server restart', () => {
-  it('is survived by a running operator without restarting it', async () => {
-    if (process.env.KUBECONFIG) return; // needs a control plane of its own to restart
-    const dir = await mkdtemp(join(tmpdir(), 'lso-apiserver-restart-'));
-    const state = await up({ dir });
-    try {
-      const kc = loadKubeConfig(state.kubeconfig);
-      await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
-      const op = await start(state.kubeconfig, 'default');
-      const ls = liveStreams(kc, 'default');
-      await ls.create('survivor');
-      await eventually(
-        async () => ((await ls.get('survivor')).status?.state ? true : undefined),
-        15_000,
-        'first status',
-      );
+  // Needs a control plane of its own to restart: skipped (visibly) when the run is given a cluster.
+  it.skipIf(process.env.KUBECONFIG !== undefined)(
+    'is survived by a running operator without restarting it',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'lso-apiserver-restart-'));
+      const state = await up({ dir });
+      try {
+        const kc = loadKubeConfig(state.kubeconfig);
+        await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
+        const op = await start(state.kubeconfig, 'default');
+        const ls = liveStreams(kc, 'default');
+        await ls.create('survivor');
+        await eventually(
+          async () => ((await ls.get('survivor')).status?.state ? true : undefined),
+          15_000,
+          'first status',
+        );
 
-      await restartApiserver(dir, 5_000);
-      expect(op.child.exitCode, op.output().slice(-3000)).toBeNull();
-      await ls.patchSegment('survivor', 6);
-      const core = kc.makeApiClient(CoreV1Api);
-      await eventually(
-        async () => {
-          const cm = await core.readNamespacedConfigMap({ name: 'survivor-config', namespace: 'default' });
-          return segmentSeconds(cm.data) === 6 ? true : undefined;
-        },
-        30_000,
-        'a change after the restart reconciled',
-      );
-      expect(op.child.exitCode).toBeNull();
-      await op.stop();
-    } finally {
-      await down({ dir });
-    }
-  });
+        await restartApiserver(dir, 5_000);
+        expect(op.child.exitCode, op.output().slice(-3000)).toBeNull();
+        await ls.patchSegment('survivor', 6);
+        const core = kc.makeApiClient(CoreV1Api);
+        await eventually(
+          async () => {
+            const cm = await core.readNamespacedConfigMap({ name: 'survivor-config', namespace: 'default' });
+            return segmentSeconds(cm.data) === 6 ? true : undefined;
+          },
+          30_000,
+          'a change after the restart reconciled',
+        );
+        expect(op.child.exitCode).toBeNull();
+        await op.stop();
+      } finally {
+        await down({ dir });
+      }
+    },
+  );
 });

@@ -1,17 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, WorkQueue } from './work-queue.ts';
-
-describe('backoffDelay', () => {
-  const policy = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
-  it('doubles per failure up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, policy, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
-  });
-  it('jitters downwards within the configured fraction', () => {
-    expect(backoffDelay(3, policy, () => 1)).toBe(200);
-    expect(backoffDelay(3, policy, () => 0.5)).toBe(300);
-  });
-});
+import { WorkQueue } from './work-queue.ts';
 
 describe('WorkQueue', () => {
   it('dedupes waiting keys and never runs one key twice at once', async () => {

@@ -1,21 +1,9 @@
 // A keyed work queue in the manner of client-go's workqueue: a key waits at most once (dedupe), is processed by at
 // most one worker at a time (a key added while in flight is processed again afterwards), failures back off per key
-// exponentially with jitter, and keys can be scheduled for later.
-
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-  /** 0..1: the delay is drawn uniformly from [d * (1 - jitter), d]. */
-  jitter: number;
-}
+// exponentially with jitter (the project's one backoff, contract/src/backoff.ts), and keys can be scheduled for later.
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 
 export const defaultBackoff: BackoffPolicy = { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.25 };
-
-/** Pure: the delay before retry number `failures` (1-based). */
-export function backoffDelay(failures: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(exp * (1 - policy.jitter * random()));
-}
 
 export type ProcessResult = { requeueAfterMs?: number } | void;
 
