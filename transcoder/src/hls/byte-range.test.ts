@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRange } from './origin.ts';
+import { parseRange } from './byte-range.ts';
 
 describe('parseRange', () => {
   it('parses single byte ranges', () => {

@@ -1,0 +1,130 @@
+// Serves the HLS files (playlists and segments) from the memory cache, with conditional and range requests; a file
+// too large for the cache is streamed from disk.
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { HttpRoute } from '../telemetry/metrics.ts';
+import { parseRange, type ByteRange } from './byte-range.ts';
+import { fileHeaders, revalidateMs, type FileTarget } from './cache-headers.ts';
+import { FileCache, type CachedFile, type FileCacheOptions } from './file-cache.ts';
+import type { ResponseWriter } from './response-writer.ts';
+import type { ViewerTracker } from './viewer-tracker.ts';
+
+export interface FileResponderOptions {
+  hlsDir: string;
+  isLive: () => boolean; // false: playlists are 404 (players wait), segments still served while they exist
+  cache?: FileCacheOptions | undefined;
+  writer: ResponseWriter;
+  viewers: ViewerTracker;
+}
+
+export class FileResponder {
+  private readonly options: FileResponderOptions;
+  private readonly writer: ResponseWriter;
+  private readonly cache: FileCache;
+  // The 200 headers of each cached file version, built once.
+  private readonly headers = new WeakMap<CachedFile, OutgoingHttpHeaders>();
+
+  constructor(options: FileResponderOptions) {
+    this.options = options;
+    this.writer = options.writer;
+    this.cache = new FileCache({ ...options.cache, root: options.hlsDir });
+  }
+
+  // Synchronous on a cache hit: the hot path of a live origin allocates no promise.
+  serve(req: IncomingMessage, res: ServerResponse, target: FileTarget, query: string): void | Promise<void> {
+    if (target.route !== 'segment' && !this.options.isLive()) {
+      return this.writer.text(res, target.route, 404, 'stream is not live\n');
+    }
+    const found = this.cache.get(target.file, revalidateMs(target));
+    if (found instanceof Promise) return found.then((file) => this.respond(req, res, target, query, file));
+    this.respond(req, res, target, query, found);
+  }
+
+  private respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: FileTarget,
+    query: string,
+    file: CachedFile | undefined,
+  ): void {
+    const route = target.route;
+    if (!file) return this.writer.text(res, route, 404, 'not found\n');
+    if (route !== 'master') this.options.viewers.see(req, query);
+    const base = this.headersFor(file, target);
+    const conditional = req.headers['if-none-match'];
+    const rangeHeader = req.headers.range;
+    if (file.body && rangeHeader === undefined && conditional === undefined) {
+      return this.sendWhole(req, res, route, base, file);
+    }
+    const headers: OutgoingHttpHeaders = { ...base, 'accept-ranges': 'bytes' };
+    if (conditional === file.etag) {
+      delete headers['content-length'];
+      return this.writer.send(res, route, 304, headers);
+    }
+    const range = parseRange(rangeHeader, file.size);
+    if (range === 'invalid') {
+      return this.writer.send(res, route, 416, { ...headers, 'content-range': `bytes */${file.size}` }, '');
+    }
+    if (!file.body)
+      return this.streamFromDisk(res, route, join(this.options.hlsDir, target.file), file, headers, range);
+    if (!range) return this.writer.send(res, route, 200, headers, file.body);
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`;
+    this.writer.send(res, route, 206, headers, file.body.subarray(range.start, range.end + 1));
+  }
+
+  // The common case, a plain GET of a cached file: the prebuilt headers, no copy of them.
+  private sendWhole(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: HttpRoute,
+    headers: OutgoingHttpHeaders,
+    file: CachedFile,
+  ): void {
+    this.writer.count(route, 200);
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') res.end();
+    else if (file.text !== undefined) res.end(file.text, 'latin1');
+    else res.end(file.body);
+  }
+
+  private headersFor(file: CachedFile, target: FileTarget): OutgoingHttpHeaders {
+    let headers = this.headers.get(file);
+    if (!headers) {
+      headers = fileHeaders(file, target);
+      this.headers.set(file, headers);
+    }
+    return headers;
+  }
+
+  private streamFromDisk(
+    res: ServerResponse,
+    route: HttpRoute,
+    path: string,
+    file: CachedFile,
+    headers: OutgoingHttpHeaders,
+    range: ByteRange | undefined,
+  ): void {
+    const start = range?.start ?? 0;
+    const end = range?.end ?? file.size - 1;
+    const status = range ? 206 : 200;
+    if (range) headers['content-range'] = `bytes ${start}-${end}/${file.size}`;
+    headers['content-length'] = end - start + 1;
+    if (res.req.method === 'HEAD' || file.size === 0) {
+      this.writer.count(route, status);
+      res.writeHead(status, headers).end();
+      return;
+    }
+    const stream = createReadStream(path, { start, end });
+    stream.once('open', () => {
+      this.writer.count(route, status);
+      res.writeHead(status, headers);
+      stream.pipe(res);
+    });
+    stream.once('error', (err) => {
+      if (res.headersSent) res.destroy(err);
+      else this.writer.text(res, route, 404, 'not found\n');
+    });
+    res.once('close', () => stream.destroy());
+  }
+}
