@@ -118,6 +118,9 @@ describe('report protocol', () => {
     expect(parseError(withField(ev, 'seq', '0')).reason).toMatch(/^seq: /);
     expect(parseError(withField(ev, 'ts', '')).reason).toMatch(/^ts: /);
     expect(parseError(withField(ev, 'namespace', '')).reason).toMatch(/^namespace: /);
+    expect(parseEvent(withField(ev, 'session', '')).session).toBe('');
+    expect(parseError(withField(event('session-ended'), 'session', '')).reason).toMatch(/^session: /);
+    expect(parseError(withField(event('publish-started'), 'session', '')).reason).toMatch(/^session: /);
     expect(parseError(withField(ev, 'data', '{')).reason).toBe('data is not valid JSON');
     expect(parseError(withField(ev, 'seq', 'x')).type).toBe('heartbeat');
   });

@@ -178,12 +178,14 @@ const envelope = z.object({
 
 const eventOf = <K extends EventType>(type: K) =>
   envelope.extend({ type: z.literal(type), data: eventDataSchemas[type] });
+// A session starts and ends under its id: these two reports without one cannot be folded.
+const sessionId = { session: z.string().min(1).max(253) };
 
 /** The protocol: one schema per report type, discriminated on `type`. */
 export const eventSchema = z.discriminatedUnion('type', [
-  eventOf('publish-started'),
+  eventOf('publish-started').extend(sessionId),
   eventOf('publish-ended'),
-  eventOf('session-ended'),
+  eventOf('session-ended').extend(sessionId),
   eventOf('publish-refused'),
   eventOf('ffmpeg-failed'),
   eventOf('heartbeat'),

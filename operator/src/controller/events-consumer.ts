@@ -1,16 +1,59 @@
 // Reads the transcoders' reports from the Redis stream through a consumer group. An entry stays pending (unacked)
 // until the status write it caused has succeeded: the reconciler acks what it wrote. Entries left pending by a
 // replica that died are claimed by the next leader, so a crash loses nothing. Only the leader runs this.
+// An entry that is not a valid report (or that the fold cannot take) is acknowledged at once, counted and logged once
+// per type: it must never block the entries behind it, nor pass for a Redis outage.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { EventParseError, eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import {
+  EventParseError,
+  eventsStream,
+  parseEvent,
+  type AnyEvent,
+  type EventType,
+} from '../../../contract/src/reports.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
-import { applyReport, type PublishObservation, type PublishTransition } from './publish-state.ts';
+import {
+  applyReport,
+  expireSession,
+  type PublishObservation,
+  type PublishStep,
+  type PublishTransition,
+} from './publish-state.ts';
 
 export const consumerGroup = 'livestream-operator';
 
 type Entry = [id: string, fields: string[]];
+
+/** One entry's outcome: folded into the observation of its LiveStream, or invalid (to acknowledge and count). */
+export type EntryOutcome =
+  | { kind: 'folded'; key: string; event: AnyEvent; step: PublishStep }
+  | { kind: 'invalid'; type: EventType | 'unknown'; reason: string };
+
+const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 200);
+
+/** Parses one entry and folds it into the observation `current` holds for its LiveStream. Pure. */
+export function foldEntry(
+  fields: readonly string[],
+  current: (key: string) => PublishObservation | undefined,
+  apply: typeof applyReport = applyReport,
+): EntryOutcome {
+  let event: AnyEvent;
+  try {
+    event = parseEvent(fields);
+  } catch (err) {
+    if (err instanceof EventParseError) return { kind: 'invalid', type: err.type ?? 'unknown', reason: err.reason };
+    return { kind: 'invalid', type: 'unknown', reason: `parser failed: ${errorText(err)}` };
+  }
+  const key = `${event.namespace}/${event.name}`;
+  try {
+    return { kind: 'folded', key, event, step: apply(current(key), event) };
+  } catch (err) {
+    // A bug in a reducer: skipping this entry is better than wedging every entry behind it.
+    return { kind: 'invalid', type: event.type, reason: `reducer failed: ${errorText(err)}` };
+  }
+}
 
 /** XREADGROUP/XAUTOCLAIM replies differ between RESP2 (arrays) and RESP3 (maps): take the entries either way. */
 export function entriesOf(reply: unknown, stream: string): Entry[] {
@@ -29,7 +72,9 @@ export interface EventsConsumerOptions {
   consumer: string;
   logger: Logger;
   /** Called after a report changed the observation of namespace/name (enqueue a reconcile there). */
-  onReport: (key: string, transition: PublishTransition, event: TranscoderEvent) => void;
+  onReport: (key: string, transition: PublishTransition, event: AnyEvent) => void;
+  /** Counts entries skipped as invalid, by report type (one of the known types, else "unknown"). */
+  invalidReports?: { inc(labels: { type: string }): void };
   /** Claim entries pending this long at another consumer (a replica that died). */
   claimIdleMs?: number;
   blockMs?: number;
@@ -82,6 +127,18 @@ export class EventsConsumer {
     const left = (this.pending.get(key) ?? []).filter((id) => !ids.includes(id));
     if (left.length === 0) this.pending.delete(key);
     else this.pending.set(key, left);
+  }
+
+  /**
+   * Closes the open session of `key` if its transcoder has been silent for longer than `ttlMs` (killed: see
+   * expireSession), and returns what that means for events and metrics.
+   */
+  expire(key: string, nowMs: number, ttlMs: number): PublishTransition {
+    const obs = this.observations.get(key);
+    if (!obs) return { kind: 'none' };
+    const step = expireSession(obs, nowMs, ttlMs);
+    this.observations.set(key, step.obs);
+    return step.transition;
   }
 
   /** Forgets a LiveStream that no longer exists (and acks its entries: nothing is left to write them to). */
@@ -169,25 +226,43 @@ export class EventsConsumer {
   }
 
   private handle(entries: readonly Entry[]): void {
-    const unparseable: string[] = [];
+    const invalid: string[] = [];
     for (const [id, fields] of entries) {
-      let event: TranscoderEvent;
-      try {
-        event = parseEvent(fields);
-      } catch (err) {
-        if (!(err instanceof EventParseError)) throw err;
-        // Unknown types (a newer transcoder) or malformed entries: acknowledge and move on, never block the group.
-        unparseable.push(id);
+      const outcome = foldEntry(fields, (key) => this.observations.get(key));
+      if (outcome.kind === 'invalid') {
+        invalid.push(id);
+        this.countInvalid(outcome.type, outcome.reason);
         continue;
       }
-      const key = `${event.namespace}/${event.name}`;
-      const { obs, transition } = applyReport(this.observations.get(key), event);
-      this.observations.set(key, obs);
+      const { key, event, step } = outcome;
+      this.observations.set(key, step.obs);
       this.pending.set(key, [...(this.pending.get(key) ?? []), id]);
-      this.opts.onReport(key, transition, event);
+      try {
+        this.opts.onReport(key, step.transition, event);
+      } catch (err) {
+        this.logOnce('onReport', () => this.opts.logger.error({ err: errorText(err) }, 'report handler failed'));
+      }
     }
-    if (unparseable.length > 0) {
-      this.redis.xack(eventsStream, consumerGroup, ...unparseable).catch(() => {});
-    }
+    // Not awaited: a failed ack leaves the entry pending, to be claimed, found invalid and acked again later.
+    if (invalid.length > 0) void this.redis.xack(eventsStream, consumerGroup, ...invalid).catch(() => {});
+  }
+
+  private readonly logged = new Set<string>();
+
+  private logOnce(key: string, log: () => void): void {
+    if (this.logged.has(key)) return;
+    this.logged.add(key);
+    log();
+  }
+
+  private countInvalid(type: EventType | 'unknown', reason: string): void {
+    this.opts.invalidReports?.inc({ type });
+    // The reason names the field and the expectation, never the data (which a writer bug could fill with anything).
+    this.logOnce(`invalid:${type}`, () =>
+      this.opts.logger.warn(
+        { type, reason },
+        'invalid report acknowledged and skipped (logged once per type; counted in livestream_operator_reports_invalid_total)',
+      ),
+    );
   }
 }

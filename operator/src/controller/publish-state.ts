@@ -1,8 +1,17 @@
-// Pure: what the operator has observed of one LiveStream's publishing, folded from the transcoder's reports.
-// Reports may arrive late, twice or out of order; each carries (ts, seq) from its transcoder process, and a report
-// not newer than the last one applied does not move the state (it can still add an ended session to the history).
+// Pure: what the operator has observed of one LiveStream's publishing, folded from the transcoder's reports by a
+// table of reducers, one per report type. Reports may arrive late, twice or out of order; each carries (ts, seq) from
+// its transcoder process, and a report not newer than the last one applied does not move the state (it can still add
+// an ended session to the history). Relay and recording reports come from other processes (own seq counters) and are
+// ordered by their own content.
 import type { SessionSummary } from '../../../contract/src/api/index.ts';
-import type { HeartbeatData, RelayStateData, StreamState, TranscoderEvent } from '../../../contract/src/reports.ts';
+import type {
+  AnyEvent,
+  EventType,
+  HeartbeatData,
+  RelayStateData,
+  StreamState,
+  TranscoderEvent,
+} from '../../../contract/src/reports.ts';
 
 export interface RecordingObservation {
   session: string;
@@ -18,6 +27,15 @@ export interface RecordingObservation {
 /** The live figures, as the heartbeat carries them. */
 export type PublishFigures = Pick<HeartbeatData, 'bitrateKbps' | 'fps' | 'width' | 'height' | 'viewers' | 'bytesIn'>;
 
+/** ffmpeg failures of the session, as the transcoder counts them (`restarts` of its ffmpeg-failed reports). */
+export interface FfmpegFailures {
+  failures: number;
+  /** ts of the newest ffmpeg-failed report */
+  lastAt: number;
+  /** how ffmpeg exited and its last stderr lines (scrubbed by the writer) */
+  message: string;
+}
+
 export interface PublishObservation {
   /** The transcoder's own view at its last report. */
   state: StreamState;
@@ -31,6 +49,14 @@ export interface PublishObservation {
   lastSeq: number;
   figures: PublishFigures;
   peakViewers: number;
+  /** ffmpeg failures in the current session (kept after it ends, reset when a new session starts). */
+  ffmpeg?: FfmpegFailures;
+  /** Segments written by rendition at the current session's last heartbeat (absent until a baseline is known). */
+  segments?: Record<string, number>;
+  /** ts of the newest heartbeat whose segment counts grew: HLS is being produced. Cleared when the session ends. */
+  segmentsGrewAt?: number;
+  /** The settings fingerprint the current session runs with (publish-started, heartbeat). Cleared when it ends. */
+  ladder?: string;
   /** Sessions that ended, newest first, bounded; merged into status.sessions. */
   ended: SessionSummary[];
   /** Count of refused publishes by reason, since the operator started watching. */
@@ -49,15 +75,81 @@ export type PublishTransition =
   | { kind: 'relay'; name: string; from: string | undefined; to: string; lastError?: string }
   | { kind: 'none' };
 
+export interface PublishStep {
+  obs: PublishObservation;
+  transition: PublishTransition;
+}
+
+type Reducer<K extends EventType> = (obs: PublishObservation, ev: TranscoderEvent<K>) => PublishStep;
+
 export const maxSessionHistory = 20;
 
+/** endReason of a session closed because its transcoder fell silent (killed: kill -9, OOM, node loss). */
+export const transcoderLostReason = 'TranscoderLost';
+
 const zeroFigures: PublishFigures = { bitrateKbps: 0, fps: 0, width: 0, height: 0, viewers: 0, bytesIn: 0 };
+const none: PublishTransition = { kind: 'none' };
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-function isNewer(ev: TranscoderEvent, obs: PublishObservation | undefined): boolean {
-  if (!obs) return true;
+const emptyObservation = (): PublishObservation => ({
+  state: 'idle',
+  session: '',
+  lastReportAt: 0,
+  lastSeq: 0,
+  figures: { ...zeroFigures },
+  peakViewers: 0,
+  ended: [],
+  refused: {},
+  relays: {},
+});
+
+const unchanged = (obs: PublishObservation): PublishStep => ({ obs, transition: none });
+
+function isNewer(ev: TranscoderEvent, obs: PublishObservation): boolean {
   return ev.ts > obs.lastReportAt || (ev.ts === obs.lastReportAt && ev.seq > obs.lastSeq);
+}
+
+const advanced = (obs: PublishObservation, ev: TranscoderEvent): PublishObservation => ({
+  ...obs,
+  lastReportAt: ev.ts,
+  lastSeq: ev.seq,
+});
+
+/** For reports that move the transcoder's state: one not newer than the last applied (late, a repeat) is ignored. */
+const inOrder =
+  <K extends EventType>(reduce: Reducer<K>): Reducer<K> =>
+  (obs, ev) =>
+    isNewer(ev, obs) ? reduce(advanced(obs, ev), ev) : unchanged(obs);
+
+/** What describes one session, dropped when it ends (`keep` names what outlives it). */
+function withoutSession(obs: PublishObservation, keep: { ffmpeg: boolean }): PublishObservation {
+  const {
+    sessionStartedAt: _s,
+    publishEndedAt: _p,
+    segments: _g,
+    segmentsGrewAt: _a,
+    ladder: _l,
+    ffmpeg,
+    ...rest
+  } = obs;
+  return {
+    ...rest,
+    ...(keep.ffmpeg && ffmpeg ? { ffmpeg } : {}),
+    session: '',
+    figures: { ...zeroFigures },
+    peakViewers: 0,
+  };
+}
+
+/** A new session: nothing of the previous one carries over. `baseline` when its segment counts start at zero. */
+function openSession(obs: PublishObservation, ev: TranscoderEvent, baseline: boolean): PublishObservation {
+  return {
+    ...withoutSession(obs, { ffmpeg: false }),
+    session: ev.session,
+    sessionStartedAt: ev.ts,
+    ...(baseline ? { segments: {} } : {}),
+  };
 }
 
 function withEnded(list: readonly SessionSummary[], summary: SessionSummary): SessionSummary[] {
@@ -67,192 +159,194 @@ function withEnded(list: readonly SessionSummary[], summary: SessionSummary): Se
     .slice(0, maxSessionHistory);
 }
 
-export function applyReport(
-  prev: PublishObservation | undefined,
-  ev: TranscoderEvent,
-): { obs: PublishObservation; transition: PublishTransition } {
-  const base: PublishObservation = prev ?? {
-    state: 'idle',
-    session: '',
-    lastReportAt: 0,
-    lastSeq: 0,
-    figures: { ...zeroFigures },
-    peakViewers: 0,
-    ended: [],
-    refused: {},
-    relays: {},
+/** Closes the current session into the history; a session already there (by id) is not announced again. */
+function endSession(obs: PublishObservation, summary: SessionSummary): PublishStep {
+  const known = obs.ended.some((s) => s.id === summary.id);
+  return {
+    obs: { ...withoutSession(obs, { ffmpeg: true }), state: 'idle', ended: withEnded(obs.ended, summary) },
+    transition: known ? none : { kind: 'ended', summary },
   };
-  // Relay and recording reports come from other processes (own seq counters): fold them by their own content.
-  if (ev.type === 'relay-state' || ev.type === 'relay-heartbeat') return applyRelayReport(base, ev);
-  if (ev.type === 'recording-progress' || ev.type === 'recording-failed') return applyRecordingReport(base, ev);
-  // A late session-ended still belongs in the history, whatever the order.
-  if (ev.type === 'session-ended' && ev.session) {
-    const d = (ev as TranscoderEvent<'session-ended'>).data;
-    const summary: SessionSummary = {
-      id: ev.session,
-      startedAt: iso(ev.ts - d.duration * 1000),
-      endedAt: iso(ev.ts),
-      durationSeconds: Math.round(d.duration),
-      peakViewers: d.peakViewers,
-      bytesIn: d.bytesIn,
-      endReason: d.reason,
-    };
-    const known = base.ended.some((s) => s.id === ev.session);
-    const ended = withEnded(base.ended, summary);
-    if (!isNewer(ev, prev)) return { obs: { ...base, ended }, transition: { kind: 'none' } };
-    const obs: PublishObservation = {
-      ...base,
-      ended,
+}
+
+const segmentsGrew = (before: Record<string, number> | undefined, now: Record<string, number>): boolean =>
+  before !== undefined && Object.entries(now).some(([name, n]) => n > (before[name] ?? 0));
+
+const publishStarted: Reducer<'publish-started'> = (obs, ev) => {
+  const d = ev.data;
+  const newSession = ev.session !== obs.session;
+  const opened = newSession ? openSession(obs, ev, true) : { ...obs, sessionStartedAt: obs.sessionStartedAt ?? ev.ts };
+  const { publishEndedAt: _ended, ...next } = opened;
+  return {
+    obs: {
+      ...next,
+      state: 'live',
+      figures: {
+        ...opened.figures,
+        width: d.width ?? opened.figures.width,
+        height: d.height ?? opened.figures.height,
+        fps: d.fps ?? opened.figures.fps,
+      },
+      ...(d.ladder ? { ladder: d.ladder } : {}),
+    },
+    transition: newSession && !d.resumed ? { kind: 'started', session: ev.session } : none,
+  };
+};
+
+const publishEnded: Reducer<'publish-ended'> = (obs, ev) =>
+  unchanged({
+    ...obs,
+    state: 'reconnecting',
+    publishEndedAt: ev.ts,
+    reconnectWindowSeconds: ev.data.reconnectWindowSeconds,
+    figures: { ...obs.figures, bitrateKbps: 0, fps: 0, bytesIn: ev.data.bytesIn },
+  });
+
+const heartbeat: Reducer<'heartbeat'> = (obs, ev) => {
+  const d = ev.data;
+  if (d.state === 'idle') {
+    return unchanged({
+      ...withoutSession(obs, { ffmpeg: true }),
       state: 'idle',
-      session: '',
-      figures: { ...zeroFigures },
-      peakViewers: 0,
-      lastReportAt: ev.ts,
-      lastSeq: ev.seq,
-    };
-    delete obs.sessionStartedAt;
-    delete obs.publishEndedAt;
-    return { obs, transition: known ? { kind: 'none' } : { kind: 'ended', summary } };
+      figures: { ...zeroFigures, viewers: d.viewers },
+    });
   }
-  if (ev.type === 'publish-refused') {
-    const reason = (ev as TranscoderEvent<'publish-refused'>).data.reason;
-    const refused = { ...base.refused, [reason]: (base.refused[reason] ?? 0) + 1 };
-    const obs = isNewer(ev, prev) ? { ...base, refused, lastReportAt: ev.ts, lastSeq: ev.seq } : { ...base, refused };
-    return { obs, transition: { kind: 'refused', reason } };
-  }
-  if (!isNewer(ev, prev)) return { obs: base, transition: { kind: 'none' } };
-  const next: PublishObservation = { ...base, lastReportAt: ev.ts, lastSeq: ev.seq };
+  // A session first seen by its heartbeat (its publish-started was read by an earlier replica): no baseline yet.
+  const current = ev.session && ev.session !== obs.session ? openSession(obs, ev, false) : obs;
+  const { bitrateKbps, fps, width, height, viewers, bytesIn } = d;
+  return unchanged({
+    ...current,
+    state: d.state,
+    figures: { bitrateKbps, fps, width, height, viewers, bytesIn },
+    peakViewers: Math.max(current.peakViewers, viewers),
+    segments: { ...d.segments },
+    ...(segmentsGrew(current.segments, d.segments) ? { segmentsGrewAt: ev.ts } : {}),
+    ...(d.ladder ? { ladder: d.ladder } : {}),
+  });
+};
 
-  switch (ev.type) {
-    case 'publish-started': {
-      const d = (ev as TranscoderEvent<'publish-started'>).data;
-      const newSession = ev.session !== base.session;
-      next.state = 'live';
-      next.session = ev.session;
-      if (newSession || next.sessionStartedAt === undefined) next.sessionStartedAt = ev.ts;
-      delete next.publishEndedAt;
-      next.figures = {
-        ...(newSession ? zeroFigures : base.figures),
-        width: d.width ?? base.figures.width,
-        height: d.height ?? base.figures.height,
-        fps: d.fps ?? base.figures.fps,
-      };
-      if (newSession) next.peakViewers = 0;
-      return {
-        obs: next,
-        transition: newSession && !d.resumed ? { kind: 'started', session: ev.session } : { kind: 'none' },
-      };
-    }
-    case 'publish-ended': {
-      const d = (ev as TranscoderEvent<'publish-ended'>).data;
-      next.state = 'reconnecting';
-      next.publishEndedAt = ev.ts;
-      next.reconnectWindowSeconds = d.reconnectWindowSeconds;
-      next.figures = { ...base.figures, bitrateKbps: 0, fps: 0, bytesIn: d.bytesIn };
-      return { obs: next, transition: { kind: 'none' } };
-    }
-    case 'heartbeat': {
-      const d = (ev as TranscoderEvent<'heartbeat'>).data;
-      next.state = d.state;
-      if (d.state === 'idle') {
-        next.session = '';
-        next.figures = { ...zeroFigures, viewers: d.viewers };
-        delete next.sessionStartedAt;
-        delete next.publishEndedAt;
-      } else {
-        if (ev.session && ev.session !== base.session) {
-          next.session = ev.session;
-          next.sessionStartedAt = ev.ts;
-        }
-        next.figures = {
-          bitrateKbps: d.bitrateKbps,
-          fps: d.fps,
-          width: d.width,
-          height: d.height,
-          viewers: d.viewers,
-          bytesIn: d.bytesIn,
-        };
-        next.peakViewers = Math.max(base.peakViewers, d.viewers);
-      }
-      return { obs: next, transition: { kind: 'none' } };
-    }
-    case 'ffmpeg-failed': {
-      const d = (ev as TranscoderEvent<'ffmpeg-failed'>).data;
-      return {
-        obs: next,
-        transition: {
-          kind: 'ffmpeg-failed',
-          message: `ffmpeg exited (${d.signal ?? `code ${d.exitCode}`}), restart ${d.restarts}`,
-        },
-      };
-    }
-    default:
-      return { obs: next, transition: { kind: 'none' } };
-  }
-}
+const ffmpegFailed: Reducer<'ffmpeg-failed'> = (obs, ev) => {
+  const d = ev.data;
+  const exit = `ffmpeg exited (${d.signal ?? `code ${d.exitCode}`})`;
+  const ffmpeg: FfmpegFailures = {
+    failures: d.restarts,
+    lastAt: ev.ts,
+    message: d.message ? `${exit}: ${d.message}` : exit,
+  };
+  return { obs: { ...obs, ffmpeg }, transition: { kind: 'ffmpeg-failed', message: `${exit}, restart ${d.restarts}` } };
+};
 
-function applyRelayReport(
-  base: PublishObservation,
-  ev: TranscoderEvent,
-): { obs: PublishObservation; transition: PublishTransition } {
-  const reported =
-    ev.type === 'relay-state'
-      ? [(ev as TranscoderEvent<'relay-state'>).data]
-      : (ev as TranscoderEvent<'relay-heartbeat'>).data.relays;
-  const relays = { ...base.relays };
-  let transition: PublishTransition = { kind: 'none' };
-  for (const r of reported) {
-    const before = relays[r.name];
-    // A report older than what we hold for this relay (by its own since-time) does not move it back.
-    if (before && before.since > r.since) continue;
-    relays[r.name] = r;
-    if (before?.state !== r.state && ev.type === 'relay-state') {
-      transition = {
-        kind: 'relay',
-        name: r.name,
-        from: before?.state,
-        to: r.state,
-        ...(r.lastError ? { lastError: r.lastError } : {}),
-      };
-    }
-  }
-  if (ev.type === 'relay-heartbeat') {
-    // The heartbeat lists every configured relay: one missing from it was removed from the spec.
-    const names = new Set(reported.map((r) => r.name));
-    for (const name of Object.keys(relays)) if (!names.has(name)) delete relays[name];
-  }
-  return { obs: { ...base, relays }, transition };
-}
+// A late session-ended still belongs in the history, whatever the order.
+const sessionEnded: Reducer<'session-ended'> = (obs, ev) => {
+  const d = ev.data;
+  const summary: SessionSummary = {
+    id: ev.session,
+    startedAt: iso(ev.ts - d.duration * 1000),
+    endedAt: iso(ev.ts),
+    durationSeconds: Math.round(d.duration),
+    peakViewers: d.peakViewers,
+    bytesIn: d.bytesIn,
+    endReason: d.reason,
+  };
+  if (!isNewer(ev, obs)) return unchanged({ ...obs, ended: withEnded(obs.ended, summary) });
+  return endSession(advanced(obs, ev), summary);
+};
 
-function applyRecordingReport(
-  base: PublishObservation,
-  ev: TranscoderEvent,
-): { obs: PublishObservation; transition: PublishTransition } {
-  const before = base.recording;
-  if (before && ev.ts < before.lastProgressAt && before.session === ev.session)
-    return { obs: base, transition: { kind: 'none' } };
-  if (ev.type === 'recording-progress') {
-    const d = (ev as TranscoderEvent<'recording-progress'>).data;
-    const recording: RecordingObservation = {
-      session: ev.session,
-      uploaded: d.uploaded,
-      pending: d.pending,
-      dropped: d.dropped,
-      lastProgressAt: ev.ts,
-    };
-    return { obs: { ...base, recording }, transition: { kind: 'none' } };
+const publishRefused: Reducer<'publish-refused'> = (obs, ev) => {
+  const reason = ev.data.reason;
+  const refused = { ...obs.refused, [reason]: (obs.refused[reason] ?? 0) + 1 };
+  return { obs: { ...(isNewer(ev, obs) ? advanced(obs, ev) : obs), refused }, transition: { kind: 'refused', reason } };
+};
+
+/** A relay's report older than what we hold for it (by its own since-time) does not move it back. */
+const isCurrentRelay = (relays: Record<string, RelayStateData>, r: RelayStateData): boolean =>
+  !(relays[r.name] && relays[r.name]!.since > r.since);
+
+const relayState: Reducer<'relay-state'> = (obs, ev) => {
+  const r = ev.data;
+  const before = obs.relays[r.name];
+  if (!isCurrentRelay(obs.relays, r)) return unchanged(obs);
+  const next = { ...obs, relays: { ...obs.relays, [r.name]: r } };
+  if (before?.state === r.state) return unchanged(next);
+  const lastError = r.lastError ? { lastError: r.lastError } : {};
+  return { obs: next, transition: { kind: 'relay', name: r.name, from: before?.state, to: r.state, ...lastError } };
+};
+
+// The heartbeat lists every configured relay: one missing from it was removed from the spec.
+const relayHeartbeat: Reducer<'relay-heartbeat'> = (obs, ev) => {
+  const relays: Record<string, RelayStateData> = {};
+  for (const r of ev.data.relays) {
+    const before = obs.relays[r.name];
+    relays[r.name] = before && !isCurrentRelay(obs.relays, r) ? before : r;
   }
-  const d = (ev as TranscoderEvent<'recording-failed'>).data;
+  return unchanged({ ...obs, relays });
+};
+
+/** A recording report older than the last one of the same session changes nothing. */
+const isStaleRecording = (obs: PublishObservation, ev: TranscoderEvent): boolean =>
+  obs.recording !== undefined && ev.ts < obs.recording.lastProgressAt && obs.recording.session === ev.session;
+
+const recordingProgress: Reducer<'recording-progress'> = (obs, ev) => {
+  if (isStaleRecording(obs, ev)) return unchanged(obs);
+  const { uploaded, pending, dropped } = ev.data;
+  return unchanged({ ...obs, recording: { session: ev.session, uploaded, pending, dropped, lastProgressAt: ev.ts } });
+};
+
+const recordingFailed: Reducer<'recording-failed'> = (obs, ev) => {
+  if (isStaleRecording(obs, ev)) return unchanged(obs);
+  const before = obs.recording;
   const recording: RecordingObservation = {
     session: ev.session || (before?.session ?? ''),
     uploaded: before?.uploaded ?? 0,
-    pending: d.pending,
-    dropped: d.dropped,
+    pending: ev.data.pending,
+    dropped: ev.data.dropped,
     failedAt: ev.ts,
-    lastError: d.message,
+    lastError: ev.data.message,
     lastProgressAt: ev.ts,
   };
-  return { obs: { ...base, recording }, transition: { kind: 'none' } };
+  return unchanged({ ...obs, recording });
+};
+
+/** One reducer per report type: each a pure function of the observation and one report. */
+export const reducers: { [K in EventType]: Reducer<K> } = {
+  'publish-started': inOrder(publishStarted),
+  'publish-ended': inOrder(publishEnded),
+  'session-ended': sessionEnded,
+  'publish-refused': publishRefused,
+  'ffmpeg-failed': inOrder(ffmpegFailed),
+  heartbeat: inOrder(heartbeat),
+  'relay-state': relayState,
+  'relay-heartbeat': relayHeartbeat,
+  'recording-progress': recordingProgress,
+  'recording-failed': recordingFailed,
+};
+
+// Generic over the type so that the table's entry and the report are known to match.
+const reduce = <K extends EventType>(obs: PublishObservation, ev: TranscoderEvent<K>): PublishStep =>
+  reducers[ev.type](obs, ev);
+
+export function applyReport(prev: PublishObservation | undefined, ev: AnyEvent): PublishStep {
+  return reduce(prev ?? emptyObservation(), ev);
+}
+
+/**
+ * Closes a session whose transcoder has been silent for longer than `ttlMs` while it was open (live or
+ * reconnecting): it was killed (kill -9, OOM, node loss) and no session-ended will come. The session ends as if that
+ * report had arrived with the last one, with endReason TranscoderLost; a real session-ended arriving later for the
+ * same id adds nothing (the history is deduplicated by id).
+ */
+export function expireSession(obs: PublishObservation, nowMs: number, ttlMs: number): PublishStep {
+  const open = obs.state === 'live' || obs.state === 'reconnecting';
+  if (!open || obs.session === '' || nowMs - obs.lastReportAt <= ttlMs) return unchanged(obs);
+  const startedAt = obs.sessionStartedAt ?? obs.lastReportAt;
+  return endSession(obs, {
+    id: obs.session,
+    startedAt: iso(startedAt),
+    endedAt: iso(obs.lastReportAt),
+    durationSeconds: Math.round((obs.lastReportAt - startedAt) / 1000),
+    peakViewers: obs.peakViewers,
+    bytesIn: obs.figures.bytesIn,
+    endReason: transcoderLostReason,
+  });
 }
 
 export type PublishPhase =

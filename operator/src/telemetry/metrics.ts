@@ -17,6 +17,8 @@ export interface OperatorMetrics {
   sessionSeconds: Counter<'namespace' | 'livestream'>;
   publishRefused: Counter<'namespace' | 'livestream' | 'reason'>;
   reportsConsumed: Counter<'type'>;
+  /** Stream entries acknowledged without effect (not a valid report, or the fold failed), by report type. */
+  reportsInvalid: Counter<'type'>;
 }
 
 const streamLabels = ['namespace', 'livestream'] as const;
@@ -98,6 +100,12 @@ export function createOperatorMetrics(registry = new Registry()): OperatorMetric
     reportsConsumed: new Counter({
       name: 'livestream_operator_reports_total',
       help: 'Transcoder reports read from Redis, by type.',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    reportsInvalid: new Counter({
+      name: 'livestream_operator_reports_invalid_total',
+      help: 'Report entries skipped as invalid, by type (a known report type, else "unknown"); acknowledged at once.',
       labelNames: ['type'],
       registers: [registry],
     }),

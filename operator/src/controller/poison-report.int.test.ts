@@ -1,0 +1,113 @@
+// Issue 12: a report that does not match the protocol cannot wedge the consumer. Real API server, real Redis, the
+// real operator as a process: a valid report, a poison `session-ended` with `data: {}`, and a second valid report,
+// written in one transaction so the operator reads them in one batch (the poison sits between the two).
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
+import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
+import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
+import { encodeEvent, eventsStream, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { consumerGroup } from './events-consumer.ts';
+
+const invalidMetric = /^livestream_operator_reports_invalid_total\{type="session-ended"\} (\d+)$/m;
+
+describe('a poison report between two valid ones', () => {
+  const cluster = useTestCluster('poison');
+  const custom = cluster.kc.makeApiClient(CustomObjectsApi);
+  let redis: RedisProcess;
+  let client: Redis;
+  let operator: OperatorProcess;
+  const get = () =>
+    custom.getNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace: cluster.namespace,
+      name: 'show',
+    }) as Promise<LiveStream>;
+  const ended = (session: string, seq: number, ts: number): TranscoderEvent<'session-ended'> => ({
+    type: 'session-ended',
+    namespace: cluster.namespace,
+    name: 'show',
+    session,
+    seq,
+    ts,
+    data: { duration: 30, bytesIn: 1000 * seq, peakViewers: seq, reason: 'shutdown' },
+  });
+
+  beforeAll(async () => {
+    redis = await startRedisProcess();
+    client = new Redis(redis.url);
+    await applyLiveStreamCrd(cluster.kubectl);
+    operator = await startOperator({
+      kubeconfig: cluster.kubeconfig,
+      namespace: cluster.namespace,
+      env: { LSO_REDIS_URL: redis.url, LSO_RESYNC_SECONDS: '30' },
+    });
+    await cluster.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      JSON.stringify({
+        apiVersion: `${group}/${version}`,
+        kind: 'LiveStream',
+        metadata: { name: 'show', namespace: cluster.namespace },
+        spec: {},
+      }),
+    );
+    await eventually(async () => (await get()).status?.state, 15_000, 'a first status');
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await operator?.stop();
+    await redis?.stop();
+  });
+
+  it('acks and counts the poison once, and both valid reports land in status', async () => {
+    const now = Date.now();
+    const poison = encodeEvent(ended('s-poison', 2, now - 20_000)).map((v, i, all) =>
+      all[i - 1] === 'data' ? '{}' : v,
+    );
+    await client
+      .multi()
+      .xadd(eventsStream, '*', ...encodeEvent(ended('s-first', 1, now - 30_000)))
+      .xadd(eventsStream, '*', ...poison)
+      .xadd(eventsStream, '*', ...encodeEvent(ended('s-second', 3, now - 10_000)))
+      .exec();
+
+    // Well within the consumer's 10 s re-claim interval: nothing waits for a retry of the poison.
+    const sessions = await eventually(
+      async () => {
+        const ids = (await get()).status?.sessions?.map((s) => s.id) ?? [];
+        return ids.includes('s-first') && ids.includes('s-second') ? ids : undefined;
+      },
+      8_000,
+      'both valid sessions in status',
+    );
+    expect(sessions).not.toContain('s-poison');
+
+    const pending = await eventually(
+      async () => {
+        const summary = (await client.xpending(eventsStream, consumerGroup)) as [number, ...unknown[]];
+        return summary[0] === 0 ? summary[0] : undefined;
+      },
+      8_000,
+      'no pending report',
+    );
+    expect(pending).toBe(0);
+
+    const metrics = await operator.metrics();
+    expect(metrics.match(invalidMetric)?.[1]).toBe('1');
+    // Logged once, with its type and why, never its data; and not as a Redis outage.
+    const lines = operator
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; type?: string; reason?: string });
+    const logged = lines.filter((l) => l.msg?.startsWith('invalid report'));
+    expect(logged.map((l) => [l.type, l.reason?.split(':')[0]])).toEqual([['session-ended', 'data.duration']]);
+    expect(lines.filter((l) => l.msg?.includes('cannot read reports from Redis'))).toEqual([]);
+  });
+});
