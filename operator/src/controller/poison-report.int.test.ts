@@ -1,14 +1,13 @@
 // Issue 12: a report that does not match the protocol cannot wedge the consumer. Real API server, real Redis, the
 // real operator as a process: a valid report, a poison `session-ended` with `data: {}`, and a second valid report,
 // written in one transaction so the operator reads them in one batch (the poison sits between the two).
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestCluster } from '../../../test/support/test-namespace.ts';
+import { liveStreams } from '../../../test/support/livestreams.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
 import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
-import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
 import { encodeEvent, eventsStream, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { consumerGroup } from './events-consumer.ts';
 
@@ -16,18 +15,10 @@ const invalidMetric = /^livestream_operator_reports_invalid_total\{type="session
 
 describe('a poison report between two valid ones', () => {
   const cluster = useTestCluster('poison');
-  const custom = cluster.kc.makeApiClient(CustomObjectsApi);
+  const streams = liveStreams(cluster);
   let redis: RedisProcess;
   let client: Redis;
   let operator: OperatorProcess;
-  const get = () =>
-    custom.getNamespacedCustomObject({
-      group,
-      version,
-      plural,
-      namespace: cluster.namespace,
-      name: 'show',
-    }) as Promise<LiveStream>;
   const ended = (session: string, seq: number, ts: number): TranscoderEvent<'session-ended'> => ({
     type: 'session-ended',
     namespace: cluster.namespace,
@@ -45,18 +36,10 @@ describe('a poison report between two valid ones', () => {
     operator = await startOperator({
       kubeconfig: cluster.kubeconfig,
       namespace: cluster.namespace,
-      env: { LSO_REDIS_URL: redis.url, LSO_RESYNC_SECONDS: '30' },
+      env: { LSO_REDIS_URL: redis.url },
     });
-    await cluster.kubectl(
-      ['apply', '--server-side', '-f', '-'],
-      JSON.stringify({
-        apiVersion: `${group}/${version}`,
-        kind: 'LiveStream',
-        metadata: { name: 'show', namespace: cluster.namespace },
-        spec: {},
-      }),
-    );
-    await eventually(async () => (await get()).status?.state, 15_000, 'a first status');
+    await streams.apply('show', {});
+    await streams.until('show', 'a first status', (ls) => ls.status?.state);
   });
 
   afterAll(async () => {
@@ -78,13 +61,14 @@ describe('a poison report between two valid ones', () => {
       .exec();
 
     // Well within the consumer's 10 s re-claim interval: nothing waits for a retry of the poison.
-    const sessions = await eventually(
-      async () => {
-        const ids = (await get()).status?.sessions?.map((s) => s.id) ?? [];
+    const sessions = await streams.until(
+      'show',
+      'both valid sessions in status',
+      (ls) => {
+        const ids = ls.status?.sessions?.map((s) => s.id) ?? [];
         return ids.includes('s-first') && ids.includes('s-second') ? ids : undefined;
       },
       8_000,
-      'both valid sessions in status',
     );
     expect(sessions).not.toContain('s-poison');
 
