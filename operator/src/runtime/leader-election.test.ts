@@ -22,6 +22,8 @@ class FakeLeaseServer {
   /** Every request that reached the server: who, what, when (fake monotonic clock). */
   readonly log: { who: string; op: 'read' | 'write'; at: number; ok: boolean }[] = [];
   aborted = 0;
+  /** When renewAs last wrote. */
+  renewedAsAt = 0;
 
   client(who: string): LeaseApi & { hang: Hang } {
     const call = <T>(op: 'read' | 'write', signal: AbortSignal, run: () => T) => {
@@ -72,6 +74,7 @@ class FakeLeaseServer {
 
   /** A holder that is not an elector renews, stamping renewTime from a clock `skewMs` off ours. */
   renewAs(holder: string, skewMs: number): void {
+    this.renewedAsAt = performance.now();
     const renewTime = new V1MicroTime(Date.now() + skewMs);
     const rv = this.lease?.metadata?.resourceVersion;
     this.write({
@@ -119,6 +122,16 @@ async function stopAll(...electors: LeaderElector[]): Promise<void> {
   await stopped;
 }
 
+/** A fake server on which elector `a` has led for a second. */
+async function withLeader() {
+  const server = new FakeLeaseServer();
+  const transitions: Transition[] = [];
+  const a = candidate(server, 'a', transitions);
+  a.elector.start();
+  await vi.advanceTimersByTimeAsync(1_000);
+  return { server, transitions, a };
+}
+
 const at = (transitions: Transition[], who: string, what: Transition['what']) =>
   transitions.find((t) => t.who === who && t.what === what)?.at;
 
@@ -133,12 +146,8 @@ describe('LeaderElector with an API that hangs', () => {
   it.each(['until-aborted', 'forever'] as const)(
     'stops the old leader before anyone else can take the Lease (a call that hangs %s)',
     async (hang) => {
-      const server = new FakeLeaseServer();
-      const transitions: Transition[] = [];
-      const a = candidate(server, 'a', transitions);
+      const { server, transitions, a } = await withLeader();
       const b = candidate(server, 'b', transitions);
-      a.elector.start();
-      await vi.advanceTimersByTimeAsync(1_000);
       b.elector.start();
       await vi.advanceTimersByTimeAsync(4_000);
       expect(a.elector.isLeader).toBe(true);
@@ -166,11 +175,7 @@ describe('LeaderElector with an API that hangs', () => {
   );
 
   it('leads again once its API answers, if nobody took the Lease meanwhile', async () => {
-    const server = new FakeLeaseServer();
-    const transitions: Transition[] = [];
-    const a = candidate(server, 'a', transitions);
-    a.elector.start();
-    await vi.advanceTimersByTimeAsync(1_000);
+    const { transitions, a } = await withLeader();
     a.api.hang = 'until-aborted';
     await vi.advanceTimersByTimeAsync(renewDeadlineMs + retryPeriodMs);
     expect(transitions.map((t) => `${t.what}:${t.reason ?? ''}`)).toEqual(['started:', 'stopped:renew-deadline']);
@@ -209,7 +214,7 @@ describe('LeaderElector judging expiry by its own clock', () => {
     c.elector.start();
     await vi.advanceTimersByTimeAsync(10_000);
     clearInterval(renewing); // the holder dies
-    const lastRenewal = performance.now() - (performance.now() % retryPeriodMs);
+    const lastRenewal = server.renewedAsAt;
     await vi.advanceTimersByTimeAsync(leaseDurationMs + 2 * retryPeriodMs);
     const started = at(transitions, 'c', 'started');
     expect(started).toBeGreaterThanOrEqual(lastRenewal + leaseDurationMs);
@@ -220,11 +225,7 @@ describe('LeaderElector judging expiry by its own clock', () => {
   });
 
   it('takes a released Lease at once and releases its own on stop, after the work stopped', async () => {
-    const server = new FakeLeaseServer();
-    const transitions: Transition[] = [];
-    const a = candidate(server, 'a', transitions);
-    a.elector.start();
-    await vi.advanceTimersByTimeAsync(1_000);
+    const { server, transitions, a } = await withLeader();
     await stopAll(a.elector);
     expect(server.lease?.spec?.holderIdentity).toBeUndefined();
     const stoppedAt = at(transitions, 'a', 'stopped')!;
