@@ -14,6 +14,7 @@ import {
   type TranscoderEvent,
 } from '../../../contract/src/reports.ts';
 import { ReportBuffer } from './report-buffer.ts';
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 
 export interface ReporterOptions {
   redisUrl?: string | undefined; // absent: reports are discarded (logged once), e.g. when running without Redis
@@ -36,11 +37,8 @@ interface Pending extends TranscoderEvent {
   lifecycle: boolean;
 }
 
-// Reconnect delay: exponential from 100 ms to 5 s, with jitter so many pods do not reconnect in lockstep.
-export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(100 * 2 ** Math.min(attempt, 10), 5_000);
-  return Math.round(base * (0.75 + random() * 0.5));
-}
+// Reconnect delay: exponential from 100 ms to 5 s, jittered so many pods do not reconnect in lockstep.
+export const reconnectBackoff: BackoffPolicy = { baseMs: 100, maxMs: 5_000, jitter: 0.3 };
 
 export function createReporter(options: ReporterOptions): Reporter {
   if (options.redisUrl) return new RedisReporter(options.redisUrl, options);
@@ -60,7 +58,7 @@ function connectionOptions(stopped: () => boolean): RedisOptions {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => (stopped() ? null : reconnectDelayMs(attempt)),
+    retryStrategy: (attempt) => (stopped() ? null : backoffDelay(attempt, reconnectBackoff)),
     connectTimeout: 5_000,
     lazyConnect: false,
   };
