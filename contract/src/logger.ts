@@ -1,6 +1,8 @@
-// Structured JSON logs (pino). Secret-bearing fields are redacted wherever they appear, as a second line of
-// defence: the first is never putting a key in a log call at all.
-import { pino, type Logger } from 'pino';
+// Structured JSON logs (pino), with two lines of defence behind the first one (never putting a key in a log call):
+// fields named like secrets are censored wherever they appear, and every string of a record (message, format
+// arguments, fields, error messages and stacks) goes through the one redaction (redact.ts).
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { redact, redactDeep, redactedText } from './redact.ts';
 
 export const redactedPaths = [
   'streamKey',
@@ -15,8 +17,26 @@ export const redactedPaths = [
   '*.authorization',
 ];
 
-export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name: component, level, redact: { paths: redactedPaths, censor: '[redacted]' } });
+export function createLogger(
+  component: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: DestinationStream, // tests read the lines back
+): Logger {
+  const options = {
+    name: component,
+    level,
+    redact: { paths: redactedPaths, censor: redactedText },
+    hooks: {
+      logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
+        method.apply(
+          this,
+          args.map((a: unknown) => (typeof a === 'string' ? redact(a) : a)),
+        );
+      },
+    },
+    formatters: { log: (record: Record<string, unknown>) => redactDeep(record) as Record<string, unknown> },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 export type { Logger };

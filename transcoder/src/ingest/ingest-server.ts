@@ -12,14 +12,13 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
+import { redact } from '../../../contract/src/redact.ts';
 import type { PublishRefusedReason, TranscoderMetrics } from '../telemetry/metrics.ts';
 import { audioCodecName, parseAvcDecoderConfig, videoCodecName, type SourceInfo } from '../ladder/source-info.ts';
 import { NodeMediaServer, nmsContext, nmsLogger, parseH264Sps, type NmsPacket, type NmsSession } from './nms.ts';
 import { addressOf, decidePublish, isLoopback, PenaltyBox } from './publish-guard.ts';
 import type { StreamKey } from './stream-key.ts';
-
-// The stream name under which the accepted publish is played inside the pod (ladder, relays, HTTP-FLV proxy).
-export const internalStreamName = 'lso-program';
+import { internalStreamName } from '../../../contract/src/pod-contract.ts';
 
 export interface IngestOptions {
   port: number; // RTMP, 0 = any free port
@@ -71,9 +70,7 @@ export interface Ingest {
 
 // node-media-server logs stream paths (which carry the key) at every level: never let its text through raw.
 export function redactStreamPaths(message: string): string {
-  return message
-    .replace(/(\/[A-Za-z0-9_-]+\/)[A-Za-z0-9_-]+/g, '$1[redacted]')
-    .replace(/\b(name|streamPath|StreamPath|stream)=\S+/g, '$1=[redacted]');
+  return redact(message, { streamPaths: true });
 }
 
 function routeNmsLogs(logger: Logger): void {

@@ -8,14 +8,12 @@
 // Objects: <session>/<track>/seg_NNNNN.ts (uploaded), <session>/<track>/index.m3u8 (VOD media playlist per track),
 // <session>/index.m3u8 (the playlist to play: a master playlist when audio is a separate track, else the video's
 // media playlist), <session>/<session>.mp4.
-import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -24,10 +22,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { s3Uri } from './recording-config.ts';
+import { rfc3339 } from '../../../contract/src/time.ts';
+import { runFfmpeg } from '../ffmpeg/ffmpeg-process.ts';
+import { writeMasterPlaylist } from '../hls/playlists.ts';
+import { s3Uri } from '../../../contract/src/recording-layout.ts';
 import { buildVodPlaylist, orderSegments, totalDuration, type RecordedSegment } from './vod-playlist.ts';
-
-const run = promisify(execFile);
 
 export interface FinalizeOptions {
   client: S3Client;
@@ -71,18 +70,12 @@ export function sequenceFromFile(file: string): number | undefined {
 
 // Master playlist for a video track with a separate audio track (both relative to the session prefix).
 export function buildVodMaster(video: { track: string; bandwidth: number }, audioTrack: string | undefined): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  if (audioTrack !== undefined) {
-    lines.push(
-      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="${audioTrack}",DEFAULT=YES,AUTOSELECT=YES,URI="${audioTrack}/index.m3u8"`,
-    );
-  }
-  lines.push(
-    `#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(video.bandwidth))}${audioTrack !== undefined ? ',AUDIO="aud"' : ''}`,
-    `${video.track}/index.m3u8`,
-    '',
-  );
-  return lines.join('\n');
+  return writeMasterPlaylist({
+    version: 3,
+    independentSegments: true,
+    ...(audioTrack !== undefined && { audio: { groupId: 'aud', name: audioTrack, uri: `${audioTrack}/index.m3u8` } }),
+    variants: [{ uri: `${video.track}/index.m3u8`, bandwidth: video.bandwidth }],
+  });
 }
 
 async function listSegments(options: FinalizeOptions): Promise<ListedSegment[]> {
@@ -128,9 +121,8 @@ async function download(client: S3Client, bucket: string, key: string, file: str
 }
 
 async function probeDuration(ffprobe: string, file: string): Promise<number> {
-  const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
-    timeout: 30_000,
-  });
+  const args = ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file];
+  const stdout = await runFfmpeg({ command: ffprobe, args, timeoutMs: 30_000 });
   const d = Number.parseFloat(stdout.trim());
   if (!Number.isFinite(d) || d <= 0) throw new FinalizeError(`cannot read the duration of ${path.basename(file)}`);
   return d;
@@ -237,7 +229,7 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
       '+bitexact',
     );
     args.push('-movflags', '+faststart', mp4);
-    await run(options.ffmpegPath ?? 'ffmpeg', args, { timeout: 30 * 60_000, maxBuffer: 4 * 1024 * 1024 });
+    await runFfmpeg({ command: options.ffmpegPath ?? 'ffmpeg', args, timeoutMs: 30 * 60_000 });
     const mp4Key = `${sessionPrefix}${session}.mp4`;
     await new Upload({
       client,
@@ -254,8 +246,8 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
     const startedAt = starts.length > 0 ? Math.min(...starts) : endedAt - durationSeconds * 1000;
     return {
       session,
-      startedAt: new Date(Math.round(startedAt)).toISOString(),
-      endedAt: new Date(Math.round(endedAt)).toISOString(),
+      startedAt: rfc3339(startedAt),
+      endedAt: rfc3339(endedAt),
       durationSeconds,
       playlistUri: s3Uri(bucket, `${sessionPrefix}index.m3u8`),
       mp4Uri: s3Uri(bucket, mp4Key),

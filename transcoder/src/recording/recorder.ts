@@ -11,11 +11,13 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { restartDelayMs } from '../ladder/supervisor.ts';
+import { backoffDelay } from '../../../contract/src/backoff.ts';
+import { rfc3339 } from '../../../contract/src/time.ts';
 import type { RecordingFailedData, RecordingFailureReason } from '../../../contract/src/reports.ts';
 import type { ReportSink } from '../session/channel.ts';
 import type { RecordingMetrics } from './recording-metrics.ts';
-import { sessionPrefix, type RecordingConfig, type S3Settings } from './recording-config.ts';
+import { sessionPrefix, type S3Settings } from '../../../contract/src/recording-layout.ts';
+import type { RecordingConfig } from './recording-config.ts';
 import { createS3Client, describeS3Error } from './s3-client.ts';
 import { parseLivePlaylist } from './live-playlist.ts';
 import { createSpool, type SpoolEntry } from './spool.ts';
@@ -231,7 +233,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
             sequence: String(entry.sequence),
             duration: entry.duration.toFixed(6),
             discontinuity: entry.discontinuity ? '1' : '0',
-            'completed-at': new Date(entry.completedAt).toISOString(),
+            'completed-at': rfc3339(entry.completedAt),
           },
         }),
         { abortSignal: inFlight.signal },
@@ -284,7 +286,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
         failures++;
         metrics.uploadsTotal.inc({ result: 'error' });
         const message = describeS3Error(err);
-        const delay = restartDelayMs(failures, options.baseDelayMs ?? 500, options.maxDelayMs ?? 10_000);
+        const delay = backoffDelay(failures, {
+          baseMs: options.baseDelayMs ?? 500,
+          maxMs: options.maxDelayMs ?? 10_000,
+          jitter: 0.5,
+        });
         logger.warn(
           { session: entry.session, file: entry.file, failures, delay, err: message },
           'recording: upload failed',

@@ -1,6 +1,8 @@
 // The VOD playlist of a finished recording: every uploaded segment in sequence order with its real duration, a
 // discontinuity wherever the live playlist had one or a sequence number is missing (a segment dropped by a full
 // spool), and #EXT-X-ENDLIST.
+import { writeMediaPlaylist } from '../hls/playlists.ts';
+
 export interface RecordedSegment {
   sequence: number;
   file: string; // object name within the session prefix
@@ -17,24 +19,20 @@ export function orderSegments(segments: readonly RecordedSegment[]): RecordedSeg
 export function buildVodPlaylist(segments: readonly RecordedSegment[]): string {
   const ordered = orderSegments(segments);
   if (ordered.length === 0) throw new Error('no segments to list');
-  const target = Math.max(1, ...ordered.map((s) => Math.round(s.duration)));
-  const lines = [
-    '#EXTM3U',
-    '#EXT-X-VERSION:3',
-    '#EXT-X-PLAYLIST-TYPE:VOD',
-    '#EXT-X-INDEPENDENT-SEGMENTS',
-    `#EXT-X-TARGETDURATION:${target}`,
-    `#EXT-X-MEDIA-SEQUENCE:${ordered[0]!.sequence}`,
-  ];
-  let previous: number | undefined;
-  for (const s of ordered) {
-    const gap = previous !== undefined && s.sequence !== previous + 1;
-    if (previous !== undefined && (s.discontinuity || gap)) lines.push('#EXT-X-DISCONTINUITY');
-    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.file);
-    previous = s.sequence;
-  }
-  lines.push('#EXT-X-ENDLIST', '');
-  return lines.join('\n');
+  return writeMediaPlaylist({
+    version: 3,
+    playlistType: 'VOD',
+    independentSegments: true,
+    targetDuration: Math.max(1, ...ordered.map((s) => Math.round(s.duration))),
+    mediaSequence: ordered[0]!.sequence,
+    segments: ordered.map((s, i) => {
+      const previous = ordered[i - 1];
+      const gap = previous !== undefined && s.sequence !== previous.sequence + 1;
+      const discontinuity = previous !== undefined && (s.discontinuity || gap);
+      return { sequence: s.sequence, uri: s.file, duration: s.duration, discontinuity };
+    }),
+    endlist: true,
+  });
 }
 
 export function totalDuration(segments: readonly RecordedSegment[]): number {

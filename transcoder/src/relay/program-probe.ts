@@ -3,17 +3,18 @@
 //
 // Relays start when the program goes live and stop when it ends, so a relay that stops moving bytes while the
 // program is live is the target's fault (Retrying), not the publisher's. node-media-server keeps a player attached
-// when the publisher leaves (no EOF) and drops it when a new publish takes the path: the probe just restarts then.
-import { spawn, type ChildProcess } from 'node:child_process';
+// when the publisher leaves (no EOF) and drops it when a new publish takes the path: the probe just restarts then,
+// with the one backoff: its base after a run that saw media, growing over runs that did not (no ingest to play yet).
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ProgressParser } from './ffmpeg-progress.ts';
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
+import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 
 export interface ProgramProbeOptions {
   inputUrl: string;
   ffmpegPath?: string;
   staleMs?: number; // no media time advance for this long: not live (default 4 s)
-  restartDelayMs?: number; // after the probe ffmpeg exits (default 500 ms)
+  restartBackoff?: BackoffPolicy; // before the next probe: its base after a run that saw media (default 0.5 to 5 s)
   logger: Logger;
 }
 
@@ -23,15 +24,17 @@ export interface ProgramProbe {
   close(): Promise<void>;
 }
 
+const defaultRestartBackoff: BackoffPolicy = { baseMs: 500, maxMs: 5_000, jitter: 0.2 };
+
 export function startProgramProbe(options: ProgramProbeOptions): ProgramProbe {
   const { logger } = options;
   const staleMs = options.staleMs ?? 4_000;
   const events = new EventEmitter<{ change: [boolean] }>();
   let live = false;
   let lastAdvanceAt = 0;
-  let lastOutTimeUs = -1;
-  let child: ChildProcess | undefined;
+  let child: FfmpegProcess | undefined;
   let closed = false;
+  let failures = 0; // runs in a row that saw no media, plus one
   let restartTimer: NodeJS.Timeout | undefined;
 
   const setLive = (value: boolean): void => {
@@ -43,28 +46,33 @@ export function startProgramProbe(options: ProgramProbeOptions): ProgramProbe {
 
   const run = (): void => {
     if (closed) return;
-    const parser = new ProgressParser();
-    lastOutTimeUs = -1;
+    let lastOutTimeUs = -1;
+    let sawMedia = false;
     // Progress every half second; no log output (the probe's only job is the progress).
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1'];
     args.push('-stats_period', '0.5', '-i', options.inputUrl, '-map', '0', '-c', 'copy', '-f', 'null', '-');
-    const proc = spawn(options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    child = proc;
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      for (const report of parser.push(chunk)) {
+    const proc = new FfmpegProcess({
+      ...(options.ffmpegPath !== undefined && { command: options.ffmpegPath }),
+      args,
+      stdout: 'progress',
+      tailLines: 4,
+      onProgress: (report) => {
         if (report.outTimeUs > lastOutTimeUs && lastOutTimeUs >= 0) {
           lastAdvanceAt = Date.now();
+          sawMedia = true;
           setLive(true);
         }
         lastOutTimeUs = Math.max(lastOutTimeUs, report.outTimeUs);
-      }
+      },
     });
-    proc.once('error', (err) => logger.error({ err: err.message }, 'cannot start the program probe (ffmpeg)'));
-    proc.once('close', () => {
+    child = proc;
+    void proc.exited.then((exit) => {
       if (child === proc) child = undefined;
+      if (exit.spawnError !== undefined)
+        logger.error({ err: exit.spawnError }, 'cannot start the program probe (ffmpeg)');
       if (closed) return;
-      restartTimer = setTimeout(run, options.restartDelayMs ?? 500);
+      failures = sawMedia ? 1 : failures + 1;
+      restartTimer = setTimeout(run, backoffDelay(failures, options.restartBackoff ?? defaultRestartBackoff));
     });
   };
 
@@ -82,11 +90,9 @@ export function startProgramProbe(options: ProgramProbeOptions): ProgramProbe {
       clearInterval(checker);
       clearTimeout(restartTimer);
       const proc = child;
-      if (proc && proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('close', r));
-        proc.kill('SIGKILL');
-        await exited;
-      }
+      if (proc === undefined) return;
+      proc.kill(); // a copy to null: nothing to finish
+      await proc.exited;
     },
   };
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/livestream-spec.ts';
-import { backoffDelayMs } from './backoff.ts';
-import { ProgressParser } from './ffmpeg-progress.ts';
+import { ProgressParser } from '../ffmpeg/ffmpeg-progress.ts';
 import { parseKey, RelayKeyError, relayCommand } from './relay-command.ts';
 import { describeTarget, parseRelays } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
@@ -114,18 +113,6 @@ describe('ProgressParser', () => {
     expect(p.push('size=402020\nout_time_us=-23000\nprogress=end\n')).toEqual([
       { totalSize: 402020, outTimeUs: 0, end: true },
     ]);
-  });
-});
-
-describe('backoffDelayMs', () => {
-  const policy = { baseMs: 1_000, capMs: 30_000 };
-  it('doubles from the base with ±20 % jitter and never exceeds the cap', () => {
-    expect(backoffDelayMs(0, policy, () => 0.5)).toBe(1_000);
-    expect(backoffDelayMs(3, policy, () => 0.5)).toBe(8_000);
-    expect(backoffDelayMs(3, policy, () => 0)).toBe(6_400);
-    expect(backoffDelayMs(3, policy, () => 0.999)).toBeLessThan(9_600);
-    expect(backoffDelayMs(10, policy, () => 0.999)).toBe(30_000);
-    expect(backoffDelayMs(1_000, policy, () => 0)).toBe(24_000);
   });
 });
 

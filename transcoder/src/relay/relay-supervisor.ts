@@ -4,19 +4,26 @@
 //   Active      media is flowing to the target (ffmpeg's progress: output size and media time advancing)
 //   Retrying    the target failed (exit, refused, stalled); lastError says why, without the key or the URL
 //   Disabled    enabled: false in the spec
-import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../../contract/src/backoff.ts';
+import { redact } from '../../../contract/src/redact.ts';
 import type { RelayState, RelayStateData } from '../../../contract/src/reports.ts';
-import { backoffDelayMs, type BackoffPolicy } from './backoff.ts';
-import { ProgressParser } from './ffmpeg-progress.ts';
+import { rfc3339 } from '../../../contract/src/time.ts';
+import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { parseKey, presetFd, relayCommand } from './relay-command.ts';
 import { describeTarget, type RelayTarget } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
+// The reconnect delay: the one backoff (contract/src/backoff.ts) from baseMs up to capMs, with 20 % jitter.
+export interface RelayBackoff {
+  baseMs: number;
+  capMs: number;
+}
+
 export interface RelayTimings {
-  backoff: BackoffPolicy;
+  backoff: RelayBackoff;
   stallMs: number; // Active, yet no byte written for this long: the target is stuck
   connectTimeoutMs: number; // program live, ffmpeg running, no media flowing after this long
   activeAfterUs: number; // media time that must flow to the target before the relay counts as Active
@@ -49,16 +56,13 @@ export interface SupervisorOptions {
 }
 
 interface Run {
-  proc: ChildProcess;
-  key: string;
+  proc: FfmpegProcess;
   startedAt: number;
   totalSize: number;
   firstOutTimeUs: number;
   lastGrowthAt: number;
-  stderr: string[];
   killReason: string | undefined; // set when we end it on purpose for a failure (stall, timeout)
   stopping: boolean; // ended on purpose, not a failure (program ended, relay removed)
-  exited: Promise<void>;
 }
 
 export class RelaySupervisor {
@@ -68,7 +72,7 @@ export class RelaySupervisor {
   private readonly logger: Logger;
   private state: RelayState;
   private lastError: string | undefined;
-  private since = new Date().toISOString();
+  private since = rfc3339(Date.now());
   private bytesOut = 0;
   private attempt = 0;
   private activeSince = 0;
@@ -131,7 +135,7 @@ export class RelaySupervisor {
 
   private setState(state: RelayState, lastError: string | undefined): void {
     if (state === this.state && lastError === this.lastError) return;
-    if (state !== this.state) this.since = new Date().toISOString();
+    if (state !== this.state) this.since = rfc3339(Date.now());
     const previous = this.state;
     this.state = state;
     this.lastError = lastError;
@@ -166,48 +170,37 @@ export class RelaySupervisor {
     // The preset file lives only between these lines: ffmpeg re-opens it through /dev/fd/3 after it is unlinked.
     const file = path.join(this.options.workDir, `${this.target.name}.ffpreset`);
     const handle = await open(file, 'wx', 0o600);
-    let proc: ChildProcess;
+    let proc: FfmpegProcess;
     try {
       await handle.writeFile(command.preset);
       await unlink(file);
-      const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
-      stdio[presetFd] = handle.fd;
-      proc = spawn(this.options.ffmpegPath ?? 'ffmpeg', command.args, { stdio });
+      proc = new FfmpegProcess({
+        ...(this.options.ffmpegPath !== undefined && { command: this.options.ffmpegPath }),
+        args: command.args,
+        inheritFds: { [presetFd]: handle.fd },
+        stdout: 'progress',
+        tailLines: 40,
+        secrets: [key],
+        stopGraceMs: this.timings.stopGraceMs,
+        onProgress: (report) => this.onProgress(run, report.totalSize, report.outTimeUs),
+      });
     } finally {
       await unlink(file).catch(() => {});
       await handle.close();
     }
     const run: Run = {
       proc,
-      key,
       startedAt: Date.now(),
       totalSize: 0,
       firstOutTimeUs: -1,
       lastGrowthAt: Date.now(),
-      stderr: [],
       killReason: undefined,
       stopping: false,
-      exited: new Promise((resolve) => proc.once('close', () => resolve())),
     };
     this.run = run;
     if (this.attempt > 0) this.options.onRestart();
     this.logger.info({ pid: proc.pid, attempt: this.attempt }, 'relay ffmpeg started');
-
-    const parser = new ProgressParser();
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      for (const report of parser.push(chunk)) this.onProgress(run, report.totalSize, report.outTimeUs);
-    });
-    let partial = '';
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split(/\r?\n|\r/);
-      partial = lines.pop() ?? '';
-      run.stderr.push(...lines.filter((l) => l.trim() !== ''));
-      if (run.stderr.length > 40) run.stderr.splice(0, run.stderr.length - 40);
-    });
-    proc.once('error', (err) => run.stderr.push(`cannot start ffmpeg: ${err.message}`));
-    void run.exited.then(() => this.onExit(run));
+    void proc.exited.then((exit) => this.onExit(run, exit.code));
   }
 
   private onProgress(run: Run, totalSize: number, outTimeUs: number): void {
@@ -241,16 +234,16 @@ export class RelaySupervisor {
 
   private kill(run: Run, reason: string): void {
     run.killReason = reason;
-    run.proc.kill('SIGKILL');
+    run.proc.kill();
   }
 
-  private onExit(run: Run): void {
+  private onExit(run: Run, code: number | null): void {
     if (this.run === run) this.run = undefined;
-    const code = run.proc.exitCode;
     if (run.stopping || this.closed) return;
-    const inputUrl = this.options.inputUrl;
-    const line = lastErrorLine(run.stderr);
-    const inputEnded = code === 0 || (line !== undefined && line.includes(inputUrl));
+    // The stderr tail is redacted: the program's URL in it reads as its scheme://host:port.
+    const program = new RegExp(`${escapeRegExp(redact(this.options.inputUrl))}(?![\\d.])`, 'g');
+    const line = lastErrorLine(run.proc.stderrTail());
+    const inputEnded = code === 0 || (line !== undefined && line.search(program) >= 0);
     if (run.killReason === undefined && inputEnded) {
       // The program itself ended or went away (a new publish took over the path): not the target's fault.
       this.logger.info('program input ended: relay waits for the program');
@@ -263,13 +256,14 @@ export class RelaySupervisor {
     }
     const reason =
       run.killReason ??
-      (line !== undefined ? sanitizeError(line.split(inputUrl).join('program'), [run.key]) : `ffmpeg exited (${code})`);
+      (line !== undefined ? sanitizeError(line.replace(program, 'program'), []) : `ffmpeg exited (${code})`);
     this.fail(reason);
   }
 
   private fail(reason: string): void {
     if (this.closed) return;
-    const delay = backoffDelayMs(this.attempt, this.timings.backoff);
+    const { baseMs, capMs } = this.timings.backoff;
+    const delay = backoffDelay(this.attempt + 1, { baseMs, maxMs: capMs, jitter: 0.2 });
     this.attempt++;
     this.setState('Retrying', reason);
     this.logger.info({ retryInMs: delay }, 'relay will retry');
@@ -283,12 +277,9 @@ export class RelaySupervisor {
   private async end(run: Run | undefined): Promise<void> {
     if (run === undefined) return;
     run.stopping = true;
-    if (run.proc.exitCode === null && run.proc.signalCode === null) {
-      run.proc.kill('SIGINT');
-      const timer = setTimeout(() => run.proc.kill('SIGKILL'), this.timings.stopGraceMs);
-      await run.exited;
-      clearTimeout(timer);
-    }
+    await run.proc.stop(); // SIGINT: ffmpeg unpublishes cleanly; SIGKILL after the grace
     if (this.run === run) this.run = undefined;
   }
 }
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

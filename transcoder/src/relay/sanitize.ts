@@ -1,19 +1,14 @@
-// Error text that may leave the relay process (logs, status, events): ffmpeg's stderr with the key and the target
-// URL removed. The key is replaced wherever it occurs (also percent-encoded), target URLs are cut to scheme://host,
-// and the result is bounded. What is left is ffmpeg's own wording, e.g. "Connection refused".
+// Error text that may leave the relay process (logs, status, events): one line of ffmpeg's stderr through the one
+// redaction (the key wherever it occurs, also percent-encoded; target URLs cut to scheme://host:port), without
+// ffmpeg's context prefixes, bounded. What is left is ffmpeg's own wording, e.g. "Connection refused".
+import { redact } from '../../../contract/src/redact.ts';
+
 export function sanitizeError(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length < 3) continue; // too short to be a key, too common to replace safely
-    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('[redacted]');
-  }
-  // Any URL: keep scheme and host only (the path may hold an app, a key or a token).
-  // "URL: message" keeps its colon.
-  const url = /\b((?:rtmps?|rtmpt|srt|https?|tcp|tls):\/\/[^/\s'"?]+)[^\s'"]*/g;
-  out = out.replace(url, (match: string, origin: string) => (match.endsWith(':') ? `${origin}:` : origin));
   // ffmpeg's "[rtmp @ 0x55d0c...]" context prefixes only add noise.
-  out = out.replace(/\[[a-z0-9_]+ @ 0x[0-9a-f]+\]\s*/g, '');
-  out = out.replace(/\s+/g, ' ').trim();
+  const out = redact(text, { secrets })
+    .replace(/\[[a-z0-9_]+ @ 0x[0-9a-f]+\]\s*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return out.length > 300 ? `${out.slice(0, 297)}...` : out;
 }
 

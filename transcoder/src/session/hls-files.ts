@@ -1,7 +1,9 @@
 // The HLS directory of a session: cleared for a new session, ENDLIST appended when the session ends, the master
-// playlist written atomically, and the variant playlists read back to count segments.
+// playlist written atomically, and the variant playlists read back to count segments (the m3u8 text itself is
+// read and written by hls/playlists.ts).
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { playlistPosition, withEndlist, type PlaylistPosition } from '../hls/playlists.ts';
 
 export async function clearDirectory(dir: string): Promise<void> {
   // Empty it rather than remove it: in the pod it is the mount point of an emptyDir.
@@ -30,22 +32,10 @@ export async function appendEndlist(playlist: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  if (/#EXT-X-ENDLIST\s*$/.test(text)) return false;
-  await writeFileAtomic(playlist, (text.endsWith('\n') ? text : text + '\n') + '#EXT-X-ENDLIST\n');
+  const ended = withEndlist(text);
+  if (ended === undefined) return false;
+  await writeFileAtomic(playlist, ended);
   return true;
-}
-
-export interface PlaylistPosition {
-  mediaSequence: number;
-  segments: number;
-  lastSequence: number; // mediaSequence + segments - 1; -1 when empty
-}
-
-export function playlistPosition(text: string): PlaylistPosition {
-  const m = /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text);
-  const mediaSequence = m ? Number(m[1]) : 0;
-  const segments = (text.match(/^#EXTINF:/gm) ?? []).length;
-  return { mediaSequence, segments, lastSequence: segments > 0 ? mediaSequence + segments - 1 : -1 };
 }
 
 export async function readPlaylistPosition(playlist: string): Promise<PlaylistPosition | null> {

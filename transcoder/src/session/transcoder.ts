@@ -65,6 +65,7 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
           { generation: object.metadata.generation },
           'configuration reloaded (ladder changes apply to the next publish)',
         );
+        channel?.configChanged(); // the reconnect window and spec.paused apply at once
       } catch (err) {
         // Keep running on the last good configuration: a bad edit must not take a live stream down.
         logger.error({ err: (err as Error).message }, 'configuration change rejected; keeping the previous one');

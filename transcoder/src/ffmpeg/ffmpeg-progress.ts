@@ -1,5 +1,5 @@
-// Parser for ffmpeg's `-progress` output: blocks of key=value lines, each ending with `progress=continue|end`.
-// Only what the relay needs: bytes written to the output and the media time reached.
+// Parser for ffmpeg's `-progress pipe:1` output: blocks of key=value lines, each ending with `progress=continue|end`.
+// Only what the callers need: bytes written to the output and the media time reached.
 
 export interface ProgressReport {
   totalSize: number; // bytes written to the output so far
