@@ -20,47 +20,56 @@ export interface LiveStreamList {
   items: LiveStream[];
 }
 
-/** Condition types of status.conditions. Ready summarizes the others. */
+/** Condition types of status.conditions. Ready summarizes the others; `state` is derived from them. */
 export const ConditionType = {
   /** The channel accepts publishers and serves viewers (or is Live); the summary for `kubectl get`. */
   Ready: 'Ready',
-  /** An encoder is publishing (True), the reconnect window is running (False, PublisherReconnecting), or none. */
-  Publishing: 'Publishing',
   /** The stream key Secret, ConfigMap, Deployment and Service exist and the transcoder pod is available. */
   ChildrenReady: 'ChildrenReady',
+  /** An encoder is publishing (True), the reconnect window is running (False, PublisherReconnecting), or none. */
+  Publishing: 'Publishing',
+  /** While Live: the ladder turns the ingest into HLS segments (False when ffmpeg keeps failing or stalls). */
+  Transcoding: 'Transcoding',
   /** Every enabled relay is pushing (only meaningful while Live). */
   RelaysHealthy: 'RelaysHealthy',
   /** The current session is being recorded to S3. */
   Recording: 'Recording',
+  /** The running session uses the spec's session-scoped settings (ladder, hls); False while a change waits. */
+  SpecApplied: 'SpecApplied',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
-/** Reasons of conditions: one CamelCase word, stable (alerts and tests match on them). */
+/**
+ * Reasons of conditions: one CamelCase word, stable (alerts and tests match on them), each meaning one thing. Every
+ * reason is produced by a rule of operator/src/controller/status/ (a unit test checks it). Ready repeats the reason of
+ * the condition that keeps it False.
+ */
 export const ConditionReason = {
-  // Any condition
-  /** First visit: nothing observed yet. */
-  Initializing: 'Initializing',
-  /** spec.paused is true. */
+  // Several conditions
+  /** spec.paused is true: the transcoder is scaled to zero. */
   Paused: 'Paused',
-  /** The spec passed the schema but cannot be used (e.g. a referenced Secret lacks the key); not retried until it changes. */
-  InvalidSpec: 'InvalidSpec',
+  /** What the condition watches runs only while Live (relays, recording, the ladder). */
+  NotLive: 'NotLive',
   // Ready
   /** Children ready, waiting for a publisher. */
   WaitingForPublisher: 'WaitingForPublisher',
-  /** Children ready and an encoder is publishing. */
+  /** Children ready, an encoder is publishing and the ladder produces HLS. */
   Live: 'Live',
-  /** Children are being created or rolled out. */
-  ChildrenNotReady: 'ChildrenNotReady',
   // ChildrenReady
   /** Every child exists and the transcoder Deployment is available. */
   ChildrenAvailable: 'ChildrenAvailable',
   /** The transcoder Deployment has no available replica yet. */
   DeploymentUnavailable: 'DeploymentUnavailable',
-  /** Applying a child failed (the message says which and why). */
+  /** Applying a child failed for a reason that may pass (the message says which and why); retried with backoff. */
   ApplyFailed: 'ApplyFailed',
-  /** The stream key Secret named by spec.streamKey.secretRef is missing or lacks its key. */
+  /** The API server rejected a child built from this spec (a rule the CRD schema cannot express); not retried until
+   * the spec changes. */
+  InvalidSpec: 'InvalidSpec',
+  /** The stream key Secret (spec.streamKey.secretRef) is missing or lacks its key: no publisher can be accepted. */
   StreamKeyMissing: 'StreamKeyMissing',
   // Publishing
+  /** No report from the transcoder yet. */
+  Initializing: 'Initializing',
   /** An encoder is publishing. */
   PublishStarted: 'PublishStarted',
   /** No encoder is connected. */
@@ -71,8 +80,15 @@ export const ConditionReason = {
   HeartbeatLost: 'HeartbeatLost',
   /** The operator has no Redis to read the transcoders' reports from (or cannot reach it): publish state unknown. */
   ReportsUnavailable: 'ReportsUnavailable',
-  /** The ladder's ffmpeg keeps failing. */
+  // Transcoding
+  /** The ladder's ffmpeg exited repeatedly in this session and has written no segment since. */
   TranscoderFailed: 'TranscoderFailed',
+  /** The ladder runs but has written no new HLS segment for a while. */
+  SegmentsStalled: 'SegmentsStalled',
+  /** The session has just started: no segment written yet. */
+  WaitingForSegments: 'WaitingForSegments',
+  /** New HLS segments keep being written. */
+  SegmentsWritten: 'SegmentsWritten',
   // RelaysHealthy
   /** Every enabled relay is pushing. */
   RelaysActive: 'RelaysActive',
@@ -82,8 +98,9 @@ export const ConditionReason = {
   RelaysConnecting: 'RelaysConnecting',
   /** No relay is configured or enabled. */
   NoRelays: 'NoRelays',
-  /** Relays and recording only run while Live. */
-  NotLive: 'NotLive',
+  /** The key Secret of an enabled relay (spec.relays[].keySecretRef) is missing or lacks its key: that relay cannot
+   * push; the channel itself is unaffected. */
+  RelayKeyMissing: 'RelayKeyMissing',
   // Recording
   /** Segments of the current session are uploaded to S3. */
   RecordingActive: 'RecordingActive',
@@ -93,22 +110,45 @@ export const ConditionReason = {
   RecordingPending: 'RecordingPending',
   /** Uploads to S3 fail (the message has the S3 error, never credentials). */
   UploadFailed: 'UploadFailed',
+  /** The S3 credentials Secret (spec.recording.s3.credentialsSecretRef) is missing or lacks a key: nothing is
+   * recorded; the channel itself is unaffected. */
+  S3CredentialsMissing: 'S3CredentialsMissing',
+  // SpecApplied
+  /** No session is running: the next one starts with the current spec. */
+  NoSessionRunning: 'NoSessionRunning',
+  /** The running session was started with the spec's session-scoped settings. */
+  SessionMatchesSpec: 'SessionMatchesSpec',
+  /** The spec's session-scoped settings changed during the session: they apply when the next session starts. */
+  WaitingForNextSession: 'WaitingForNextSession',
+  /** The transcoder did not report which settings the running session uses. */
+  SessionSettingsUnknown: 'SessionSettingsUnknown',
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 
-/** Reasons of Kubernetes Events on a LiveStream (sparingly: transitions only). */
+/** Reasons of Kubernetes Events on a LiveStream (sparingly: transitions only), each produced somewhere. */
 export const EventReason = {
+  /** A new session started (report-events.ts). */
   PublishStarted: 'PublishStarted',
+  /** A session ended; the message says after how long and why (report-events.ts). */
   PublishEnded: 'PublishEnded',
-  SessionEnded: 'SessionEnded',
+  /** A publish with a wrong stream key was refused (report-events.ts). */
   StreamKeyRejected: 'StreamKeyRejected',
+  /** The operator generated the stream key Secret (reconcile). */
   StreamKeyGenerated: 'StreamKeyGenerated',
+  /** A relay started retrying (report-events.ts). */
   RelayFailed: 'RelayFailed',
+  /** A retrying relay pushes again (report-events.ts). */
   RelayRecovered: 'RelayRecovered',
+  /** A session's finalize Job completed: the VOD is in S3 (reconcile). */
   RecordingFinalized: 'RecordingFinalized',
+  /** A session's recording could not be finalized (reconcile). */
   RecordingFailed: 'RecordingFailed',
+  /** The ladder's ffmpeg exited (report-events.ts). */
   TranscoderFailed: 'TranscoderFailed',
+  /** Applying a child failed (reconcile). */
   ApplyFailed: 'ApplyFailed',
+  /** The API server rejected a child built from the spec (reconcile). */
+  InvalidSpec: 'InvalidSpec',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -13,7 +13,7 @@ export type IngestServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
  */
 export type LadderPreset = '1080p' | '720p' | '480p' | '360p';
 /**
- * Summary for humans, derived from the conditions: Pending (children not ready), Idle (ready, no publisher), Live (publishing), Reconnecting (publisher gone, window running), Failed, Paused.
+ * Summary for humans, derived from the conditions: Pending (children not ready), Idle (ready, no publisher), Live (publishing, HLS produced), Reconnecting (publisher gone, window running), Failed (cannot serve viewers: stream key missing, invalid spec, a lost transcoder or one that produces no HLS; Ready says why), Paused. A missing relay key or S3 Secret does not make a channel Failed.
  */
 export type LiveStreamState = 'Pending' | 'Idle' | 'Live' | 'Reconnecting' | 'Failed' | 'Paused';
 /**
@@ -277,12 +277,12 @@ export interface ResourceRequests {
  */
 export interface LiveStreamStatus {
   /**
-   * The metadata.generation the status was computed for.
+   * The latest metadata.generation that is in effect. A change to the session-scoped settings (ladder, hls) made during a session is not claimed until the next session starts (see SpecApplied).
    */
   observedGeneration?: number;
   state?: LiveStreamState;
   /**
-   * Latest observations: Ready (summary), Publishing, ChildrenReady, RelaysHealthy, Recording.
+   * Latest observations: Ready (summary), ChildrenReady, Publishing, Transcoding, RelaysHealthy, Recording, SpecApplied.
    *
    * @maxItems 16
    */
@@ -494,4 +494,8 @@ export interface RecordingStatus {
    */
   segments?: number;
   state?: RecordingState;
+  /**
+   * Why the recording Failed (never a credential).
+   */
+  message?: string;
 }

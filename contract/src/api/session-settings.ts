@@ -8,7 +8,7 @@ import type { LiveStreamSpec } from './livestream.generated.ts';
 export const sessionScopedFields = ['ladder', 'hls'] as const;
 
 /** Canonical JSON: keys sorted at every level, so equal settings give equal text whatever the key order. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
-import { recordingsStatus, relaysCondition } from './media-status.ts';
+import { recordingsStatus } from './media-status.ts';
 
-const ls = (recordings: NonNullable<LiveStream['status']>['recordings']): LiveStream =>
+const s3 = {
+  bucket: 'vod',
+  prefix: '/rec/',
+  region: 'us-east-1',
+  forcePathStyle: false,
+  credentialsSecretRef: { name: 'c' },
+};
+const ls = (
+  recordings: NonNullable<LiveStream['status']>['recordings'],
+  recording: object = { enabled: true, s3 },
+): LiveStream =>
   ({
     apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
     kind: 'LiveStream',
     metadata: { name: 'show', namespace: 'tv', uid: 'u', generation: 1 },
-    spec: { recording: { enabled: true, s3: { bucket: 'vod', prefix: '/rec/', credentialsSecretRef: { name: 'c' } } } },
+    spec: { recording },
     status: { recordings },
   }) as unknown as LiveStream;
 
@@ -41,24 +51,25 @@ describe('recordingsStatus', () => {
       new Map([['s1', 'failed']]),
     );
     expect(failed[0]?.state).toBe('Failed');
+    expect(failed[0]?.message).toContain('finalize Job failed');
   });
   it('leaves finished recordings alone', () => {
     const complete = ls([{ session: 's1', state: 'Complete', mp4Uri: 's3://x' }]);
     expect(recordingsStatus(complete, undefined, ended, new Map([['s1', 'failed']]))[0]?.state).toBe('Complete');
   });
-});
-
-describe('relaysCondition', () => {
-  it('is healthy without relays, unknown off air, and names the failing relay', () => {
-    expect(relaysCondition([], false).reason).toBe('NoRelays');
-    expect(relaysCondition([{ name: 'a', state: 'Active' }], false).reason).toBe('NotLive');
-    const c = relaysCondition(
-      [
-        { name: 'a', state: 'Active' },
-        { name: 'b', state: 'Retrying', lastError: 'refused' },
-      ],
-      true,
+  it('finalizes a session recorded before recording was turned off, from spec.recording.s3', () => {
+    const off = ls([{ session: 's1', state: 'Finalizing' }], { enabled: false, s3 });
+    expect(recordingsStatus(off, undefined, ended, new Map())[0]?.state).toBe('Finalizing');
+    expect(recordingsStatus(off, undefined, ended, new Map([['s1', 'succeeded']]))[0]?.state).toBe('Complete');
+  });
+  it('closes a Finalizing recording as Failed, saying why, once nothing says where it is', () => {
+    const gone = recordingsStatus(
+      ls([{ session: 's1', state: 'Recording' }], { enabled: false }),
+      undefined,
+      ended,
+      new Map(),
     );
-    expect(c).toMatchObject({ status: 'False', reason: 'RelayFailing', message: 'b: refused' });
+    expect(gone[0]?.state).toBe('Failed');
+    expect(gone[0]?.message).toContain('spec.recording.s3 was removed');
   });
 });

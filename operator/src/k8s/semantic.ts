@@ -2,6 +2,16 @@
 // is a no-op for the object but still a write request, so the reconciler asks this first and applies only on "no".
 // The observed object may carry more (server defaults, other managers' fields); what we set must match, with
 // resource quantities compared by value because the API server canonicalizes them ("0.5" is stored as "500m").
+// A subset test alone cannot see a field we stopped sending (a label, an annotation, a map key): the observed object
+// still holds it, and it is a subset either way. So every applied object carries a hash of the whole desired object
+// in an annotation (ADR 0009): a removed field changes the hash, and the hash is one more field the subset test
+// compares.
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { canonical } from '../../../contract/src/api/session-settings.ts';
+
+/** Annotation on every applied child: the hash of the desired object it was applied from. */
+export const desiredHashAnnotation = 'streaming.livestream-operator.dev/desired-hash';
 
 const suffixes: Record<string, number> = {
   n: 1e-9,
@@ -58,4 +68,27 @@ export function isSubset(desired: unknown, observed: unknown): boolean {
     return Object.entries(desired).every(([k, v]) => isSubset(v, o[k]));
   }
   return sameScalar(desired, observed);
+}
+
+/** 16 hex digits of SHA-256 over the object's canonical JSON (keys sorted): equal objects, equal hashes. */
+export function desiredHash(obj: unknown): string {
+  return createHash('sha256').update(canonical(obj)).digest('hex').slice(0, 16);
+}
+
+/** `desired` with the hash of itself in its annotations (the hash is taken before it is added). */
+export function withDesiredHash<T extends KubernetesObject>(desired: T): T {
+  const metadata = desired.metadata ?? {};
+  return {
+    ...desired,
+    metadata: { ...metadata, annotations: { ...metadata.annotations, [desiredHashAnnotation]: desiredHash(desired) } },
+  };
+}
+
+/**
+ * Whether `desired` (with its hash, see withDesiredHash) must be applied: the object is missing, it was applied
+ * from a different desired object (the hash differs: this is what sees a removed field), or someone changed a field
+ * we own (drift: the subset test).
+ */
+export function needsApply(desired: KubernetesObject, observed: KubernetesObject | undefined): boolean {
+  return observed === undefined || !isSubset(desired, observed);
 }

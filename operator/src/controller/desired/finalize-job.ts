@@ -21,24 +21,24 @@ export function buildFinalizeJob(
   session: string,
   ctx: Pick<BuildContext, 'image' | 'imagePullPolicy' | 'extraLabels'>,
 ): V1Job {
-  const recording = ls.spec.recording;
-  const s3 = recording?.s3;
+  // Not `enabled`: a session recorded before recording was turned off is still finalized.
+  const s3 = ls.spec.recording?.s3;
   const credentials = s3?.credentialsSecretRef;
-  if (!recording?.enabled || !s3 || !credentials)
-    throw new Error('finalize Jobs exist only for LiveStreams that record to S3');
+  if (!s3 || !credentials) throw new Error('finalize Jobs need spec.recording.s3 with its credentials');
   const { name, namespace } = identity(ls);
   const podLabels = { ...labels(ls, ctx), 'app.kubernetes.io/component': finalizeComponent };
   const metadata = childMetadata(ls, finalizeJobName(ls, session), ctx);
+  const { env: names } = contract;
   const env = [
-    { name: 'LSO_S3_BUCKET', value: s3.bucket },
-    { name: 'LSO_S3_PREFIX', value: s3.prefix ?? '' },
-    ...(s3.endpoint ? [{ name: 'LSO_S3_ENDPOINT', value: s3.endpoint }] : []),
-    { name: 'LSO_S3_REGION', value: s3.region ?? 'us-east-1' },
-    { name: 'LSO_S3_FORCE_PATH_STYLE', value: String(s3.forcePathStyle === true) },
-    { name: 'LSO_S3_CREDENTIALS_DIR', value: contract.s3CredentialsDir },
-    { name: 'LSO_NAMESPACE', value: namespace },
-    { name: 'LSO_NAME', value: name },
-    { name: 'LSO_SESSION', value: session },
+    { name: names.s3Bucket, value: s3.bucket },
+    { name: names.s3Prefix, value: s3.prefix ?? '' },
+    ...(s3.endpoint ? [{ name: names.s3Endpoint, value: s3.endpoint }] : []),
+    { name: names.s3Region, value: s3.region ?? 'us-east-1' },
+    { name: names.s3ForcePathStyle, value: String(s3.forcePathStyle === true) },
+    { name: names.s3CredentialsDir, value: contract.s3CredentialsDir },
+    { name: names.namespace, value: namespace },
+    { name: names.name, value: name },
+    { name: names.session, value: session },
     { name: 'HOME', value: contract.tmpDir },
   ];
   return {
@@ -63,11 +63,11 @@ export function buildFinalizeJob(
           securityContext: podSecurityContext(),
           containers: [
             {
-              name: 'finalize',
+              name: contract.containerNames.finalize,
               image: ctx.image,
               ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
               workingDir: contract.workingDir,
-              command: ['node', 'transcoder/src/recording/finalize-main.ts'],
+              command: contract.finalizeCommand,
               env,
               resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '1Gi' } },
               volumeMounts: [

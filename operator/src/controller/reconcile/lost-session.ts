@@ -1,0 +1,28 @@
+// A session whose transcoder fell silent (kill -9, OOM, node loss) gets no session-ended report: once the heartbeat
+// TTL has run out, the reports source closes it (endReason TranscoderLost), so it reaches status.sessions and its
+// recording goes Finalizing and gets its finalize Job like any other.
+import { publishPhase, type PublishObservation, type PublishTransition } from '../publish-state.ts';
+import { proceed, type Step } from './step.ts';
+
+export interface ExpiringReports {
+  observation(key: string): PublishObservation | undefined;
+  expire(key: string, nowMs: number, ttlMs: number): PublishTransition;
+}
+
+/** `onTransition` gets the session's end like any report's (the PublishEnded event, the sessions metric). */
+export function lostSessionStep(
+  reports: ExpiringReports | undefined,
+  ttlMs: number,
+  onTransition: ((key: string, transition: PublishTransition) => void) | undefined,
+): Step {
+  return {
+    name: 'lost-session',
+    run: ({ key, nowMs }) => {
+      if (reports && publishPhase(reports.observation(key), nowMs, ttlMs).phase === 'stale') {
+        const transition = reports.expire(key, nowMs, ttlMs);
+        if (transition.kind !== 'none') onTransition?.(key, transition);
+      }
+      return Promise.resolve(proceed);
+    },
+  };
+}

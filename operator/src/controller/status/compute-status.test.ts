@@ -1,0 +1,144 @@
+// The whole status for the outcomes issue 12 asks to be honest about: what blocks the channel and what only
+// degrades a part of it, a transcoder that produces no HLS, a spec change waiting for the next session, and a
+// status that does not change with time alone (so a resync writes nothing).
+import { describe, expect, it } from 'vitest';
+import type { LiveStream, LiveStreamSpec } from '../../../../contract/src/api/index.ts';
+import { sessionSettingsFingerprint } from '../../../../contract/src/api/session-settings.ts';
+import type { PublishObservation } from '../publish-state.ts';
+import { computeStatus, onlyFiguresDiffer, type StatusInput } from './index.ts';
+
+const now = Date.parse('2026-12-01T12:00:00Z');
+const spec = {
+  paused: false,
+  ingest: { app: 'live', serviceType: 'ClusterIP', httpFlv: false },
+  ladder: { preset: '720p', passthrough: true },
+  hls: { segmentSeconds: 2, playlistLength: 6 },
+  relays: [{ name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt-key' } }],
+  recording: {
+    enabled: true,
+    s3: { bucket: 'vod', region: 'us-east-1', forcePathStyle: false, credentialsSecretRef: { name: 's3' } },
+  },
+} as LiveStreamSpec;
+
+const ls = (over: Partial<LiveStreamSpec> = {}, status?: LiveStream['status']): LiveStream => ({
+  apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
+  kind: 'LiveStream',
+  metadata: { name: 'show', namespace: 'tv', uid: 'u1', generation: 4 },
+  spec: { ...spec, ...over },
+  ...(status ? { status } : {}),
+});
+
+const obs = (over: Partial<PublishObservation> = {}): PublishObservation => ({
+  state: 'live',
+  session: 's1',
+  sessionStartedAt: now - 60_000,
+  lastReportAt: now - 1_000,
+  lastSeq: 9,
+  figures: { bitrateKbps: 2500, fps: 30, width: 1280, height: 720, viewers: 4, bytesIn: 1e6 },
+  peakViewers: 4,
+  ended: [],
+  refused: {},
+  relays: {},
+  ...over,
+});
+
+const input = (over: Partial<StatusInput> = {}): StatusInput => ({
+  ls: ls(),
+  nowMs: now,
+  children: { applied: true, transcoderAvailable: true, serviceHost: 'show.tv.svc' },
+  missing: { relays: {} },
+  reportsAvailable: true,
+  observation: obs(),
+  phase: { phase: 'live' },
+  health: { segmentsGrewAt: now - 2_000, ladder: sessionSettingsFingerprint(spec) },
+  ...over,
+});
+
+const condition = (status: ReturnType<typeof computeStatus>, type: string) =>
+  status.conditions?.find((c) => c.type === type);
+
+describe('computeStatus', () => {
+  it('keeps a channel whose relay key Secret is missing Live (Idle off air), naming the Secret in RelaysHealthy', () => {
+    const missing = { relays: { youtube: 'Secret yt-key' } };
+    for (const [phase, state] of [
+      ['live', 'Live'],
+      ['idle', 'Idle'],
+    ] as const) {
+      const s = computeStatus(input({ missing, phase: { phase } }));
+      expect(s.state).toBe(state);
+      expect(condition(s, 'Ready')?.status).toBe('True');
+      expect(condition(s, 'RelaysHealthy')).toMatchObject({ status: 'False', reason: 'RelayKeyMissing' });
+      expect(condition(s, 'RelaysHealthy')?.message).toContain('Secret yt-key');
+    }
+  });
+
+  it('degrades only the recording when the S3 credentials Secret is missing', () => {
+    const s = computeStatus(input({ missing: { relays: {}, s3Credentials: 'Secret s3' } }));
+    expect(s.state).toBe('Live');
+    expect(condition(s, 'Recording')).toMatchObject({ status: 'False', reason: 'S3CredentialsMissing' });
+  });
+
+  it('fails the channel for a missing stream key Secret only', () => {
+    const s = computeStatus(input({ missing: { relays: {}, streamKey: 'Secret my-key' }, phase: { phase: 'idle' } }));
+    expect(s.state).toBe('Failed');
+    expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'StreamKeyMissing' });
+  });
+
+  it('is not Live while an encoder publishes into an ffmpeg that keeps failing, and says why', () => {
+    const s = computeStatus(
+      input({
+        health: { segmentsGrewAt: now - 30_000, ffmpeg: { failures: 4, lastAt: now - 1_000, message: 'Invalid data' } },
+      }),
+    );
+    expect(s.state).toBe('Failed');
+    expect(condition(s, 'Publishing')?.status).toBe('True');
+    expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'TranscoderFailed' });
+    expect(condition(s, 'Ready')?.message).toContain('Invalid data');
+  });
+
+  it('says which fields wait for the next session, and does not claim their generation', () => {
+    const before = { observedGeneration: 3 };
+    const changed = ls({ ladder: { preset: '480p', passthrough: true } }, before);
+    const s = computeStatus(input({ ls: changed, sessionSettings: { ladder: spec.ladder, hls: spec.hls } }));
+    expect(condition(s, 'SpecApplied')).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForNextSession',
+      observedGeneration: 4,
+    });
+    expect(condition(s, 'SpecApplied')?.message).toMatch(/^spec\.ladder changed/);
+    expect(s.observedGeneration).toBe(3);
+    // Once the session ends, the new generation is in effect.
+    expect(computeStatus(input({ ls: changed, phase: { phase: 'idle' } })).observedGeneration).toBe(4);
+  });
+
+  it('does not change with time alone: a lost transcoder, a stall and a reconnect window read the same later', () => {
+    const cases: Partial<StatusInput>[] = [
+      { phase: { phase: 'stale', lastReportAgeSeconds: 20 }, observation: obs({ lastReportAt: now - 20_000 }) },
+      { health: { segmentsGrewAt: now - 40_000 } },
+      { phase: { phase: 'reconnecting', windowEndsAt: now + 20_000 } },
+    ];
+    for (const c of cases) {
+      const first = computeStatus(input(c));
+      const later = computeStatus({ ...input(c), ls: ls({}, first), nowMs: now + 7_000 });
+      expect(later).toEqual(first);
+    }
+  });
+
+  it('keeps lastTransitionTime while a condition holds, and moves it on a flip', () => {
+    const first = computeStatus(input({ phase: { phase: 'idle' } }));
+    const same = computeStatus({ ...input({ phase: { phase: 'idle' } }), ls: ls({}, first), nowMs: now + 60_000 });
+    expect(condition(same, 'Publishing')?.lastTransitionTime).toBe('2026-12-01T12:00:00Z');
+    const flipped = computeStatus({ ...input(), ls: ls({}, first), nowMs: now + 60_000 });
+    expect(condition(flipped, 'Publishing')?.lastTransitionTime).toBe('2026-12-01T12:01:00Z');
+  });
+
+  it('tells figures from transitions', () => {
+    const a = computeStatus(input());
+    const b = computeStatus(
+      input({ observation: obs({ figures: { ...obs().figures, viewers: 9, bitrateKbps: 2400 } }) }),
+    );
+    const c = computeStatus(input({ phase: { phase: 'idle' } }));
+    expect(onlyFiguresDiffer(a, b)).toBe(true);
+    expect(onlyFiguresDiffer(a, c)).toBe(false);
+  });
+});

@@ -1,0 +1,137 @@
+// Pure: the LiveStream status from what was observed. Level-based: every call recomputes the whole status from its
+// inputs; only lastTransitionTime is carried over, and only while a condition's status stays the same. Each
+// condition comes from its own rule list (one file each); `state` comes from the conditions (state.ts).
+import {
+  ConditionReason,
+  streamKeySecretName,
+  type LiveStreamCondition,
+  type LiveStreamStatus,
+  type SessionSummary,
+} from '../../../../contract/src/api/index.ts';
+import { ports } from '../../../../contract/src/pod-contract.ts';
+import { rfc3339 } from '../../../../contract/src/time.ts';
+import { relaysStatus } from '../media-status.ts';
+import { maxSessionHistory } from '../publish-state.ts';
+import { childrenReadyCondition } from './children-ready.ts';
+import { isLive, type ChildrenObservation, type StatusInput } from './input.ts';
+import { publishingCondition } from './publishing.ts';
+import { readyCondition } from './ready.ts';
+import { recordingCondition } from './recording.ts';
+import { relaysHealthyCondition } from './relays-healthy.ts';
+import type { Cond } from './rules.ts';
+import { specAppliedCondition } from './spec-applied.ts';
+import { deriveState } from './state.ts';
+import { transcodingCondition } from './transcoding.ts';
+
+export type { ChildrenObservation, MissingSecrets, StatusInput, TranscoderHealth } from './input.ts';
+export type { Cond } from './rules.ts';
+export { onlyFiguresDiffer } from './figures.ts';
+
+/** The session history: what status already lists plus sessions ended since, newest first, bounded. */
+export function mergeSessions(
+  written: readonly SessionSummary[] | undefined,
+  ended: readonly SessionSummary[] | undefined,
+): SessionSummary[] {
+  const byId = new Map<string, SessionSummary>();
+  for (const s of [...(ended ?? []), ...(written ?? [])]) if (!byId.has(s.id)) byId.set(s.id, s);
+  return [...byId.values()]
+    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))
+    .slice(0, maxSessionHistory);
+}
+
+/** Keeps lastTransitionTime when the status did not flip; stamps `now` otherwise. */
+export function mergeConditions(
+  previous: readonly LiveStreamCondition[] | undefined,
+  next: readonly Cond[],
+  generation: number | undefined,
+  now: string,
+): LiveStreamCondition[] {
+  return next.map((c) => {
+    const before = previous?.find((p) => p.type === c.type);
+    return {
+      ...c,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : now,
+    };
+  });
+}
+
+export function ingestUrl(input: Pick<StatusInput, 'ls' | 'children'>): string {
+  const { ls, children } = input;
+  const app = ls.spec.ingest?.app ?? 'live';
+  const host = children.externalHost ?? children.serviceHost;
+  const port = children.externalHost ? (children.externalRtmpPort ?? ports.rtmp) : ports.rtmp;
+  return `rtmp://${host}:${port}/${app}`;
+}
+
+export function playbackUrl(children: ChildrenObservation): string {
+  return `http://${children.externalHost ?? children.serviceHost}:${ports.http}/hls/master.m3u8`;
+}
+
+/** Every condition, in the order status lists them. */
+export function computeConditions(input: StatusInput) {
+  const childrenReady = childrenReadyCondition(input);
+  const publishing = publishingCondition(input);
+  const transcoding = transcodingCondition(input);
+  const ready = readyCondition({ childrenReady, publishing, transcoding });
+  const relays = relaysStatus(input.ls, input.observation);
+  return {
+    ready,
+    childrenReady,
+    publishing,
+    transcoding,
+    relaysHealthy: relaysHealthyCondition({ relays, missing: input.missing, live: isLive(input) }),
+    recording: recordingCondition(input),
+    specApplied: specAppliedCondition(input),
+    relays,
+  };
+}
+
+/** The whole status for this observation. */
+export function computeStatus(input: StatusInput): LiveStreamStatus {
+  const { ls, observation: obs, phase } = input;
+  const { relays, ...conditions } = computeConditions(input);
+  const state = deriveState(conditions);
+  const inSession =
+    (phase.phase === 'live' || phase.phase === 'reconnecting') && obs !== undefined && obs.session !== '';
+  const figures = obs?.figures;
+  const status: LiveStreamStatus = {
+    state,
+    conditions: mergeConditions(
+      ls.status?.conditions,
+      Object.values(conditions),
+      ls.metadata.generation,
+      rfc3339(input.nowMs),
+    ),
+    ingest: { url: ingestUrl(input), streamKeySecret: streamKeySecretName(ls) },
+    playback: { url: playbackUrl(input.children) },
+    viewers: inSession ? (figures?.viewers ?? 0) : 0,
+    bitrateKbps: isLive(input) ? Math.round(figures?.bitrateKbps ?? 0) : 0,
+  };
+  if (inSession && obs && figures) {
+    status.session = {
+      id: obs.session,
+      ...(obs.sessionStartedAt !== undefined ? { startedAt: rfc3339(obs.sessionStartedAt) } : {}),
+      bitrateKbps: Math.round(figures.bitrateKbps),
+      fps: Math.round(figures.fps * 100) / 100,
+      width: figures.width,
+      height: figures.height,
+      resolution: `${figures.width}x${figures.height}`,
+      viewers: figures.viewers,
+      bytesIn: figures.bytesIn,
+    };
+  }
+  const sessions = mergeSessions(ls.status?.sessions, obs?.ended);
+  if (sessions.length > 0) status.sessions = sessions;
+  if (relays.length > 0) status.relays = relays;
+  if (input.recordings && input.recordings.length > 0) status.recordings = input.recordings;
+  const generation = observedGeneration(input, conditions.specApplied);
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}
+
+/** The generation this status may claim: not one whose session-scoped settings wait for the next session. */
+function observedGeneration(input: StatusInput, specApplied: Cond): number | undefined {
+  if (specApplied.reason === ConditionReason.WaitingForNextSession) return input.ls.status?.observedGeneration;
+  return input.ls.metadata.generation;
+}
