@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { validateSpec } from '../contract/src/api/validate.ts';
 import { resolveSpec } from '../transcoder/src/config/livestream-spec.ts';
 import { appendEndlist } from '../transcoder/src/session/hls-files.ts';
 import { prepareDataDir, repo, startTranscoderProcess } from '../test/support/recording-harness.ts';
@@ -81,7 +82,11 @@ const source: SourceInfo = {
 // The whole input stays listed so the SSIM pass sees every segment.
 const plan = (passthrough: boolean): LadderPlan =>
   planLadder(
-    resolveSpec({ ladder: { preset: '720p', passthrough }, hls: { segmentSeconds: 2, playlistLength: 60 } }, 'b', 'b'),
+    resolveSpec(
+      validateSpec({ ladder: { preset: '720p', passthrough }, hls: { segmentSeconds: 2, playlistLength: 60 } }),
+      'b',
+      'b',
+    ),
     source,
   );
 

@@ -1,7 +1,11 @@
-// The operator's side of the transcoder pod contract: paths, ports and environment variable names the transcoder
-// and relay containers expect. Changing one here without the transcoder breaks the pod.
+// The pod contract: every name the operator's manifests and the media containers (transcoder, relay, finalize Job)
+// must agree on. The operator builds pods from these values and the containers read them from here (their defaults
+// are these values), and test/contract/pod-contract.test.ts runs the containers' own settings resolution on the pods
+// the operator builds.
 
 export const ports = { rtmp: 1935, http: 8080, relayMetrics: 8081 } as const;
+/** Container port names: the Service's targetPorts, the probes and the PodMonitor refer to the ports by name. */
+export const portNames = { rtmp: 'rtmp', http: 'http', relayMetrics: 'relay-metrics' } as const;
 
 export const configDir = '/etc/livestream';
 export const configFileName = 'livestream.json';
@@ -11,31 +15,64 @@ export const secretsDir = '/var/run/secrets/livestream';
 /** The stream key file is `${streamKeyDir}/streamKey`, whatever the key's name in the Secret. */
 export const streamKeyDir = `${secretsDir}/stream-key`;
 export const streamKeyFileName = 'streamKey';
-/** Relay N's key is `${relayKeysDir}/<relay-name>/key`. */
+export const streamKeyPath = `${streamKeyDir}/${streamKeyFileName}`;
+/** Relay keys: `${relayKeysDir}/<relay-name>` (the operator's Secret, one key per relay), or `<relay-name>/key`. */
 export const relayKeysDir = `${secretsDir}/relays`;
 export const relayKeyFileName = 'key';
-/** `${s3CredentialsDir}/accessKeyId` and `${s3CredentialsDir}/secretAccessKey`. */
+/** S3 credentials: `${s3CredentialsDir}/accessKeyId` and `${s3CredentialsDir}/secretAccessKey`. */
 export const s3CredentialsDir = `${secretsDir}/s3`;
+export const s3CredentialFileNames = { accessKeyId: 'accessKeyId', secretAccessKey: 'secretAccessKey' } as const;
 
 export const hlsDir = '/var/lib/livestream/hls';
 export const tmpDir = '/tmp';
 
+/** The stream name under which the accepted publish is played inside the pod (ladder, relays, HTTP-FLV proxy). */
+export const internalStreamName = 'lso-program';
+
+/** Environment variables. The operator sets those marked "set"; the others are knobs with the defaults noted. */
 export const env = {
-  config: 'LSO_CONFIG',
-  redisUrl: 'LSO_REDIS_URL',
-  rtmpPort: 'LSO_RTMP_PORT',
-  httpPort: 'LSO_HTTP_PORT',
-  hlsDir: 'LSO_HLS_DIR',
-  podName: 'LSO_POD_NAME',
+  // Transcoder and relay
+  config: 'LSO_CONFIG', // set: configPath
+  redisUrl: 'LSO_REDIS_URL', // set, from the Redis Secret; unset = no reports
+  rtmpPort: 'LSO_RTMP_PORT', // set: ports.rtmp
+  httpPort: 'LSO_HTTP_PORT', // set: ports.http
+  podName: 'LSO_POD_NAME', // set: metadata.name
+  ffmpeg: 'LSO_FFMPEG', // default: ffmpeg on the PATH
+  // Transcoder
+  hlsDir: 'LSO_HLS_DIR', // set: hlsDir
+  x264Preset: 'LSO_X264_PRESET',
+  dataDir: 'LSO_DATA_DIR', // standalone mode only
+  // Relay
+  relayKeysDir: 'LSO_RELAY_KEYS_DIR', // default: relayKeysDir
+  relayMetricsPort: 'LSO_RELAY_METRICS_PORT', // default: ports.relayMetrics
+  relayRunDir: 'LSO_RELAY_RUN_DIR', // default: TMPDIR, else tmpDir
+  relayHeartbeatMs: 'LSO_RELAY_HEARTBEAT_MS',
+  relayBackoffCapMs: 'LSO_RELAY_BACKOFF_CAP_MS',
+  // Recording (transcoder) and finalize Job
+  s3CredentialsDir: 'LSO_S3_CREDENTIALS_DIR', // default: s3CredentialsDir
+  recordingSpoolDir: 'LSO_RECORDING_SPOOL_DIR', // default: <hlsDir>/.recording-spool
+  recordingSpoolMaxBytes: 'LSO_RECORDING_SPOOL_MAX_BYTES',
+  // Finalize Job: the session to finalize and spec.recording.s3 (set, all of them)
+  s3Bucket: 'LSO_S3_BUCKET',
+  s3Prefix: 'LSO_S3_PREFIX',
+  s3Endpoint: 'LSO_S3_ENDPOINT',
+  s3Region: 'LSO_S3_REGION',
+  s3ForcePathStyle: 'LSO_S3_FORCE_PATH_STYLE', // "true" or "false"
+  namespace: 'LSO_NAMESPACE',
+  name: 'LSO_NAME',
+  session: 'LSO_SESSION',
 } as const;
 
-export const containerNames = { transcoder: 'transcoder', relay: 'relay' } as const;
+export const containerNames = { transcoder: 'transcoder', relay: 'relay', finalize: 'finalize' } as const;
 
-/** The image's working directory holds operator/, transcoder/ and node_modules/. */
+/** The image's working directory holds contract/, operator/, transcoder/ and node_modules/. */
 export const workingDir = '/app';
 export const transcoderCommand = ['node', 'transcoder/src/main.ts'];
 export const relayCommand = ['node', 'transcoder/src/relay/main.ts'];
+export const finalizeCommand = ['node', 'transcoder/src/recording/finalize-main.ts'];
 
+/** Probe and scrape paths: the transcoder serves all three on ports.http, the relay healthPath and metricsPath on
+ * ports.relayMetrics. */
 export const healthPath = '/healthz';
 export const readyPath = '/readyz';
 export const metricsPath = '/metrics';

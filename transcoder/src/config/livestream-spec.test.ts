@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { validateSpec } from '../../../contract/src/api/validate.ts';
+import { fullExample, minimalExample } from '../../../test/support/livestream-examples.ts';
 import { ConfigError, resolveLiveStream, resolveSpec } from './livestream-spec.ts';
 import { parseAndResolve } from './load-livestream.ts';
 
+// A spec as written, resolved as the transcoder runs it (the schema's defaults first, as the API server applies them).
+const resolve = (spec: object) => resolveSpec(validateSpec(spec), 'demo', 'media');
+
 describe('resolveSpec', () => {
-  it('applies the defaults of the API: 720p preset, passthrough, 2 s segments, 6 in the list, 30 s window', () => {
-    const c = resolveSpec({}, 'demo', 'media');
+  it('resolves the stored minimal spec: 720p preset, passthrough, 2 s segments, 6 in the list, 30 s window', () => {
+    const c = resolveSpec(minimalExample.storedSpec, 'demo', 'media');
     expect(c).toMatchObject({
       name: 'demo',
       namespace: 'media',
@@ -23,64 +28,65 @@ describe('resolveSpec', () => {
     ]);
   });
 
-  it('uses 96k audio for the 360p preset only', () => {
-    expect(resolveSpec({ ladder: { preset: '360p' } }, 'a', 'b').renditions[0]?.audioBitrateKbps).toBe(96);
-    expect(resolveSpec({ ladder: { preset: '480p' } }, 'a', 'b').renditions[1]?.audioBitrateKbps).toBe(128);
+  it('uses 96k audio for the 360p preset only, and the 720p preset for a ladder without one', () => {
+    expect(resolve({ ladder: { preset: '360p' } }).renditions[0]?.audioBitrateKbps).toBe(96);
+    expect(resolve({ ladder: { preset: '480p' } }).renditions[1]?.audioBitrateKbps).toBe(128);
+    expect(resolve({ ladder: { passthrough: false } }).renditions.map((r) => r.name)).toEqual(['720p', '480p', '360p']);
   });
 
-  it('sorts explicit renditions largest first and fills fps/audio defaults', () => {
-    const c = resolveSpec(
-      {
-        ladder: {
-          renditions: [
-            { name: 'low', width: 426, height: 240, videoBitrateKbps: 400 },
-            { name: 'mid', width: 640, height: 360, videoBitrateKbps: 800, fps: 25, audioBitrateKbps: 64 },
-          ],
-        },
+  it('sorts explicit renditions largest first, with the fps and audio the schema defaults', () => {
+    const c = resolve({
+      ladder: {
+        renditions: [
+          { name: 'low', width: 426, height: 240, videoBitrateKbps: 400 },
+          { name: 'mid', width: 640, height: 360, videoBitrateKbps: 800, fps: 25, audioBitrateKbps: 64 },
+        ],
       },
-      'a',
-      'b',
-    );
+    });
     expect(c.renditions).toEqual([
       { name: 'mid', width: 640, height: 360, videoBitrateKbps: 800, fps: 25, audioBitrateKbps: 64 },
       { name: 'low', width: 426, height: 240, videoBitrateKbps: 400, fps: 30, audioBitrateKbps: 128 },
     ]);
+    expect(resolveSpec(fullExample.storedSpec, 'full', 'media').renditions.map((r) => r.name)).toEqual(['hd', 'sd']);
   });
+});
 
-  it.each([
-    [{ ingest: { app: 'li/ve' } }, /spec.ingest.app/],
-    [{ ladder: { preset: '720p' as const, renditions: [] } }, /mutually exclusive/],
-    [{ ladder: { preset: '4k' as never } }, /spec.ladder.preset/],
-    [{ ladder: { renditions: [] } }, /1 to 8/],
+describe('resolveLiveStream', () => {
+  // What the transcoder refuses is what the CRD's schema refuses (contract/src/api/validate.test.ts has every rule):
+  // a sample of each kind, with the field named as the API server names it.
+  it.each<[object, RegExp]>([
+    [{ ingest: { app: 'li/ve' } }, /^spec\.ingest\.app: Invalid value: "string": .*should match/],
+    [{ ladder: { preset: '720p', renditions: [] } }, /^spec\.ladder\.renditions: .*at least 1 items/],
+    [{ ladder: { preset: '4k' } }, /^spec\.ladder\.preset: Unsupported value/],
     [
-      {
-        ladder: {
-          renditions: [
-            { name: 'a', width: 640, height: 360, videoBitrateKbps: 800 },
-            { name: 'a', width: 320, height: 180, videoBitrateKbps: 300 },
-          ],
-        },
-      },
-      /not unique/,
+      { ladder: { renditions: [{ name: 'source', width: 640, height: 360, videoBitrateKbps: 800 }] } },
+      /^spec\.ladder\.renditions\[0\]\.name: Forbidden: source and audio are reserved/,
     ],
-    [{ ladder: { renditions: [{ name: 'source', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /reserved/],
-    [{ ladder: { renditions: [{ name: 'x', width: 640, height: 360 } as never] } }, /videoBitrateKbps is required/],
-    [{ hls: { segmentSeconds: 0 } }, /segmentSeconds must be an integer from 1 to 10/],
+    [
+      { ladder: { renditions: [{ name: 'x', width: 640, height: 360 }] } },
+      /^spec\.ladder\.renditions\[0\]\.videoBitrateKbps: Required value/,
+    ],
+    [{ hls: { segmentSeconds: 0 } }, /^spec\.hls\.segmentSeconds: Invalid value: 0: .*greater than or equal to 1/],
     [
       { ladder: { renditions: [{ name: 'odd', width: 641, height: 360, videoBitrateKbps: 800 }] } },
-      /width must be even/,
+      /^spec\.ladder\.renditions\[0\]\.width: Invalid value: "integer": width must be even/,
     ],
-    [{ ladder: { renditions: [{ name: 'Big_1', width: 640, height: 360, videoBitrateKbps: 800 }] } }, /DNS label/],
-    [{ hls: { playlistLength: 100 } }, /playlistLength/],
-    [{ reconnectWindowSeconds: -1 }, /reconnectWindowSeconds/],
-    [{ ingest: { httpFlv: 'yes' as never } }, /httpFlv must be true or false/],
-  ])('rejects bad input with a clear error (%#)', (spec, message) => {
-    expect(() => resolveSpec(spec, 'a', 'b')).toThrow(ConfigError);
-    expect(() => resolveSpec(spec, 'a', 'b')).toThrow(message);
+    [{ ingest: { httpFlv: 'yes' } }, /^spec\.ingest\.httpFlv: .*must be of type boolean/],
+    [{ hls: { segmentSecond: 4 } }, /^unknown field "spec\.hls\.segmentSecond"/],
+  ])('refuses bad input with the field named (%#)', (spec, message) => {
+    const document = { metadata: { name: 'a' }, spec };
+    expect(() => resolveLiveStream(document)).toThrow(ConfigError);
+    expect(() => resolveLiveStream(document)).toThrow(message);
   });
 
-  it('requires metadata.name', () => {
-    expect(() => resolveLiveStream({ spec: {} })).toThrow(/metadata.name/);
+  it('requires metadata.name and defaults the namespace', () => {
+    expect(() => resolveLiveStream({ spec: {} })).toThrow(/metadata: Required value/);
+    expect(resolveLiveStream({ metadata: { name: 'a' } }).config.namespace).toBe('default');
+  });
+
+  it('returns the stored object beside the configuration', () => {
+    const { object } = resolveLiveStream(fullExample.written);
+    expect(object.spec).toEqual(fullExample.storedSpec);
   });
 });
 
@@ -100,10 +106,11 @@ describe('parseAndResolve', () => {
     });
   });
 
-  it('names the file in errors', () => {
+  it('names the file and the field in errors', () => {
     expect(() =>
       parseAndResolve('kind: LiveStream\nmetadata: {name: a}\nspec: {hls: {segmentSeconds: 99}}', 'f.yaml'),
-    ).toThrow(/^f\.yaml: spec\.hls\.segmentSeconds/);
+    ).toThrow(/^f\.yaml: spec\.hls\.segmentSeconds: Invalid value: 99: .*less than or equal to 10$/);
     expect(() => parseAndResolve('{', 'g.json')).toThrow(/g\.json: cannot parse/);
+    expect(() => parseAndResolve('kind: Secret\n', 'h.yaml')).toThrow(/h\.yaml: no LiveStream document found/);
   });
 });

@@ -1,11 +1,11 @@
-// Reads a LiveStream from a file: the pod's JSON (ConfigMap) or a hand-written YAML for standalone mode.
-import { readFile } from 'node:fs/promises';
+// Reads a LiveStream from a file: the pod's JSON (ConfigMap) or a hand-written YAML for standalone mode; both are
+// checked and defaulted by the CRD's schema before the transcoder or the relay uses them.
 import { parseAllDocuments } from 'yaml';
-import { ConfigError, resolveLiveStream, type LiveStreamObject, type ResolvedConfig } from './livestream-spec.ts';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
+import { ConfigError, resolveLiveStream, type ResolvedConfig } from './livestream-spec.ts';
 
-export const defaultConfigPath = '/etc/livestream/livestream.json';
-
-export function parseLiveStreamText(text: string, source: string): LiveStreamObject {
+/** The first LiveStream document of a YAML or JSON text (a document without a kind counts as one). */
+function parseLiveStreamText(text: string, source: string): unknown {
   let docs: unknown[];
   try {
     // JSON is YAML, so one parser serves both; multi-document YAML picks the first LiveStream.
@@ -20,18 +20,14 @@ export function parseLiveStreamText(text: string, source: string): LiveStreamObj
     (d) => typeof d === 'object' && d !== null && ((d as { kind?: unknown }).kind ?? 'LiveStream') === 'LiveStream',
   );
   if (found === undefined) throw new ConfigError(`${source}: no LiveStream document found`);
-  return found as LiveStreamObject;
+  return found;
 }
 
-export async function loadLiveStream(path: string): Promise<{ object: LiveStreamObject; config: ResolvedConfig }> {
-  const text = await readFile(path, 'utf8');
-  return parseAndResolve(text, path);
-}
-
-export function parseAndResolve(text: string, source: string): { object: LiveStreamObject; config: ResolvedConfig } {
-  const object = parseLiveStreamText(text, source);
+/** Parsed, checked and resolved; errors start with the source and name the field (`f.yaml: spec.hls...: ...`). */
+export function parseAndResolve(text: string, source: string): { object: LiveStream; config: ResolvedConfig } {
+  const document = parseLiveStreamText(text, source);
   try {
-    return { object, config: resolveLiveStream(object) };
+    return resolveLiveStream(document);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${source}: ${err.message}`);
     throw err;

@@ -1,11 +1,9 @@
-// The stream key, read from the mounted Secret file and re-read when the Secret changes. Candidates are compared in
-// constant time: both sides are hashed to equal-length digests first, so neither the content nor the length of the
-// key leaks through timing.
+// The stream key, read from the mounted Secret file (the pod contract's streamKeyPath) and re-read when the Secret
+// changes. Candidates are compared in constant time: both sides are hashed to equal-length digests first, so neither
+// the content nor the length of the key leaks through timing.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { watchFile, type WatchedFile } from '../config/watched-file.ts';
-
-export const defaultStreamKeyPath = '/var/run/secrets/livestream/stream-key/streamKey';
 
 export interface StreamKey {
   matches(candidate: string): boolean;

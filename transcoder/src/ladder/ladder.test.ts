@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import HLS from 'hls-parser';
-import { resolveSpec, type LiveStreamSpec } from '../config/livestream-spec.ts';
+import { validateSpec } from '../../../contract/src/api/validate.ts';
+import { resolveSpec } from '../config/livestream-spec.ts';
 import { buildFfmpegArgs, deleteMargin, segmentFilePattern, x264Params } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
 import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
@@ -17,8 +18,8 @@ const h264Aac720p: SourceInfo = {
   videoBitrateKbps: 3000,
 };
 
-function settings(spec: LiveStreamSpec = {}) {
-  return resolveSpec(spec, 'demo', 'ns');
+function settings(spec: object = {}) {
+  return resolveSpec(validateSpec(spec), 'demo', 'ns');
 }
 
 // The value following a flag, e.g. valueOf(args, '-c:v:0').

@@ -1,17 +1,15 @@
 // The finalize Job's entry point: `node transcoder/src/recording/finalize-main.ts --bucket B --namespace NS --name N
-// --session S [--prefix P] [--endpoint URL] [--region R] [--force-path-style]` (each also from LSO_S3_BUCKET,
-// LSO_S3_PREFIX, LSO_S3_ENDPOINT, LSO_S3_REGION, LSO_S3_FORCE_PATH_STYLE, LSO_NAMESPACE, LSO_NAME, LSO_SESSION).
-// Credentials come from files (LSO_S3_CREDENTIALS_DIR, default the mounted Secret). Prints exactly one JSON line on
-// stdout (the FinalizeResult, or {"error": ...}); progress goes to stderr. Exit 0 on success, 1 on failure, 2 on
-// bad arguments. Safe to re-run: the same inputs give the same objects.
+// --session S [--prefix P] [--endpoint URL] [--region R] [--force-path-style]`, each also from the env the operator
+// sets (the pod contract's LSO_S3_*, LSO_NAMESPACE, LSO_NAME, LSO_SESSION; resolved by finalizeSettings). Credentials
+// come from files (LSO_S3_CREDENTIALS_DIR, default the mounted Secret). Prints exactly one JSON line on stdout (the
+// FinalizeResult, or {"error": ...}); progress goes to stderr. Exit 0 on success, 1 on failure, 2 on bad arguments.
+// Safe to re-run: the same inputs give the same objects.
 import { parseArgs } from 'node:util';
+import { sessionPrefix } from '../../../contract/src/recording-layout.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
+import { finalizeSettings } from '../config/settings.ts';
 import { finalizeSession } from './finalize.ts';
-import { parseS3Settings, sessionPrefix } from './recording-config.ts';
-import { createS3Client, credentialsDir, describeS3Error } from './s3-client.ts';
-
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const sessionPattern = /^[A-Za-z0-9_-]{1,128}$/;
+import { createS3Client, describeS3Error } from './s3-client.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -27,26 +25,8 @@ async function main(): Promise<number> {
     },
     strict: true,
   });
-  const env = process.env;
-  const namespace = values.namespace ?? env.LSO_NAMESPACE ?? '';
-  const name = values.name ?? env.LSO_NAME ?? '';
-  const session = values.session ?? env.LSO_SESSION ?? '';
-  if (!dnsLabel.test(namespace)) throw new ConfigError('--namespace must be a Kubernetes namespace name');
-  if (!/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(name)) throw new ConfigError('--name must be a LiveStream name');
-  if (!sessionPattern.test(session)) throw new ConfigError('--session must be a session id ([A-Za-z0-9_-])');
-  const fps =
-    values['force-path-style'] ?? (env.LSO_S3_FORCE_PATH_STYLE ? env.LSO_S3_FORCE_PATH_STYLE === 'true' : undefined);
-  const s3 = parseS3Settings(
-    {
-      bucket: values.bucket ?? env.LSO_S3_BUCKET,
-      ...((values.prefix ?? env.LSO_S3_PREFIX) !== undefined && { prefix: values.prefix ?? env.LSO_S3_PREFIX }),
-      ...((values.endpoint ?? env.LSO_S3_ENDPOINT) && { endpoint: values.endpoint ?? env.LSO_S3_ENDPOINT }),
-      ...((values.region ?? env.LSO_S3_REGION) && { region: values.region ?? env.LSO_S3_REGION }),
-      ...(fps !== undefined && { forcePathStyle: fps }),
-    },
-    'S3 settings',
-  );
-  const client = createS3Client(s3, credentialsDir(env), 120_000);
+  const { namespace, name, session, s3, credentialsDir } = finalizeSettings(values, process.env);
+  const client = createS3Client(s3, credentialsDir, 120_000);
   try {
     const result = await finalizeSession({
       client,

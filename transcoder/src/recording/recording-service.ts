@@ -7,19 +7,46 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { LiveStreamObject, ResolvedConfig } from '../config/livestream-spec.ts';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
+import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { audioRenditionName, type LadderPlan } from '../ladder/plan-ladder.ts';
 import type { ReportSink } from '../session/channel.ts';
 import { createRecorder, defaultMaxSpoolBytes, type Recorder, type RecordingTarget } from './recorder.ts';
 import { recordedTracks, resolveRecording } from './recording-config.ts';
 import { createRecordingMetrics } from './recording-metrics.ts';
-import { credentialsDir } from './s3-client.ts';
+import * as contract from '../../../contract/src/pod-contract.ts';
+import { intSetting, s3CredentialsDir } from '../config/settings.ts';
 
 export const spoolDirName = '.recording-spool'; // hidden: the origin never serves it, a new session keeps it
 
+export interface RecordingSettings {
+  credentialsDir: string;
+  spoolDir: string;
+  maxSpoolBytes: number;
+}
+
+/** The recorder's settings from the transcoder's environment (names and defaults from the pod contract). */
+export function recordingSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  hlsDir: string,
+): RecordingSettings {
+  const { recordingSpoolDir, recordingSpoolMaxBytes } = contract.env;
+  return {
+    credentialsDir: s3CredentialsDir(env),
+    spoolDir: env[recordingSpoolDir] || path.join(hlsDir, spoolDirName),
+    maxSpoolBytes: intSetting(
+      env[recordingSpoolMaxBytes],
+      defaultMaxSpoolBytes,
+      1,
+      Number.MAX_SAFE_INTEGER,
+      recordingSpoolMaxBytes,
+    ),
+  };
+}
+
 export interface RecordingServiceOptions {
   hlsDir: string;
-  object: () => LiveStreamObject;
+  object: () => LiveStream;
   config: () => ResolvedConfig;
   sessionId: () => string;
   plan: () => LadderPlan | undefined;
@@ -31,22 +58,16 @@ export interface RecordingServiceOptions {
 }
 
 export function recordingTarget(
-  object: LiveStreamObject,
+  object: LiveStream,
   config: ResolvedConfig,
   plan: LadderPlan | undefined,
 ): RecordingTarget {
-  let recording: RecordingTarget['recording'];
-  let error: string | undefined;
-  try {
-    recording = resolveRecording(object.spec.recording, config);
-  } catch (err) {
-    error = (err as Error).message;
-  }
+  // The schema checked spec.recording (the API server, or the standalone validator): resolving it cannot fail.
+  const recording = resolveRecording(object.spec.recording);
   return {
     namespace: config.namespace,
     name: config.name,
     recording,
-    ...(error !== undefined && { error }),
     tracks: () =>
       plan === undefined || recording === undefined
         ? []
@@ -55,18 +76,12 @@ export function recordingTarget(
 }
 
 export async function startRecording(options: RecordingServiceOptions): Promise<Recorder> {
-  const env = options.env ?? process.env;
-  const maxBytes = Number(env.LSO_RECORDING_SPOOL_MAX_BYTES || defaultMaxSpoolBytes);
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-    throw new Error(
-      `LSO_RECORDING_SPOOL_MAX_BYTES must be a positive integer (got ${env.LSO_RECORDING_SPOOL_MAX_BYTES})`,
-    );
-  }
+  const settings = recordingSettings(options.env ?? process.env, options.hlsDir);
   const recorder = createRecorder({
     hlsDir: options.hlsDir,
-    spoolDir: env.LSO_RECORDING_SPOOL_DIR || path.join(options.hlsDir, spoolDirName),
-    maxSpoolBytes: maxBytes,
-    credentialsDir: credentialsDir(env),
+    spoolDir: settings.spoolDir,
+    maxSpoolBytes: settings.maxSpoolBytes,
+    credentialsDir: settings.credentialsDir,
     sessionId: options.sessionId,
     target: () => recordingTarget(options.object(), options.config(), options.plan()),
     metrics: createRecordingMetrics(options.registry),

@@ -3,13 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from './recording-config.ts';
-
-export const defaultCredentialsDir = '/var/run/secrets/livestream/s3';
-
-export function credentialsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LSO_S3_CREDENTIALS_DIR || defaultCredentialsDir;
-}
+import { s3CredentialFileNames } from '../../../contract/src/pod-contract.ts';
+import type { S3Settings } from '../../../contract/src/recording-layout.ts';
 
 export async function readCredentials(dir: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
   const read = async (file: string): Promise<string> => {
@@ -24,7 +19,10 @@ export async function readCredentials(dir: string): Promise<{ accessKeyId: strin
       throw new Error(`cannot read S3 credential file ${path.join(dir, file)} (${code})`, { cause: err });
     }
   };
-  return { accessKeyId: await read('accessKeyId'), secretAccessKey: await read('secretAccessKey') };
+  return {
+    accessKeyId: await read(s3CredentialFileNames.accessKeyId),
+    secretAccessKey: await read(s3CredentialFileNames.secretAccessKey),
+  };
 }
 
 export function createS3Client(s3: S3Settings, dir: string, requestTimeoutMs = 20_000): S3Client {

@@ -10,11 +10,10 @@ import type { RelayStateData } from '../../../contract/src/reports.ts';
 import type { RelayMetrics } from './relay-metrics.ts';
 import { RelaySupervisor, type RelayTimings } from './relay-supervisor.ts';
 import type { RelayTarget } from './relay-targets.ts';
-
-export const defaultKeysDir = '/var/run/secrets/livestream/relays';
+import { relayKeyFileName } from '../../../contract/src/pod-contract.ts';
 
 export interface RelayManagerOptions {
-  keysDir: string; // <keysDir>/<relay-name> or <keysDir>/<relay-name>/key
+  keysDir: string; // the pod contract's relayKeysDir: <keysDir>/<relay-name> or <keysDir>/<relay-name>/key
   workDir: string;
   ffmpegPath?: string;
   timings?: Partial<RelayTimings>;
@@ -47,7 +46,7 @@ export class RelayManager {
   /** `<keysDir>/<name>` (the operator's Secret, one file per relay) or `<keysDir>/<name>/key` (a directory per relay). */
   keyPath(name: string): string {
     const flat = path.join(this.options.keysDir, name);
-    return statSync(flat, { throwIfNoEntry: false })?.isDirectory() ? path.join(flat, 'key') : flat;
+    return statSync(flat, { throwIfNoEntry: false })?.isDirectory() ? path.join(flat, relayKeyFileName) : flat;
   }
 
   // New relay set and/or program URL (from the configuration); resolves once the relays are reconciled.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import HLS from 'hls-parser';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
 import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { PenaltyBox } from '../ingest/publish-guard.ts';
@@ -22,7 +23,7 @@ import { createChannel, type Channel } from './channel.ts';
 const segmentSeconds = 2;
 const windowSeconds = 4;
 const config = resolveSpec(
-  {
+  validateSpec({
     ladder: {
       renditions: [
         { name: '360p', width: 640, height: 360, videoBitrateKbps: 800 },
@@ -32,7 +33,7 @@ const config = resolveSpec(
     },
     hls: { segmentSeconds, playlistLength: 4 },
     reconnectWindowSeconds: windowSeconds,
-  },
+  }),
   'itest',
   'media',
 );

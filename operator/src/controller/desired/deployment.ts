@@ -102,7 +102,7 @@ export function podSecurityContext(): V1PodSecurityContext {
 }
 
 function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
-  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+  return { httpGet: { path, port: contract.portNames.http }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 }
 
 /** The S3 credentials Secret mapped to the contract's file names (accessKeyId, secretAccessKey). */
@@ -112,8 +112,8 @@ export function s3CredentialsVolume(name: string, ref: S3CredentialsRef, optiona
     secret: {
       secretName: ref.name,
       items: [
-        { key: ref.accessKeyIdKey ?? 'accessKeyId', path: 'accessKeyId' },
-        { key: ref.secretAccessKeyKey ?? 'secretAccessKey', path: 'secretAccessKey' },
+        { key: ref.accessKeyIdKey ?? 'accessKeyId', path: contract.s3CredentialFileNames.accessKeyId },
+        { key: ref.secretAccessKeyKey ?? 'secretAccessKey', path: contract.s3CredentialFileNames.secretAccessKey },
       ],
       defaultMode: secretFileMode,
       ...(optional ? { optional: true } : {}),
@@ -183,8 +183,8 @@ function transcoderContainer(
     workingDir: contract.workingDir,
     command: contract.transcoderCommand,
     ports: [
-      { name: 'rtmp', containerPort: contract.ports.rtmp, protocol: 'TCP' },
-      { name: 'http', containerPort: contract.ports.http, protocol: 'TCP' },
+      { name: contract.portNames.rtmp, containerPort: contract.ports.rtmp, protocol: 'TCP' },
+      { name: contract.portNames.http, containerPort: contract.ports.http, protocol: 'TCP' },
     ],
     env: [...commonEnv(ctx), { name: contract.env.hlsDir, value: contract.hlsDir }],
     resources,
@@ -212,7 +212,7 @@ function relayContainer(ctx: BuildContext, resources: V1ResourceRequirements, ha
     workingDir: contract.workingDir,
     command: contract.relayCommand,
     env: commonEnv(ctx),
-    ports: [{ name: 'relay-metrics', containerPort: contract.ports.relayMetrics, protocol: 'TCP' }],
+    ports: [{ name: contract.portNames.relayMetrics, containerPort: contract.ports.relayMetrics, protocol: 'TCP' }],
     resources,
     volumeMounts: [
       // No stream key: the relay plays the ingest from the pod's loopback RTMP server under an internal name.

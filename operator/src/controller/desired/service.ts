@@ -3,7 +3,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames, selectorLabels } from './metadata.ts';
-import { ports } from '../../../../contract/src/pod-contract.ts';
+import { portNames, ports } from '../../../../contract/src/pod-contract.ts';
 
 export function buildService(ls: LiveStream, ctx: Pick<BuildContext, 'extraLabels'>): V1Service {
   const type = ls.spec.ingest?.serviceType ?? 'ClusterIP';
@@ -16,8 +16,8 @@ export function buildService(ls: LiveStream, ctx: Pick<BuildContext, 'extraLabel
       selector: selectorLabels(ls),
       // Node ports are left to the API server: sending them would pin a port the user never chose.
       ports: [
-        { name: 'rtmp', protocol: 'TCP', port: ports.rtmp, targetPort: 'rtmp' },
-        { name: 'http', protocol: 'TCP', port: ports.http, targetPort: 'http' },
+        { name: portNames.rtmp, protocol: 'TCP', port: ports.rtmp, targetPort: portNames.rtmp },
+        { name: portNames.http, protocol: 'TCP', port: ports.http, targetPort: portNames.http },
       ],
     },
   };
