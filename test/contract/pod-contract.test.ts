@@ -3,9 +3,10 @@
 // runs on each container's env and mounts. Every file a container reads must be on a volume that holds it, every
 // directory it writes to on a writable volume, every port it listens on declared under the name the probes, the
 // Service and the PodMonitor use.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Container, V1PodSpec, V1Volume } from '@kubernetes/client-node';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import * as contract from '../../contract/src/pod-contract.ts';
 import { s3Settings } from '../../contract/src/recording-layout.ts';
@@ -196,5 +197,30 @@ describe('the finalize Job and finalize-main', () => {
     }
     expectWritable(pod, container, envOf(container).HOME ?? 'HOME unset');
     expect(existsSync(path.join(repo, container.command?.[1] ?? 'missing'))).toBe(true);
+  });
+});
+
+/** Every module a file loads, following its static imports (relative files and package names). */
+function importGraph(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    if (!file.startsWith('/')) return; // a package
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8')).importedFiles) {
+      visit(fileName.startsWith('.') ? path.resolve(path.dirname(file), fileName) : fileName);
+    }
+  };
+  visit(path.join(repo, entry));
+  return seen;
+}
+
+describe('the relay container', () => {
+  it('loads no node-media-server: it only plays the pod ingest, under the internal stream name of the contract', () => {
+    // nms.ts is the one module that requires node-media-server (through createRequire, not an import).
+    const loadsNms = (entry: string) =>
+      [...importGraph(entry)].some((m) => m.endsWith('/transcoder/src/ingest/nms.ts'));
+    expect(loadsNms(contract.relayCommand[1] ?? '')).toBe(false);
+    expect(loadsNms(contract.transcoderCommand[1] ?? '')).toBe(true); // the check sees it where it is loaded
   });
 });
