@@ -38,7 +38,9 @@ describe('validateLiveStream', () => {
     expect(stored).toMatchObject({ apiVersion: 'streaming.livestream-operator.dev/v1alpha1', kind: 'LiveStream' });
     expect(stored).not.toHaveProperty('status');
     expect(() => validateLiveStream({ spec: {} })).toThrow(/^metadata: Required value$/);
-    expect(() => validateLiveStream({ metadata: { name: '1st' } })).toThrow(/DNS-1035 label of at most 48/);
+    expect(() => validateLiveStream({ metadata: { name: '1st' } })).toThrow(
+      /^<nil>: Invalid value: "object": metadata.name must be a DNS-1035 label of at most 48/,
+    );
     expect(() => validateLiveStream({ metadata: { name: 'a', namespace: 'No' } })).toThrow(
       /metadata\.namespace: Invalid value: "string": .*should match/,
     );

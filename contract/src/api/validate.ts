@@ -263,7 +263,8 @@ function schemaErrors(errors: readonly ErrorObject[], at: string): string[] {
 }
 
 function celError(rule: CelRule, self: unknown, at: string): string {
-  const field = rule.fieldPath ? `${at}${rule.fieldPath}` : at;
+  // A rule on the root without fieldPath names its field in its message (the API server prints "<nil>" there).
+  const field = rule.fieldPath ? `${at}${rule.fieldPath}` : at || '<nil>';
   const message = rule.message ?? `failed rule: ${rule.rule}`;
   switch (rule.reason) {
     case 'FieldValueForbidden':
