@@ -1,4 +1,5 @@
 // The operator's settings, from its environment (the chart sets them). Pure: parse and validate, nothing else.
+import { defaultFigureWritesPerSecond } from './controller/reconcile/figure-budget.ts';
 
 export interface OperatorConfig {
   /** Image of the transcoder pods (transcoder and relay containers). */
@@ -15,6 +16,8 @@ export interface OperatorConfig {
   resyncSeconds: number;
   /** A new leader whose caches have not synced by then gives the Lease up and exits (the pod restarts). */
   cacheSyncTimeoutSeconds: number;
+  /** Cluster-wide budget of status writes per second that carry only live figures (figure-budget.ts). */
+  statusFigureWritesPerSecond: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -40,5 +43,12 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     concurrency: int(env, 'LSO_CONCURRENCY', 4, 1, 64),
     resyncSeconds: int(env, 'LSO_RESYNC_SECONDS', 300, 1, 86_400),
     cacheSyncTimeoutSeconds: int(env, 'LSO_CACHE_SYNC_TIMEOUT_SECONDS', 120, 5, 3_600),
+    statusFigureWritesPerSecond: int(
+      env,
+      'LSO_STATUS_FIGURE_WRITES_PER_SECOND',
+      defaultFigureWritesPerSecond,
+      1,
+      1_000,
+    ),
   };
 }

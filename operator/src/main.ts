@@ -71,12 +71,10 @@ async function servesKind(mine: number, apiGroup: string, apiVersion: string, re
   }
 }
 
+const controllerGet = (key: string): LiveStream | undefined => controller?.get(...splitKeyPair(key));
+
 function startConsumer(redisUrl: string): EventsConsumer {
-  const recordTransition = reportEvents({
-    metrics,
-    events,
-    liveStream: (key) => controller?.get(...splitKeyPair(key)),
-  });
+  const recordTransition = reportEvents({ metrics, events, liveStream: controllerGet });
   const r = new EventsConsumer({
     redisUrl,
     consumer: identity,
@@ -114,7 +112,10 @@ async function startController(mine: number): Promise<void> {
     redisUrl: config.redisUrl,
     podMonitors,
     metrics,
-    ...(consumer ? { reports: consumer } : {}),
+    figureWritesPerSecond: config.statusFigureWritesPerSecond,
+    ...(consumer
+      ? { reports: consumer, onTransition: reportEvents({ metrics, events, liveStream: controllerGet }) }
+      : {}),
   });
   const c = new Controller<LiveStream>({
     kc,
