@@ -140,115 +140,33 @@ export function concatList(files: ReadonlyArray<{ path: string; duration: number
 }
 
 export async function finalizeSession(options: FinalizeOptions): Promise<FinalizeResult> {
-  const { client, bucket, sessionPrefix, session } = options;
+  const { bucket, sessionPrefix, session } = options;
   const log = options.log ?? (() => {});
   const audioTrack = options.audioTrack ?? 'audio';
-  const ffprobe = options.ffprobePath ?? 'ffprobe';
   const work = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'lso-finalize-')));
   try {
     const listed = await listSegments(options);
     const tracks = [...new Set(listed.map((s) => s.track))].sort();
-    const videoTracks = tracks.filter((t) => t !== audioTrack);
-    if (videoTracks.length === 0) throw new FinalizeError(`no recorded segments under s3://${bucket}/${sessionPrefix}`);
-    if (videoTracks.length > 1)
-      throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
-    const videoTrack = videoTracks[0]!;
+    const videoTrack = onlyVideoTrack(tracks, audioTrack, `s3://${bucket}/${sessionPrefix}`);
     log(`${listed.length} segments listed (tracks: ${tracks.join(', ')})`);
-
-    // Every segment is needed locally for the MP4 anyway; download, then probe those without metadata.
-    const byTrack = new Map<string, ListedSegment[]>();
-    for (const track of tracks) {
-      const segs = orderSegments(listed.filter((s) => s.track === track)) as ListedSegment[];
-      await mkdir(path.join(work, track), { recursive: true });
-      const playable: ListedSegment[] = [];
-      for (const s of segs) {
-        const local = path.join(work, track, s.file);
-        await download(client, bucket, s.key, local);
-        if (!Number.isFinite(s.duration) || s.duration <= 0) {
-          // A segment cut off by the end of a very short session can hold no media at all (seen on a real node: an
-          // empty first audio segment). Leave it out rather than lose the whole recording over it.
-          const probed = await probeDuration(ffprobe, local).catch((err: unknown) => err as Error);
-          if (probed instanceof Error) {
-            log(`segment ${track}/${s.file} left out: ${probed.message.trim().split('\n').at(-1) ?? ''}`);
-            continue;
-          }
-          s.duration = probed;
-        }
-        playable.push(s);
-      }
-      if (playable.length > 0) byTrack.set(track, playable);
-      else if (track === audioTrack) log('no playable audio segment: the VOD and MP4 are video only');
-      else throw new FinalizeError(`no playable segment in track ${track}`);
-    }
+    const byTrack = await fetchPlayable(options, listed, tracks, work, log);
     const hasAudio = byTrack.has(audioTrack);
-
-    const put = (key: string, body: string, contentType: string): Promise<unknown> =>
-      client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: sessionPrefix + key, Body: body, ContentType: contentType }),
-      );
-    const m3u8 = 'application/vnd.apple.mpegurl';
-    const video = byTrack.get(videoTrack)!;
-    let playlist: string;
-    if (hasAudio) {
-      for (const [track, segs] of byTrack) await put(`${track}/index.m3u8`, buildVodPlaylist(segs), m3u8);
-      const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
-      playlist = buildVodMaster(
-        { track: videoTrack, bandwidth: (bytes * 8) / Math.max(1, totalDuration(video)) },
-        audioTrack,
-      );
-    } else {
-      playlist = buildVodPlaylist(video.map((s) => ({ ...s, file: `${videoTrack}/${s.file}` })));
-    }
-    await put('index.m3u8', playlist, m3u8);
+    await writePlaylists(options, byTrack, videoTrack, hasAudio ? audioTrack : undefined);
     log('VOD playlist written');
-
-    // MP4: stream copy, moov in front so it plays while downloading; bit-exact so re-runs give identical bytes.
-    const lists: string[] = [];
-    for (const track of hasAudio ? [videoTrack, audioTrack] : [videoTrack]) {
-      const listFile = path.join(work, `${track}.ffconcat`);
-      await writeFile(
-        listFile,
-        concatList(byTrack.get(track)!.map((s) => ({ path: path.join(work, track, s.file), duration: s.duration }))),
-      );
-      lists.push(listFile);
-    }
-    const mp4 = path.join(work, `${session}.mp4`);
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-    for (const l of lists) args.push('-f', 'concat', '-safe', '0', '-i', l);
-    args.push('-map', '0:v:0', ...(hasAudio ? ['-map', '1:a:0'] : ['-map', '0:a?']));
-    args.push(
-      '-c',
-      'copy',
-      '-map_metadata',
-      '-1',
-      '-fflags',
-      '+bitexact',
-      '-flags:v',
-      '+bitexact',
-      '-flags:a',
-      '+bitexact',
+    const order = hasAudio ? [videoTrack, audioTrack] : [videoTrack];
+    const mp4Key = await writeMp4(
+      options,
+      order.map((t) => ({ track: t, segments: byTrack.get(t)! })),
+      work,
     );
-    args.push('-movflags', '+faststart', mp4);
-    await runFfmpeg({ command: options.ffmpegPath ?? 'ffmpeg', args, timeoutMs: 30 * 60_000 });
-    const mp4Key = `${sessionPrefix}${session}.mp4`;
-    await new Upload({
-      client,
-      params: { Bucket: bucket, Key: mp4Key, Body: createReadStream(mp4), ContentType: 'video/mp4' },
-      partSize: 16 * 1024 * 1024,
-      queueSize: 2,
-    }).done();
-    log(`MP4 written (${(await stat(mp4)).size} bytes)`);
-
-    const starts = video.map((s) => (s.completedAt ?? Number.NaN) - s.duration * 1000).filter(Number.isFinite);
-    const ends = video.map((s) => s.completedAt ?? Number.NaN).filter(Number.isFinite);
-    const durationSeconds = totalDuration(video);
-    const endedAt = ends.length > 0 ? Math.max(...ends) : Date.now();
-    const startedAt = starts.length > 0 ? Math.min(...starts) : endedAt - durationSeconds * 1000;
+    log(`MP4 written (${(await stat(path.join(work, `${session}.mp4`))).size} bytes)`);
+    const video = byTrack.get(videoTrack)!;
+    const { startedAt, endedAt } = sessionTimes(video);
     return {
       session,
       startedAt: rfc3339(startedAt),
       endedAt: rfc3339(endedAt),
-      durationSeconds,
+      durationSeconds: totalDuration(video),
       playlistUri: s3Uri(bucket, `${sessionPrefix}index.m3u8`),
       mp4Uri: s3Uri(bucket, mp4Key),
       segments: video.length,
@@ -256,4 +174,123 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
   } finally {
     if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
   }
+}
+
+function onlyVideoTrack(tracks: readonly string[], audioTrack: string, where: string): string {
+  const videoTracks = tracks.filter((t) => t !== audioTrack);
+  if (videoTracks.length === 0) throw new FinalizeError(`no recorded segments under ${where}`);
+  if (videoTracks.length > 1) throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
+  return videoTracks[0]!;
+}
+
+// Every segment is needed locally for the MP4 anyway: download each, then probe those without metadata. A segment
+// cut off by the end of a very short session can hold no media at all (seen on a real node: an empty first audio
+// segment): it is left out rather than losing the whole recording over it.
+async function fetchPlayable(
+  options: FinalizeOptions,
+  listed: readonly ListedSegment[],
+  tracks: readonly string[],
+  work: string,
+  log: (message: string) => void,
+): Promise<Map<string, ListedSegment[]>> {
+  const audioTrack = options.audioTrack ?? 'audio';
+  const byTrack = new Map<string, ListedSegment[]>();
+  for (const track of tracks) {
+    const segs = orderSegments(listed.filter((s) => s.track === track)) as ListedSegment[];
+    await mkdir(path.join(work, track), { recursive: true });
+    const playable: ListedSegment[] = [];
+    for (const s of segs) {
+      const local = path.join(work, track, s.file);
+      await download(options.client, options.bucket, s.key, local);
+      if (!Number.isFinite(s.duration) || s.duration <= 0) {
+        const probed = await probeDuration(options.ffprobePath ?? 'ffprobe', local).catch(
+          (err: unknown) => err as Error,
+        );
+        if (probed instanceof Error) {
+          log(`segment ${track}/${s.file} left out: ${probed.message.trim().split('\n').at(-1) ?? ''}`);
+          continue;
+        }
+        s.duration = probed;
+      }
+      playable.push(s);
+    }
+    if (playable.length > 0) byTrack.set(track, playable);
+    else if (track === audioTrack) log('no playable audio segment: the VOD and MP4 are video only');
+    else throw new FinalizeError(`no playable segment in track ${track}`);
+  }
+  return byTrack;
+}
+
+// <session>/index.m3u8: a master over per-track media playlists when audio is a track of its own, else the video's.
+async function writePlaylists(
+  options: FinalizeOptions,
+  byTrack: ReadonlyMap<string, ListedSegment[]>,
+  videoTrack: string,
+  audioTrack: string | undefined,
+): Promise<void> {
+  const put = (key: string, body: string): Promise<unknown> =>
+    options.client.send(
+      new PutObjectCommand({
+        Bucket: options.bucket,
+        Key: options.sessionPrefix + key,
+        Body: body,
+        ContentType: 'application/vnd.apple.mpegurl',
+      }),
+    );
+  const video = byTrack.get(videoTrack)!;
+  if (audioTrack === undefined) {
+    await put('index.m3u8', buildVodPlaylist(video.map((s) => ({ ...s, file: `${videoTrack}/${s.file}` }))));
+    return;
+  }
+  for (const [track, segs] of byTrack) await put(`${track}/index.m3u8`, buildVodPlaylist(segs));
+  const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
+  const bandwidth = (bytes * 8) / Math.max(1, totalDuration(video));
+  await put('index.m3u8', buildVodMaster({ track: videoTrack, bandwidth }, audioTrack));
+}
+
+// The MP4 by stream copy, moov in front so it plays while downloading, bit-exact so re-runs give identical bytes.
+// Inputs: video first, then audio when it is a track of its own.
+async function writeMp4(
+  options: FinalizeOptions,
+  inputs: ReadonlyArray<{ track: string; segments: readonly ListedSegment[] }>,
+  work: string,
+): Promise<string> {
+  const lists: string[] = [];
+  for (const { track, segments } of inputs) {
+    const listFile = path.join(work, `${track}.ffconcat`);
+    await writeFile(
+      listFile,
+      concatList(segments.map((s) => ({ path: path.join(work, track, s.file), duration: s.duration }))),
+    );
+    lists.push(listFile);
+  }
+  const mp4 = path.join(work, `${options.session}.mp4`);
+  await runFfmpeg({ command: options.ffmpegPath ?? 'ffmpeg', args: mp4Args(lists, mp4), timeoutMs: 30 * 60_000 });
+  const mp4Key = `${options.sessionPrefix}${options.session}.mp4`;
+  await new Upload({
+    client: options.client,
+    params: { Bucket: options.bucket, Key: mp4Key, Body: createReadStream(mp4), ContentType: 'video/mp4' },
+    partSize: 16 * 1024 * 1024,
+    queueSize: 2,
+  }).done();
+  return mp4Key;
+}
+
+function mp4Args(concatLists: readonly string[], output: string): string[] {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+  for (const l of concatLists) args.push('-f', 'concat', '-safe', '0', '-i', l);
+  args.push('-map', '0:v:0', ...(concatLists.length > 1 ? ['-map', '1:a:0'] : ['-map', '0:a?']));
+  args.push('-c', 'copy', '-map_metadata', '-1');
+  args.push('-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
+  args.push('-movflags', '+faststart', output);
+  return args;
+}
+
+// When the session's video started and ended, from the upload times the segments carry (or their durations).
+function sessionTimes(video: readonly ListedSegment[]): { startedAt: number; endedAt: number } {
+  const starts = video.map((s) => (s.completedAt ?? Number.NaN) - s.duration * 1000).filter(Number.isFinite);
+  const ends = video.map((s) => s.completedAt ?? Number.NaN).filter(Number.isFinite);
+  const endedAt = ends.length > 0 ? Math.max(...ends) : Date.now();
+  const startedAt = starts.length > 0 ? Math.min(...starts) : endedAt - totalDuration(video) * 1000;
+  return { startedAt, endedAt };
 }

@@ -19,8 +19,8 @@ import type { RecordingMetrics } from './recording-metrics.ts';
 import { sessionPrefix, type S3Settings } from '../../../contract/src/recording-layout.ts';
 import type { RecordingConfig } from './recording-config.ts';
 import { createS3Client, describeS3Error } from './s3-client.ts';
-import { parseLivePlaylist } from './live-playlist.ts';
-import { createSpool, type SpoolEntry } from './spool.ts';
+import { parseLivePlaylist, type LiveSegment } from './live-playlist.ts';
+import { createSpool, type Spool, type SpoolEntry } from './spool.ts';
 
 export const defaultMaxSpoolBytes = 1024 * 1024 * 1024;
 
@@ -75,61 +75,152 @@ interface CaptureState {
 }
 
 export function createRecorder(options: RecorderOptions): Recorder {
-  const { hlsDir, metrics, logger } = options;
-  const spool = createSpool(options.spoolDir, options.maxSpoolBytes ?? defaultMaxSpoolBytes);
-  const captureFile = path.join(options.spoolDir, 'capture.json');
-  const queue: SpoolEntry[] = [];
-  const uploadedBySession = new Map<string, number>();
-  let capture: CaptureState | undefined;
-  let uploaded = 0;
-  let dropped = 0;
-  let failures = 0;
-  let stopped = false;
-  let polling: Promise<void> | undefined;
-  let pollTimer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let inFlight: AbortController | undefined;
-  let lastS3: S3Settings | undefined;
-  const clients = new Map<string, S3Client>();
-  const lastProgress = new Map<string, number>();
-  const lastFailureReport = new Map<RecordingFailureReason, string>();
+  return new SegmentRecorder(options);
+}
 
-  const nudge = (): void => {
-    const w = wake;
-    wake = undefined;
+const uploadTimeoutMs = 30_000;
+
+class SegmentRecorder implements Recorder {
+  private readonly options: RecorderOptions;
+  private readonly logger: Logger;
+  private readonly spool: Spool;
+  private readonly captureFile: string;
+  private readonly queue: SpoolEntry[] = [];
+  private readonly uploadedBySession = new Map<string, number>();
+  private readonly clients = new Map<string, S3Client>();
+  private readonly lastProgress = new Map<string, number>();
+  private readonly lastFailureReport = new Map<RecordingFailureReason, string>();
+  private capture: CaptureState | undefined;
+  private uploaded = 0;
+  private dropped = 0;
+  private failures = 0;
+  private stopped = false;
+  private polling: Promise<void> | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private inFlight: AbortController | undefined;
+  private lastS3: S3Settings | undefined;
+
+  constructor(options: RecorderOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.spool = createSpool(options.spoolDir, options.maxSpoolBytes ?? defaultMaxSpoolBytes);
+    this.captureFile = path.join(options.spoolDir, 'capture.json');
+  }
+
+  async start(): Promise<void> {
+    const left = await this.spool.load();
+    this.queue.push(...left);
+    this.options.metrics.spoolBytes.set(this.spool.bytes());
+    if (left.length > 0) {
+      this.logger.info({ segments: left.length, bytes: this.spool.bytes() }, 'recording: spool from a previous run');
+    }
+    await this.recoverInterrupted();
+    this.capture = undefined;
+    await this.saveCapture();
+    await this.spool.prune('');
+    this.loop = this.uploadLoop();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs ?? 500);
+    this.pollTimer.unref();
+  }
+
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce()
+      .catch((err: unknown) => {
+        this.logger.error({ err }, 'recording: capture failed');
+        this.fail(this.capture?.session ?? '', 'spool-error', (err as Error).message);
+      })
+      .finally(() => {
+        this.polling = undefined;
+      });
+    return this.polling;
+  }
+
+  status(): RecorderStatus {
+    const { queue, spool, uploaded, dropped, failures } = this;
+    return { pending: queue.length, spoolBytes: spool.bytes(), uploaded, dropped, failing: failures > 0 };
+  }
+
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length > 0 && Date.now() < deadline) {
+      this.nudge(); // cut a backoff short: S3 may be back
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.queue.length === 0;
+  }
+
+  async close(drainTimeoutMs = 5_000): Promise<void> {
+    clearInterval(this.pollTimer);
+    await this.poll();
+    if (this.loop !== undefined && !(await this.drained(drainTimeoutMs))) {
+      const { queue, spool } = this;
+      this.logger.warn(
+        { pending: queue.length, bytes: spool.bytes() },
+        'recording: stopping with segments still spooled',
+      );
+    }
+    this.stopped = true;
+    this.inFlight?.abort();
+    this.nudge();
+    await this.loop;
+    for (const c of this.clients.values()) c.destroy();
+    this.clients.clear();
+  }
+
+  // The previous process was capturing a session when it stopped: take what that session completed since.
+  private async recoverInterrupted(): Promise<void> {
+    try {
+      const saved = JSON.parse(await readFile(this.captureFile, 'utf8')) as CaptureState | null;
+      if (saved === null || typeof saved.session !== 'string') return;
+      const before = this.queue.length;
+      await this.captureFrom(saved);
+      const recovered = this.queue.length - before;
+      this.logger.info({ session: saved.session, recovered }, 'recording: recovered an interrupted session');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.logger.warn({ err }, 'recording: unreadable capture state');
+    }
+  }
+
+  private nudge(): void {
+    const w = this.wake;
+    this.wake = undefined;
     w?.();
-  };
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
-      wake = done;
+      this.wake = done;
     });
+  }
 
-  const fail = (session: string, reason: RecordingFailureReason, message: string, always = false): void => {
+  private fail(session: string, reason: RecordingFailureReason, message: string, always = false): void {
     // One report per distinct failure, not one per retry.
-    if (!always && lastFailureReport.get(reason) === message) return;
-    lastFailureReport.set(reason, message);
-    const data: RecordingFailedData = { reason, message, pending: queue.length, dropped };
-    options.reporter?.report('recording-failed', session, data);
-  };
+    if (!always && this.lastFailureReport.get(reason) === message) return;
+    this.lastFailureReport.set(reason, message);
+    const data: RecordingFailedData = { reason, message, pending: this.queue.length, dropped: this.dropped };
+    this.options.reporter?.report('recording-failed', session, data);
+  }
 
-  const saveCapture = async (): Promise<void> => {
-    const tmp = `${captureFile}.tmp`;
-    await writeFile(tmp, JSON.stringify(capture ?? null));
-    await rename(tmp, captureFile);
-  };
+  private async saveCapture(): Promise<void> {
+    const tmp = `${this.captureFile}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.capture ?? null));
+    await rename(tmp, this.captureFile);
+  }
 
-  const captureFrom = async (state: CaptureState): Promise<void> => {
+  private async captureFrom(state: CaptureState): Promise<void> {
     let changed = false;
     for (const track of Object.keys(state.tracks)) {
       let text: string;
       try {
-        text = await readFile(path.join(hlsDir, track, 'index.m3u8'), 'utf8');
+        text = await readFile(path.join(this.options.hlsDir, track, 'index.m3u8'), 'utf8');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
@@ -138,91 +229,87 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if (seg.sequence <= (state.tracks[track] ?? -1)) continue;
         state.tracks[track] = seg.sequence;
         changed = true;
-        const meta = { session: state.session, track, ...seg, completedAt: Date.now() };
-        const { result, entry } = await spool.add(path.join(hlsDir, track, seg.file), meta);
-        if (result === 'added') {
-          queue.push(entry!);
-          if (queue.length === 1) nudge(); // the uploader was idle (not backing off)
-        } else if (result === 'empty') {
-          logger.info({ session: state.session, track, file: seg.file }, 'recording: empty segment skipped');
-        } else {
-          dropped++;
-          metrics.spoolDroppedTotal.inc();
-          const message =
-            result === 'dropped'
-              ? `spool full (${spool.bytes()} bytes pending): segment ${track}/${seg.file} dropped`
-              : `segment ${track}/${seg.file} vanished before it could be spooled`;
-          logger.error({ session: state.session, track, file: seg.file }, message);
-          fail(state.session, 'spool-full', message, true);
-        }
+        await this.spoolSegment(state.session, track, seg);
       }
     }
-    metrics.spoolBytes.set(spool.bytes());
-    if (changed) await saveCapture();
-  };
+    this.options.metrics.spoolBytes.set(this.spool.bytes());
+    if (changed) await this.saveCapture();
+  }
 
-  const pollOnce = async (): Promise<void> => {
-    const sid = options.sessionId();
+  private async spoolSegment(session: string, track: string, seg: LiveSegment): Promise<void> {
+    const meta = { session, track, ...seg, completedAt: Date.now() };
+    const { result, entry } = await this.spool.add(path.join(this.options.hlsDir, track, seg.file), meta);
+    if (result === 'added') {
+      this.queue.push(entry!);
+      if (this.queue.length === 1) this.nudge(); // the uploader was idle (not backing off)
+      return;
+    }
+    if (result === 'empty') {
+      this.logger.info({ session, track, file: seg.file }, 'recording: empty segment skipped');
+      return;
+    }
+    this.dropped++;
+    this.options.metrics.spoolDroppedTotal.inc();
+    const message =
+      result === 'dropped'
+        ? `spool full (${this.spool.bytes()} bytes pending): segment ${track}/${seg.file} dropped`
+        : `segment ${track}/${seg.file} vanished before it could be spooled`;
+    this.logger.error({ session, track, file: seg.file }, message);
+    this.fail(session, 'spool-full', message, true);
+  }
+
+  private async pollOnce(): Promise<void> {
+    const sid = this.options.sessionId();
+    const capture = this.capture;
     if (capture !== undefined && capture.session !== sid) {
       // The session ended: its files stay in place until the next one starts, so take its last segments now.
       // (If the next session already started, the directory holds its files, not ours: nothing safe to read.)
-      if (sid === '') await captureFrom(capture);
-      logger.info({ session: capture.session, tracks: capture.tracks }, 'recording: session capture finished');
-      capture = undefined;
-      await saveCapture();
-      await spool.prune('');
+      if (sid === '') await this.captureFrom(capture);
+      this.logger.info({ session: capture.session, tracks: capture.tracks }, 'recording: session capture finished');
+      this.capture = undefined;
+      await this.saveCapture();
+      await this.spool.prune('');
     }
     if (sid === '') return;
-    const target = options.target();
-    if (target.error !== undefined) fail(sid, 'config-invalid', target.error);
+    const target = this.options.target();
+    if (target.error !== undefined) this.fail(sid, 'config-invalid', target.error);
     if (target.recording === undefined) return; // off (hot: turning it on records from the next segment)
-    lastS3 = target.recording.s3;
-    if (capture === undefined || Object.keys(capture.tracks).length === 0) {
+    this.lastS3 = target.recording.s3;
+    if (this.capture === undefined || Object.keys(this.capture.tracks).length === 0) {
       let tracks: string[];
       try {
         tracks = target.tracks();
       } catch (err) {
-        fail(sid, 'config-invalid', (err as Error).message);
+        this.fail(sid, 'config-invalid', (err as Error).message);
         return;
       }
       if (tracks.length === 0) return; // ladder not planned yet
-      capture = { session: sid, tracks: Object.fromEntries(tracks.map((t) => [t, -1])) };
-      logger.info({ session: sid, tracks }, 'recording: capturing session');
+      this.capture = { session: sid, tracks: Object.fromEntries(tracks.map((t) => [t, -1])) };
+      this.logger.info({ session: sid, tracks }, 'recording: capturing session');
     }
-    await captureFrom(capture);
-  };
+    await this.captureFrom(this.capture);
+  }
 
-  const poll = (): Promise<void> => {
-    polling ??= pollOnce()
-      .catch((err: unknown) => {
-        logger.error({ err }, 'recording: capture failed');
-        fail(capture?.session ?? '', 'spool-error', (err as Error).message);
-      })
-      .finally(() => {
-        polling = undefined;
-      });
-    return polling;
-  };
-
-  const clientFor = (s3: S3Settings): S3Client => {
+  private clientFor(s3: S3Settings): S3Client {
     const key = JSON.stringify(s3);
-    let client = clients.get(key);
+    let client = this.clients.get(key);
     if (client === undefined) {
-      for (const c of clients.values()) c.destroy();
-      clients.clear();
-      client = options.s3Client?.(s3) ?? createS3Client(s3, options.credentialsDir);
-      clients.set(key, client);
+      for (const c of this.clients.values()) c.destroy();
+      this.clients.clear();
+      client = this.options.s3Client?.(s3) ?? createS3Client(s3, this.options.credentialsDir);
+      this.clients.set(key, client);
     }
     return client;
-  };
+  }
 
-  const upload = async (entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> => {
+  private async upload(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
     const body = await readFile(entry.path);
     const key = `${sessionPrefix(s3, target.namespace, target.name, entry.session)}${entry.track}/${entry.file}`;
-    inFlight = new AbortController();
-    const timeout = setTimeout(() => inFlight?.abort(), 30_000);
+    const inFlight = new AbortController();
+    this.inFlight = inFlight;
+    const timeout = setTimeout(() => inFlight.abort(), uploadTimeoutMs);
     try {
-      await clientFor(s3).send(
+      await this.clientFor(s3).send(
         new PutObjectCommand({
           Bucket: s3.bucket,
           Key: key,
@@ -240,131 +327,77 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     } finally {
       clearTimeout(timeout);
-      inFlight = undefined;
+      this.inFlight = undefined;
     }
-  };
+  }
 
-  const progress = (entry: SpoolEntry, recovered: boolean): void => {
-    const count = (uploadedBySession.get(entry.session) ?? 0) + 1;
-    uploadedBySession.set(entry.session, count);
+  private progress(entry: SpoolEntry, recovered: boolean): void {
+    const count = (this.uploadedBySession.get(entry.session) ?? 0) + 1;
+    this.uploadedBySession.set(entry.session, count);
     const now = Date.now();
-    const sessionDone = !queue.some((e) => e.session === entry.session);
-    if (
-      !recovered &&
-      !sessionDone &&
-      now - (lastProgress.get(entry.session) ?? 0) < (options.progressEveryMs ?? 10_000)
-    )
-      return;
-    lastProgress.set(entry.session, now);
-    options.reporter?.report('recording-progress', entry.session, {
+    const sessionDone = !this.queue.some((e) => e.session === entry.session);
+    const recent = now - (this.lastProgress.get(entry.session) ?? 0) < (this.options.progressEveryMs ?? 10_000);
+    if (!recovered && !sessionDone && recent) return;
+    this.lastProgress.set(entry.session, now);
+    this.options.reporter?.report('recording-progress', entry.session, {
       track: entry.track,
       uploaded: count,
       lastSequence: entry.sequence,
-      pending: queue.length,
-      spoolBytes: spool.bytes(),
-      dropped,
+      pending: this.queue.length,
+      spoolBytes: this.spool.bytes(),
+      dropped: this.dropped,
     });
-  };
+  }
 
-  const uploadLoop = async (): Promise<void> => {
-    while (!stopped) {
-      const entry = queue[0];
+  private async uploadLoop(): Promise<void> {
+    while (!this.stopped) {
+      const entry = this.queue[0];
       if (entry === undefined) {
-        await pause(60_000);
+        await this.pause(60_000);
         continue;
       }
-      const target = options.target();
-      const s3 = target.recording?.s3 ?? lastS3;
+      const target = this.options.target();
+      const s3 = target.recording?.s3 ?? this.lastS3;
       if (s3 === undefined) {
         // Spooled by an earlier process, and recording is off now: keep it until S3 settings come back.
-        await pause(5_000);
+        await this.pause(5_000);
         continue;
       }
-      try {
-        await upload(entry, s3, target);
-      } catch (err) {
-        failures++;
-        metrics.uploadsTotal.inc({ result: 'error' });
-        const message = describeS3Error(err);
-        const delay = backoffDelay(failures, {
-          baseMs: options.baseDelayMs ?? 500,
-          maxMs: options.maxDelayMs ?? 10_000,
-          jitter: 0.5,
-        });
-        logger.warn(
-          { session: entry.session, file: entry.file, failures, delay, err: message },
-          'recording: upload failed',
-        );
-        if (failures === 1) fail(entry.session, 'upload-failed', message, true);
-        if (!stopped) await pause(delay);
-        continue;
-      }
-      queue.shift();
-      await spool.remove(entry);
-      uploaded++;
-      metrics.uploadsTotal.inc({ result: 'success' });
-      metrics.spoolBytes.set(spool.bytes());
-      const recovered = failures > 0;
-      if (recovered) logger.info({ failures, pending: queue.length }, 'recording: uploads recovered');
-      failures = 0;
-      lastFailureReport.delete('upload-failed');
-      progress(entry, recovered);
+      await this.uploadHead(entry, s3, target);
     }
-  };
+  }
 
-  const drained = async (timeoutMs: number): Promise<boolean> => {
-    const deadline = Date.now() + timeoutMs;
-    while (queue.length > 0 && Date.now() < deadline) {
-      nudge(); // cut a backoff short: S3 may be back
-      await new Promise((r) => setTimeout(r, 100));
+  // Uploads the oldest spooled segment; on failure it stays first in line, retried after the backoff.
+  private async uploadHead(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
+    const { metrics } = this.options;
+    try {
+      await this.upload(entry, s3, target);
+    } catch (err) {
+      this.failures++;
+      metrics.uploadsTotal.inc({ result: 'error' });
+      const message = describeS3Error(err);
+      const { baseDelayMs, maxDelayMs } = this.options;
+      const delay = backoffDelay(this.failures, {
+        baseMs: baseDelayMs ?? 500,
+        maxMs: maxDelayMs ?? 10_000,
+        jitter: 0.5,
+      });
+      const fields = { session: entry.session, file: entry.file, failures: this.failures, delay, err: message };
+      this.logger.warn(fields, 'recording: upload failed');
+      if (this.failures === 1) this.fail(entry.session, 'upload-failed', message, true);
+      if (!this.stopped) await this.pause(delay);
+      return;
     }
-    return queue.length === 0;
-  };
-
-  return {
-    async start() {
-      const left = await spool.load();
-      queue.push(...left);
-      metrics.spoolBytes.set(spool.bytes());
-      if (left.length > 0)
-        logger.info({ segments: left.length, bytes: spool.bytes() }, 'recording: spool from a previous run');
-      try {
-        const saved = JSON.parse(await readFile(captureFile, 'utf8')) as CaptureState | null;
-        if (saved !== null && typeof saved.session === 'string') {
-          // The previous process was capturing this session when it stopped: take what it completed since.
-          const before = queue.length;
-          await captureFrom(saved);
-          logger.info(
-            { session: saved.session, recovered: queue.length - before },
-            'recording: recovered an interrupted session',
-          );
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-          logger.warn({ err }, 'recording: unreadable capture state');
-      }
-      capture = undefined;
-      await saveCapture();
-      await spool.prune('');
-      loop = uploadLoop();
-      pollTimer = setInterval(() => void poll(), options.pollMs ?? 500);
-      pollTimer.unref();
-    },
-    poll,
-    status: () => ({ pending: queue.length, spoolBytes: spool.bytes(), uploaded, dropped, failing: failures > 0 }),
-    drained,
-    async close(drainTimeoutMs = 5_000) {
-      clearInterval(pollTimer);
-      await poll();
-      if (loop !== undefined && !(await drained(drainTimeoutMs))) {
-        logger.warn({ pending: queue.length, bytes: spool.bytes() }, 'recording: stopping with segments still spooled');
-      }
-      stopped = true;
-      inFlight?.abort();
-      nudge();
-      await loop;
-      for (const c of clients.values()) c.destroy();
-      clients.clear();
-    },
-  };
+    this.queue.shift();
+    await this.spool.remove(entry);
+    this.uploaded++;
+    metrics.uploadsTotal.inc({ result: 'success' });
+    metrics.spoolBytes.set(this.spool.bytes());
+    const recovered = this.failures > 0;
+    if (recovered)
+      this.logger.info({ failures: this.failures, pending: this.queue.length }, 'recording: uploads recovered');
+    this.failures = 0;
+    this.lastFailureReport.delete('upload-failed');
+    this.progress(entry, recovered);
+  }
 }

@@ -47,137 +47,170 @@ export interface Transcoder {
   close(): Promise<void>;
 }
 
-export async function startTranscoder(options: TranscoderOptions): Promise<Transcoder> {
-  const { logger, configPath } = options;
-  let { object, config } = parseAndResolve(await readFile(configPath, 'utf8'), configPath);
-  const metrics = createTranscoderMetrics(options.registry ?? new Registry(), {
-    defaultMetrics: options.defaultMetrics ?? true,
-  });
+// The LiveStream file, re-read when it changes. A bad edit keeps the last good configuration: it must not take a
+// live stream down.
+class WatchedConfig {
+  object: LiveStreamObject;
+  config: ResolvedConfig;
+  private readonly watch: WatchedFile;
 
-  const configWatch: WatchedFile = watchFile(
-    configPath,
-    (content) => {
+  constructor(path: string, text: string, options: TranscoderOptions, onReload: () => void) {
+    const { logger } = options;
+    ({ object: this.object, config: this.config } = parseAndResolve(text, path));
+    const reload = (content: Buffer): void => {
       try {
-        const next = parseAndResolve(content.toString('utf8'), configPath);
-        object = next.object;
-        config = next.config;
-        logger.info(
-          { generation: object.metadata.generation },
-          'configuration reloaded (ladder changes apply to the next publish)',
-        );
-        channel?.configChanged(); // the reconnect window and spec.paused apply at once
+        ({ object: this.object, config: this.config } = parseAndResolve(content.toString('utf8'), path));
+        const generation = this.object.metadata.generation;
+        logger.info({ generation }, 'configuration reloaded (ladder changes apply to the next publish)');
+        onReload();
       } catch (err) {
-        // Keep running on the last good configuration: a bad edit must not take a live stream down.
         logger.error({ err: (err as Error).message }, 'configuration change rejected; keeping the previous one');
       }
-    },
-    { intervalMs: options.configPollMs ?? 1_000, onError: (err) => logger.warn({ err }, 'cannot read configuration') },
-  );
+    };
+    const onError = (err: unknown): void => logger.warn({ err }, 'cannot read configuration');
+    this.watch = watchFile(path, reload, { intervalMs: options.configPollMs ?? 1_000, onError });
+  }
 
-  const streamKey: StreamKey = openStreamKey(
-    options.streamKeyPath,
+  close(): void {
+    this.watch.close();
+  }
+}
+
+function openKey(options: TranscoderOptions): StreamKey {
+  const { logger, streamKeyPath } = options;
+  return openStreamKey(
+    streamKeyPath,
     // Never log the file content; the path is not secret.
     (err) =>
       logger.warn(
-        { path: options.streamKeyPath, code: (err as NodeJS.ErrnoException).code },
+        { path: streamKeyPath, code: (err as NodeJS.ErrnoException).code },
         'stream key unreadable: publishes are refused',
       ),
     () => logger.info('stream key reloaded'),
   );
+}
 
-  const reporter: Reporter = createReporter({
+interface Shared {
+  options: TranscoderOptions;
+  watched: WatchedConfig;
+  metrics: TranscoderMetrics;
+  streamKey: StreamKey;
+  reporter: Reporter;
+  ready: () => boolean;
+}
+
+interface Parts {
+  recorder?: Recorder;
+  ingest?: Ingest;
+  channel?: Channel;
+  origin?: Origin;
+}
+
+// In this order: a restarted pod uploads the spool and recovers its interrupted session before the ingest accepts
+// a publish. Each part is in `parts` as soon as it runs, so a failure can close what did start.
+async function startParts(parts: Parts, shared: Shared): Promise<Required<Parts>> {
+  const { options, watched, metrics, reporter } = shared;
+  const { logger } = options;
+  const recorder = (parts.recorder = await startRecording({
+    hlsDir: options.hlsDir,
+    object: () => watched.object,
+    config: () => watched.config,
+    sessionId: () => parts.channel?.sessionId() ?? '',
+    plan: () => parts.channel?.plan(),
+    registry: metrics.registry,
+    reporter,
+    logger: logger.child({ component: 'recording' }),
+  }));
+  const ingest = (parts.ingest = await startIngest({
+    port: options.rtmpPort,
+    host: options.rtmpHost ?? '0.0.0.0',
+    flvPort: 0, // loopback only; reached through the origin's /live.flv when spec.ingest.httpFlv is on
+    app: () => watched.config.app,
+    streamKey: shared.streamKey,
+    logger: logger.child({ component: 'ingest' }),
+    metrics,
+  }));
+  const channel = (parts.channel = createChannel({
+    ingest,
+    hlsDir: options.hlsDir,
+    config: () => watched.config,
+    logger: logger.child({ component: 'session' }),
+    metrics,
+    reporter,
+    viewers: () => parts.origin?.viewers() ?? 0,
+    peakViewers: () => parts.origin?.peakViewers() ?? 0,
+    resetPeakViewers: () => parts.origin?.resetPeakViewers(),
+    ...(options.ffmpegPath !== undefined && { ffmpegPath: options.ffmpegPath }),
+    ...(options.x264Preset !== undefined && { x264Preset: options.x264Preset }),
+    ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
+  }));
+  const origin = (parts.origin = await startOrigin({
+    port: options.httpPort,
+    ...(options.httpHost !== undefined && { host: options.httpHost }),
+    hlsDir: options.hlsDir,
+    isLive: () => channel.servingPlaylists(),
+    metrics,
+    logger: logger.child({ component: 'origin' }),
+    flvUpstream: () => (watched.config.httpFlv ? ingest.internalFlvUrl() : undefined),
+    readiness: shared.ready,
+    title: watched.config.name,
+  }));
+  return { recorder, ingest, channel, origin };
+}
+
+// The session first (ENDLIST, session-ended), then its last segments with a bounded wait for their upload, then
+// the listeners, the reports, the files.
+async function closeParts(parts: Parts, shared: Shared, graceful: boolean): Promise<void> {
+  await parts.channel?.shutdown();
+  await (graceful ? parts.recorder?.close() : parts.recorder?.close(0));
+  await parts.ingest?.close();
+  await parts.origin?.close();
+  await shared.reporter.close({ flushTimeoutMs: graceful ? 3_000 : 0 });
+  shared.streamKey.close();
+  shared.watched.close();
+}
+
+export async function startTranscoder(options: TranscoderOptions): Promise<Transcoder> {
+  const { logger, configPath } = options;
+  const parts: Parts = {};
+  const watched = new WatchedConfig(
+    configPath,
+    await readFile(configPath, 'utf8'),
+    options,
+    () => parts.channel?.configChanged(), // the reconnect window and spec.paused apply at once
+  );
+  const metrics = createTranscoderMetrics(options.registry ?? new Registry(), {
+    defaultMetrics: options.defaultMetrics ?? true,
+  });
+  const { namespace, name } = watched.config;
+  const reporter = createReporter({
     redisUrl: options.redisUrl,
-    namespace: config.namespace,
-    name: config.name,
+    namespace,
+    name,
     metrics,
     logger: logger.child({ component: 'reporter' }),
   });
-
-  let ingest: Ingest | undefined;
-  let origin: Origin | undefined;
-  let channel: Channel | undefined;
-  let recorder: Recorder | undefined;
   let ready = false;
+  const shared: Shared = { options, watched, metrics, streamKey: openKey(options), reporter, ready: () => ready };
+  let started: Required<Parts>;
   try {
-    // Before the ingest: a restarted pod uploads the spool and recovers its interrupted session first.
-    recorder = await startRecording({
-      hlsDir: options.hlsDir,
-      object: () => object,
-      config: () => config,
-      sessionId: () => channel?.sessionId() ?? '',
-      plan: () => channel?.plan(),
-      registry: metrics.registry,
-      reporter,
-      logger: logger.child({ component: 'recording' }),
-    });
-    ingest = await startIngest({
-      port: options.rtmpPort,
-      host: options.rtmpHost ?? '0.0.0.0',
-      flvPort: 0, // loopback only; reached through the origin's /live.flv when spec.ingest.httpFlv is on
-      app: () => config.app,
-      streamKey,
-      logger: logger.child({ component: 'ingest' }),
-      metrics,
-    });
-    const started = ingest;
-    channel = createChannel({
-      ingest: started,
-      hlsDir: options.hlsDir,
-      config: () => config,
-      logger: logger.child({ component: 'session' }),
-      metrics,
-      reporter,
-      viewers: () => origin?.viewers() ?? 0,
-      peakViewers: () => origin?.peakViewers() ?? 0,
-      resetPeakViewers: () => origin?.resetPeakViewers(),
-      ...(options.ffmpegPath !== undefined && { ffmpegPath: options.ffmpegPath }),
-      ...(options.x264Preset !== undefined && { x264Preset: options.x264Preset }),
-      ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
-    });
-    const live = channel;
-    origin = await startOrigin({
-      port: options.httpPort,
-      ...(options.httpHost !== undefined && { host: options.httpHost }),
-      hlsDir: options.hlsDir,
-      isLive: () => live.servingPlaylists(),
-      metrics,
-      logger: logger.child({ component: 'origin' }),
-      flvUpstream: () => (config.httpFlv ? started.internalFlvUrl() : undefined),
-      readiness: () => ready,
-      title: config.name,
-    });
+    started = await startParts(parts, shared);
   } catch (err) {
-    await channel?.shutdown();
-    await recorder?.close(0);
-    await ingest?.close();
-    await reporter.close({ flushTimeoutMs: 0 });
-    streamKey.close();
-    configWatch.close();
+    await closeParts(parts, shared, false);
     throw err;
   }
   ready = true;
-
-  const [i, o, c, r] = [ingest, origin, channel, recorder];
   let closing: Promise<void> | undefined;
-  const close = async (): Promise<void> => {
-    ready = false;
-    await c.shutdown();
-    await r.close(); // the session's last segments, and a bounded wait for their upload
-    await i.close();
-    await o.close();
-    await reporter.close({ flushTimeoutMs: 3_000 });
-    streamKey.close();
-    configWatch.close();
-  };
   return {
-    config: () => config,
-    object: () => object,
-    ingest: i,
-    origin: o,
-    channel: c,
-    recorder: r,
+    config: () => watched.config,
+    object: () => watched.object,
+    ...started,
     metrics,
     ready: () => ready,
-    close: () => (closing ??= close()),
+    close: () =>
+      (closing ??= (async () => {
+        ready = false;
+        await closeParts(parts, shared, true);
+      })()),
   };
 }
