@@ -96,9 +96,14 @@ function matchesRule(rule: string): ((self: string) => boolean) | undefined {
   return (self) => re.test(self) !== (negated === '!');
 }
 
+const checks = new Map<string, ((self: unknown) => boolean) | undefined>();
+
 function celCheck(rule: string): ((self: unknown) => boolean) | undefined {
-  // Each check is typed for the value its rule sits on, which the OpenAPI schema has already checked.
-  return (celRules[rule] ?? matchesRule(rule)) as ((self: unknown) => boolean) | undefined;
+  if (!checks.has(rule)) {
+    // Each check is typed for the value its rule sits on, which the OpenAPI schema has already checked.
+    checks.set(rule, (celRules[rule] ?? matchesRule(rule)) as ((self: unknown) => boolean) | undefined);
+  }
+  return checks.get(rule);
 }
 
 export interface RuleCoverage {
