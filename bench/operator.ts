@@ -1,22 +1,36 @@
-// `make bench-operator`: 500 LiveStreams against a local control plane of its own; prints one JSON line:
-// livestreams, convergeSeconds (every child created and every status written), peakRssMiB of the operator,
-// writesPerLiveStream to converge, and writesOnResync (write requests over two resyncs once converged; must be 0).
+// `make bench-operator`: 500 LiveStreams against a local control plane of its own, with a real Redis for reports;
+// prints one JSON line: livestreams, convergeSeconds (every child created and every status written), peakRssMiB of
+// the operator, writesPerLiveStream to converge, writesOnResync (write requests over two resyncs once converged; must
+// be 0), and the live-figures figure: 200 of the LiveStreams go live and heartbeat every 5 s with moving figures
+// (viewers, bitrate, segments), as transcoders do; liveStatusWritesPerSecond is the status writes per second they
+// cause once their transitions are written, against figureWriteBudgetPerSecond (the operator's cluster-wide cap).
 // Writes are counted by the API server's audit log, by the operator's own user.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { writesBy } from '../hack/cluster/audit.ts';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import { writesBy, type AuditEvent } from '../hack/cluster/audit.ts';
 import { down, up } from '../hack/cluster/local-cluster.ts';
 import { kubectl, loadKubeConfig } from '../hack/cluster/kubectl.ts';
 import { auditLog, startOperator } from '../test/support/operator-process.ts';
+import { startRedisProcess } from '../test/support/redis-process.ts';
+import { liveHeartbeat, reportWriter, type ReportWriter } from '../test/support/report-writer.ts';
+import { encodeEvent, eventsStream } from '../contract/src/reports.ts';
 import { group, plural, version, type LiveStream } from '../contract/src/api/index.ts';
+import { defaultFigureWritesPerSecond } from '../operator/src/controller/reconcile/figure-budget.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
 
 const count = Number(process.argv[2] ?? 500);
+const live = Math.min(200, count);
 const resyncSeconds = 10;
+const heartbeatSeconds = 5;
+/** Time for the live streams' transitions (Live, first segments) to be written before the figures are counted. */
+const warmupSeconds = 30;
+const measureSeconds = 60;
 const namespace = 'bench';
+const user = 'livestream-operator';
 const log = (line: string) => process.stderr.write(`bench-operator: ${line}\n`);
 
 async function peakRssMiB(pid: number): Promise<number> {
@@ -25,9 +39,82 @@ async function peakRssMiB(pid: number): Promise<number> {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+const inNamespace = (e: AuditEvent) =>
+  e.objectRef?.namespace === namespace && e.objectRef.resource !== 'leases' && e.objectRef.resource !== 'events';
+
+async function createLiveStreams(kc: KubeConfig): Promise<void> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  log(`creating ${count} LiveStreams`);
+  for (let i = 0; i < count; i += 25) {
+    await Promise.all(
+      Array.from({ length: Math.min(25, count - i) }, (_, j) =>
+        custom.createNamespacedCustomObject({
+          group,
+          version,
+          plural,
+          namespace,
+          body: { apiVersion: `${group}/${version}`, kind: 'LiveStream', metadata: { name: `ls-${i + j}` }, spec: {} },
+        }),
+      ),
+    );
+  }
+}
+
+async function waitConverged(kc: KubeConfig, started: number): Promise<void> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  for (;;) {
+    if (Date.now() - started > 15 * 60_000) throw new Error('not converged after 15 minutes');
+    await sleep(1_000);
+    const [list, deps, svcs] = await Promise.all([
+      custom.listNamespacedCustomObject({ group, version, plural, namespace }) as Promise<{ items: LiveStream[] }>,
+      apps.listNamespacedDeployment({ namespace }),
+      core.listNamespacedService({ namespace }),
+    ]);
+    const withStatus = list.items.filter((l) => l.status?.observedGeneration === l.metadata.generation).length;
+    log(`${withStatus}/${count} statuses, ${deps.items.length} Deployments, ${svcs.items.length} Services`);
+    if (withStatus === count && deps.items.length === count && svcs.items.length === count) return;
+  }
+}
+
+/**
+ * `live` streams publish and heartbeat every 5 s (spread over the period, figures moving every time) for the warm-up
+ * and the measured window; returns the status writes per second in that window.
+ */
+async function liveStatusWritesPerSecond(redis: Redis, kubeconfig: string): Promise<number> {
+  const writers: [ReportWriter, string][] = Array.from({ length: live }, (_, i) => [
+    reportWriter(redis, namespace, `ls-${i}`),
+    `bench-session-${i}`,
+  ]);
+  const send = (events: string[][]) => redis.pipeline(events.map((e) => ['xadd', eventsStream, '*', ...e])).exec();
+  await send(writers.map(([w, session]) => encodeEvent(w.event('publish-started', session, { resumed: false }))));
+  const end = Date.now() + (warmupSeconds + measureSeconds) * 1000;
+  const from = Date.now() + warmupSeconds * 1000;
+  const slice = Math.ceil(live / (heartbeatSeconds * 10));
+  for (let tick = 0; Date.now() < end; tick++) {
+    // One tenth of a second's share of the streams: each stream's heartbeat every 5 s, like real pods.
+    const offset = (tick * slice) % live;
+    const beats = writers.slice(offset, offset + slice).map(([w, session]) => {
+      const n = Math.floor(tick / (heartbeatSeconds * 10)) + 1;
+      const heartbeat = liveHeartbeat(n, { viewers: (tick * 7 + offset) % 500, bitrateKbps: 2000 + (tick % 300) });
+      return encodeEvent(w.event('heartbeat', session, heartbeat));
+    });
+    await send(beats);
+    await sleep(100);
+  }
+  const to = Date.now();
+  const writes = writesBy(auditLog(kubeconfig), user, from).filter(
+    (e) => inNamespace(e) && e.objectRef?.subresource === 'status' && Date.parse(e.stageTimestamp) < to,
+  );
+  return Math.round((writes.length / ((to - from) / 1000)) * 100) / 100;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lso-bench-operator-'));
   const state = await up({ dir, log });
+  const redisProcess = await startRedisProcess();
+  const redis = new Redis(redisProcess.url);
   try {
     const kc = loadKubeConfig(state.kubeconfig);
     await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
@@ -39,65 +126,35 @@ async function main(): Promise<void> {
         LSO_RESYNC_SECONDS: String(resyncSeconds),
         LSO_CONCURRENCY: '8',
         LOG_LEVEL: 'warn',
-        LSO_REDIS_URL: 'redis://127.0.0.1:1',
+        LSO_REDIS_URL: redisProcess.url,
       },
     });
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
     const started = Date.now();
-    log(`creating ${count} LiveStreams`);
-    for (let i = 0; i < count; i += 25) {
-      await Promise.all(
-        Array.from({ length: Math.min(25, count - i) }, (_, j) =>
-          custom.createNamespacedCustomObject({
-            group,
-            version,
-            plural,
-            namespace,
-            body: {
-              apiVersion: `${group}/${version}`,
-              kind: 'LiveStream',
-              metadata: { name: `ls-${i + j}` },
-              spec: {},
-            },
-          }),
-        ),
-      );
-    }
-    let converged = false;
-    while (!converged) {
-      if (Date.now() - started > 15 * 60_000) throw new Error('not converged after 15 minutes');
-      await sleep(1_000);
-      const [list, deps, svcs] = await Promise.all([
-        custom.listNamespacedCustomObject({ group, version, plural, namespace }) as Promise<{ items: LiveStream[] }>,
-        apps.listNamespacedDeployment({ namespace }),
-        core.listNamespacedService({ namespace }),
-      ]);
-      const withStatus = list.items.filter((l) => l.status?.observedGeneration === l.metadata.generation).length;
-      converged = withStatus === count && deps.items.length === count && svcs.items.length === count;
-      log(`${withStatus}/${count} statuses, ${deps.items.length} Deployments, ${svcs.items.length} Services`);
-    }
+    await createLiveStreams(kc);
+    await waitConverged(kc, started);
     const convergeSeconds = (Date.now() - started) / 1000;
-    const user = 'livestream-operator';
-    const inNamespace = (e: { objectRef?: { namespace?: string; resource?: string } }) =>
-      e.objectRef?.namespace === namespace && e.objectRef.resource !== 'leases' && e.objectRef.resource !== 'events';
     const convergeWrites = writesBy(auditLog(state.kubeconfig), user, started).filter(inNamespace).length;
     await sleep(2_000);
     const quietFrom = Date.now();
     await sleep((2 * resyncSeconds + 2) * 1000);
     const writesOnResync = writesBy(auditLog(state.kubeconfig), user, quietFrom).filter(inNamespace).length;
-    const pid = operator.child.pid ?? 0;
+    log(`${live} streams live, heartbeats every ${heartbeatSeconds} s`);
+    const liveWrites = await liveStatusWritesPerSecond(redis, state.kubeconfig);
     const result = {
       livestreams: count,
       convergeSeconds: Math.round(convergeSeconds * 10) / 10,
-      peakRssMiB: await peakRssMiB(pid),
+      peakRssMiB: await peakRssMiB(operator.child.pid ?? 0),
       writesPerLiveStream: Math.round((convergeWrites / count) * 100) / 100,
       writesOnResync,
+      liveStreams: live,
+      liveStatusWritesPerSecond: liveWrites,
+      figureWriteBudgetPerSecond: defaultFigureWritesPerSecond,
     };
     await operator.stop();
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
+    redis.disconnect();
+    await redisProcess.stop();
     await down({ dir });
     await rm(dir, { recursive: true, force: true });
   }

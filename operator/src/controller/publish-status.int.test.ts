@@ -135,20 +135,24 @@ describe('publish state in the LiveStream status', () => {
     expect(events).toContain('PublishEnded');
   });
 
-  it(`is no longer Live within the heartbeat TTL (${heartbeatTtlMs / 1000} s) after kill -9 of the transcoder, and recovers`, async () => {
+  it(`is no longer Live within the heartbeat TTL (${heartbeatTtlMs / 1000} s) after kill -9 of the transcoder, its session closed, and recovers`, async () => {
     publisher = startPublisher({ url: transcoder.publishUrl, size: '320x240', fps: 15, gopSeconds: 1, videoKbps: 300 });
-    await whenState('Live', 20_000);
+    const live = await whenState('Live', 20_000);
+    const session = live.status?.session?.id;
     await transcoder.kill9();
     const killedAt = Date.now();
-    await eventually(
-      async () => ((await get()).status?.state !== 'Live' ? true : undefined),
+    const stale = await eventually(
+      async () => {
+        const ls = await get();
+        return ls.status?.state !== 'Live' && ls.status?.sessions?.some((s) => s.id === session) ? ls : undefined;
+      },
       heartbeatTtlMs + 5_000,
-      'not Live',
+      'not Live, the session in status.sessions',
     );
-    const notLiveAfter = (Date.now() - killedAt) / 1000;
-    expect(notLiveAfter).toBeLessThan(heartbeatTtlMs / 1000 + 3);
-    const stale = await get();
+    const closedAfter = (Date.now() - killedAt) / 1000;
+    expect(closedAfter).toBeLessThan(heartbeatTtlMs / 1000 + 5);
     expect(stale.status?.conditions?.find((c) => c.type === 'Publishing')?.reason).toBe('HeartbeatLost');
+    expect(stale.status?.sessions?.find((s) => s.id === session)?.endReason).toBe('TranscoderLost');
     await publisher.kill();
     await transcoder.restart();
     publisher = startPublisher({ url: transcoder.publishUrl, size: '320x240', fps: 15, gopSeconds: 1, videoKbps: 300 });
