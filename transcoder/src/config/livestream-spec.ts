@@ -7,6 +7,7 @@ import {
   type LiveStreamSpec,
   type Rendition,
 } from '../../../contract/src/api/index.ts';
+import { sessionSettingsFingerprint } from '../../../contract/src/api/session-settings.ts';
 import { SchemaValidationError, validateLiveStream } from '../../../contract/src/api/validate.ts';
 
 export type { Rendition };
@@ -22,6 +23,8 @@ export interface ResolvedConfig {
   segmentSeconds: number;
   playlistLength: number;
   reconnectWindowSeconds: number;
+  /** sessionSettingsFingerprint of the spec: a session reports the one its ladder was planned from. */
+  sessionSettings: string;
 }
 
 /** A configuration the user must fix (the process exits with code 2 and the message). */
@@ -60,5 +63,6 @@ export function resolveSpec(spec: LiveStreamSpec, name: string, namespace: strin
     segmentSeconds: hls.segmentSeconds,
     playlistLength: hls.playlistLength,
     reconnectWindowSeconds: spec.reconnectWindowSeconds,
+    sessionSettings: sessionSettingsFingerprint(spec),
   };
 }

@@ -33,6 +33,8 @@ export interface LadderPlan {
   segmentSeconds: number;
   playlistLength: number;
   passthrough: boolean;
+  /** The sessionSettingsFingerprint of the spec this plan was made from (reported so status can tell it is current). */
+  settings?: string;
 }
 
 export type LadderSettings = Pick<ResolvedConfig, 'renditions' | 'passthrough' | 'segmentSeconds' | 'playlistLength'>;

@@ -175,7 +175,8 @@ export class ChannelRunner implements Channel {
     ingest.events.on('source-ready', (info, source) => {
       let plan: LadderPlan;
       try {
-        plan = planLadder(this.options.config(), source);
+        const config = this.options.config();
+        plan = { ...planLadder(config, source), settings: config.sessionSettings };
       } catch (err) {
         this.logger.error({ err: (err as Error).message }, 'cannot plan the ladder for this source');
         return;
@@ -301,6 +302,7 @@ export class ChannelRunner implements Channel {
       viewers: this.options.viewers?.() ?? 0,
       bytesIn: (this.machine.session?.bytesIn ?? 0) + st.bytesIn,
       segments: this.segments(),
+      ...(this.machine.session?.plan?.settings !== undefined && { ladder: this.machine.session.plan.settings }),
     });
   }
 }
