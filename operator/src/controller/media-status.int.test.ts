@@ -64,6 +64,25 @@ describe('relays, recording and transcoder health in the status', () => {
         timeoutMs: 10_000,
       },
     );
+  /** A new session of 'rec' that uploads a segment, heartbeating, once status shows it Recording. */
+  const startRecordedSession = async (s: string) => {
+    await transcoder.report('publish-started', s, { resumed: false });
+    const progress = { track: '720p', uploaded: 1, lastSequence: 0, pending: 0, spoolBytes: 0, dropped: 0 };
+    await transcoder.report('recording-progress', s, progress);
+    beating = { session: s, segments: 0 };
+    beat();
+    await until(`recording session ${s}`, (ls) =>
+      ls.status?.recordings?.some((r) => r.session === s && r.state === 'Recording') ? true : undefined,
+    );
+  };
+  /** Ends a session of 'rec' as the transcoder does when the reconnect window runs out; its recording Finalizing. */
+  const endRecordedSession = async (s: string, duration: number) => {
+    beating = 'idle';
+    await transcoder.report('session-ended', s, { duration, bytesIn: 2, peakViewers: 3, reason: 'window-expired' });
+    return until(`session ${s} Finalizing`, (ls) =>
+      ls.status?.recordings?.find((r) => r.session === s && r.state === 'Finalizing') ? ls : undefined,
+    );
+  };
   const recordingSpec = {
     enabled: true,
     s3: { bucket: 'vod', prefix: 'rec', endpoint: 'http://minio:9000', credentialsSecretRef: { name: 's3-creds' } },
@@ -183,15 +202,7 @@ describe('relays, recording and transcoder health in the status', () => {
       expect.objectContaining({ session, state: 'Recording', segments: 4 }),
     ]);
 
-    await transcoder.report('session-ended', session, {
-      duration: 42,
-      bytesIn: 2,
-      peakViewers: 3,
-      reason: 'window-expired',
-    });
-    const finalizing = await until('Finalizing', (ls) =>
-      ls.status?.recordings?.find((r) => r.session === session && r.state === 'Finalizing') ? ls : undefined,
-    );
+    const finalizing = await endRecordedSession(session, 42);
     expect(finalizing.status?.recordings?.[0]?.durationSeconds).toBe(42);
     const job = await finalizeJob(finalizing, session);
     const pod = job.spec?.template.spec;
@@ -214,20 +225,7 @@ describe('relays, recording and transcoder health in the status', () => {
 
   it(`closes a session whose transcoder fell silent within the TTL (${heartbeatTtlMs / 1000} s), and finalizes its recording`, async () => {
     const lost = sessionId(2);
-    await transcoder.report('publish-started', lost, { resumed: false });
-    await transcoder.report('recording-progress', lost, {
-      track: '720p',
-      uploaded: 2,
-      lastSequence: 1,
-      pending: 0,
-      spoolBytes: 0,
-      dropped: 0,
-    });
-    beating = { session: lost, segments: 0 };
-    beat();
-    await until('recording the second session', (ls) =>
-      ls.status?.recordings?.some((r) => r.session === lost && r.state === 'Recording') ? true : undefined,
-    );
+    await startRecordedSession(lost);
     // kill -9: nothing more is reported.
     beating = 'silent';
     const silentAt = Date.now();
@@ -248,33 +246,12 @@ describe('relays, recording and transcoder health in the status', () => {
 
   it('still finalizes a session recorded before recording was turned off', async () => {
     const last = sessionId(3);
-    await transcoder.report('publish-started', last, { resumed: false });
-    await transcoder.report('recording-progress', last, {
-      track: '720p',
-      uploaded: 1,
-      lastSequence: 0,
-      pending: 0,
-      spoolBytes: 0,
-      dropped: 0,
-    });
-    beating = { session: last, segments: 0 };
-    beat();
-    await until('recording the third session', (ls) =>
-      ls.status?.recordings?.some((r) => r.session === last && r.state === 'Recording') ? true : undefined,
-    );
+    await startRecordedSession(last);
     await patchSpec('rec', '/spec/recording/enabled', false);
     await until('Recording=RecordingDisabled', (ls) =>
       condition(ls, 'Recording')?.reason === 'RecordingDisabled' ? true : undefined,
     );
-    await transcoder.report('session-ended', last, {
-      duration: 9,
-      bytesIn: 9,
-      peakViewers: 0,
-      reason: 'window-expired',
-    });
-    const ls = await until('Finalizing after recording was turned off', (l) =>
-      l.status?.recordings?.find((r) => r.session === last && r.state === 'Finalizing') ? l : undefined,
-    );
+    const ls = await endRecordedSession(last, 9);
     await finalizeJob(ls, last);
   });
 

@@ -3,56 +3,28 @@
 // status that does not change with time alone (so a resync writes nothing).
 import { describe, expect, it } from 'vitest';
 import type { LiveStream, LiveStreamSpec } from '../../../../contract/src/api/index.ts';
-import { sessionSettingsFingerprint } from '../../../../contract/src/api/session-settings.ts';
-import type { PublishObservation } from '../publish-state.ts';
+import {
+  liveObservation,
+  liveStreamWith,
+  statusInput,
+  statusNow,
+  storedSpec,
+} from '../../../../test/support/status-inputs.ts';
 import { computeStatus, onlyFiguresDiffer, type StatusInput } from './index.ts';
 
-const now = Date.parse('2026-12-01T12:00:00Z');
+const now = statusNow;
 const spec = {
-  paused: false,
-  ingest: { app: 'live', serviceType: 'ClusterIP', httpFlv: false },
-  ladder: { preset: '720p', passthrough: true },
-  hls: { segmentSeconds: 2, playlistLength: 6 },
+  ...storedSpec,
   relays: [{ name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt-key' } }],
   recording: {
     enabled: true,
     s3: { bucket: 'vod', region: 'us-east-1', forcePathStyle: false, credentialsSecretRef: { name: 's3' } },
   },
 } as LiveStreamSpec;
-
-const ls = (over: Partial<LiveStreamSpec> = {}, status?: LiveStream['status']): LiveStream => ({
-  apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
-  kind: 'LiveStream',
-  metadata: { name: 'show', namespace: 'tv', uid: 'u1', generation: 4 },
-  spec: { ...spec, ...over },
-  ...(status ? { status } : {}),
-});
-
-const obs = (over: Partial<PublishObservation> = {}): PublishObservation => ({
-  state: 'live',
-  session: 's1',
-  sessionStartedAt: now - 60_000,
-  lastReportAt: now - 1_000,
-  lastSeq: 9,
-  figures: { bitrateKbps: 2500, fps: 30, width: 1280, height: 720, viewers: 4, bytesIn: 1e6 },
-  peakViewers: 4,
-  ended: [],
-  refused: {},
-  relays: {},
-  ...over,
-});
-
-const input = (over: Partial<StatusInput> = {}): StatusInput => ({
-  ls: ls(),
-  nowMs: now,
-  children: { applied: true, transcoderAvailable: true, serviceHost: 'show.tv.svc' },
-  missing: { relays: {} },
-  reportsAvailable: true,
-  observation: obs(),
-  phase: { phase: 'live' },
-  health: { segmentsGrewAt: now - 2_000, ladder: sessionSettingsFingerprint(spec) },
-  ...over,
-});
+const ls = (over: Partial<LiveStreamSpec> = {}, status?: LiveStream['status']) =>
+  liveStreamWith({ ...spec, ...over }, status);
+const obs = liveObservation;
+const input = (over: Partial<StatusInput> = {}): StatusInput => statusInput({ ls: ls(), ...over });
 
 const condition = (status: ReturnType<typeof computeStatus>, type: string) =>
   status.conditions?.find((c) => c.type === type);

@@ -2,11 +2,16 @@
 // first to apply), a check that the rows cover every rule in order, and that every ConditionReason is produced by
 // some rule.
 import { describe, expect, it } from 'vitest';
-import { ConditionReason, type LiveStream, type LiveStreamSpec } from '../../../../contract/src/api/index.ts';
-import { sessionSettingsFingerprint } from '../../../../contract/src/api/session-settings.ts';
-import type { PublishObservation, PublishPhase } from '../publish-state.ts';
-import { childrenReadyRules } from './children-ready.ts';
+import { ConditionReason, type LiveStreamSpec } from '../../../../contract/src/api/index.ts';
+import {
+  liveObservation,
+  liveStreamWith,
+  statusInput,
+  statusNow,
+  storedSpec,
+} from '../../../../test/support/status-inputs.ts';
 import type { StatusInput } from './input.ts';
+import { childrenReadyRules } from './children-ready.ts';
 import { publishingRules } from './publishing.ts';
 import { readyRules, type ReadyInput } from './ready.ts';
 import { recordingRules } from './recording.ts';
@@ -16,52 +21,11 @@ import { specAppliedRules } from './spec-applied.ts';
 import { deriveState, stateRules, type StateInput } from './state.ts';
 import { stallAfterMs, transcodingRules } from './transcoding.ts';
 
-const now = Date.parse('2026-12-01T12:00:00Z');
-const spec: LiveStreamSpec = {
-  paused: false,
-  ingest: { app: 'live', serviceType: 'ClusterIP', httpFlv: false },
-  ladder: { preset: '720p', passthrough: true },
-  hls: { segmentSeconds: 2, playlistLength: 6 },
-  reconnectWindowSeconds: 30,
-};
-
-const liveStream = (over: Partial<LiveStreamSpec> = {}): LiveStream => ({
-  apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
-  kind: 'LiveStream',
-  metadata: { name: 'show', namespace: 'tv', uid: 'u1', generation: 3 },
-  spec: { ...spec, ...over },
-});
-
-const observation = (over: Partial<PublishObservation> = {}): PublishObservation => ({
-  state: 'live',
-  session: 's1',
-  sessionStartedAt: now - 60_000,
-  lastReportAt: now - 1_000,
-  lastSeq: 9,
-  figures: { bitrateKbps: 2500, fps: 30, width: 1280, height: 720, viewers: 4, bytesIn: 1e6 },
-  peakViewers: 4,
-  ended: [],
-  refused: {},
-  relays: {},
-  ...over,
-});
-
-const live: PublishPhase = { phase: 'live' };
-
-/** A Live channel with everything in order; each row changes what its rule needs. */
-function input(over: Partial<StatusInput> = {}): StatusInput {
-  return {
-    ls: liveStream(),
-    nowMs: now,
-    children: { applied: true, transcoderAvailable: true, serviceHost: 'show.tv.svc' },
-    missing: { relays: {} },
-    reportsAvailable: true,
-    observation: observation(),
-    phase: live,
-    health: { segmentsGrewAt: now - 3_000, ladder: sessionSettingsFingerprint(spec) },
-    ...over,
-  };
-}
+const now = statusNow;
+const spec = storedSpec;
+const liveStream = (over: Partial<LiveStreamSpec> = {}) => liveStreamWith(over);
+const observation = liveObservation;
+const input = statusInput;
 
 interface Row<I> {
   rule: string;
