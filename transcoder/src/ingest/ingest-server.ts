@@ -9,16 +9,32 @@
 //   broadcast) before it reports donePublish; we set it to 0 on every broadcast we see: the reconnect window is ours.
 // - A publisher closed in prePublish still gets postPublish and donePublish from node-media-server: refused session
 //   ids are remembered (bounded) and those events ignored.
+//
+// The class below owns the lifecycle (listeners, the current publisher, the sampler); node-media-server's wiring is
+// in nms-wiring.ts, who may publish in publish-guard.ts, what the source is in source-probe.ts, the measured rates in
+// ingest-rates.ts.
 import { EventEmitter } from 'node:events';
-import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
-import { redact } from '../../../contract/src/redact.ts';
-import type { PublishRefusedReason, TranscoderMetrics } from '../telemetry/metrics.ts';
-import { audioCodecName, parseAvcDecoderConfig, videoCodecName, type SourceInfo } from '../ladder/source-info.ts';
-import { NodeMediaServer, nmsContext, nmsLogger, parseH264Sps, type NmsPacket, type NmsSession } from './nms.ts';
-import { addressOf, decidePublish, isLoopback, PenaltyBox } from './publish-guard.ts';
-import type { StreamKey } from './stream-key.ts';
 import { internalStreamName } from '../../../contract/src/pod-contract.ts';
+import type { SourceInfo } from '../ladder/source-info.ts';
+import type { PublishRefusedReason, TranscoderMetrics } from '../telemetry/metrics.ts';
+import { addSample, ingestRates, type IngestSample } from './ingest-rates.ts';
+import type { NmsPacket, NmsServer, NmsSession } from './nms.ts';
+import {
+  createNms,
+  destroyAllSessions,
+  destroySession,
+  hideStreamName,
+  listenNms,
+  moveBroadcast,
+  routeNmsLogs,
+  wireNmsEvents,
+} from './nms-wiring.ts';
+import { addressOf, decidePublish, isLoopback, PenaltyBox } from './publish-guard.ts';
+import { SourceProbe } from './source-probe.ts';
+import type { StreamKey } from './stream-key.ts';
+
+export { redactStreamPaths } from './nms-wiring.ts';
 
 export interface IngestOptions {
   port: number; // RTMP, 0 = any free port
@@ -68,280 +84,206 @@ export interface Ingest {
   close(): Promise<void>;
 }
 
-// node-media-server logs stream paths (which carry the key) at every level: never let its text through raw.
-export function redactStreamPaths(message: string): string {
-  return redact(message, { streamPaths: true });
-}
-
-function routeNmsLogs(logger: Logger): void {
-  nmsLogger.level = 'trace';
-  nmsLogger.log = (message: string, level = 'info') => {
-    const text = redactStreamPaths(String(message));
-    if (level === 'error') logger.error({ component: 'nms' }, text);
-    else if (level === 'warn') logger.warn({ component: 'nms' }, text);
-    else logger.trace({ component: 'nms' }, text);
-  };
-}
-
-interface Current {
+/** The publisher currently on air. */
+interface Publish {
   info: PublishInfo;
   session: NmsSession;
-  videoHeader: Buffer | null;
-  videoCodecId: number | undefined;
-  audioCodecId: number | undefined;
-  audioHeaderSeen: boolean;
-  frames: number;
-  source: SourceInfo | undefined;
-  sourceEmitted: boolean;
-  audioTimer: NodeJS.Timeout | undefined;
-  samples: Array<{ t: number; bytes: number; frames: number }>;
+  probe: SourceProbe;
+  samples: IngestSample[];
 }
 
+/** Refused session ids kept at most: node-media-server still reports their postPublish and donePublish. */
+const refusedRemembered = 1_000;
+const idleStats: IngestStats = { publishing: false, bytesIn: 0, bitrateKbps: 0, fps: 0, width: 0, height: 0 };
+
+/** The ingest, listening. */
 export async function startIngest(options: IngestOptions): Promise<Ingest> {
-  const { logger, metrics, streamKey } = options;
-  const penalties = options.penalties ?? new PenaltyBox();
-  const audioWaitMs = options.audioWaitMs ?? 1_000;
-  const events = new EventEmitter<IngestEvents>();
-  routeNmsLogs(logger);
+  const ingest = new IngestServer(options);
+  try {
+    await ingest.listen();
+  } catch (err) {
+    await ingest.close();
+    throw err;
+  }
+  return ingest;
+}
 
-  const nms = new NodeMediaServer({
-    rtmp: { port: 1 }, // placeholder so the server object exists: we listen ourselves below
-    http: options.flvPort !== undefined ? { port: 1 } : undefined,
-    webadmin: { enable: false },
-    auth: { play: false, publish: false },
-  });
-  const ctx = nmsContext;
-  const refused = new Set<string>();
-  let current: Current | undefined;
-  let publishApp = options.app();
+class IngestServer implements Ingest {
+  readonly events = new EventEmitter<IngestEvents>();
+  private readonly options: IngestOptions;
+  private readonly logger: Logger;
+  private readonly metrics: TranscoderMetrics | undefined;
+  private readonly penalties: PenaltyBox;
+  private readonly nms: NmsServer;
+  private readonly unwire: () => void;
+  private readonly sampler: NodeJS.Timeout;
+  private readonly refused = new Set<string>();
+  private current: Publish | undefined;
+  private publishApp: string; // the app of the last accepted publish: the internal path's app between publishes
+  private ports: { rtmp: number; flv: number | undefined } = { rtmp: 0, flv: undefined };
 
-  const internalPath = (): string => `/${current?.info.app ?? publishApp}/${internalStreamName}`;
+  constructor(options: IngestOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.penalties = options.penalties ?? new PenaltyBox();
+    this.publishApp = options.app();
+    routeNmsLogs(this.logger);
+    this.nms = createNms(options.flvPort !== undefined);
+    this.unwire = wireNmsEvents({
+      prePublish: (s) => this.onPrePublish(s),
+      postPublish: (s) => this.onPostPublish(s),
+      donePublish: (s) => this.onDonePublish(s),
+      prePlay: (s) => this.onPrePlay(s),
+    });
+    this.sampler = setInterval(() => this.sample(), 1_000);
+    this.sampler.unref();
+  }
 
-  const refuse = (session: NmsSession, reason: PublishRefusedReason, address: string): void => {
-    refused.add(session.id);
-    if (refused.size > 1_000) refused.delete(refused.values().next().value!);
-    // Forget the attempted name before node-media-server logs or stores anything about this session.
-    session.streamName = '-';
-    session.streamPath = `/${session.streamApp}/-`;
-    session.broadcast.publishGraceMs = 0;
-    destroy(session);
-    metrics?.publishRefusedTotal.inc({ reason });
-    logger.warn({ reason, address }, 'publish refused');
-    events.emit('refused', reason, address);
-  };
+  get port(): number {
+    return this.ports.rtmp;
+  }
 
-  const onPrePublish = (session: NmsSession): void => {
+  get flvPort(): number | undefined {
+    return this.ports.flv;
+  }
+
+  async listen(): Promise<void> {
+    const { port: rtmpPort, host = '0.0.0.0', flvPort: flv } = this.options;
+    const { port, flvPort } = await listenNms(this.nms, { port: rtmpPort, host, flvPort: flv }, this.logger);
+    this.ports = { rtmp: port, flv: flvPort };
+    this.logger.info({ port, host, flvPort }, 'RTMP ingest listening');
+  }
+
+  internalRtmpUrl(): string {
+    return `rtmp://127.0.0.1:${this.port}${this.internalPath()}`;
+  }
+
+  internalFlvUrl(): URL | undefined {
+    const flvPort = this.flvPort;
+    return flvPort === undefined ? undefined : new URL(`http://127.0.0.1:${flvPort}${this.internalPath()}.flv`);
+  }
+
+  publishing(): boolean {
+    return this.current !== undefined;
+  }
+
+  stats(): IngestStats {
+    const c = this.current;
+    if (c === undefined) return idleStats;
+    const source = c.probe.info;
+    return {
+      publishing: true,
+      bytesIn: c.session.inBytes,
+      ...ingestRates(c.samples),
+      width: source?.width ?? (c.session.videoWidth || 0),
+      height: source?.height ?? (c.session.videoHeight || 0),
+    };
+  }
+
+  kick(): void {
+    if (this.current !== undefined) destroySession(this.current.session);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sampler);
+    destroyAllSessions();
+    await this.nms.stop();
+    this.unwire();
+    // Let node-media-server's close handlers (donePublish after a 0 ms grace) run before we return.
+    await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private internalPath(): string {
+    return `/${this.current?.info.app ?? this.publishApp}/${internalStreamName}`;
+  }
+
+  private onPrePublish(session: NmsSession): void {
     session.broadcast.publishGraceMs = 0;
     const address = addressOf(session.ip);
-    if (session.protocol !== 'rtmp') return refuse(session, 'wrong_path', address);
-    const app = options.app();
+    if (session.protocol !== 'rtmp') return this.refuse(session, 'wrong_path', address);
+    const app = this.options.app();
     const decision = decidePublish(
       { address, app: session.streamApp, name: session.streamName },
       {
         app,
-        keyMatches: (name) => name !== internalStreamName && streamKey.matches(name),
-        busy: current !== undefined,
+        keyMatches: (name) => name !== internalStreamName && this.options.streamKey.matches(name),
+        busy: this.current !== undefined,
       },
-      penalties,
+      this.penalties,
     );
-    if (!decision.accept) return refuse(session, decision.reason, address);
-    accept(session, address, app);
-  };
+    if (!decision.accept) return this.refuse(session, decision.reason, address);
+    this.accept(session, address, app);
+  }
 
-  const accept = (session: NmsSession, address: string, app: string): void => {
-    const broadcast = session.broadcast;
-    const aliasPath = `/${app}/${internalStreamName}`;
-    const leftover = ctx.broadcasts.get(aliasPath);
-    if (leftover !== undefined && leftover !== broadcast) {
-      // Players of a previous publish (a stopping ffmpeg, HTTP-FLV viewers): they reconnect to the new one.
-      for (const sub of leftover.subscribers.values()) destroy(sub);
-    }
-    ctx.broadcasts.delete(broadcast.streamPath);
-    broadcast.streamPath = aliasPath;
-    ctx.broadcasts.set(aliasPath, broadcast);
-    session.streamName = internalStreamName;
-    session.streamPath = aliasPath;
-    // A refused publisher may still hold this broadcast's slot until its close is processed: free it.
-    if (broadcast.publisher !== null && refused.has(broadcast.publisher.id)) broadcast.publisher = null;
-    publishApp = app;
+  private refuse(session: NmsSession, reason: PublishRefusedReason, address: string): void {
+    this.refused.add(session.id);
+    if (this.refused.size > refusedRemembered) this.refused.delete(this.refused.values().next().value!);
+    hideStreamName(session);
+    session.broadcast.publishGraceMs = 0;
+    destroySession(session);
+    this.metrics?.publishRefusedTotal.inc({ reason });
+    this.logger.warn({ reason, address }, 'publish refused');
+    this.events.emit('refused', reason, address);
+  }
+
+  private accept(session: NmsSession, address: string, app: string): void {
+    moveBroadcast(session, `/${app}/${internalStreamName}`, (id) => this.refused.has(id));
+    this.publishApp = app;
     const info: PublishInfo = { publisherId: session.id, address, app, startedAt: Date.now() };
-    current = {
-      info,
-      session,
-      videoHeader: null,
-      videoCodecId: undefined,
-      audioCodecId: undefined,
-      audioHeaderSeen: false,
-      frames: 0,
-      source: undefined,
-      sourceEmitted: false,
-      audioTimer: undefined,
-      samples: [],
-    };
-    const state = current;
+    const audioWaitMs = this.options.audioWaitMs ?? 1_000;
+    const probe = new SourceProbe(session, audioWaitMs, (source) => this.onSource(info, source));
+    const publish: Publish = { info, session, probe, samples: [] };
+    this.current = publish;
+    const broadcast = session.broadcast;
     const forward = broadcast.broadcastMessage;
     broadcast.broadcastMessage = (packet: NmsPacket) => {
       forward(packet);
-      if (current === state) observe(state, packet);
+      if (this.current === publish) probe.observe(packet);
     };
-    logger.info({ address, app }, 'publish accepted');
-  };
+    this.logger.info({ address, app }, 'publish accepted');
+  }
 
-  const observe = (state: Current, packet: NmsPacket): void => {
-    if (packet.codec_type === 9) {
-      state.videoCodecId ??= packet.codec_id;
-      if (packet.flags === 2 && state.videoHeader === null) {
-        state.videoHeader = Buffer.from(packet.data);
-        state.audioTimer = setTimeout(() => emitSource(state), audioWaitMs);
-        if (state.audioHeaderSeen) emitSource(state);
-      } else if (packet.flags === 3 || packet.flags === 4) {
-        state.frames++;
-      }
-    } else if (packet.codec_type === 8) {
-      state.audioCodecId ??= packet.codec_id;
-      if (packet.flags === 0 || packet.codec_id !== 10) {
-        state.audioHeaderSeen = true;
-        if (state.videoHeader !== null) emitSource(state);
-      }
-    }
-  };
+  private onSource(info: PublishInfo, source: SourceInfo): void {
+    this.metrics?.ingestWidthPixels.set(source.width);
+    this.metrics?.ingestHeightPixels.set(source.height);
+    this.logger.info({ source }, 'source ready');
+    this.events.emit('source-ready', info, source);
+  }
 
-  const emitSource = (state: Current): void => {
-    if (state.sourceEmitted || current !== state) return;
-    state.sourceEmitted = true;
-    clearTimeout(state.audioTimer);
-    const s = state.session;
-    // Legacy FLV and enhanced RTMP both put the decoder configuration record 5 bytes into the tag body.
-    const avc = state.videoHeader !== null ? parseAvcDecoderConfig(state.videoHeader.subarray(5)) : null;
-    const dims = avc?.sps ? parseH264Sps(avc.sps) : null;
-    const source: SourceInfo = {
-      videoCodec: videoCodecName(state.videoCodecId),
-      audioCodec: state.audioHeaderSeen ? audioCodecName(state.audioCodecId) : null,
-      width: dims?.width ?? (s.videoWidth || 0),
-      height: dims?.height ?? (s.videoHeight || 0),
-      fps: Number(s.videoFramerate) || 0,
-      profile: avc?.profile ?? null,
-      ...(avc ? { codecString: avc.codecString } : {}),
-      ...(Number(s.videoDatarate) > 0 ? { videoBitrateKbps: Math.round(Number(s.videoDatarate)) } : {}),
-    };
-    state.source = source;
-    metrics?.ingestWidthPixels.set(source.width);
-    metrics?.ingestHeightPixels.set(source.height);
-    logger.info({ source }, 'source ready');
-    events.emit('source-ready', state.info, source);
-  };
+  private onPostPublish(session: NmsSession): void {
+    if (this.current?.session !== session) return; // refused: node-media-server emits postPublish regardless
+    this.metrics?.publishing.set(1);
+    this.events.emit('publish-start', this.current.info);
+  }
 
-  const onPostPublish = (session: NmsSession): void => {
-    if (current?.session !== session) return; // refused: node-media-server emits postPublish regardless
-    metrics?.publishing.set(1);
-    events.emit('publish-start', current.info);
-  };
+  private onDonePublish(session: NmsSession): void {
+    if (this.refused.delete(session.id) || this.current?.session !== session) return;
+    const ended = this.current;
+    this.current = undefined;
+    ended.probe.close();
+    this.metrics?.publishing.set(0);
+    this.metrics?.ingestBitrateKbps.set(0);
+    this.metrics?.ingestFps.set(0);
+    this.logger.info({ address: ended.info.address, bytesIn: session.inBytes }, 'publish ended');
+    this.events.emit('publish-end', ended.info, { bytesIn: session.inBytes });
+  }
 
-  const onDonePublish = (session: NmsSession): void => {
-    if (refused.delete(session.id) || current?.session !== session) return;
-    const ended = current;
-    current = undefined;
-    clearTimeout(ended.audioTimer);
-    metrics?.publishing.set(0);
-    for (const g of [metrics?.ingestBitrateKbps, metrics?.ingestFps]) g?.set(0);
-    logger.info({ address: ended.info.address, bytesIn: session.inBytes }, 'publish ended');
-    events.emit('publish-end', ended.info, { bytesIn: session.inBytes });
-  };
-
-  const onPrePlay = (session: NmsSession): void => {
+  private onPrePlay(session: NmsSession): void {
     session.broadcast.publishGraceMs = 0;
     const address = addressOf(session.ip);
-    if (isLoopback(address) && session.streamPath === internalPath()) return;
-    logger.warn({ address, protocol: session.protocol }, 'play refused: only the pod itself plays the stream');
-    session.streamName = '-';
-    session.streamPath = `/${session.streamApp}/-`;
-    destroy(session);
-  };
-
-  const listeners: Array<[string, (s: NmsSession) => void]> = [
-    ['prePublish', onPrePublish],
-    ['postPublish', onPostPublish],
-    ['donePublish', onDonePublish],
-    ['prePlay', onPrePlay],
-  ];
-  for (const [name, fn] of listeners) ctx.eventEmitter.on(name, fn);
-
-  const sampler = setInterval(() => {
-    const c = current;
-    if (c === undefined) return;
-    c.samples.push({ t: Date.now(), bytes: c.session.inBytes, frames: c.frames });
-    if (c.samples.length > 6) c.samples.shift();
-    const st = stats();
-    metrics?.ingestBitrateKbps.set(st.bitrateKbps);
-    metrics?.ingestFps.set(st.fps);
-  }, 1_000);
-  sampler.unref();
-
-  const stats = (): IngestStats => {
-    const c = current;
-    if (c === undefined) return { publishing: false, bytesIn: 0, bitrateKbps: 0, fps: 0, width: 0, height: 0 };
-    const first = c.samples[0];
-    const last = c.samples[c.samples.length - 1];
-    const seconds = first && last ? (last.t - first.t) / 1000 : 0;
-    return {
-      publishing: true,
-      bytesIn: c.session.inBytes,
-      bitrateKbps: seconds > 0 ? Math.round(((last!.bytes - first!.bytes) * 8) / 1000 / seconds) : 0,
-      fps: seconds > 0 ? Math.round(((last!.frames - first!.frames) / seconds) * 100) / 100 : 0,
-      width: c.source?.width ?? (c.session.videoWidth || 0),
-      height: c.source?.height ?? (c.session.videoHeight || 0),
-    };
-  };
-
-  const rtmp = nms.rtmpServer.tcpServer;
-  if (rtmp === undefined) throw new Error('node-media-server did not create its RTMP server');
-  const port = await listen(rtmp, options.port, options.host ?? '0.0.0.0', logger);
-  let flvPort: number | undefined;
-  if (options.flvPort !== undefined) {
-    const http = nms.httpServer.httpServer;
-    if (http === undefined) throw new Error('node-media-server did not create its HTTP server');
-    // node-media-server's own error handler calls process.exit(): ours reports instead.
-    http.removeAllListeners('error');
-    flvPort = await listen(http, options.flvPort, '127.0.0.1', logger);
+    if (isLoopback(address) && session.streamPath === this.internalPath()) return;
+    this.logger.warn({ address, protocol: session.protocol }, 'play refused: only the pod itself plays the stream');
+    hideStreamName(session);
+    destroySession(session);
   }
-  logger.info({ port, host: options.host ?? '0.0.0.0', flvPort }, 'RTMP ingest listening');
 
-  return {
-    events,
-    port,
-    flvPort,
-    internalRtmpUrl: () => `rtmp://127.0.0.1:${port}${internalPath()}`,
-    internalFlvUrl: () =>
-      flvPort === undefined ? undefined : new URL(`http://127.0.0.1:${flvPort}${internalPath()}.flv`),
-    publishing: () => current !== undefined,
-    stats,
-    kick() {
-      if (current !== undefined) destroy(current.session);
-    },
-    async close() {
-      clearInterval(sampler);
-      for (const session of ctx.sessions.values()) destroy(session);
-      await nms.stop();
-      for (const [name, fn] of listeners) ctx.eventEmitter.off(name, fn);
-      // Let node-media-server's close handlers (donePublish after a 0 ms grace) run before we return.
-      await new Promise((r) => setTimeout(r, 20));
-    },
-  };
-}
-
-function destroy(session: NmsSession): void {
-  if (session.socket !== undefined) session.socket.destroy();
-  else session.close();
-}
-
-function listen(server: NetServer, port: number, host: string, logger: Logger): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      server.on('error', (err) => logger.error({ err, port }, 'listener error'));
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+  private sample(): void {
+    const c = this.current;
+    if (c === undefined) return;
+    c.samples = addSample(c.samples, { t: Date.now(), bytes: c.session.inBytes, frames: c.probe.frames });
+    const { bitrateKbps, fps } = ingestRates(c.samples);
+    this.metrics?.ingestBitrateKbps.set(bitrateKbps);
+    this.metrics?.ingestFps.set(fps);
+  }
 }

@@ -1,6 +1,7 @@
 // Who may publish: the right path, the right key, one publisher at a time, and an address that keeps failing is
 // made to wait (exponential penalty per address) so a key cannot be guessed at line rate. The penalty table is
 // bounded: the oldest entries go first, and entries expire once their penalty is long over.
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 import type { PublishRefusedReason } from '../telemetry/metrics.ts';
 
 export interface PenaltyOptions {
@@ -17,14 +18,14 @@ interface Entry {
 
 export class PenaltyBox {
   private readonly entries = new Map<string, Entry>();
-  private readonly baseMs: number;
-  private readonly maxMs: number;
+  private readonly policy: BackoffPolicy;
   private readonly maxEntries: number;
   private readonly now: () => number;
 
   constructor(options: PenaltyOptions = {}) {
-    this.baseMs = options.baseMs ?? 1_000;
-    this.maxMs = options.maxMs ?? 60_000;
+    // The penalty is the one backoff's curve, without jitter: jitter spreads clients that retry together, while
+    // this delay is imposed by the server on one address and must not come out shorter by chance.
+    this.policy = { baseMs: options.baseMs ?? 1_000, maxMs: options.maxMs ?? 60_000, jitter: 0 };
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
   }
@@ -34,7 +35,7 @@ export class PenaltyBox {
     if (entry === undefined) return false;
     const now = this.now();
     // Forget an address whose last penalty ended long ago: its next failure starts from the base again.
-    if (now >= entry.until + this.maxMs) {
+    if (now >= entry.until + this.policy.maxMs) {
       this.entries.delete(address);
       return false;
     }
@@ -44,7 +45,7 @@ export class PenaltyBox {
   fail(address: string): number {
     const previous = this.entries.get(address);
     const failures = (previous?.failures ?? 0) + 1;
-    const penalty = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(failures - 1, 30));
+    const penalty = backoffDelay(failures, this.policy);
     this.entries.delete(address); // re-insert: Map order is our LRU order
     this.entries.set(address, { failures, until: this.now() + penalty });
     while (this.entries.size > this.maxEntries) {

@@ -1,0 +1,109 @@
+// What the published source is, read from its first packets inside node-media-server (no ffprobe round trip delays
+// the ladder): the codec ids, the AVC decoder configuration record (profile, RFC 6381 string, SPS dimensions) and
+// whether there is audio at all. A source that sends no audio header within `audioWaitMs` of its video header is
+// taken as video-only, so a silent encoder does not hold the ladder back.
+import { audioCodecName, parseAvcDecoderConfig, videoCodecName, type SourceInfo } from '../ladder/source-info.ts';
+import { parseH264Sps, type NmsPacket, type NmsSession } from './nms.ts';
+
+/** What node-media-server read from the publisher's onMetaData (0 or empty when the encoder sent none). */
+export type SourceMetadata = Pick<NmsSession, 'videoWidth' | 'videoHeight' | 'videoFramerate' | 'videoDatarate'>;
+
+export interface SourceHeaders {
+  videoHeader: Buffer | null; // the FLV video tag body of the sequence header
+  videoCodecId: number | undefined;
+  audioCodecId: number | undefined;
+  audioHeaderSeen: boolean;
+}
+
+// FLV tag types and the packet flags node-media-server sets (nms.ts).
+const audioTag = 8;
+const videoTag = 9;
+const flvAac = 10;
+const packetFlags = { audioHeader: 0, videoHeader: 2, keyframe: 3, frame: 4 } as const;
+
+/** The source as the ladder sees it: the sequence headers first, the encoder's metadata where they say nothing. */
+export function describeSource(headers: SourceHeaders, metadata: SourceMetadata): SourceInfo {
+  // Legacy FLV and enhanced RTMP both put the decoder configuration record 5 bytes into the tag body.
+  const avc = headers.videoHeader !== null ? parseAvcDecoderConfig(headers.videoHeader.subarray(5)) : null;
+  const dims = avc?.sps ? parseH264Sps(avc.sps) : null;
+  const announcedKbps = Number(metadata.videoDatarate);
+  return {
+    videoCodec: videoCodecName(headers.videoCodecId),
+    audioCodec: headers.audioHeaderSeen ? audioCodecName(headers.audioCodecId) : null,
+    width: dims?.width ?? (metadata.videoWidth || 0),
+    height: dims?.height ?? (metadata.videoHeight || 0),
+    fps: Number(metadata.videoFramerate) || 0,
+    profile: avc?.profile ?? null,
+    ...(avc ? { codecString: avc.codecString } : {}),
+    ...(announcedKbps > 0 ? { videoBitrateKbps: Math.round(announcedKbps) } : {}),
+  };
+}
+
+/** Watches one publisher's packets: reports the source once, and counts video frames for the measured fps. */
+export class SourceProbe {
+  /** Video frames received so far (keyframes and inter frames). */
+  frames = 0;
+  private readonly headers: SourceHeaders = {
+    videoHeader: null,
+    videoCodecId: undefined,
+    audioCodecId: undefined,
+    audioHeaderSeen: false,
+  };
+  private readonly metadata: SourceMetadata;
+  private readonly audioWaitMs: number;
+  private readonly onReady: (source: SourceInfo) => void;
+  private source: SourceInfo | undefined;
+  private done = false;
+  private audioTimer: NodeJS.Timeout | undefined;
+
+  constructor(metadata: SourceMetadata, audioWaitMs: number, onReady: (source: SourceInfo) => void) {
+    this.metadata = metadata;
+    this.audioWaitMs = audioWaitMs;
+    this.onReady = onReady;
+  }
+
+  /** The source, once it is known. */
+  get info(): SourceInfo | undefined {
+    return this.source;
+  }
+
+  observe(packet: NmsPacket): void {
+    if (packet.codec_type === videoTag) this.observeVideo(packet);
+    else if (packet.codec_type === audioTag) this.observeAudio(packet);
+  }
+
+  /** The publisher left: nothing is reported after this. */
+  close(): void {
+    this.done = true;
+    clearTimeout(this.audioTimer);
+  }
+
+  private observeVideo(packet: NmsPacket): void {
+    const h = this.headers;
+    h.videoCodecId ??= packet.codec_id;
+    if (packet.flags === packetFlags.videoHeader && h.videoHeader === null) {
+      h.videoHeader = Buffer.from(packet.data);
+      this.audioTimer = setTimeout(() => this.ready(), this.audioWaitMs);
+      if (h.audioHeaderSeen) this.ready();
+    } else if (packet.flags === packetFlags.keyframe || packet.flags === packetFlags.frame) {
+      this.frames++;
+    }
+  }
+
+  private observeAudio(packet: NmsPacket): void {
+    const h = this.headers;
+    h.audioCodecId ??= packet.codec_id;
+    // Only AAC has a sequence header; any packet of another codec proves there is audio.
+    if (packet.flags === packetFlags.audioHeader || packet.codec_id !== flvAac) {
+      h.audioHeaderSeen = true;
+      if (h.videoHeader !== null) this.ready();
+    }
+  }
+
+  private ready(): void {
+    if (this.done) return;
+    this.close();
+    this.source = describeSource(this.headers, this.metadata);
+    this.onReady(this.source);
+  }
+}
