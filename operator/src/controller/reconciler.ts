@@ -204,8 +204,10 @@ export class Reconciler {
     this.streamMetrics.update(key, ls, status);
     const inSession = phase.phase === 'live' || phase.phase === 'reconnecting';
     const figuresWait = await this.statusWriter.write(key, ls, status, inSession, nowMs);
-    if (reports && ids.length > 0 && figuresWait === undefined) {
-      // Written (or already there): the reports' effect is durable, so they may leave the pending list.
+    if (reports && ids.length > 0) {
+      // The reports' effect is in status (written, or already there), or what is not is live figures only: not
+      // state, and the next heartbeat brings them again. So they may leave the pending list (and are not claimed
+      // again while the figures wait for the budget).
       await reports
         .ack(key, ids)
         .catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'ack failed; reports will be seen again'));

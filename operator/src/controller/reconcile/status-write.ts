@@ -12,8 +12,8 @@ import {
 import { sessionSettingsFingerprint } from '../../../../contract/src/api/session-settings.ts';
 import type { KubeClient } from '../../k8s/client.ts';
 import type { PublishObservation, PublishPhase } from '../publish-state.ts';
-import { onlyFiguresDiffer, type TranscoderHealth } from '../status/index.ts';
-import { sameStatus } from '../status/figures.ts';
+import { onlyFiguresDiffer, sameStatus } from '../status/figures.ts';
+import type { TranscoderHealth } from '../status/index.ts';
 import { figureWriteDelay, type FigureBudget } from './figure-budget.ts';
 
 /** The transcoder's health as the status rules read it. */
