@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { redact } from '../../../contract/src/redact.ts';
 import { s3CredentialFileNames } from '../../../contract/src/pod-contract.ts';
 import type { S3Settings } from '../../../contract/src/recording-layout.ts';
 
@@ -42,12 +43,13 @@ export function createS3Client(s3: S3Settings, dir: string, requestTimeoutMs = 2
 
 // A short, credential-free description of an SDK error for logs and reports.
 export function describeS3Error(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redact(String(err));
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const code = (err as NodeJS.ErrnoException).code;
   const parts = [err.name];
   if (status !== undefined) parts.push(`HTTP ${status}`);
   if (code !== undefined && code !== err.name) parts.push(code);
-  parts.push(err.message.replace(/(AWS4-HMAC-SHA256|Credential=|Signature=)\S*/g, '[redacted]').slice(0, 300));
+  // An SDK message may quote the Authorization header or a presigned URL: the one redaction removes their credentials.
+  parts.push(redact(err.message).slice(0, 300));
   return parts.join(': ');
 }
