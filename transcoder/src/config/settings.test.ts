@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as contract from '../../../contract/src/pod-contract.ts';
 import { ConfigError } from './livestream-spec.ts';
-import { finalizeSettings, relaySettings, transcoderSettings } from './settings.ts';
+import { defaultRelayBackoff, finalizeSettings, relaySettings, transcoderSettings } from './settings.ts';
 
 // The pod's own env is covered by test/contract/pod-contract.test.ts; these are the other paths.
 describe('transcoderSettings', () => {
@@ -50,6 +50,15 @@ describe('relaySettings', () => {
     });
     expect(relaySettings({}, {}).runDir).toBe(contract.tmpDir);
     expect(() => relaySettings({}, { LSO_RELAY_HEARTBEAT_MS: '10' })).toThrow(/LSO_RELAY_HEARTBEAT_MS must be/);
+  });
+
+  it('caps the reconnect backoff with LSO_RELAY_BACKOFF_CAP_MS, keeping its base and jitter', () => {
+    expect(relaySettings({}, {}).backoff).toEqual(defaultRelayBackoff);
+    expect(relaySettings({}, { LSO_RELAY_BACKOFF_CAP_MS: '4000' }).backoff).toEqual({
+      ...defaultRelayBackoff,
+      maxMs: 4_000,
+    });
+    expect(() => relaySettings({}, { LSO_RELAY_BACKOFF_CAP_MS: '10' })).toThrow(/LSO_RELAY_BACKOFF_CAP_MS must be/);
   });
 });
 

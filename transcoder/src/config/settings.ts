@@ -2,6 +2,7 @@
 // the names and defaults are the pod contract's, and test/contract/pod-contract.test.ts runs these functions on the
 // env and mounts of the pods the operator builds.
 import path from 'node:path';
+import type { BackoffPolicy } from '../../../contract/src/backoff.ts';
 import * as contract from '../../../contract/src/pod-contract.ts';
 import { SchemaValidationError, validateS3Destination } from '../../../contract/src/api/validate.ts';
 import { s3Settings, type S3Settings } from '../../../contract/src/recording-layout.ts';
@@ -105,12 +106,15 @@ export interface RelaySettings {
   rtmpPort: number;
   metricsPort: number;
   heartbeatMs: number;
-  backoffCapMs: number;
+  backoff: BackoffPolicy; // before a relay reconnects to its target
   keysDir: string;
   runDir: string;
   redisUrl?: string;
   ffmpegPath?: string;
 }
+
+/** A relay reconnects from 1 s, with 20 % jitter, up to LSO_RELAY_BACKOFF_CAP_MS (this maxMs by default). */
+export const defaultRelayBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 
 export function relaySettings(args: { config?: string }, env: Env): RelaySettings {
   const int = (name: string, fallback: number, min: number, max: number) =>
@@ -120,7 +124,7 @@ export function relaySettings(args: { config?: string }, env: Env): RelaySetting
     rtmpPort: int(names.rtmpPort, contract.ports.rtmp, 1, 65535),
     metricsPort: int(names.relayMetricsPort, contract.ports.relayMetrics, 0, 65535),
     heartbeatMs: int(names.relayHeartbeatMs, 5_000, 100, 600_000),
-    backoffCapMs: int(names.relayBackoffCapMs, 30_000, 1_000, 600_000),
+    backoff: { ...defaultRelayBackoff, maxMs: int(names.relayBackoffCapMs, defaultRelayBackoff.maxMs, 1_000, 600_000) },
     keysDir: path.resolve(optional(env[names.relayKeysDir]) ?? contract.relayKeysDir),
     // os.tmpdir() without its read of process.env: TMPDIR, else the pod's tmpDir.
     runDir: optional(env[names.relayRunDir]) ?? optional(env.TMPDIR) ?? contract.tmpDir,

@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import * as contract from '../../../contract/src/pod-contract.ts';
 import { parseAndResolve } from '../config/load-livestream.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
-import { programUrl, relaySettings } from '../config/settings.ts';
+import { defaultRelayBackoff, programUrl, relaySettings } from '../config/settings.ts';
 import { watchFile } from '../config/watched-file.ts';
 import { createReporter } from '../report/reporter.ts';
 import { createLogger } from '../../../contract/src/logger.ts';
@@ -27,7 +27,7 @@ import { onStopSignals, runMain } from '../lifecycle.ts';
 const { env: names, ports } = contract;
 const usage = `usage: node transcoder/src/relay/main.ts [--config FILE]
 environment: ${names.config}, ${names.rtmpPort} (${ports.rtmp}), ${names.relayKeysDir}, ${names.relayMetricsPort} (${ports.relayMetrics}),
-             ${names.redisUrl}, ${names.ffmpeg}, ${names.relayBackoffCapMs} (30000), ${names.relayHeartbeatMs} (5000), LOG_LEVEL`;
+             ${names.redisUrl}, ${names.ffmpeg}, ${names.relayBackoffCapMs} (${defaultRelayBackoff.maxMs}), ${names.relayHeartbeatMs} (5000), LOG_LEVEL`;
 
 interface RelayConfig {
   namespace: string;
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     keysDir,
     workDir,
     ...ffmpeg,
-    timings: { backoff: { baseMs: Math.min(1_000, settings.backoffCapMs), capMs: settings.backoffCapMs } },
+    timings: { backoff: settings.backoff },
     logger,
     metrics,
     onChange: (snapshot) => reporter.report('relay-state', '', snapshot),

@@ -7,23 +7,18 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../../contract/src/backoff.ts';
+import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 import { redact } from '../../../contract/src/redact.ts';
 import type { RelayState, RelayStateData } from '../../../contract/src/reports.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
+import { defaultRelayBackoff } from '../config/settings.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { parseKey, presetFd, relayCommand } from './relay-command.ts';
 import { describeTarget, type RelayTarget } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
-// The reconnect delay: the one backoff (contract/src/backoff.ts) from baseMs up to capMs, with 20 % jitter.
-export interface RelayBackoff {
-  baseMs: number;
-  capMs: number;
-}
-
 export interface RelayTimings {
-  backoff: RelayBackoff;
+  backoff: BackoffPolicy; // the reconnect delay, reset after stableMs of Active
   stallMs: number; // Active, yet no byte written for this long: the target is stuck
   connectTimeoutMs: number; // program live, ffmpeg running, no media flowing after this long
   activeAfterUs: number; // media time that must flow to the target before the relay counts as Active
@@ -31,8 +26,8 @@ export interface RelayTimings {
   stopGraceMs: number; // SIGINT (ffmpeg unpublishes cleanly), then SIGKILL
 }
 
-export const defaultTimings: RelayTimings = {
-  backoff: { baseMs: 1_000, capMs: 30_000 },
+export const defaultRelayTimings: RelayTimings = {
+  backoff: defaultRelayBackoff,
   stallMs: 10_000,
   connectTimeoutMs: 20_000,
   activeAfterUs: 1_000_000,
@@ -40,7 +35,7 @@ export const defaultTimings: RelayTimings = {
   stopGraceMs: 3_000,
 };
 
-export interface SupervisorOptions {
+export interface RelaySupervisorOptions {
   target: RelayTarget;
   keyPath: string;
   inputUrl: string; // the program on the loopback ingest
@@ -67,7 +62,7 @@ interface Run {
 
 export class RelaySupervisor {
   readonly target: RelayTarget;
-  private readonly options: SupervisorOptions;
+  private readonly options: RelaySupervisorOptions;
   private readonly timings: RelayTimings;
   private readonly logger: Logger;
   private state: RelayState;
@@ -83,10 +78,10 @@ export class RelaySupervisor {
   private closed = false;
   private readonly watchdog: NodeJS.Timeout;
 
-  constructor(options: SupervisorOptions) {
+  constructor(options: RelaySupervisorOptions) {
     this.options = options;
     this.target = options.target;
-    this.timings = { ...defaultTimings, ...options.timings };
+    this.timings = { ...defaultRelayTimings, ...options.timings };
     this.logger = options.logger.child({ relay: options.target.name, target: describeTarget(options.target) });
     this.programLive = options.programLive;
     this.bytesOut = options.bytesOut ?? 0;
@@ -262,8 +257,7 @@ export class RelaySupervisor {
 
   private fail(reason: string): void {
     if (this.closed) return;
-    const { baseMs, capMs } = this.timings.backoff;
-    const delay = backoffDelay(this.attempt + 1, { baseMs, maxMs: capMs, jitter: 0.2 });
+    const delay = backoffDelay(this.attempt + 1, this.timings.backoff);
     this.attempt++;
     this.setState('Retrying', reason);
     this.logger.info({ retryInMs: delay }, 'relay will retry');
