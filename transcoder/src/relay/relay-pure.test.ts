@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { apiVersion, kind } from '../../../contract/src/api/index.ts';
+import { validateSpec } from '../../../contract/src/api/validate.ts';
+import { parseAndResolve } from '../config/load-livestream.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
 import { ProgressParser } from '../ffmpeg/ffmpeg-progress.ts';
 import { parseKey, RelayKeyError, relayCommand } from './relay-command.ts';
@@ -7,14 +10,19 @@ import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
 const input = 'rtmp://127.0.0.1:1935/live/lso-program';
 
+// parseRelays gets spec.relays as the CRD's schema stored it: run the schema (defaults, rules) on what a user writes.
+const stored = (relays: unknown[]) => validateSpec({ relays }).relays;
+
 describe('parseRelays', () => {
-  it('normalises the spec list: enabled defaults to true, protocol from the scheme', () => {
+  it('takes the schema-checked list as is, the protocol from the scheme', () => {
     expect(
-      parseRelays([
-        { name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt' } },
-        { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
-        { name: 'srt-1', url: 'srt://ingest.example.com:9000?latency=200000' },
-      ]),
+      parseRelays(
+        stored([
+          { name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt' } },
+          { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
+          { name: 'srt-1', url: 'srt://ingest.example.com:9000?latency=200000' },
+        ]),
+      ),
     ).toEqual([
       { name: 'youtube', protocol: 'rtmp', url: 'rtmp://a.rtmp.youtube.com/live2', enabled: true },
       { name: 'fb', protocol: 'rtmps', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
@@ -23,33 +31,43 @@ describe('parseRelays', () => {
     expect(parseRelays(undefined)).toEqual([]);
   });
 
+  // What the CRD's schema lets through and ffmpeg could not use as meant.
   it.each([
-    ['x', /must be a list/],
-    [[{ name: 'Bad_Name', url: 'rtmp://h/app' }], /DNS label/],
-    [
-      [
-        { name: 'a', url: 'rtmp://h/app' },
-        { name: 'a', url: 'rtmp://h/app' },
-      ],
-      /not unique/,
-    ],
-    [[{ name: 'a', url: 'http://h/app' }], /rtmp:\/\/, rtmps:\/\/ or srt:\/\//],
-    [[{ name: 'a', url: 'rtmp://h' }], /application path/],
-    [[{ name: 'a', url: 'rtmp://user:pw@h/app' }], /must not carry credentials/],
-    [[{ name: 'a', url: 'srt://h' }], /needs a port/],
-    [[{ name: 'a', url: 'srt://h:9000?streamid=abc' }], /must not set streamid/],
-    [[{ name: 'a', url: 'srt://h:9000?passphrase=abcdefghij' }], /must not set passphrase/],
-    [[{ name: 'a', url: 'rtmp://h/app', enabled: 'yes' }], /enabled must be true or false/],
-    [[{ name: 'a' }], /url is required/],
-    [Array.from({ length: 17 }, (_, i) => ({ name: `r${i}`, url: 'rtmp://h/app' })), /at most 16/],
-  ])('rejects bad input with a clear error (%#)', (relays, message) => {
+    ['rtmp://h', /application path/],
+    ['rtmps://h:443/', /application path/],
+    ['srt://h', /needs a port/],
+    ['srt://h:9000?srt_streamid=abc', /must not set srt_streamid/],
+    ['rtmp://h/app#x', /must not have a #fragment/],
+  ])('refuses %s with a clear error', (url, message) => {
+    const relays = stored([{ name: 'a', url }]);
     expect(() => parseRelays(relays)).toThrow(ConfigError);
     expect(() => parseRelays(relays)).toThrow(message);
   });
 
   it('does not echo an unparsable URL (it may hold a pasted key)', () => {
-    expect(() => parseRelays([{ name: 'a', url: 'rtmp://[bad/sekrit-key' }])).toThrow(/^spec.relays\[0\].url is not/);
-    expect(() => parseRelays([{ name: 'a', url: 'rtmp://[bad/sekrit-key' }])).not.toThrow(/sekrit/);
+    const relays = stored([{ name: 'a', url: 'rtmp://[bad/sekrit-key' }]);
+    expect(() => parseRelays(relays)).toThrow(/^spec.relays\[0\].url is not/);
+    expect(() => parseRelays(relays)).not.toThrow(/sekrit/);
+  });
+
+  // The rules parseRelays leaves to the CRD: the relay's config load refuses them before parseRelays runs.
+  it.each([
+    [[{ name: 'Bad_Name', url: 'rtmp://h/app' }], /spec\.relays\[0\]\.name/],
+    [
+      [
+        { name: 'a', url: 'rtmp://h/app' },
+        { name: 'a', url: 'rtmp://h/app' },
+      ],
+      /spec\.relays\[1\]: Duplicate value/,
+    ],
+    [Array.from({ length: 17 }, (_, i) => ({ name: `r${i}`, url: 'rtmp://h/app' })), /at most 16/],
+    [[{ name: 'a', url: 'rtmp://user:pw@h/app' }], /must not carry credentials/],
+    [[{ name: 'a', url: 'srt://h:9000?streamid=abc' }], /must not carry a key/],
+    [[{ name: 'a', url: 'http://h/app' }], /rtmp:\/\/, rtmps:\/\/ or srt:\/\//],
+  ])('leaves the CRD rules to the schema, which the config load applies (%#)', (relays, message) => {
+    const text = JSON.stringify({ apiVersion, kind, metadata: { name: 'ch' }, spec: { relays } });
+    expect(() => parseAndResolve(text, 'ls.json')).toThrow(ConfigError);
+    expect(() => parseAndResolve(text, 'ls.json')).toThrow(message);
   });
 
   it('describes a target by scheme and host only', () => {
@@ -60,11 +78,13 @@ describe('parseRelays', () => {
 });
 
 describe('relayCommand', () => {
-  const [yt, fb, srt] = parseRelays([
-    { name: 'yt', url: 'rtmp://a.rtmp.youtube.com/live2?backup=1' },
-    { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/' },
-    { name: 'srt', url: 'srt://ingest.example.com:9000?latency=200000' },
-  ]);
+  const [yt, fb, srt] = parseRelays(
+    stored([
+      { name: 'yt', url: 'rtmp://a.rtmp.youtube.com/live2?backup=1' },
+      { name: 'fb', url: 'rtmps://live-api-s.facebook.com:443/rtmp/' },
+      { name: 'srt', url: 'srt://ingest.example.com:9000?latency=200000' },
+    ]),
+  );
 
   it('rtmp: copies the program to flv; app and key go to the preset file, never to the arguments', () => {
     const cmd = relayCommand(yt!, 'abcd-efgh-ijkl', input);

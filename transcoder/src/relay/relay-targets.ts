@@ -1,5 +1,11 @@
-// The relay set of a LiveStream (spec.relays), checked and normalised. The CRD validates the same rules; this is the
-// second line of defence, because the relay container also runs from hand-written YAML and must never guess.
+// The relay set of a LiveStream (spec.relays) as the relay container runs it. The spec has passed the CRD's schema
+// before it gets here (the API server in a cluster, contract/src/api/validate.ts for a standalone YAML): names are
+// DNS labels and unique, at most 16 relays, URLs start with rtmp://, rtmps:// or srt:// and a host, carry no
+// credentials and no key, passphrase or streamid in their query, `enabled` is defaulted. Only what the CRD does not
+// check is checked here, because ffmpeg would otherwise guess: the URL must parse, an srt:// URL needs its port, an
+// RTMP(S) URL its application path, no #fragment (it would be dropped silently), and no srt_streamid option (the
+// CRD's query rule names streamid only; the relay key is sent as the SRT streamid).
+import type { RelaySpec } from '../../../contract/src/api/index.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
 
 export type RelayProtocol = 'rtmp' | 'rtmps' | 'srt';
@@ -11,36 +17,15 @@ export interface RelayTarget {
   enabled: boolean;
 }
 
-export const maxRelays = 16;
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const protocols: Record<string, RelayProtocol> = { 'rtmp:': 'rtmp', 'rtmps:': 'rtmps', 'srt:': 'srt' };
-// SRT options that carry secrets: they would be visible in `ps` as part of the URL. The key is the streamid.
-const forbiddenSrtOptions = ['streamid', 'srt_streamid', 'passphrase'];
-
-export function parseRelays(value: unknown): RelayTarget[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ConfigError('spec.relays must be a list');
-  if (value.length > maxRelays) throw new ConfigError(`spec.relays lists at most ${maxRelays} relays`);
-  const seen = new Set<string>();
-  return value.map((item: unknown, i) => {
-    const at = `spec.relays[${i}]`;
-    if (typeof item !== 'object' || item === null || Array.isArray(item))
-      throw new ConfigError(`${at} must be an object`);
-    const r = item as Record<string, unknown>;
-    if (typeof r.name !== 'string' || !dnsLabel.test(r.name)) {
-      throw new ConfigError(`${at}.name must be a DNS label (got ${JSON.stringify(r.name)})`);
-    }
-    if (seen.has(r.name)) throw new ConfigError(`${at}.name ${JSON.stringify(r.name)} is not unique`);
-    seen.add(r.name);
-    if (r.enabled !== undefined && typeof r.enabled !== 'boolean') {
-      throw new ConfigError(`${at}.enabled must be true or false`);
-    }
-    return { name: r.name, ...parseTargetUrl(r.url, `${at}.url`), enabled: r.enabled ?? true };
-  });
+export function parseRelays(relays: readonly RelaySpec[] | undefined): RelayTarget[] {
+  return (relays ?? []).map((relay, i) => ({
+    name: relay.name,
+    ...parseTargetUrl(relay.url, `spec.relays[${i}].url`),
+    enabled: relay.enabled,
+  }));
 }
 
-function parseTargetUrl(value: unknown, at: string): { protocol: RelayProtocol; url: string } {
-  if (typeof value !== 'string' || value === '') throw new ConfigError(`${at} is required`);
+function parseTargetUrl(value: string, at: string): { protocol: RelayProtocol; url: string } {
   let url: URL;
   try {
     url = new URL(value);
@@ -48,19 +33,12 @@ function parseTargetUrl(value: unknown, at: string): { protocol: RelayProtocol; 
     // The value is not echoed: a user may have pasted a key into it.
     throw new ConfigError(`${at} is not a valid URL`);
   }
-  const protocol = protocols[url.protocol];
-  if (protocol === undefined) throw new ConfigError(`${at} must start with rtmp://, rtmps:// or srt://`);
-  if (url.hostname === '') throw new ConfigError(`${at} has no host`);
-  if (url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${at} must not carry credentials: put the key in the relay's Secret`);
-  }
+  const protocol = url.protocol.slice(0, -1) as RelayProtocol; // the CRD admits these three schemes only
   if (url.hash !== '') throw new ConfigError(`${at} must not have a #fragment`);
   if (protocol === 'srt') {
     if (url.port === '') throw new ConfigError(`${at}: an srt:// URL needs a port`);
-    for (const option of forbiddenSrtOptions) {
-      if (url.searchParams.has(option)) {
-        throw new ConfigError(`${at} must not set ${option}: the relay key (Secret) is sent as the SRT streamid`);
-      }
+    if (url.searchParams.has('srt_streamid')) {
+      throw new ConfigError(`${at} must not set srt_streamid: the relay key (Secret) is sent as the SRT streamid`);
     }
   } else if (rtmpApp(url) === '') {
     throw new ConfigError(`${at} needs the application path, e.g. rtmp://a.rtmp.youtube.com/live2`);
