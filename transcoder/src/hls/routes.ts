@@ -1,5 +1,6 @@
 // Request classification for the HTTP origin (pure). A strict whitelist of path shapes: anything that is not a
 // known route or a well-formed HLS file name under /hls/ is not served, so path traversal has nothing to match.
+import { healthPath, metricsPath, readyPath } from '../../../contract/src/pod-contract.ts';
 import type { HttpRoute } from '../telemetry/metrics.ts';
 
 export type Target =
@@ -31,11 +32,11 @@ export function classifyPath(pathname: string, hlsJsPath: string): Target {
     case '/':
     case '/index.html':
       return { route: 'player', asset: 'page' };
-    case '/healthz':
+    case healthPath: // the probe and scrape paths the operator puts in the pod (the pod contract)
       return { route: 'health', probe: 'healthz' };
-    case '/readyz':
+    case readyPath:
       return { route: 'health', probe: 'readyz' };
-    case '/metrics':
+    case metricsPath:
       return { route: 'metrics' };
     case '/live.flv':
       return { route: 'flv' };

@@ -4,7 +4,7 @@ import type { KubernetesObject, V1LabelSelector, V1ObjectMeta } from '@kubernete
 import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { childMetadata, childNames, selectorLabels } from './metadata.ts';
-import { metricsPath } from '../../../../contract/src/pod-contract.ts';
+import { metricsPath, portNames } from '../../../../contract/src/pod-contract.ts';
 
 export const podMonitorGroup = 'monitoring.coreos.com';
 export const podMonitorVersion = 'v1';
@@ -29,8 +29,8 @@ export function buildPodMonitor(ls: LiveStream, ctx: Pick<BuildContext, 'extraLa
     spec: {
       selector: { matchLabels: selectorLabels(ls) },
       podMetricsEndpoints: [
-        { port: 'http', path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
-        { port: 'relay-metrics', path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
+        { port: portNames.http, path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
+        { port: portNames.relayMetrics, path: metricsPath, interval: '15s', scrapeTimeout: '10s' },
       ],
       // The transcoder's metrics carry no stream labels: the pod's instance label names the LiveStream.
       podTargetLabels: ['app.kubernetes.io/instance'],
