@@ -10,8 +10,6 @@ import {
 import { sessionSettingsFingerprint } from '../../../contract/src/api/session-settings.ts';
 import { SchemaValidationError, validateLiveStream } from '../../../contract/src/api/validate.ts';
 
-export type { Rendition };
-
 export interface ResolvedConfig {
   name: string;
   namespace: string;
@@ -31,9 +29,6 @@ export interface ResolvedConfig {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-/** @deprecated the generated `LiveStream` of contract/src/api; kept while session/transcoder.ts still names it. */
-export type LiveStreamObject = LiveStream;
 
 /** A LiveStream document (the pod's JSON or a hand-written YAML) checked by the CRD's schema and resolved. */
 export function resolveLiveStream(document: unknown): { object: LiveStream; config: ResolvedConfig } {

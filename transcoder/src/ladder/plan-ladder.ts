@@ -1,7 +1,8 @@
 // From the configured ladder and the probed source to the renditions actually produced: rungs larger than the
 // source are dropped (never upscale), the source itself becomes the top rung when it can be passed through,
 // each encoded rung gets the frame rate, GOP, H.264 profile and level it will be encoded with. Pure.
-import type { Rendition, ResolvedConfig } from '../config/livestream-spec.ts';
+import type { Rendition } from '../../../contract/src/api/index.ts';
+import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { isBrowserSafeH264Profile, type SourceInfo } from './source-info.ts';
 
 export interface PlannedVideo {

@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { parseAndResolve } from '../config/load-livestream.ts';
-import type { LiveStreamObject, ResolvedConfig } from '../config/livestream-spec.ts';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
+import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { watchFile, type WatchedFile } from '../config/watched-file.ts';
 import { startOrigin, type Origin } from '../hls/origin.ts';
 import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
@@ -36,7 +37,7 @@ export interface TranscoderOptions {
 
 export interface Transcoder {
   config(): ResolvedConfig;
-  object(): LiveStreamObject;
+  object(): LiveStream;
   ingest: Ingest;
   origin: Origin;
   channel: Channel;
@@ -50,7 +51,7 @@ export interface Transcoder {
 // The LiveStream file, re-read when it changes. A bad edit keeps the last good configuration: it must not take a
 // live stream down.
 class WatchedConfig {
-  object: LiveStreamObject;
+  object: LiveStream;
   config: ResolvedConfig;
   private readonly watch: WatchedFile;
 
