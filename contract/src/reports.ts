@@ -7,6 +7,7 @@
 // seq order, so a consumer may see a (session, seq) pair twice after a Redis failover and should ignore repeats.
 // No entry ever carries a stream key, relay key or credential.
 import { z } from 'zod';
+import type { RelayState } from './api/livestream.generated.ts';
 
 export const eventsStream = 'livestream:events';
 export const eventsStreamMaxLen = 100_000;
@@ -42,8 +43,9 @@ const ladderFingerprint = z.string().regex(/^[0-9a-f]{12}$/);
 export const streamStates = ['idle', 'live', 'reconnecting'] as const;
 export const sessionEndReasons = ['window-expired', 'shutdown', 'paused', 'config-changed', 'error'] as const;
 export const publishRefusedReasons = ['bad_key', 'wrong_path', 'busy', 'rate_limited'] as const;
-// Relays (the relay container of the same pod, its own reporter and seq). States as in status.relays[].state.
-export const relayStates = ['Connecting', 'Active', 'Retrying', 'Disabled'] as const;
+// Relays (the relay container of the same pod, its own reporter and seq). States as in status.relays[].state (the
+// API's RelayState).
+export const relayStates = ['Connecting', 'Active', 'Retrying', 'Disabled'] as const satisfies readonly RelayState[];
 export const recordingFailureReasons = ['upload-failed', 'spool-full', 'config-invalid', 'spool-error'] as const;
 
 const publishStartedData = z.object({
@@ -153,7 +155,6 @@ export type EventDataByType = { [K in EventType]: z.infer<(typeof eventDataSchem
 export type StreamState = (typeof streamStates)[number];
 export type SessionEndReason = (typeof sessionEndReasons)[number];
 export type PublishRefusedReason = (typeof publishRefusedReasons)[number];
-export type RelayState = (typeof relayStates)[number];
 export type RecordingFailureReason = (typeof recordingFailureReasons)[number];
 export type PublishStartedData = EventDataByType['publish-started'];
 export type PublishEndedData = EventDataByType['publish-ended'];

@@ -4,7 +4,8 @@ import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/c
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../contract/src/logger.ts';
 
-export type EventType = 'Normal' | 'Warning';
+/** A Kubernetes Event's type (not a report type of contract/src/reports.ts). */
+export type KubeEventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
   private readonly api: CoreV1Api;
@@ -34,7 +35,7 @@ export class EventRecorder {
     return false;
   }
 
-  record(obj: KubernetesObject, type: EventType, reason: string, message: string): void {
+  record(obj: KubernetesObject, type: KubeEventType, reason: string, message: string): void {
     const meta = obj.metadata ?? {};
     const key = `${meta.uid}/${reason}/${message}`;
     const now = Date.now();

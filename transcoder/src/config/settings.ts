@@ -137,7 +137,7 @@ export function programUrl(rtmpPort: number, app: string): string {
   return `rtmp://127.0.0.1:${rtmpPort}/${app}/${contract.internalStreamName}`;
 }
 
-export function s3CredentialsDir(env: Env): string {
+export function s3CredentialsDirSetting(env: Env): string {
   return optional(env[names.s3CredentialsDir]) ?? contract.s3CredentialsDir;
 }
 
@@ -193,7 +193,7 @@ export function finalizeSettings(args: FinalizeArgs, env: Env): FinalizeSettings
       name,
       session,
       s3: s3Settings(validateS3Destination(destination, 'S3 settings')),
-      credentialsDir: s3CredentialsDir(env),
+      credentialsDir: s3CredentialsDirSetting(env),
     };
   } catch (err) {
     if (err instanceof SchemaValidationError) throw new ConfigError(err.message);

@@ -15,7 +15,7 @@ import { createRecorder, defaultMaxSpoolBytes, type Recorder, type RecordingTarg
 import { recordedTracks, resolveRecording } from './recording-config.ts';
 import { createRecordingMetrics } from './recording-metrics.ts';
 import * as contract from '../../../contract/src/pod-contract.ts';
-import { intSetting, s3CredentialsDir } from '../config/settings.ts';
+import { intSetting, s3CredentialsDirSetting } from '../config/settings.ts';
 
 export const spoolDirName = '.recording-spool'; // hidden: the origin never serves it, a new session keeps it
 
@@ -32,7 +32,7 @@ export function recordingSettings(
 ): RecordingSettings {
   const { recordingSpoolDir, recordingSpoolMaxBytes } = contract.env;
   return {
-    credentialsDir: s3CredentialsDir(env),
+    credentialsDir: s3CredentialsDirSetting(env),
     spoolDir: env[recordingSpoolDir] || path.join(hlsDir, spoolDirName),
     maxSpoolBytes: intSetting(
       env[recordingSpoolMaxBytes],

@@ -6,7 +6,7 @@
 // the publish command) and the application is set explicitly; for SRT it is the streamid.
 import { rtmpApp, type RelayTarget } from './relay-targets.ts';
 
-export interface RelayCommand {
+export interface RelayFfmpegCommand {
   args: string[];
   preset: string; // content of the preset file: option=value lines, secret
 }
@@ -28,7 +28,7 @@ export function parseKey(content: string): string {
   return key;
 }
 
-export function relayCommand(target: RelayTarget, key: string, inputUrl: string): RelayCommand {
+export function relayFfmpegCommand(target: RelayTarget, key: string, inputUrl: string): RelayFfmpegCommand {
   const url = new URL(target.url);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats'];
   // Progress blocks (total_size, out_time_us) on stdout every second: how the supervisor knows bytes are flowing.

@@ -1,7 +1,8 @@
 // The relay container's Prometheus metrics (prefix livestream_relay_). Relay names are chosen by the user in the
 // spec and are not secret: they are the only label besides the state. Targets and keys never become labels.
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
-import { relayStates, type RelayState } from '../../../contract/src/reports.ts';
+import type { RelayState } from '../../../contract/src/api/index.ts';
+import { relayStates } from '../../../contract/src/reports.ts';
 
 export interface RelayMetrics {
   registry: Registry;

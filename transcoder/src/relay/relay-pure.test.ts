@@ -4,7 +4,7 @@ import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { parseAndResolve } from '../config/load-livestream.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
 import { ProgressParser } from '../ffmpeg/ffmpeg-progress.ts';
-import { parseKey, RelayKeyError, relayCommand } from './relay-command.ts';
+import { parseKey, RelayKeyError, relayFfmpegCommand } from './relay-command.ts';
 import { describeTarget, parseRelays } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
@@ -77,7 +77,7 @@ describe('parseRelays', () => {
   });
 });
 
-describe('relayCommand', () => {
+describe('relayFfmpegCommand', () => {
   const [yt, fb, srt] = parseRelays(
     stored([
       { name: 'yt', url: 'rtmp://a.rtmp.youtube.com/live2?backup=1' },
@@ -87,7 +87,7 @@ describe('relayCommand', () => {
   );
 
   it('rtmp: copies the program to flv; app and key go to the preset file, never to the arguments', () => {
-    const cmd = relayCommand(yt!, 'abcd-efgh-ijkl', input);
+    const cmd = relayFfmpegCommand(yt!, 'abcd-efgh-ijkl', input);
     expect(cmd.args.join(' ')).toBe(
       '-hide_banner -nostdin -loglevel info -nostats -progress pipe:1 -stats_period 1 ' +
         `-i ${input} -map 0 -c copy -f flv -flvflags no_duration_filesize -fpre /dev/fd/3 ` +
@@ -97,14 +97,14 @@ describe('relayCommand', () => {
   });
 
   it('rtmps: default port 443, trailing slash not part of the app, a key with a query string kept whole', () => {
-    const cmd = relayCommand(fb!, 'FB-123-0-Ab?s_bl=1&a=Ab', input);
+    const cmd = relayFfmpegCommand(fb!, 'FB-123-0-Ab?s_bl=1&a=Ab', input);
     expect(cmd.args.at(-1)).toBe('rtmps://live-api-s.facebook.com:443/rtmp');
     expect(cmd.preset).toBe('rtmp_app=rtmp\nrtmp_playpath=FB-123-0-Ab?s_bl=1&a=Ab\n');
     expect(cmd.args.join(' ')).not.toContain('FB-123');
   });
 
   it('srt: mpegts with the key as streamid', () => {
-    const cmd = relayCommand(srt!, '#!::r=live/k1,m=publish', input);
+    const cmd = relayFfmpegCommand(srt!, '#!::r=live/k1,m=publish', input);
     expect(cmd.args.slice(-4)).toEqual([
       'mpegts',
       '-fpre',

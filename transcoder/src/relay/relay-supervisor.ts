@@ -9,11 +9,12 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 import { redact } from '../../../contract/src/redact.ts';
-import type { RelayState, RelayStateData } from '../../../contract/src/reports.ts';
+import type { RelayState } from '../../../contract/src/api/index.ts';
+import type { RelayStateData } from '../../../contract/src/reports.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
 import { defaultRelayBackoff } from '../config/settings.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
-import { parseKey, presetFd, relayCommand } from './relay-command.ts';
+import { parseKey, presetFd, relayFfmpegCommand } from './relay-command.ts';
 import { describeTarget, type RelayTarget } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
@@ -161,7 +162,7 @@ export class RelaySupervisor {
       return;
     }
     if (this.closed || !this.programLive) return;
-    const command = relayCommand(this.target, key, this.options.inputUrl);
+    const command = relayFfmpegCommand(this.target, key, this.options.inputUrl);
     // The preset file lives only between these lines: ffmpeg re-opens it through /dev/fd/3 after it is unlinked.
     const file = path.join(this.options.workDir, `${this.target.name}.ffpreset`);
     const handle = await open(file, 'wx', 0o600);
