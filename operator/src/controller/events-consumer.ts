@@ -141,6 +141,11 @@ export class EventsConsumer {
     return step.transition;
   }
 
+  /** Starts the observation of `key` from what status showed, unless reports have already been folded for it. */
+  seed(key: string, obs: PublishObservation): void {
+    if (!this.observations.has(key)) this.observations.set(key, obs);
+  }
+
   /** Forgets a LiveStream that no longer exists (and acks its entries: nothing is left to write them to). */
   async forget(key: string): Promise<void> {
     await this.ack(key, this.pendingIds(key));

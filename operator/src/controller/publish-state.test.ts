@@ -12,6 +12,7 @@ import {
   applyReport,
   expireSession,
   maxSessionHistory,
+  observationFromStatus,
   publishPhase,
   reducers,
   transcoderLostReason,
@@ -428,6 +429,66 @@ describe('expireSession', () => {
     expect(r.transition).toEqual({ kind: 'none' });
     expect(r.obs.ended).toEqual(expired.ended);
     expect(r.obs.state).toBe('idle');
+  });
+});
+
+describe('a transcoder restarted within the heartbeat TTL (kill -9, OOM: the container came back)', () => {
+  const open = () => live([hb(3, 10_000, 'live', { viewers: 6 })]);
+
+  it.each([
+    ['an idle heartbeat', hb(1, 12_000, 'idle'), 'idle', ''],
+    ['a heartbeat of another session', hb(1, 12_000, 'live', {}, 's2'), 'live', 's2'],
+    ['the start of another session', started(1, 12_000, 's2'), 'live', 's2'],
+  ] as const)('closes the open session as lost on %s, at its last report', (_what, report, state, session) => {
+    const step = applyReport(open(), report);
+    expect(step.obs).toMatchObject({ state, session });
+    const lost = step.obs.ended.find((s) => s.id === 's1');
+    expect(lost).toEqual({
+      id: 's1',
+      startedAt: '2026-11-21T12:00:00Z',
+      endedAt: '2026-11-21T12:00:10Z',
+      durationSeconds: 10,
+      peakViewers: 6,
+      bytesIn: 3000,
+      endReason: transcoderLostReason,
+    });
+    // The report's own transition (a new session started) wins; otherwise the loss is announced.
+    expect(step.transition.kind).toBe(report.type === 'publish-started' ? 'started' : 'ended');
+  });
+
+  it('closes nothing when the session ended properly, or continues', () => {
+    expect(fold([ended(3, 10_000), hb(4, 12_000, 'idle')]).ended.map((s) => s.endReason)).toEqual(['window-expired']);
+    expect(applyReport(open(), hb(4, 15_000, 'live')).obs.ended).toEqual([]);
+    expect(applyReport(open(), started(4, 15_000, 's1', { resumed: true })).obs.ended).toEqual([]);
+  });
+
+  it('ends the current session on its session-ended even when it is older than the last report', () => {
+    const obs = applyReport(open(), ended(1, 8_000)).obs;
+    expect(obs).toMatchObject({ state: 'idle', session: '' });
+    expect(obs.ended.map((s) => s.endReason)).toEqual(['window-expired']);
+  });
+});
+
+describe('observationFromStatus (a new leader, every report already acknowledged)', () => {
+  const now = t0 + 60_000;
+
+  it('continues the session status shows open, alive as of now, so the TTL closes it if nothing reports', () => {
+    const obs = observationFromStatus(
+      { state: 'Live', session: { id: 's1', startedAt: '2026-11-21T12:00:00Z', viewers: 4, bytesIn: 99 } },
+      now,
+    );
+    expect(obs).toMatchObject({ state: 'live', session: 's1', sessionStartedAt: t0, lastReportAt: now });
+    expect(expireSession(obs!, now + 15_000, 15_000).obs.session).toBe('s1');
+    const closed = expireSession(obs!, now + 15_001, 15_000);
+    expect(closed.obs.ended[0]).toMatchObject({ id: 's1', endReason: transcoderLostReason, bytesIn: 99 });
+    // A heartbeat of the same session continues it instead.
+    expect(applyReport(obs, hb(7, 61_000, 'live', {}, 's1')).obs).toMatchObject({ session: 's1', ended: [] });
+  });
+
+  it('starts nothing when no session is open', () => {
+    expect(observationFromStatus(undefined, now)).toBeUndefined();
+    expect(observationFromStatus({ state: 'Idle' }, now)).toBeUndefined();
+    expect(observationFromStatus({ state: 'Idle', session: { id: 's1' } }, now)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@
 // its transcoder process, and a report not newer than the last one applied does not move the state (it can still add
 // an ended session to the history). Relay and recording reports come from other processes (own seq counters) and are
 // ordered by their own content.
-import type { SessionSummary } from '../../../contract/src/api/index.ts';
+import type { LiveStreamStatus, SessionSummary } from '../../../contract/src/api/index.ts';
 import type {
   AnyEvent,
   EventType,
@@ -12,6 +12,7 @@ import type {
   StreamState,
   TranscoderEvent,
 } from '../../../contract/src/reports.ts';
+import { rfc3339 as iso } from '../../../contract/src/time.ts';
 
 export interface RecordingObservation {
   session: string;
@@ -90,8 +91,6 @@ export const transcoderLostReason = 'TranscoderLost';
 const zeroFigures: PublishFigures = { bitrateKbps: 0, fps: 0, width: 0, height: 0, viewers: 0, bytesIn: 0 };
 const none: PublishTransition = { kind: 'none' };
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-
 const emptyObservation = (): PublishObservation => ({
   state: 'idle',
   session: '',
@@ -167,6 +166,38 @@ function endSession(obs: PublishObservation, summary: SessionSummary): PublishSt
     transition: known ? none : { kind: 'ended', summary },
   };
 }
+
+/** The summary of a session whose transcoder stopped reporting it without a session-ended: it was killed. */
+function lostSummary(obs: PublishObservation): SessionSummary {
+  const startedAt = obs.sessionStartedAt ?? obs.lastReportAt;
+  return {
+    id: obs.session,
+    startedAt: iso(startedAt),
+    endedAt: iso(obs.lastReportAt),
+    durationSeconds: Math.round((obs.lastReportAt - startedAt) / 1000),
+    peakViewers: obs.peakViewers,
+    bytesIn: obs.figures.bytesIn,
+    endReason: transcoderLostReason,
+  };
+}
+
+const isOpen = (obs: PublishObservation): boolean =>
+  obs.session !== '' && (obs.state === 'live' || obs.state === 'reconnecting');
+
+/**
+ * A transcoder that reports no session, or another one, while ours is open was restarted (kill -9, OOM: the container
+ * came back within the heartbeat TTL): the open session ended with the old process, though no session-ended says so.
+ * It is closed as lost before the report applies; the report's own transition wins when it has one.
+ */
+const closingAbandoned =
+  <K extends 'heartbeat' | 'publish-started'>(reduce: Reducer<K>): Reducer<K> =>
+  (obs, ev) => {
+    const reportsNone = ev.type === 'heartbeat' && (ev as TranscoderEvent<'heartbeat'>).data.state === 'idle';
+    if (!isNewer(ev, obs) || !isOpen(obs) || (!reportsNone && ev.session === obs.session)) return reduce(obs, ev);
+    const closed = endSession(obs, lostSummary(obs));
+    const step = reduce(closed.obs, ev);
+    return step.transition.kind === 'none' ? { obs: step.obs, transition: closed.transition } : step;
+  };
 
 const segmentsGrew = (before: Record<string, number> | undefined, now: Record<string, number>): boolean =>
   before !== undefined && Object.entries(now).some(([name, n]) => n > (before[name] ?? 0));
@@ -247,8 +278,10 @@ const sessionEnded: Reducer<'session-ended'> = (obs, ev) => {
     bytesIn: d.bytesIn,
     endReason: d.reason,
   };
-  if (!isNewer(ev, obs)) return unchanged({ ...obs, ended: withEnded(obs.ended, summary) });
-  return endSession(advanced(obs, ev), summary);
+  // A late one still ends the current session when it names it: a session that ended cannot go on.
+  if (!isNewer(ev, obs) && ev.session !== obs.session)
+    return unchanged({ ...obs, ended: withEnded(obs.ended, summary) });
+  return endSession(isNewer(ev, obs) ? advanced(obs, ev) : obs, summary);
 };
 
 const publishRefused: Reducer<'publish-refused'> = (obs, ev) => {
@@ -308,12 +341,12 @@ const recordingFailed: Reducer<'recording-failed'> = (obs, ev) => {
 
 /** One reducer per report type: each a pure function of the observation and one report. */
 export const reducers: { [K in EventType]: Reducer<K> } = {
-  'publish-started': inOrder(publishStarted),
+  'publish-started': closingAbandoned(inOrder(publishStarted)),
   'publish-ended': inOrder(publishEnded),
   'session-ended': sessionEnded,
   'publish-refused': publishRefused,
   'ffmpeg-failed': inOrder(ffmpegFailed),
-  heartbeat: inOrder(heartbeat),
+  heartbeat: closingAbandoned(inOrder(heartbeat)),
   'relay-state': relayState,
   'relay-heartbeat': relayHeartbeat,
   'recording-progress': recordingProgress,
@@ -335,18 +368,31 @@ export function applyReport(prev: PublishObservation | undefined, ev: AnyEvent):
  * same id adds nothing (the history is deduplicated by id).
  */
 export function expireSession(obs: PublishObservation, nowMs: number, ttlMs: number): PublishStep {
-  const open = obs.state === 'live' || obs.state === 'reconnecting';
-  if (!open || obs.session === '' || nowMs - obs.lastReportAt <= ttlMs) return unchanged(obs);
-  const startedAt = obs.sessionStartedAt ?? obs.lastReportAt;
-  return endSession(obs, {
-    id: obs.session,
-    startedAt: iso(startedAt),
-    endedAt: iso(obs.lastReportAt),
-    durationSeconds: Math.round((obs.lastReportAt - startedAt) / 1000),
-    peakViewers: obs.peakViewers,
-    bytesIn: obs.figures.bytesIn,
-    endReason: transcoderLostReason,
-  });
+  if (!isOpen(obs) || nowMs - obs.lastReportAt <= ttlMs) return unchanged(obs);
+  return endSession(obs, lostSummary(obs));
+}
+
+/**
+ * What a new leader knows of a session its predecessor wrote into status and whose reports were all acknowledged:
+ * open, alive as of `nowMs` (the first look). Reports that follow continue it; if none comes within the heartbeat
+ * TTL, expireSession closes it as lost. Undefined when status shows no open session.
+ */
+export function observationFromStatus(
+  status: LiveStreamStatus | undefined,
+  nowMs: number,
+): PublishObservation | undefined {
+  const session = status?.session;
+  if (!session?.id || (status?.state !== 'Live' && status?.state !== 'Reconnecting')) return undefined;
+  const startedAt = session.startedAt ? Date.parse(session.startedAt) : nowMs;
+  return {
+    ...emptyObservation(),
+    state: status.state === 'Live' ? 'live' : 'reconnecting',
+    session: session.id,
+    sessionStartedAt: Number.isFinite(startedAt) ? startedAt : nowMs,
+    lastReportAt: nowMs,
+    figures: { ...zeroFigures, viewers: session.viewers ?? 0, bytesIn: session.bytesIn ?? 0 },
+    peakViewers: session.viewers ?? 0,
+  };
 }
 
 export type PublishPhase =

@@ -107,6 +107,13 @@ describe('publish state in the LiveStream status', () => {
     expect(lag).toBeLessThan(3);
     expect(live.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Live' });
     expect(live.status?.session?.fps).toBeGreaterThan(10);
+    // The transcoder's heartbeat names the settings its ladder was planned from: the operator agrees they are the spec's.
+    await eventually(
+      async () =>
+        (await get()).status?.conditions?.find((c) => c.type === 'SpecApplied' && c.reason === 'SessionMatchesSpec'),
+      10_000,
+      'SpecApplied=True (SessionMatchesSpec) from the real transcoder',
+    );
     const table = await cluster.kubectl(['get', 'livestreams', '-n', cluster.namespace]);
     expect(table).toMatch(/show\s+Live\s+True\s+rtmp:\/\/show\.\S+\s+\d+\s+[1-9]\d*/);
     console.log(`live ${lag.toFixed(2)} s after the first segment`);

@@ -39,6 +39,8 @@ export interface ReportSource {
   forget(key: string): Promise<void>;
   /** Closes the open session of a transcoder silent for more than `ttlMs` (endReason TranscoderLost). */
   expire(key: string, nowMs: number, ttlMs: number): PublishTransition;
+  /** Starts an observation from status when no report was folded yet (a new leader; see observationFromStatus). */
+  seed(key: string, obs: PublishObservation): void;
 }
 
 /** A transcoder silent for this long is not trusted (3 missed heartbeats of 5 s). */
