@@ -22,92 +22,80 @@ export interface OperatorMetrics {
 }
 
 const streamLabels = ['namespace', 'livestream'] as const;
+const prefix = 'livestream_operator_';
 
-export function createOperatorMetrics(registry = new Registry()): OperatorMetrics {
-  collectDefaultMetrics({ register: registry, prefix: 'livestream_operator_' });
+/** Metric constructors bound to one registry, with the operator's name prefix. */
+function on(registry: Registry) {
+  const registers = [registry];
   return {
-    registry,
-    reconciles: new Counter({
-      name: 'livestream_operator_reconciles_total',
-      help: 'Reconciles by result (success, requeue, error).',
-      labelNames: ['result'],
-      registers: [registry],
-    }),
+    counter: <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Counter<L>({ name: prefix + name, help, labelNames, registers }),
+    gauge: <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Gauge<L>({ name: prefix + name, help, labelNames, registers }),
+  };
+}
+
+/** The control loop: reconciles, the queue, the Lease, watches, reports. */
+function controlMetrics(registry: Registry) {
+  const { counter, gauge } = on(registry);
+  return {
+    reconciles: counter('reconciles_total', 'Reconciles by result (success, requeue, error).', ['result']),
     reconcileDuration: new Histogram({
-      name: 'livestream_operator_reconcile_duration_seconds',
+      name: `${prefix}reconcile_duration_seconds`,
       help: 'Time spent in one reconcile.',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    queueDepth: new Gauge({
-      name: 'livestream_operator_queue_depth',
-      help: 'Keys waiting in the work queue, including scheduled retries.',
-      registers: [registry],
-    }),
-    livestreams: new Gauge({
-      name: 'livestream_operator_livestreams',
-      help: 'LiveStreams by state, as last written to their status.',
-      labelNames: ['state'],
-      registers: [registry],
-    }),
-    leader: new Gauge({
-      name: 'livestream_operator_leader',
-      help: '1 while this replica holds the leader Lease.',
-      registers: [registry],
-    }),
-    informerRestarts: new Counter({
-      name: 'livestream_operator_informer_restarts_total',
-      help: 'Watch restarts after an error, by resource.',
-      labelNames: ['resource'],
-      registers: [registry],
-    }),
-    streamInfo: new Gauge({
-      name: 'livestream_operator_livestream_info',
-      help: '1 for the current state of each LiveStream (as written to its status).',
-      labelNames: [...streamLabels, 'state'],
-      registers: [registry],
-    }),
-    streamViewers: new Gauge({
-      name: 'livestream_operator_livestream_viewers',
-      help: 'Viewers of each LiveStream, as last reported by its transcoder.',
-      labelNames: streamLabels,
-      registers: [registry],
-    }),
-    streamBitrate: new Gauge({
-      name: 'livestream_operator_livestream_ingest_bitrate_kbps',
-      help: 'Ingest bitrate of each LiveStream while Live, as last reported by its transcoder.',
-      labelNames: streamLabels,
-      registers: [registry],
-    }),
-    sessionsEnded: new Counter({
-      name: 'livestream_operator_sessions_total',
-      help: 'Broadcast sessions that ended, by LiveStream and end reason (increase() over a day, week or month).',
-      labelNames: [...streamLabels, 'reason'],
-      registers: [registry],
-    }),
-    sessionSeconds: new Counter({
-      name: 'livestream_operator_session_seconds_total',
-      help: 'Seconds of ended broadcast sessions, by LiveStream.',
-      labelNames: streamLabels,
-      registers: [registry],
-    }),
-    publishRefused: new Counter({
-      name: 'livestream_operator_publish_refused_total',
-      help: 'Publishes the transcoders refused, by LiveStream and reason (bad_key, wrong_path, busy, rate_limited).',
-      labelNames: [...streamLabels, 'reason'],
-      registers: [registry],
-    }),
-    reportsConsumed: new Counter({
-      name: 'livestream_operator_reports_total',
-      help: 'Transcoder reports read from Redis, by type.',
-      labelNames: ['type'],
-      registers: [registry],
-    }),
-    reportsInvalid: new Counter({
-      name: 'livestream_operator_reports_invalid_total',
-      help: 'Report entries skipped as invalid, by type (a known report type, else "unknown"); acknowledged at once.',
-      labelNames: ['type'],
-      registers: [registry],
-    }),
+    queueDepth: gauge('queue_depth', 'Keys waiting in the work queue, including scheduled retries.'),
+    livestreams: gauge('livestreams', 'LiveStreams by state, as last written to their status.', ['state']),
+    leader: gauge('leader', '1 while this replica holds the leader Lease.'),
+    informerRestarts: counter('informer_restarts_total', 'Watch restarts after an error, by resource.', ['resource']),
+    reportsConsumed: counter('reports_total', 'Transcoder reports read from Redis, by type.', ['type']),
+    reportsInvalid: counter(
+      'reports_invalid_total',
+      'Report entries skipped as invalid, by type (a known report type, else "unknown"); acknowledged at once.',
+      ['type'],
+    ),
   };
+}
+
+/** Per LiveStream, at full rate (namespace and name are not secret; the stream key never is a label). */
+function streamMetrics(registry: Registry) {
+  const { counter, gauge } = on(registry);
+  return {
+    streamInfo: gauge('livestream_info', '1 for the current state of each LiveStream (as written to its status).', [
+      ...streamLabels,
+      'state',
+    ]),
+    streamViewers: gauge(
+      'livestream_viewers',
+      'Viewers of each LiveStream, as last reported by its transcoder.',
+      streamLabels,
+    ),
+    streamBitrate: gauge(
+      'livestream_ingest_bitrate_kbps',
+      'Ingest bitrate of each LiveStream while Live, as last reported by its transcoder.',
+      streamLabels,
+    ),
+    sessionsEnded: counter(
+      'sessions_total',
+      'Broadcast sessions that ended, by LiveStream and end reason (increase() over a day, week or month).',
+      [...streamLabels, 'reason'],
+    ),
+    sessionSeconds: counter(
+      'session_seconds_total',
+      'Seconds of ended broadcast sessions, by LiveStream.',
+      streamLabels,
+    ),
+    publishRefused: counter(
+      'publish_refused_total',
+      'Publishes the transcoders refused, by LiveStream and reason (bad_key, wrong_path, busy, rate_limited).',
+      [...streamLabels, 'reason'],
+    ),
+  };
+}
+
+export function createOperatorMetrics(registry = new Registry()): OperatorMetrics {
+  collectDefaultMetrics({ register: registry, prefix });
+  return { registry, ...controlMetrics(registry), ...streamMetrics(registry) };
 }
