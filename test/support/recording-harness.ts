@@ -1,6 +1,7 @@
 // Pieces shared by the recording media tests and the bench: the transcoder as a child process (so it can be
 // SIGKILLed with its ffmpeg, like a container), a LiveStream with recording on, the finalize entry point, and an
 // independent observer of the live playlist (what the test knows was completed, without asking the recorder).
+import type { FinalizeResult } from '../../transcoder/src/recording/finalize.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -150,15 +151,8 @@ export function observePlaylist(file: string, intervalMs = 200): { sequences(): 
   return { sequences: () => [...seen.values()].sort((a, b) => a - b), stop: () => clearInterval(timer) };
 }
 
-export interface FinalizeOutput {
-  session: string;
-  startedAt: string;
-  endedAt: string;
-  durationSeconds: number;
-  playlistUri: string;
-  mp4Uri: string;
-  segments: number;
-}
+/** The JSON line finalize-main prints is the FinalizeResult of transcoder/src/recording/finalize.ts. */
+export type FinalizeOutput = FinalizeResult;
 
 export async function runFinalize(args: {
   bucket: string;
