@@ -12,7 +12,7 @@ import type {
   StreamState,
   TranscoderEvent,
 } from '../../../contract/src/reports.ts';
-import { rfc3339 as iso } from '../../../contract/src/time.ts';
+import { rfc3339 } from '../../../contract/src/time.ts';
 
 export interface RecordingObservation {
   session: string;
@@ -172,8 +172,8 @@ function lostSummary(obs: PublishObservation): SessionSummary {
   const startedAt = obs.sessionStartedAt ?? obs.lastReportAt;
   return {
     id: obs.session,
-    startedAt: iso(startedAt),
-    endedAt: iso(obs.lastReportAt),
+    startedAt: rfc3339(startedAt),
+    endedAt: rfc3339(obs.lastReportAt),
     durationSeconds: Math.round((obs.lastReportAt - startedAt) / 1000),
     peakViewers: obs.peakViewers,
     bytesIn: obs.figures.bytesIn,
@@ -271,8 +271,8 @@ const sessionEnded: Reducer<'session-ended'> = (obs, ev) => {
   const d = ev.data;
   const summary: SessionSummary = {
     id: ev.session,
-    startedAt: iso(ev.ts - d.duration * 1000),
-    endedAt: iso(ev.ts),
+    startedAt: rfc3339(ev.ts - d.duration * 1000),
+    endedAt: rfc3339(ev.ts),
     durationSeconds: Math.round(d.duration),
     peakViewers: d.peakViewers,
     bytesIn: d.bytesIn,
