@@ -174,7 +174,7 @@ export interface RelaySpec {
    */
   name: string;
   /**
-   * Target server URL without the key, e.g. rtmp://a.rtmp.youtube.com/live2 (rtmp://, rtmps:// or srt://). The key comes from keySecretRef and is appended by the relay (as the stream name for RTMP, as streamid for SRT).
+   * Target server URL without the key, e.g. rtmp://a.rtmp.youtube.com/live2 (rtmp://, rtmps:// or srt://). The key comes from keySecretRef and is appended by the relay (as the stream name for RTMP, as streamid for SRT). Without keySecretRef the relay pushes to the URL as written, e.g. rtmp://cdn.example.com/live/channel-1.
    */
   url: string;
   keySecretRef?: RelayKeySecretRef;

@@ -126,10 +126,10 @@ export class RelayManager {
     }
   }
 
-  // What a running relay depends on. The key enters only as a digest (and only of enabled relays' files).
+  // What a running relay depends on. The key enters only as a digest (and only of enabled, keyed relays' files).
   private async fingerprint(target: RelayTarget): Promise<string> {
-    let key = 'disabled';
-    if (target.enabled) {
+    let key = target.enabled ? 'keyless' : 'disabled';
+    if (target.enabled && target.keyed) {
       key = await readFile(this.keyPath(target.name)).then(
         (content) => createHash('sha256').update(content).digest('hex'),
         (err: NodeJS.ErrnoException) => `unreadable:${err.code ?? 'error'}`,

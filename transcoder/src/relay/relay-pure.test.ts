@@ -24,9 +24,15 @@ describe('parseRelays', () => {
         ]),
       ),
     ).toEqual([
-      { name: 'youtube', protocol: 'rtmp', url: 'rtmp://a.rtmp.youtube.com/live2', enabled: true },
-      { name: 'fb', protocol: 'rtmps', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false },
-      { name: 'srt-1', protocol: 'srt', url: 'srt://ingest.example.com:9000?latency=200000', enabled: true },
+      { name: 'youtube', protocol: 'rtmp', url: 'rtmp://a.rtmp.youtube.com/live2', enabled: true, keyed: true },
+      { name: 'fb', protocol: 'rtmps', url: 'rtmps://live-api-s.facebook.com:443/rtmp/', enabled: false, keyed: false },
+      {
+        name: 'srt-1',
+        protocol: 'srt',
+        url: 'srt://ingest.example.com:9000?latency=200000',
+        enabled: true,
+        keyed: false,
+      },
     ]);
     expect(parseRelays(undefined)).toEqual([]);
   });
@@ -112,6 +118,20 @@ describe('relayFfmpegCommand', () => {
       'srt://ingest.example.com:9000?latency=200000',
     ]);
     expect(cmd.preset).toBe('streamid=#!::r=live/k1,m=publish\n');
+  });
+
+  // A relay without keySecretRef: the URL as written (stream name included), no preset file to read a key from.
+  it.each([
+    ['rtmp://cdn.example.com/live/channel-1', ['-f', 'flv', '-flvflags', 'no_duration_filesize']],
+    ['rtmps://[2001:db8::1]:8443/app/name?x=1', ['-f', 'flv', '-flvflags', 'no_duration_filesize']],
+    ['srt://ingest.example.com:9000?latency=200000', ['-f', 'mpegts']],
+  ])('keyless: pushes to %s as written, without a preset', (url, format) => {
+    const [target] = parseRelays(stored([{ name: 'open', url }]));
+    expect(target!.keyed).toBe(false);
+    const cmd = relayFfmpegCommand(target!, undefined, input);
+    expect(cmd.preset).toBeUndefined();
+    expect(cmd.args).not.toContain('-fpre');
+    expect(cmd.args.slice(-format.length - 1)).toEqual([...format, url]);
   });
 
   it('reads one key line from a Secret file', () => {

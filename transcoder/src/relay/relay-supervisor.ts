@@ -14,7 +14,8 @@ import type { RelayStateData } from '../../../contract/src/reports.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
 import { defaultRelayBackoff } from '../config/settings.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
-import { parseKey, presetFd, relayFfmpegCommand } from './relay-command.ts';
+import type { ProgressReport } from '../ffmpeg/ffmpeg-progress.ts';
+import { parseKey, presetFd, relayFfmpegCommand, type RelayFfmpegCommand } from './relay-command.ts';
 import { describeTarget, type RelayTarget } from './relay-targets.ts';
 import { lastErrorLine, sanitizeError } from './sanitize.ts';
 
@@ -38,7 +39,7 @@ export const defaultRelayTimings: RelayTimings = {
 
 export interface RelaySupervisorOptions {
   target: RelayTarget;
-  keyPath: string;
+  keyPath: string; // read only for a keyed relay (target.keyed)
   inputUrl: string; // the program on the loopback ingest
   workDir: string; // private (0700) directory for the short-lived preset file
   ffmpegPath?: string;
@@ -151,39 +152,12 @@ export class RelaySupervisor {
   }
 
   private async start(): Promise<void> {
-    let key: string;
-    try {
-      key = parseKey(await readFile(this.options.keyPath, 'utf8'));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT' ? 'no key file' : code ? `cannot read the key file (${code})` : (err as Error).message;
-      this.fail(`relay key unavailable: ${why}`);
-      return;
-    }
-    if (this.closed || !this.programLive) return;
+    const key = this.target.keyed ? await this.readKey() : undefined;
+    if (key === null || this.closed || !this.programLive) return;
     const command = relayFfmpegCommand(this.target, key, this.options.inputUrl);
-    // The preset file lives only between these lines: ffmpeg re-opens it through /dev/fd/3 after it is unlinked.
-    const file = path.join(this.options.workDir, `${this.target.name}.ffpreset`);
-    const handle = await open(file, 'wx', 0o600);
-    let proc: FfmpegProcess;
-    try {
-      await handle.writeFile(command.preset);
-      await unlink(file);
-      proc = new FfmpegProcess({
-        ...(this.options.ffmpegPath !== undefined && { command: this.options.ffmpegPath }),
-        args: command.args,
-        inheritFds: { [presetFd]: handle.fd },
-        stdout: 'progress',
-        tailLines: 40,
-        secrets: [key],
-        stopGraceMs: this.timings.stopGraceMs,
-        onProgress: (report) => this.onProgress(run, report.totalSize, report.outTimeUs),
-      });
-    } finally {
-      await unlink(file).catch(() => {});
-      await handle.close();
-    }
+    const proc = await this.spawn(command, key === undefined ? [] : [key], (report) =>
+      this.onProgress(run, report.totalSize, report.outTimeUs),
+    );
     const run: Run = {
       proc,
       startedAt: Date.now(),
@@ -197,6 +171,49 @@ export class RelaySupervisor {
     if (this.attempt > 0) this.options.onRestart();
     this.logger.info({ pid: proc.pid, attempt: this.attempt }, 'relay ffmpeg started');
     void proc.exited.then((exit) => this.onExit(run, exit.code));
+  }
+
+  // The key of a keyed relay, or null when it cannot be read (the relay is then Retrying, saying why).
+  private async readKey(): Promise<string | null> {
+    try {
+      return parseKey(await readFile(this.options.keyPath, 'utf8'));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'no key file' : code ? `cannot read the key file (${code})` : (err as Error).message;
+      this.fail(`relay key unavailable: ${why}`);
+      return null;
+    }
+  }
+
+  private async spawn(
+    command: RelayFfmpegCommand,
+    secrets: string[],
+    onProgress: (report: ProgressReport) => void,
+  ): Promise<FfmpegProcess> {
+    const spawnWith = (inheritFds: Record<number, number>): FfmpegProcess =>
+      new FfmpegProcess({
+        ...(this.options.ffmpegPath !== undefined && { command: this.options.ffmpegPath }),
+        args: command.args,
+        inheritFds,
+        stdout: 'progress',
+        tailLines: 40,
+        secrets,
+        stopGraceMs: this.timings.stopGraceMs,
+        onProgress,
+      });
+    if (command.preset === undefined) return spawnWith({});
+    // The preset file lives only between these lines: ffmpeg re-opens it through /dev/fd/3 after it is unlinked.
+    const file = path.join(this.options.workDir, `${this.target.name}.ffpreset`);
+    const handle = await open(file, 'wx', 0o600);
+    try {
+      await handle.writeFile(command.preset);
+      await unlink(file);
+      return spawnWith({ [presetFd]: handle.fd });
+    } finally {
+      await unlink(file).catch(() => {});
+      await handle.close();
+    }
   }
 
   private onProgress(run: Run, totalSize: number, outTimeUs: number): void {

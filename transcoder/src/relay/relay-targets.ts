@@ -15,6 +15,9 @@ export interface RelayTarget {
   protocol: RelayProtocol;
   url: string; // as in the spec: scheme://host[:port]/app (rtmp, rtmps) or srt://host:port[?options]; no key
   enabled: boolean;
+  // spec.relays[].keySecretRef is set: the key (a mounted file) is sent as the RTMP stream name or the SRT streamid.
+  // Without one the URL is pushed to as written (a target that needs no key, e.g. rtmp://host/app/name).
+  keyed: boolean;
 }
 
 export function parseRelays(relays: readonly RelaySpec[] | undefined): RelayTarget[] {
@@ -22,6 +25,7 @@ export function parseRelays(relays: readonly RelaySpec[] | undefined): RelayTarg
     name: relay.name,
     ...parseTargetUrl(relay.url, `spec.relays[${i}].url`),
     enabled: relay.enabled,
+    keyed: relay.keySecretRef !== undefined,
   }));
 }
 
