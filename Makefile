@@ -2,7 +2,8 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Go last: the tool builds need it, and a fresh root shell may not have /usr/local/go/bin on PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go/bin
 
 NODE := node
 # Outside .cluster: starting a cluster wipes that directory, and CI sums the reports of both tiers at the end.
@@ -19,8 +20,15 @@ node_modules/.package-lock.json: package-lock.json
 .PHONY: deps
 deps: node_modules/.package-lock.json ## Install npm dependencies (including the Node 24 runtime)
 
+# The Debian packages (hack/install-system-packages.sh, the list CI uses too): one dpkg-query when all are there.
+.PHONY: system-deps system-deps-test
+system-deps: ## Install the Debian packages of every target (the node, the images; needs root when one is missing)
+	@hack/install-system-packages.sh all
+system-deps-test: ## Install the Debian packages make test needs (ffmpeg, Redis, Chromium, nginx, wrk)
+	@hack/install-system-packages.sh test
+
 .PHONY: tools
-tools: ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool, MinIO, CoreDNS and pause
+tools: system-deps ## Build (or load from cache) etcd, the Kubernetes components, helm, promtool, MinIO, CoreDNS and pause
 	@for t in etcd kubernetes helm promtool minio coredns pause; do \
 	  start=$$(date +%s%N); dir=$$(hack/tools/build.sh $$t); \
 	  printf 'tool %-10s %6d ms  %s\n' $$t $$(( ($$(date +%s%N) - start) / 1000000 )) "$$dir"; \
@@ -78,7 +86,7 @@ chart-lint: deps ## helm lint --strict on the chart, and its CRD copy checked
 	$(NODE) scripts/sync-chart-crd.ts --check
 
 .PHONY: test
-test: deps typecheck lint verify ## Type-check, lint, verify, then every test tier but e2e (starts and stops a control plane)
+test: system-deps-test deps typecheck lint verify ## Type-check, lint, verify, then every test tier but e2e (starts and stops a control plane)
 	@mkdir -p $(REPORT_DIR) && rm -f $(REPORT_DIR)/test.json
 	@status=0; vitest run --project unit --project kube --project media \
 	  --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/test.json || status=$$?; \
@@ -101,7 +109,7 @@ bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints o
 	$(NODE) bench/origin.ts
 
 .PHONY: images
-images: deps ## Build (or load from cache) the base, operator and transcoder images (needs debootstrap and podman)
+images: system-deps deps ## Build (or load from cache) the base, operator and transcoder images (needs debootstrap and podman)
 	hack/images/build-images.sh
 
 .PHONY: test-images
@@ -109,17 +117,17 @@ test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the 
 	vitest run --project images
 
 .PHONY: node-up
-node-up: deps ## Start the local cluster with a node (containerd, kubelet, kube-proxy, CoreDNS) and the images loaded
+node-up: system-deps deps ## Start the local cluster with a node (containerd, kubelet, kube-proxy, CoreDNS) and the images loaded
 	$(NODE) hack/cluster/cli.ts up --node
 
 .PHONY: e2e
-e2e: deps ## The images, then the end-to-end suite on a cluster with a node (started and stopped here unless one runs or KUBECONFIG is set)
+e2e: system-deps deps ## The images, then the end-to-end suite on a cluster with a node (started and stopped here unless one runs or KUBECONFIG is set)
 	@mkdir -p $(REPORT_DIR) && rm -f $(REPORT_DIR)/e2e.json
 	@status=0; vitest run --project images --project e2e --reporter=default --reporter=json --outputFile.json=$(REPORT_DIR)/e2e.json || status=$$?; \
 	$(NODE) scripts/test-summary.ts $(REPORT_DIR)/e2e.json; exit $$status
 
 .PHONY: demo
-demo: deps ## One command to a live channel: cluster + node (or KUBECONFIG's), chart, a LiveStream, a publisher; prints the player URL
+demo: system-deps deps ## One command to a live channel: cluster + node (or KUBECONFIG's), chart, a LiveStream, a publisher; prints the player URL
 	$(NODE) hack/demo.ts
 
 .PHONY: demo-stop
