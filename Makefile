@@ -109,8 +109,8 @@ bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints o
 	$(NODE) bench/origin.ts
 
 .PHONY: images
-images: system-deps deps ## Build (or load from cache) the base, operator and transcoder images (needs debootstrap and podman)
-	hack/images/build-images.sh
+images: system-deps deps ## Build (or load from cache) the images; also OCI archives for kind, k3d, containerd (README: Images)
+	hack/images/build-images.sh --oci
 
 .PHONY: test-images
 test-images: images ## Run the images: Node 24, ffmpeg, the operator taking the Lease, the transcoder's ingest

@@ -3,7 +3,13 @@
 # debootstrap bases or FROM scratch, and exports each as a docker archive into the cache (for
 # `ctr -n k8s.io image import` on the node: hack/images/import-images.sh). Nothing is pulled from a registry.
 #
-#   hack/images/build-images.sh [IMAGE...]  -> one line per image on stdout:  <tag> <image id> <size MB> <archive>
+#   hack/images/build-images.sh [--oci] [IMAGE...]  -> one line per image on stdout:  <tag> <image id> <size MB> <archive>
+#
+# --oci (what `make images` passes) also writes an OCI archive per image to a stable path, for other clusters:
+# ${LSO_OCI_DIR:-$LSO_CACHE/images/oci}/livestream-<image>.oci.tar, and prints how kind, k3d and containerd import
+# them. The operator and transcoder archives carry the chart's default references (values.yaml, as the kubelet
+# resolves them: docker.io/library/livestream-operator:<version>), so a plain `helm install` finds them; the others
+# keep their localhost/ names (the chart's Redis default is pullable; see the chart README for ours).
 #
 # IMAGE is operator, transcoder, pause, redis or minio; default all, in that order:
 #   localhost/livestream-operator:<package.json version>, localhost/livestream-transcoder:<same>
@@ -29,6 +35,11 @@ podman=(podman)
 log() { echo "build-images: $*" >&2; }
 ms() { date +%s%N | cut -c1-13; }
 all=(operator transcoder pause redis minio)
+oci_dir=
+if [ "${1:-}" = --oci ]; then
+  oci_dir=${LSO_OCI_DIR:-$cache_root/oci}
+  shift
+fi
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${all[@]}")
 for w in "${wanted[@]}"; do
@@ -37,7 +48,7 @@ done
 want() { case " ${wanted[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 command -v podman >/dev/null || { log "podman is missing (apt-get install -y podman buildah)"; exit 1; }
-mkdir -p "$cache_root"
+mkdir -p "$cache_root" ${oci_dir:+"$oci_dir"}
 exec 9>"$cache_root/build-images.lock"
 flock 9
 
@@ -80,8 +91,37 @@ image() {
   fi
   id=$("${podman[@]}" image inspect --format '{{.Id}}' "$tag" | cut -c1-12)
   size=$(("$("${podman[@]}" image inspect --format '{{.Size}}' "$tag")" / 1000000))
+  [ -z "$oci_dir" ] || oci_archive "$name" "$tag" "$key"
   log "$tag ready in $(($(ms) - t)) ms"
   echo "$tag $id ${size}MB $archive"
+}
+
+# The reference the chart's values.yaml gives SECTION's image by default, as containerd's CRI resolves it (a bare
+# name is docker.io/library/NAME), with TAG's tag; empty when the chart has no such image.
+chart_ref() {
+  local repository
+  repository=$(awk -v s="$1:" '/^[^ #]/ { top = $1 } top == s && /^  image:/ { img = 1; next }
+    img && /^    repository:/ { print $2; exit } /^  [^ ]/ { img = 0 }' "$repo/charts/livestream-operator/values.yaml")
+  [ -n "$repository" ] || return 0
+  case "$repository" in
+    */*) case "${repository%%/*}" in *.* | *:* | localhost) ;; *) repository="docker.io/$repository" ;; esac ;;
+    *) repository="docker.io/library/$repository" ;;
+  esac
+  echo "$repository:${2##*:}"
+}
+
+# Writes $oci_dir/livestream-NAME.oci.tar for TAG unless its .key names this build KEY already. The operator and
+# transcoder archives are named with the chart's default reference (tagged in podman for the save, then untagged).
+oci_archive() {
+  local name=$1 tag=$2 key=$3 file="$oci_dir/livestream-$1.oci.tar" ref=$2
+  case "$name" in operator | transcoder) ref=$(chart_ref "$name" "$tag") && ref=${ref:-$tag} ;; esac
+  if [ -f "$file" ] && [ "$(cat "$file.key" 2>/dev/null)" = "$key $ref" ]; then return 0; fi
+  log "writing $file ($ref)"
+  [ "$ref" = "$tag" ] || "${podman[@]}" tag "$tag" "$ref"
+  "${podman[@]}" save --quiet --format oci-archive -o "$file.tmp" "$ref"
+  [ "$ref" = "$tag" ] || "${podman[@]}" untag "$ref" "$ref"
+  mv "$file.tmp" "$file"
+  echo "$key $ref" >"$file.key"
 }
 
 # A reproducible hash of a staged context directory (names, modes, contents; not times or the host's owners).
@@ -164,4 +204,11 @@ if want minio; then
   cp -l "$bin/minio" "$ctx/minio" 2>/dev/null || cp "$bin/minio" "$ctx/minio"
   image minio "localhost/livestream-minio:$(cat "$bin/../VERSION")" "$key" "$ctx"
   rm -rf "$ctx"
+fi
+
+if [ -n "$oci_dir" ]; then
+  log "OCI archives in $oci_dir; import them into the cluster's nodes with one of:"
+  for w in "${wanted[@]}"; do log "  kind load image-archive $oci_dir/livestream-$w.oci.tar [--name CLUSTER]"; done
+  log "  k3d image import $oci_dir/*.oci.tar [-c CLUSTER]"
+  log "  ctr -n k8s.io images import $oci_dir/livestream-<image>.oci.tar   (on each containerd node)"
 fi
