@@ -32,7 +32,8 @@ import { recordingSettings } from '../../transcoder/src/recording/recording-serv
 import { fullExample, minimalExample, storedLiveStream } from '../support/livestream-examples.ts';
 
 const repo = path.join(import.meta.dirname, '..', '..');
-const ctx: BuildContext = { image: 'localhost/livestream-transcoder:test', redis: { secretName: 'redis', key: 'url' } };
+const redis = { secretName: 'redis', key: 'url' };
+const ctx: BuildContext = { image: 'localhost/livestream-transcoder:test', redis };
 const examples = [
   ['minimal', storedLiveStream(minimalExample)],
   ['full', storedLiveStream(fullExample)],
@@ -114,7 +115,7 @@ describe.each(examples)('the pod contract, on the %s example', (_, ls) => {
 
     expectWritable(pod, transcoder, settings.hlsDir);
     expectWritable(pod, transcoder, env.HOME ?? 'HOME unset');
-    expect(settings.redisUrl).toBe(`<secret ${ctx.redis.secretName}>`);
+    expect(settings.redisUrl).toBe(`<secret ${redis.secretName}>`);
     expect(portNamed(transcoder, contract.portNames.rtmp)?.containerPort).toBe(settings.rtmpPort);
     expect(portNamed(transcoder, contract.portNames.http)?.containerPort).toBe(settings.httpPort);
   });
@@ -165,7 +166,7 @@ describe.each(examples)('the pod contract, on the %s example', (_, ls) => {
     expectWritable(pod, relay, settings.runDir);
     expectWritable(pod, relay, env.HOME ?? 'HOME unset');
     expect(portNamed(relay, contract.portNames.relayMetrics)?.containerPort).toBe(settings.metricsPort);
-    expect(settings.redisUrl).toBe(`<secret ${ctx.redis.secretName}>`);
+    expect(settings.redisUrl).toBe(`<secret ${redis.secretName}>`);
   });
 
   it('routes the Service and the PodMonitor to ports the containers declare', () => {

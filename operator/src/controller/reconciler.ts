@@ -10,7 +10,7 @@ import { describeApiError, type KubeClient } from '../k8s/client.ts';
 import type { ProcessResult } from '../runtime/work-queue.ts';
 import type { EventRecorder } from '../telemetry/events.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
-import { childNames, redisSecretKey, type BuildContext } from './desired/index.ts';
+import { childNames, redisSecretRef, type BuildContext } from './desired/index.ts';
 import { publishPhase, type PublishObservation, type PublishTransition } from './publish-state.ts';
 import {
   applyChildrenStep,
@@ -132,7 +132,8 @@ export class Reconciler {
   private buildContext(ls: LiveStream): BuildContext {
     return {
       image: this.deps.image,
-      redis: { secretName: childNames(ls).redisSecret, key: redisSecretKey },
+      // The Redis Secret is made only when there is a URL to copy (desiredChildren); only then is it referenced.
+      ...(this.deps.redisUrl !== undefined && { redis: redisSecretRef(ls) }),
       ...(this.deps.extraLabels ? { extraLabels: this.deps.extraLabels } : {}),
     };
   }

@@ -5,8 +5,12 @@ export interface BuildContext {
   /** Image of the transcoder and relay containers (one image, see the pod contract). */
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  /** A Secret in the LiveStream's namespace (env vars cannot reference another namespace) with the Redis URL. */
-  redis: { secretName: string; key: string };
+  /**
+   * A Secret in the LiveStream's namespace (env vars cannot reference another namespace) with the Redis URL. Absent
+   * when the operator runs without Redis: the pods get no URL and discard their reports (nothing references a Secret
+   * that is never made, so the pods start).
+   */
+  redis?: { secretName: string; key: string };
   /** Resources of the relay sidecar; a small default when absent. */
   relayResources?: V1ResourceRequirements;
   /** Extra labels for every child (e.g. from the chart's values); never overrides the app.kubernetes.io ones. */

@@ -156,10 +156,15 @@ function volumes(ls: LiveStream): V1Volume[] {
 function commonEnv(ctx: BuildContext): V1EnvVar[] {
   return [
     { name: contract.env.config, value: contract.configPath },
-    {
-      name: contract.env.redisUrl,
-      valueFrom: { secretKeyRef: { name: ctx.redis.secretName, key: ctx.redis.key } },
-    },
+    // Without Redis no URL: the pods discard their reports and status comes from what the operator observes.
+    ...(ctx.redis
+      ? [
+          {
+            name: contract.env.redisUrl,
+            valueFrom: { secretKeyRef: { name: ctx.redis.secretName, key: ctx.redis.key } },
+          },
+        ]
+      : []),
     { name: contract.env.rtmpPort, value: String(contract.ports.rtmp) },
     { name: contract.env.httpPort, value: String(contract.ports.http) },
     { name: contract.env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

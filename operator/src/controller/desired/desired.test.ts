@@ -19,24 +19,28 @@ const key = 'k3y_Of-Test-0123456789abcdefXYZ';
 const minimal = () => storedLiveStream(minimalExample);
 const full = () => storedLiveStream(fullExample);
 
-function allChildren(ls: LiveStream) {
+// The operator without Redis: no Redis Secret is made, so none may be referenced.
+const { redis: _redis, ...ctxWithoutRedis } = ctx;
+
+function allChildren(ls: LiveStream, build: BuildContext = ctx) {
   return [
     ...(ls.spec.streamKey ? [] : [buildStreamKeySecret(ls, { streamKey: key })]),
-    buildRedisSecret(ls, { redisUrl: 'redis://:pw@redis.lso-system:6379/0' }),
-    buildConfigMap(ls, ctx),
-    buildDeployment(ls, ctx),
-    buildService(ls, ctx),
-    buildPodMonitor(ls, ctx),
+    ...(build.redis ? [buildRedisSecret(ls, { redisUrl: 'redis://:pw@redis.lso-system:6379/0' })] : []),
+    buildConfigMap(ls, build),
+    buildDeployment(ls, build),
+    buildService(ls, build),
+    buildPodMonitor(ls, build),
   ];
 }
 
 describe('golden manifests', () => {
   // The files are the review surface: a change to a builder shows up as a diff of plain YAML.
   it.each([
-    ['minimal', minimal],
-    ['full', full],
-  ])('%s LiveStream', async (name, make) => {
-    const docs = allChildren(make()).map((o) =>
+    ['minimal', minimal, ctx],
+    ['full', full, ctx],
+    ['minimal-without-redis', minimal, ctxWithoutRedis],
+  ])('%s LiveStream', async (name, make, build) => {
+    const docs = allChildren(make(), build).map((o) =>
       stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, singleQuote: true }),
     );
     await expect(docs.join('---\n')).toMatchFileSnapshot(`./__golden__/${name}.yaml`);
@@ -217,6 +221,22 @@ describe('Deployment', () => {
     expect(container(minimal(), 'transcoder').env!.find((e) => e.name === 'LSO_HLS_DIR')?.value).toBe(
       '/var/lib/livestream/hls',
     );
+  });
+
+  it('without Redis references no Redis Secret (it is never made): the pods start and discard their reports', () => {
+    for (const ls of [minimal(), full()]) {
+      const children = allChildren(ls, ctxWithoutRedis);
+      const made = new Set(children.filter((c) => c.kind === 'Secret').map((c) => c.metadata?.name));
+      expect(made.has(childNames(ls).redisSecret)).toBe(false);
+      const spec = buildDeployment(ls, ctxWithoutRedis).spec!.template.spec!;
+      for (const c of spec.containers) {
+        expect(c.env!.map((e) => e.name)).not.toContain('LSO_REDIS_URL');
+        // Every Secret an env var needs is one the operator makes (or optional).
+        for (const ref of c.env!.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []))) {
+          expect(ref.optional === true || made.has(ref.name)).toBe(true);
+        }
+      }
+    }
   });
 
   it('mounts the stream key at the contract path, from the generated or the user’s Secret', () => {

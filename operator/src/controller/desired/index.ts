@@ -10,7 +10,7 @@ export {
   podMonitorVersion,
   type PodMonitor,
 } from './pod-monitor.ts';
-export { buildRedisSecret, redisSecretKey } from './redis-secret.ts';
+export { buildRedisSecret, redisSecretKey, redisSecretRef } from './redis-secret.ts';
 export { buildService } from './service.ts';
 export { buildStreamKeySecret, streamKeyPattern } from './stream-key-secret.ts';
 export { buildFinalizeJob, finalizeComponent, finalizeJobName, sessionAnnotation } from './finalize-job.ts';

@@ -7,6 +7,11 @@ import { childMetadata, childNames } from './metadata.ts';
 
 export const redisSecretKey = 'url';
 
+/** Where the pods read the Redis URL from: the Secret buildRedisSecret makes. */
+export function redisSecretRef(ls: LiveStream): NonNullable<BuildContext['redis']> {
+  return { secretName: childNames(ls).redisSecret, key: redisSecretKey };
+}
+
 export function buildRedisSecret(
   ls: LiveStream,
   ctx: Pick<BuildContext, 'extraLabels'> & { redisUrl: string },
