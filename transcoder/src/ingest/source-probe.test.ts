@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SourceInfo } from '../ladder/source-info.ts';
+import { noVideo, type SourceInfo } from '../ladder/source-info.ts';
 import type { NmsPacket } from './nms.ts';
 import { describeSource, SourceProbe, type SourceMetadata } from './source-probe.ts';
 
@@ -51,6 +51,11 @@ describe('describeSource', () => {
   });
 });
 
+const twoKeyframes = (p: SourceProbe, intervalMs: number): void => {
+  p.observe(packet({ flags: 3, dts: 1_000 }));
+  p.observe(packet({ flags: 3, dts: 1_000 + intervalMs }));
+};
+
 describe('SourceProbe', () => {
   let ready: SourceInfo[];
   const probe = (audioWaitMs = 1_000) => new SourceProbe(metadata, audioWaitMs, (s) => ready.push(s));
@@ -75,6 +80,7 @@ describe('SourceProbe', () => {
   it('decides "no audio" audioWaitMs after the video header', () => {
     const p = probe(500);
     p.observe(videoHeader());
+    twoKeyframes(p, 2_000);
     vi.advanceTimersByTime(499);
     expect(ready).toHaveLength(0);
     vi.advanceTimersByTime(1);
@@ -86,6 +92,7 @@ describe('SourceProbe', () => {
   it('counts audio of a codec without a sequence header (MP3) as audio', () => {
     const p = probe();
     p.observe(videoHeader());
+    twoKeyframes(p, 2_000);
     p.observe(packet({ codec_type: 8, codec_id: 2, flags: 1 }));
     expect(ready).toEqual([expect.objectContaining({ audioCodec: 'mp3' })]);
   });
@@ -106,5 +113,43 @@ describe('SourceProbe', () => {
     p.observe(aacHeader);
     expect(ready).toHaveLength(0);
     expect(p.info).toBeUndefined();
+  });
+
+  it('measures the keyframe interval of a source the ladder may copy before reporting it', () => {
+    const p = probe();
+    p.observe(videoHeader());
+    p.observe(aacHeader);
+    expect(ready).toHaveLength(0);
+    twoKeyframes(p, 2_000);
+    expect(ready).toEqual([expect.objectContaining({ keyframeIntervalSeconds: 2 })]);
+  });
+
+  it('reports a GOP longer than the wait as over it, without holding the ladder back longer', () => {
+    const p = new SourceProbe(metadata, 1_000, (s) => ready.push(s), 2_200);
+    p.observe(videoHeader());
+    p.observe(aacHeader);
+    p.observe(packet({ flags: 3, dts: 0 }));
+    vi.advanceTimersByTime(2_199);
+    expect(ready).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toMatchObject({ keyframeIntervalOverSeconds: 2.2 });
+    expect(ready[0]).not.toHaveProperty('keyframeIntervalSeconds');
+  });
+
+  it('does not wait for keyframes of a source that is encoded anyway (HEVC)', () => {
+    const p = probe();
+    p.observe(packet({ codec_id: 12, flags: 2, data: Buffer.alloc(8) }));
+    p.observe(aacHeader);
+    expect(ready).toEqual([expect.objectContaining({ videoCodec: 'hevc' })]);
+  });
+
+  it('decides "audio only" audioWaitMs after an audio header with no video header', () => {
+    const p = probe(500);
+    p.observe(aacHeader);
+    vi.advanceTimersByTime(499);
+    expect(ready).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(ready).toEqual([expect.objectContaining({ videoCodec: noVideo, audioCodec: 'aac', width: 0, height: 0 })]);
   });
 });

@@ -1,8 +1,18 @@
 // What the published source is, read from its first packets inside node-media-server (no ffprobe round trip delays
 // the ladder): the codec ids, the AVC decoder configuration record (profile, RFC 6381 string, SPS dimensions) and
 // whether there is audio at all. A source that sends no audio header within `audioWaitMs` of its video header is
-// taken as video-only, so a silent encoder does not hold the ladder back.
-import { audioCodecName, parseAvcDecoderConfig, videoCodecName, type SourceInfo } from '../ladder/source-info.ts';
+// taken as video-only, so a silent encoder does not hold the ladder back; one that sends no video header within
+// `audioWaitMs` of its audio header is audio-only (radio, podcasts). A browser-safe H.264 source, which the ladder
+// may copy, is reported once its keyframe interval is measured (two keyframes), or after `keyframeWaitMs` with the
+// interval known to be longer: a copied stream can only be cut at its keyframes.
+import {
+  audioCodecName,
+  isBrowserSafeH264Profile,
+  noVideo,
+  parseAvcDecoderConfig,
+  videoCodecName,
+  type SourceInfo,
+} from '../ladder/source-info.ts';
 import { parseH264Sps, type NmsPacket, type NmsSession } from './nms.ts';
 
 /** What node-media-server read from the publisher's onMetaData (0 or empty when the encoder sent none). */
@@ -27,15 +37,16 @@ export function describeSource(headers: SourceHeaders, metadata: SourceMetadata)
   const avc = headers.videoHeader !== null ? parseAvcDecoderConfig(headers.videoHeader.subarray(5)) : null;
   const dims = avc?.sps ? parseH264Sps(avc.sps) : null;
   const announcedKbps = Number(metadata.videoDatarate);
+  const hasVideo = headers.videoHeader !== null || headers.videoCodecId !== undefined;
   return {
-    videoCodec: videoCodecName(headers.videoCodecId),
+    videoCodec: hasVideo ? videoCodecName(headers.videoCodecId) : noVideo,
     audioCodec: headers.audioHeaderSeen ? audioCodecName(headers.audioCodecId) : null,
-    width: dims?.width ?? (metadata.videoWidth || 0),
-    height: dims?.height ?? (metadata.videoHeight || 0),
-    fps: Number(metadata.videoFramerate) || 0,
+    width: hasVideo ? (dims?.width ?? (metadata.videoWidth || 0)) : 0,
+    height: hasVideo ? (dims?.height ?? (metadata.videoHeight || 0)) : 0,
+    fps: hasVideo ? Number(metadata.videoFramerate) || 0 : 0,
     profile: avc?.profile ?? null,
     ...(avc ? { codecString: avc.codecString } : {}),
-    ...(announcedKbps > 0 ? { videoBitrateKbps: Math.round(announcedKbps) } : {}),
+    ...(hasVideo && announcedKbps > 0 ? { videoBitrateKbps: Math.round(announcedKbps) } : {}),
   };
 }
 
@@ -55,11 +66,22 @@ export class SourceProbe {
   private source: SourceInfo | undefined;
   private done = false;
   private audioTimer: NodeJS.Timeout | undefined;
+  private readonly keyframeWaitMs: number;
+  private readonly keyframeDts: number[] = [];
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private pending: SourceInfo | undefined; // decided, waiting for its keyframe interval
 
-  constructor(metadata: SourceMetadata, audioWaitMs: number, onReady: (source: SourceInfo) => void) {
+  constructor(
+    metadata: SourceMetadata,
+    audioWaitMs: number,
+    onReady: (source: SourceInfo) => void,
+    // The default suits the default 2 s segments: a longer interval than 1.1 x the segment refuses passthrough.
+    keyframeWaitMs = 2_200,
+  ) {
     this.metadata = metadata;
     this.audioWaitMs = audioWaitMs;
     this.onReady = onReady;
+    this.keyframeWaitMs = keyframeWaitMs;
   }
 
   /** The source, once it is known. */
@@ -76,6 +98,7 @@ export class SourceProbe {
   close(): void {
     this.done = true;
     clearTimeout(this.audioTimer);
+    clearTimeout(this.keyframeTimer);
   }
 
   private observeVideo(packet: NmsPacket): void {
@@ -83,11 +106,18 @@ export class SourceProbe {
     h.videoCodecId ??= packet.codec_id;
     if (packet.flags === packetFlags.videoHeader && h.videoHeader === null) {
       h.videoHeader = Buffer.from(packet.data);
+      clearTimeout(this.audioTimer);
       this.audioTimer = setTimeout(() => this.ready(), this.audioWaitMs);
       if (h.audioHeaderSeen) this.ready();
     } else if (packet.flags === packetFlags.keyframe || packet.flags === packetFlags.frame) {
       this.frames++;
+      if (packet.flags === packetFlags.keyframe && this.keyframeDts.length < 2) this.keyframe(packet.dts);
     }
+  }
+
+  private keyframe(dts: number): void {
+    this.keyframeDts.push(dts);
+    if (this.keyframeDts.length === 2 && this.pending !== undefined) this.report(this.pending);
   }
 
   private observeAudio(packet: NmsPacket): void {
@@ -95,15 +125,35 @@ export class SourceProbe {
     h.audioCodecId ??= packet.codec_id;
     // Only AAC has a sequence header; any packet of another codec proves there is audio.
     if (packet.flags === packetFlags.audioHeader || packet.codec_id !== flvAac) {
+      if (!h.audioHeaderSeen && h.videoHeader === null) {
+        this.audioTimer = setTimeout(() => this.ready(), this.audioWaitMs);
+      }
       h.audioHeaderSeen = true;
       if (h.videoHeader !== null) this.ready();
     }
   }
 
+  // Both headers are decided: report now, or once the keyframe interval of a source the ladder may copy is known.
   private ready(): void {
+    if (this.done || this.pending !== undefined) return;
+    clearTimeout(this.audioTimer);
+    const source = describeSource(this.headers, this.metadata);
+    this.pending = source;
+    const copyable = source.videoCodec === 'h264' && isBrowserSafeH264Profile(source.profile);
+    if (!copyable || this.keyframeDts.length === 2) return this.report(source);
+    this.keyframeTimer = setTimeout(() => this.report(source), this.keyframeWaitMs);
+  }
+
+  private report(source: SourceInfo): void {
     if (this.done) return;
     this.close();
-    this.source = describeSource(this.headers, this.metadata);
-    this.onReady(this.source);
+    const [first, second] = this.keyframeDts;
+    if (first !== undefined && second !== undefined && second > first) {
+      source.keyframeIntervalSeconds = (second - first) / 1000;
+    } else if (source.videoCodec !== noVideo) {
+      source.keyframeIntervalOverSeconds = this.keyframeWaitMs / 1000;
+    }
+    this.source = source;
+    this.onReady(source);
   }
 }

@@ -50,7 +50,7 @@ export const x264Params = 'sync-lookahead=0:rc-lookahead=6:deadzone-inter=16:dea
 
 export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): string[] {
   const { videos, audio } = plan;
-  if (videos.length === 0) throw new Error('the ladder plan has no video rendition');
+  if (videos.length === 0 && audio === null) throw new Error('the ladder plan has no rendition');
   const encoded = videos.map((v, i) => ({ v, i })).filter(({ v }) => v.mode === 'encode');
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning'];
   // One decoding thread: a frame-threaded H.264 decoder holds each frame back until the next ones arrive (2 frames
@@ -111,7 +111,8 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
   const streamMap = videos.map((v, i) =>
     audio !== null ? `v:${i},agroup:aud,name:${v.name}` : `v:${i},name:${v.name}`,
   );
-  if (audio !== null) streamMap.push(`a:0,agroup:aud,name:${audioRenditionName}`);
+  // Audio only (radio, podcasts): the audio rendition is the one variant, in no group.
+  if (audio !== null) streamMap.push(`a:0,${videos.length > 0 ? 'agroup:aud,' : ''}name:${audioRenditionName}`);
   args.push(
     '-max_muxing_queue_size', '1024',
     '-f', 'hls',

@@ -2,12 +2,24 @@
 // codec string of a stream it copies, and would advertise the passed-through source with a wrong BANDWIDTH and no
 // CODECS. Here every variant carries BANDWIDTH (peak), AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS, and
 // the single audio rendition is declared once as an audio group.
+// An audio-only source has one variant, the audio rendition itself, listed with its own BANDWIDTH and CODECS.
 import { writeMasterPlaylist, type VariantSpec } from '../hls/playlists.ts';
+import { peakBandwidth, averageBandwidth } from './bandwidth.ts';
 import { audioRenditionName, type LadderPlan } from './plan-ladder.ts';
 
 export const audioGroupId = 'aud';
 
 export function buildMasterPlaylist(plan: LadderPlan): string {
+  if (plan.videos.length === 0 && plan.audio !== null) {
+    const { bitrateKbps, codecString } = plan.audio;
+    const variant: VariantSpec = {
+      uri: `${audioRenditionName}/index.m3u8`,
+      bandwidth: peakBandwidth({ audioKbps: bitrateKbps, segmentSeconds: plan.segmentSeconds }),
+      averageBandwidth: averageBandwidth(0, bitrateKbps),
+      codecs: codecString,
+    };
+    return writeMasterPlaylist({ version: 6, independentSegments: true, variants: [variant] });
+  }
   const variants = plan.videos.map((v): VariantSpec => {
     const codecs = [v.codecString, plan.audio?.codecString].filter((c): c is string => c !== null && c !== undefined);
     return {

@@ -1,9 +1,13 @@
-// From the configured ladder and the probed source to the renditions actually produced: rungs larger than the
-// source are dropped (never upscale), the source itself becomes the top rung when it can be passed through,
-// each encoded rung gets the frame rate, GOP, H.264 profile and level it will be encoded with. Pure.
+// From the configured ladder and the probed source to the renditions actually produced. Each rung is a box for the
+// long and the short side, so a portrait source gets a portrait ladder of the same quality steps; the source is
+// scaled into each box keeping its aspect ratio (never upscaled); a source smaller than a rung still gets a rung at
+// its own size; the source itself becomes the top rung only when a browser can play it as is and its keyframes
+// land on the segment boundaries (the plan says why not otherwise). Pure.
 import type { Rendition } from '../../../contract/src/api/index.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
-import { isBrowserSafeH264Profile, type SourceInfo } from './source-info.ts';
+import { peakBandwidth, averageBandwidth } from './bandwidth.ts';
+import { passthroughRefusal } from './passthrough.ts';
+import { noVideo, type SourceInfo } from './source-info.ts';
 
 export interface PlannedVideo {
   name: string; // directory and URL segment: /hls/<name>/index.m3u8
@@ -18,7 +22,7 @@ export interface PlannedVideo {
   profile: 'main' | 'high' | null; // null for copy
   level: string | null; // e.g. '3.1'; null for copy
   codecString: string | null; // RFC 6381, null when unknown
-  peakBandwidth: number; // bits/s for the master playlist, audio included
+  peakBandwidth: number; // bits/s for the master playlist, audio and container included
   averageBandwidth: number;
 }
 
@@ -29,11 +33,13 @@ export interface PlannedAudio {
 }
 
 export interface LadderPlan {
-  videos: PlannedVideo[]; // top rung first
-  audio: PlannedAudio | null;
+  videos: PlannedVideo[]; // top rung first; empty for an audio-only source
+  audio: PlannedAudio | null; // null for a video-only source
   segmentSeconds: number;
   playlistLength: number;
   passthrough: boolean;
+  /** Why passthrough was asked for and not done, e.g. "keyframe interval 10 s exceeds segment 2 s". */
+  passthroughRefused?: string;
   /** The sessionSettingsFingerprint of the spec this plan was made from (reported so status can tell it is current). */
   settings?: string;
 }
@@ -47,80 +53,110 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
   const rungs = settings.renditions;
   const top = rungs[0];
   if (top === undefined) throw new Error('the ladder has no renditions');
-  const known = source.width > 0 && source.height > 0;
-  const passthrough = settings.passthrough && canPassThrough(source, top);
-  const audioKbps = Math.max(...rungs.map((r) => r.audioBitrateKbps));
-  const audio: PlannedAudio | null =
-    source.audioCodec === null
-      ? null
-      : { mode: passthrough ? 'copy' : 'encode', bitrateKbps: audioKbps, codecString: 'mp4a.40.2' };
-  const audioBps = (audio?.bitrateKbps ?? 0) * 1000;
-
-  // A rung the source cannot fill is dropped. With passthrough the source takes the place of a same-size rung.
-  const kept = rungs.filter((r) => {
-    if (!known) return true;
-    const fits = r.width <= source.width && r.height <= source.height;
-    const sameSize = r.width >= source.width && r.height >= source.height;
-    return fits && !(passthrough && sameSize);
-  });
-  if (kept.length === 0 && !passthrough) {
-    // The source is smaller than every rung: one rung at the source size, with the smallest rung's budget.
-    const smallest = rungs[rungs.length - 1] ?? top;
-    kept.push({ ...smallest, width: source.width, height: source.height });
-  }
-
+  const hasVideo = source.videoCodec !== noVideo;
+  const refused = hasVideo && settings.passthrough ? passthroughRefusal(source, orient(top, source), settings) : null;
+  const passthrough = hasVideo && settings.passthrough && refused === null;
+  const audio = planAudio(source, rungs, passthrough);
+  const audioBps =
+    audio === null ? 0 : peakBandwidth({ audioKbps: audio.bitrateKbps, segmentSeconds: settings.segmentSeconds });
   const videos: PlannedVideo[] = [];
-  if (passthrough) {
-    const kbps =
-      source.videoBitrateKbps !== undefined && source.videoBitrateKbps > 0
-        ? source.videoBitrateKbps
-        : top.videoBitrateKbps;
-    videos.push({
-      name: sourceRenditionName,
-      mode: 'copy',
-      width: source.width,
-      height: source.height,
-      fps: source.fps,
-      gop: 0,
-      videoBitrateKbps: kbps,
-      maxrateKbps: Math.round(kbps * 1.25),
-      bufsizeKbps: 0,
-      profile: null,
-      level: null,
-      codecString: source.codecString ?? null,
-      // An encoder's announced rate is an average: leave headroom for the peak of a copied stream.
-      peakBandwidth: Math.round(kbps * 1.25 * 1000 + audioBps),
-      averageBandwidth: Math.round(kbps * 1000 + audioBps),
-    });
+  if (passthrough) videos.push(planCopiedSource(source, top, audioBps));
+  if (hasVideo) {
+    const encoded = encodedRungs(rungs, source, passthrough);
+    for (const r of encoded) videos.push(planEncodedRung(r, source, settings.segmentSeconds, audio));
   }
-  for (const r of kept) videos.push(planEncodedRung(r, source, settings.segmentSeconds, audioBps));
   return {
     videos,
     audio,
     segmentSeconds: settings.segmentSeconds,
     playlistLength: settings.playlistLength,
     passthrough,
+    ...(refused !== null && { passthroughRefused: refused }),
   };
 }
 
-function canPassThrough(source: SourceInfo, top: Rendition): boolean {
-  if (source.videoCodec !== 'h264' || !isBrowserSafeH264Profile(source.profile)) return false;
-  if (source.audioCodec !== null && source.audioCodec !== 'aac') return false;
-  if (source.width <= 0 || source.height <= 0) return false;
-  // "Fits": no larger, no faster and not much heavier than what the ladder promises its viewers.
-  if (source.width > top.width || source.height > top.height) return false;
-  if (source.fps > top.fps * 1.05) return false;
-  if (source.videoBitrateKbps !== undefined && source.videoBitrateKbps > top.videoBitrateKbps * 2) return false;
-  return true;
+// Audio is encoded unless the source is copied: then its AAC is copied with it.
+function planAudio(source: SourceInfo, rungs: readonly Rendition[], passthrough: boolean): PlannedAudio | null {
+  if (source.audioCodec === null) return null;
+  const bitrateKbps = Math.max(...rungs.map((r) => r.audioBitrateKbps));
+  return { mode: passthrough ? 'copy' : 'encode', bitrateKbps, codecString: 'mp4a.40.2' };
 }
 
-function planEncodedRung(r: Rendition, source: SourceInfo, segmentSeconds: number, audioBps: number): PlannedVideo {
+// A rung's box turned to the source's orientation: its long side along the source's long side.
+export function orient(r: Rendition, source: Pick<SourceInfo, 'width' | 'height'>): Rendition {
+  const long = Math.max(r.width, r.height);
+  const short = Math.min(r.width, r.height);
+  const portrait = source.height > source.width;
+  return { ...r, width: portrait ? short : long, height: portrait ? long : short };
+}
+
+// The rungs to encode, oriented, top first. A rung the source reaches on at least one side is scaled into; the rungs
+// it reaches on neither side are replaced by one rung at the source's own size (unless the source is copied at that
+// size), with the budget of the rung just above for its pixel count, never below the rung just below.
+function encodedRungs(rungs: readonly Rendition[], source: SourceInfo, passthrough: boolean): Rendition[] {
+  if (source.width <= 0 || source.height <= 0) return [...rungs];
+  const boxes = rungs.map((r) => orient(r, source));
+  const reaches = (r: Rendition): boolean => Math.min(r.width / source.width, r.height / source.height) <= 1;
+  const filled = boxes.filter(reaches);
+  const above = boxes.filter((r) => !reaches(r)).at(-1);
+  const own = fitInside(source.width, source.height, source.width, source.height);
+  const out: Rendition[] = [];
+  const hasOwnSize = filled.some((r) => sameSize(fitInside(source.width, source.height, r.width, r.height), own));
+  if (above !== undefined && !passthrough && !hasOwnSize) {
+    const pixels = (own.width * own.height) / (above.width * above.height);
+    const floor = filled[0]?.videoBitrateKbps ?? 0;
+    out.push({ ...above, ...own, videoBitrateKbps: Math.max(floor, Math.round(above.videoBitrateKbps * pixels)) });
+  }
+  for (const r of filled) {
+    const size = fitInside(source.width, source.height, r.width, r.height);
+    if (passthrough && sameSize(size, own)) continue; // the copied source is this rung
+    if (out.some((o) => sameSize(fitInside(source.width, source.height, o.width, o.height), size))) continue;
+    out.push(r);
+  }
+  return out;
+}
+
+const sameSize = (a: { width: number; height: number }, b: { width: number; height: number }): boolean =>
+  a.width === b.width && a.height === b.height;
+
+function planCopiedSource(source: SourceInfo, top: Rendition, audioBps: number): PlannedVideo {
+  const kbps =
+    source.videoBitrateKbps !== undefined && source.videoBitrateKbps > 0
+      ? source.videoBitrateKbps
+      : top.videoBitrateKbps;
+  return {
+    name: sourceRenditionName,
+    mode: 'copy',
+    width: source.width,
+    height: source.height,
+    fps: source.fps,
+    gop: 0,
+    videoBitrateKbps: kbps,
+    maxrateKbps: Math.round(kbps * 1.25),
+    bufsizeKbps: 0,
+    profile: null,
+    level: null,
+    codecString: source.codecString ?? null,
+    // An encoder's announced rate is an average: leave headroom for the peak of a copied stream.
+    peakBandwidth: Math.round(kbps * 1.25 * 1000 + audioBps),
+    averageBandwidth: Math.round(kbps * 1000 + audioBps),
+  };
+}
+
+function planEncodedRung(
+  r: Rendition,
+  source: SourceInfo,
+  segmentSeconds: number,
+  audio: PlannedAudio | null,
+): PlannedVideo {
   const { width, height } = fitInside(source.width, source.height, r.width, r.height);
   const fps = source.fps > 0 ? Math.min(r.fps, roundFps(source.fps)) : r.fps;
-  const profile = height > 480 ? 'high' : 'main';
+  const profile = Math.min(width, height) > 480 ? 'high' : 'main';
   const maxrateKbps = Math.round(r.videoBitrateKbps * 1.07);
+  const bufsizeKbps = Math.round(r.videoBitrateKbps * 1.5);
   const level = h264Level(width, height, fps, maxrateKbps);
   const profileByte = profile === 'high' ? '6400' : '4d40';
+  const audioKbps = audio?.bitrateKbps ?? 0;
   return {
     name: r.name,
     mode: 'encode',
@@ -130,21 +166,22 @@ function planEncodedRung(r: Rendition, source: SourceInfo, segmentSeconds: numbe
     gop: Math.max(1, Math.round(fps * segmentSeconds)),
     videoBitrateKbps: r.videoBitrateKbps,
     maxrateKbps,
-    bufsizeKbps: Math.round(r.videoBitrateKbps * 1.5),
+    bufsizeKbps,
     profile,
     level: level.name,
     codecString: `avc1.${profileByte}${level.idc.toString(16).padStart(2, '0')}`,
-    peakBandwidth: maxrateKbps * 1000 + audioBps,
-    averageBandwidth: r.videoBitrateKbps * 1000 + audioBps,
+    peakBandwidth: peakBandwidth({ maxrateKbps, bufsizeKbps, audioKbps, segmentSeconds }),
+    averageBandwidth: averageBandwidth(r.videoBitrateKbps, audioKbps),
   };
 }
 
-// Scale the source into the rung's box keeping its aspect ratio, with even dimensions (4:2:0 chroma).
+// Scale the source into the box keeping its aspect ratio, never up, with even dimensions (4:2:0 chroma).
 export function fitInside(srcW: number, srcH: number, boxW: number, boxH: number): { width: number; height: number } {
   if (srcW <= 0 || srcH <= 0) return { width: boxW, height: boxH };
   const scale = Math.min(boxW / srcW, boxH / srcH, 1);
-  const evenRound = (n: number): number => Math.max(2, 2 * Math.round(n / 2));
-  return { width: evenRound(srcW * scale), height: evenRound(srcH * scale) };
+  const even = (n: number, max: number): number =>
+    Math.max(2, Math.min(2 * Math.round(n / 2), 2 * Math.floor(max / 2)));
+  return { width: even(srcW * scale, srcW), height: even(srcH * scale, srcH) };
 }
 
 function roundFps(fps: number): number {

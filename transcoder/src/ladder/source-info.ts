@@ -1,8 +1,11 @@
 // What the ladder needs to know about the published source. Filled from the RTMP stream itself (metadata and the
 // codec sequence headers NMS keeps), so no ffprobe round trip delays the start of a broadcast.
 
+/** The videoCodec of an audio-only publish (radio, podcasts). */
+export const noVideo = 'none';
+
 export interface SourceInfo {
-  videoCodec: string; // 'h264', 'hevc', 'av1', 'vp9' or 'unknown'
+  videoCodec: string; // 'h264', 'hevc', 'av1', 'vp9', 'unknown', or noVideo for an audio-only source
   audioCodec: string | null; // 'aac', 'mp3', ... or null when the source has no audio
   width: number; // 0 when unknown
   height: number;
@@ -10,6 +13,10 @@ export interface SourceInfo {
   profile: string | null; // H.264: 'baseline' | 'constrained-baseline' | 'main' | 'extended' | 'high' | 'high10' | ...
   codecString?: string; // RFC 6381 string of the source video, e.g. 'avc1.64001f'
   videoBitrateKbps?: number; // as announced by the encoder, if it did
+  // Seconds between the first keyframes, measured on the live input; when the probe stopped waiting before the
+  // second one, the interval is only known to be over keyframeIntervalOverSeconds. Not measured: no passthrough.
+  keyframeIntervalSeconds?: number;
+  keyframeIntervalOverSeconds?: number;
 }
 
 const flvVideoCodecs: Record<number, string> = { 7: 'h264', 12: 'hevc' };
@@ -68,7 +75,23 @@ export function parseAvcDecoderConfig(record: Buffer): AvcConfig | null {
   return { profile, codecString: `avc1.${hex(profileIdc)}${hex(compat)}${hex(level)}`, sps };
 }
 
-// Profiles every browser's MSE and Safari decode: 8-bit 4:2:0.
+// Profiles every browser's MSE and Safari decode: 8-bit 4:2:0, without Baseline's FMO/ASO (so Constrained Baseline).
 export function isBrowserSafeH264Profile(profile: string | null): boolean {
-  return profile === 'baseline' || profile === 'constrained-baseline' || profile === 'main' || profile === 'high';
+  return profile === 'constrained-baseline' || profile === 'main' || profile === 'high';
+}
+
+const h264ProfileLabels: Record<string, string> = {
+  baseline: 'Baseline',
+  'constrained-baseline': 'Constrained Baseline',
+  main: 'Main',
+  extended: 'Extended',
+  high: 'High',
+  high10: 'High 10',
+  high422: 'High 4:2:2',
+  high444: 'High 4:4:4',
+};
+
+/** The profile as people name it, for a status message. */
+export function h264ProfileLabel(profile: string | null): string {
+  return profile === null ? 'unknown' : (h264ProfileLabels[profile] ?? profile);
 }
