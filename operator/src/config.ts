@@ -1,4 +1,5 @@
 // The operator's settings, from its environment (the chart sets them). Pure: parse and validate, nothing else.
+import { isIP } from 'node:net';
 import { defaultFigureWritesPerSecond } from './controller/reconcile/figure-budget.ts';
 
 export interface OperatorConfig {
@@ -18,7 +19,11 @@ export interface OperatorConfig {
   cacheSyncTimeoutSeconds: number;
   /** Cluster-wide budget of status writes per second that carry only live figures (figure-budget.ts). */
   statusFigureWritesPerSecond: number;
+  /** A node's address (IP or DNS name) for the status URLs of NodePort Services; absent: the cluster DNS name. */
+  nodeAddress: string | undefined;
 }
+
+const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -33,7 +38,12 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new Error('LSO_REDIS_URL must start with redis:// or rediss://');
   }
+  const nodeAddress = env.LSO_NODE_ADDRESS || undefined;
+  if (nodeAddress !== undefined && !isIP(nodeAddress.replace(/^\[(.*)\]$/, '$1')) && !dnsName.test(nodeAddress)) {
+    throw new Error('LSO_NODE_ADDRESS must be an IP address or a DNS name (no scheme, no port)');
+  }
   return {
+    nodeAddress,
     transcoderImage: env.LSO_TRANSCODER_IMAGE || 'livestream-transcoder:dev',
     redisUrl,
     watchNamespace: env.LSO_WATCH_NAMESPACE || undefined,

@@ -110,6 +110,7 @@ async function startController(mine: number): Promise<void> {
     logger,
     image: config.transcoderImage,
     redisUrl: config.redisUrl,
+    ...(config.nodeAddress !== undefined && { nodeAddress: config.nodeAddress }),
     podMonitors,
     metrics,
     figureWritesPerSecond: config.statusFigureWritesPerSecond,

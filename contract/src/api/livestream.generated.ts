@@ -5,7 +5,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 /**
- * Type of the channel's Service (RTMP 1935 and HTTP 8080).
+ * Type of the channel's Service (RTMP 1935 and HTTP 8080). status.ingest.url and status.playback.url follow it: the cluster DNS name (ClusterIP), the operator's node address with the node ports (NodePort), the load balancer's address (LoadBalancer).
  */
 export type IngestServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 /**
@@ -348,7 +348,7 @@ export interface LiveStreamCondition {
  */
 export interface IngestStatus {
   /**
-   * RTMP server URL for encoders (e.g. rtmp://<service>.<namespace>:1935/live); never the key.
+   * RTMP server URL for encoders (e.g. rtmp://<service>.<namespace>.svc:1935/live, or the node or load balancer address and port of the Service); never the key.
    */
   url?: string;
   /**

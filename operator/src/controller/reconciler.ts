@@ -26,7 +26,7 @@ import { SecretReads } from './reconcile/secrets.ts';
 import { SessionSettingsSeen, StatusWriter, timeDrivenRecheck, transcoderHealth } from './reconcile/status-write.ts';
 import { runSteps, type ReconcileState, type Step } from './reconcile/step.ts';
 import { StreamMetrics } from './reconcile/stream-metrics.ts';
-import { computeStatus, type ChildrenObservation } from './status/index.ts';
+import { computeStatus, externalEndpoint, type ChildrenObservation } from './status/index.ts';
 
 export { childResources };
 
@@ -57,6 +57,8 @@ export interface ReconcilerDeps {
   image: string;
   /** The operator's Redis URL, copied into each namespace; undefined runs without reports. */
   redisUrl: string | undefined;
+  /** A node's address for the URLs of NodePort Services (LSO_NODE_ADDRESS); without it they show the cluster DNS name. */
+  nodeAddress?: string;
   /** Whether the Prometheus Operator's PodMonitor kind is served (checked at start-up). */
   podMonitors: boolean;
   extraLabels?: Record<string, string>;
@@ -165,17 +167,14 @@ export class Reconciler {
     const names = childNames(ls);
     const deployment = this.deps.cache.child<V1Deployment>(childResources.deployments, namespace, names.deployment);
     const service = this.deps.cache.child<V1Service>(childResources.services, namespace, names.service);
-    const ingress = service?.status?.loadBalancer?.ingress?.[0];
-    const external = ingress?.ip ?? ingress?.hostname;
-    const rtmpPort = service?.spec?.ports?.find((p) => p.name === 'rtmp')?.port;
+    const external = externalEndpoint(service, this.deps.nodeAddress);
     return {
       applied: state.applyError === undefined && state.invalidSpec === undefined,
       ...(state.applyError !== undefined ? { applyError: state.applyError } : {}),
       ...(state.invalidSpec !== undefined ? { invalidSpec: state.invalidSpec } : {}),
       transcoderAvailable: (deployment?.status?.availableReplicas ?? 0) > 0,
       serviceHost: `${names.service}.${namespace}.svc`,
-      ...(external ? { externalHost: external } : {}),
-      ...(rtmpPort ? { externalRtmpPort: rtmpPort } : {}),
+      ...(external ? { external } : {}),
     };
   }
 

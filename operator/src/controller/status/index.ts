@@ -13,6 +13,7 @@ import { rfc3339 } from '../../../../contract/src/time.ts';
 import { relaysStatus } from '../media-status.ts';
 import { maxSessionHistory } from '../publish-state.ts';
 import { childrenReadyCondition } from './children-ready.ts';
+import type { ExternalEndpoint } from './endpoints.ts';
 import { isLive, type ChildrenObservation, type StatusInput } from './input.ts';
 import { publishingCondition } from './publishing.ts';
 import { readyCondition } from './ready.ts';
@@ -25,6 +26,7 @@ import { transcodingCondition } from './transcoding.ts';
 
 export type { ChildrenObservation, MissingSecrets, StatusInput, TranscoderHealth } from './input.ts';
 export type { Cond } from './rules.ts';
+export { externalEndpoint, type ExternalEndpoint } from './endpoints.ts';
 export { onlyFiguresDiffer } from './figures.ts';
 
 /** The session history: what status already lists plus sessions ended since, newest first, bounded. */
@@ -57,16 +59,19 @@ export function mergeConditions(
 }
 
 export function ingestUrl(input: Pick<StatusInput, 'ls' | 'children'>): string {
-  const { ls, children } = input;
-  const app = ls.spec.ingest?.app ?? 'live';
-  const host = children.externalHost ?? children.serviceHost;
-  const port = children.externalHost ? (children.externalRtmpPort ?? ports.rtmp) : ports.rtmp;
-  return `rtmp://${host}:${port}/${app}`;
+  const app = input.ls.spec.ingest?.app ?? 'live';
+  const { host, rtmpPort } = reachedAt(input.children);
+  return `rtmp://${host}:${rtmpPort}/${app}`;
 }
 
 export function playbackUrl(children: ChildrenObservation): string {
-  return `http://${children.externalHost ?? children.serviceHost}:${ports.http}/hls/master.m3u8`;
+  const { host, httpPort } = reachedAt(children);
+  return `http://${host}:${httpPort}/hls/master.m3u8`;
 }
+
+/** The external endpoint when the Service has one, else the cluster DNS name with the pod contract's ports. */
+const reachedAt = (children: ChildrenObservation): ExternalEndpoint =>
+  children.external ?? { host: children.serviceHost, rtmpPort: ports.rtmp, httpPort: ports.http };
 
 /** Every condition, in the order status lists them. */
 export function computeConditions(input: StatusInput) {

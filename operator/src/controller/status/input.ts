@@ -2,6 +2,7 @@
 // and what the transcoder reported. Plain data; the reconciler gathers it, the rules stay pure.
 import type { LiveStream, LiveStreamSpec, RecordingStatus } from '../../../../contract/src/api/index.ts';
 import type { PublishObservation, PublishPhase } from '../publish-state.ts';
+import type { ExternalEndpoint } from './endpoints.ts';
 
 export interface ChildrenObservation {
   /** Every child applied (or already as desired) in this reconcile. */
@@ -12,10 +13,9 @@ export interface ChildrenObservation {
   invalidSpec?: string;
   /** The transcoder Deployment has an available replica. */
   transcoderAvailable: boolean;
-  /** Cluster DNS name of the Service, and its external address when it has one. */
+  /** Cluster DNS name of the Service, and where it is reached from outside when it is (endpoints.ts). */
   serviceHost: string;
-  externalHost?: string;
-  externalRtmpPort?: number;
+  external?: ExternalEndpoint;
 }
 
 /** Referenced Secrets (or keys in them) that do not exist, each described as "Secret x" or "key k of Secret x". */
