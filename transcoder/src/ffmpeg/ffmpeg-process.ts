@@ -110,6 +110,21 @@ export class FfmpegProcess {
     }
   }
 
+  /**
+   * The input has ended (the ingest closed it): ffmpeg reads what is left, writes its last segment and exits on its
+   * own. A SIGINT now could drop frames still unread in its socket, so it is sent only if ffmpeg has not exited
+   * within `drainMs`. Idempotent.
+   */
+  async finish(drainMs: number): Promise<FfmpegExit> {
+    if (this.ended) return this.exited;
+    this.stopRequested = true;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), drainMs)));
+    const first = await Promise.race([this.exited, expired]);
+    clearTimeout(timer);
+    return first === 'expired' ? this.stop() : first;
+  }
+
   /** SIGKILL now: the output is stuck, or nothing it still writes is worth waiting for. */
   kill(): void {
     if (this.ended) return;

@@ -7,6 +7,13 @@
 //   appears in a process argument, a URL or a log line. Play is refused to anyone else, and for any other path.
 // - node-media-server keeps a departed publisher's broadcast alive for a 30 s "grace" (publishGraceMs, per
 //   broadcast) before it reports donePublish; we set it to 0 on every broadcast we see: the reconnect window is ours.
+// - When the publisher leaves, the internal players (the ladder's ffmpeg, relays, HTTP-FLV) are ended gracefully:
+//   node-media-server would keep them attached with no EOF, so an ffmpeg blocked reading them ignored SIGINT and was
+//   killed 8 s later, losing its last segment. Ended, ffmpeg reads every frame already sent, then EOF, and writes
+//   its last segment at once (measured in session/publish-end.int.test.ts). Chosen over feeding ffmpeg through a
+//   pipe of our own: the same close serves every player, and the RTMP pull stays the one way processes read.
+// - A publisher that goes silent (the network dropped, no TCP close) is disconnected after `publisherIdleMs`:
+//   node-media-server 4 has no RTMP ping or timeout of its own.
 // - A publisher closed in prePublish still gets postPublish and donePublish from node-media-server: refused session
 //   ids are remembered (bounded) and those events ignored.
 //
@@ -24,6 +31,7 @@ import {
   createNms,
   destroyAllSessions,
   destroySession,
+  endPlayers,
   hideStreamName,
   listenNms,
   moveBroadcast,
@@ -46,6 +54,7 @@ export interface IngestOptions {
   metrics?: TranscoderMetrics;
   penalties?: PenaltyBox;
   audioWaitMs?: number; // after the video header, how long to wait for an audio header before deciding "no audio"
+  publisherIdleMs?: number; // a publisher that sends nothing this long is disconnected (default 5 s)
 }
 
 export interface PublishInfo {
@@ -94,6 +103,8 @@ interface Publish {
 
 /** Refused session ids kept at most: node-media-server still reports their postPublish and donePublish. */
 const refusedRemembered = 1_000;
+/** An encoder sends frames many times a second: 5 s of silence is a dead connection (SRS's publish timeout). */
+const defaultPublisherIdleMs = 5_000;
 const idleStats: IngestStats = { publishing: false, bytesIn: 0, bitrateKbps: 0, fps: 0, width: 0, height: 0 };
 
 /** The ingest, listening. */
@@ -241,7 +252,16 @@ class IngestServer implements Ingest {
       forward(packet);
       if (this.current === publish) probe.observe(packet);
     };
+    this.watchSilence(session);
     this.logger.info({ address, app }, 'publish accepted');
+  }
+
+  private watchSilence(session: NmsSession): void {
+    const idleMs = this.options.publisherIdleMs ?? defaultPublisherIdleMs;
+    session.socket?.setTimeout(idleMs, () => {
+      this.logger.warn({ idleMs }, 'publisher silent: disconnected');
+      destroySession(session);
+    });
   }
 
   private onSource(info: PublishInfo, source: SourceInfo): void {
@@ -265,7 +285,8 @@ class IngestServer implements Ingest {
     this.metrics?.publishing.set(0);
     this.metrics?.ingestBitrateKbps.set(0);
     this.metrics?.ingestFps.set(0);
-    this.logger.info({ address: ended.info.address, bytesIn: session.inBytes }, 'publish ended');
+    const players = endPlayers(session.broadcast);
+    this.logger.info({ address: ended.info.address, bytesIn: session.inBytes, players }, 'publish ended');
     this.events.emit('publish-end', ended.info, { bytesIn: session.inBytes });
   }
 

@@ -4,7 +4,7 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { redact } from '../../../contract/src/redact.ts';
-import { NodeMediaServer, nmsContext, nmsLogger, type NmsServer, type NmsSession } from './nms.ts';
+import { NodeMediaServer, nmsContext, nmsLogger, type NmsBroadcast, type NmsServer, type NmsSession } from './nms.ts';
 
 // node-media-server logs stream paths (which carry the key) at every level: never let its text through raw.
 export function redactStreamPaths(message: string): string {
@@ -56,6 +56,16 @@ export function wireNmsEvents(hooks: NmsHooks): () => void {
 export function destroySession(session: NmsSession): void {
   if (session.socket !== undefined) session.socket.destroy();
   else session.close();
+}
+
+/**
+ * Ends a broadcast's players gracefully: what was already written to their sockets is still delivered, then they
+ * read EOF. node-media-server itself keeps players attached after the publisher leaves (waiting for the next one).
+ */
+export function endPlayers(broadcast: NmsBroadcast): number {
+  const players = [...broadcast.subscribers.values()];
+  for (const player of players) player.close();
+  return players.length;
 }
 
 /** Closes every session node-media-server holds (publishers, players). */

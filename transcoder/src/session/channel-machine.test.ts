@@ -137,6 +137,8 @@ describe('the reconnect window', () => {
     c.at(10_000);
     const left = c.leave('p1', 5_000);
     expect(types(left)).toEqual(['stop-ladder', 'report', 'arm-timer']);
+    // The ingest ended the ladder's input with the publish: ffmpeg finishes its last segment on its own.
+    expect(left[0]).toEqual({ type: 'stop-ladder', inputEnded: true });
     expect(reports(left)).toEqual([['publish-ended', 's1', { reconnectWindowSeconds: 4, bytesIn: 5_000 }]]);
     expect(left).toContainEqual({ type: 'arm-timer', timer: 'window-expired', delayMs: 4_000 });
     expect(publicState(c.state)).toBe('reconnecting');
@@ -197,12 +199,31 @@ describe('the reconnect window', () => {
     ]);
   });
 
-  it('starts a new session when the returning source needs another ladder shape', () => {
+  it('keeps the session and its variants when the returning source has another size: scaled into its ladder', () => {
     const c = new Channel(4);
     live(c);
     c.leave();
     c.publish('p2');
     const effects = c.source('p2', plan(video('480p', 854, 480)));
+    expect(types(effects)).toEqual(['cancel-timer', 'report', 'start-ladder']);
+    const start = effects.find((e) => e.type === 'start-ladder');
+    expect(start).toMatchObject({ session: 's1', run: 2, resume: true });
+    expect(start?.type === 'start-ladder' && start.plan.videos.map((v) => [v.name, v.width, v.height])).toEqual([
+      ['720p', 1280, 720],
+      ['360p', 640, 360],
+    ]);
+    // A crash restarts the fitted ladder, not the new source's own plan.
+    const restarted = [...c.crash(2), ...c.at(10_000)].find((e) => e.type === 'start-ladder');
+    expect(restarted?.type === 'start-ladder' && restarted.plan.videos.map((v) => v.name)).toEqual(['720p', '360p']);
+    expect(c.state.session?.id).toBe('s1');
+  });
+
+  it('starts a new session when the returning source cannot continue the ladder (audio lost)', () => {
+    const c = new Channel(4);
+    live(c);
+    c.leave();
+    c.publish('p2');
+    const effects = c.source('p2', { ...plan(video('480p', 854, 480)), audio: null });
     expect(types(effects)).toEqual([
       'cancel-timer',
       'report',
@@ -281,6 +302,7 @@ describe('a second publisher, a pause, a shutdown', () => {
     live(c);
     const effects = c.send({ type: 'shutdown' });
     expect(types(effects)).toEqual(['stop-ladder', 'end-session']);
+    expect(effects[0]).toEqual({ type: 'stop-ladder', inputEnded: false }); // the input still flows: SIGINT
     expect(ended(effects)[0]).toMatchObject({ reason: 'shutdown', publisherConnected: true });
   });
 

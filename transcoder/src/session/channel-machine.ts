@@ -12,6 +12,7 @@ import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.
 import type { EventDataByType, PublishRefusedReason, SessionEndReason } from '../../../contract/src/reports.ts';
 import type { LadderPlan } from '../ladder/plan-ladder.ts';
 import type { SourceInfo } from '../ladder/source-info.ts';
+import { fitPlan } from './fit-plan.ts';
 
 export type ChannelState = 'idle' | 'live' | 'reconnecting';
 export type TimerName = 'window-expired' | 'source-timeout' | 'restart-due';
@@ -37,7 +38,8 @@ export interface Session {
   id: string;
   startedAt: number;
   bytesIn: number; // of the publishes that already ended
-  plan: LadderPlan | undefined;
+  plan: LadderPlan | undefined; // what the ladder runs for the current source
+  announced: LadderPlan | undefined; // the session's first plan: the variants its master lists
   ladderStarted: boolean; // a ladder ran in this session: the next one continues its playlists
   restarts: number; // ffmpeg restarts this session
   publishReported: boolean; // publish-started went out for the current publisher
@@ -80,7 +82,9 @@ export type ChannelReport = { [T in ReportType]: { type: T; session: string; dat
 export type ChannelEffect =
   | { type: 'begin-session'; session: string } // an empty HLS directory for it
   | { type: 'start-ladder'; session: string; run: number; plan: LadderPlan; resume: boolean }
-  | { type: 'stop-ladder' } // SIGINT: ffmpeg finishes its segment; resolves when it has exited
+  // Resolves when ffmpeg has exited. inputEnded: the ingest ended its input (the publisher left), so ffmpeg finishes
+  // its last segment on its own; otherwise SIGINT makes it finish the segment it is writing.
+  | { type: 'stop-ladder'; inputEnded: boolean }
   | {
       type: 'end-session'; // ENDLIST on every playlist, session-ended reported
       session: string;
@@ -154,11 +158,11 @@ class Step {
   }
 
   /** The ladder ffmpeg stops, and no restart is pending any more. */
-  stopLadder(): void {
+  stopLadder(inputEnded = false): void {
     this.cancel('restart-due');
     if (this.state.ladder === undefined) return;
     this.state.ladder = undefined;
-    this.emit({ type: 'stop-ladder' });
+    this.emit({ type: 'stop-ladder', inputEnded });
   }
 }
 
@@ -238,18 +242,37 @@ function onSourceReady(step: Step, e: Extract<ChannelEvent, { type: 'source-read
   const { state } = step;
   if (state.phase === 'stopped' || state.session === undefined || state.publisher !== e.publisherId) return;
   reportPublishStarted(step, e.source);
-  if (state.session.plan !== undefined && !samePlanShape(state.session.plan, e.plan)) {
-    // The returning source (or the ladder config) changed shape: its renditions cannot continue the old ones.
-    step.emit({ type: 'log', level: 'info', message: 'ladder changed on reconnect: starting a new session' });
-    endSession(step, 'config-changed');
-    beginSession(step, e.sessionId);
-    state.phase = 'live';
-    reportPublishStarted(step, e.source);
-  }
+  const plan = planForSource(step, e);
   step.stopLadder(); // a second source-ready for the same publisher replaces its ladder
-  state.session.plan = e.plan;
+  state.session.plan = plan;
+  state.session.announced ??= plan;
   state.failures = 0;
-  startLadder(step, e.plan);
+  startLadder(step, plan);
+}
+
+// A returning source of another size is scaled into the session's ladder (same variants, numbering continued);
+// one that cannot continue it (other config, audio or video gained or lost) starts a new session.
+function planForSource(step: Step, e: Extract<ChannelEvent, { type: 'source-ready' }>): LadderPlan {
+  const { state } = step;
+  const announced = state.session!.announced;
+  if (announced === undefined || samePlanShape(announced, e.plan)) return e.plan;
+  const fitted = fitPlan(announced, e.plan);
+  if (fitted !== undefined) {
+    const renditions = fitted.videos.map((v) => `${v.name}:${v.mode}`);
+    step.emit({
+      type: 'log',
+      level: 'info',
+      message: 'source changed: scaled into the session ladder',
+      fields: { renditions },
+    });
+    return fitted;
+  }
+  step.emit({ type: 'log', level: 'info', message: 'ladder changed on reconnect: starting a new session' });
+  endSession(step, 'config-changed');
+  beginSession(step, e.sessionId);
+  state.phase = 'live';
+  reportPublishStarted(step, e.source);
+  return e.plan;
 }
 
 function onPublishEnded(step: Step, e: Extract<ChannelEvent, { type: 'publish-ended' }>): void {
@@ -258,7 +281,7 @@ function onPublishEnded(step: Step, e: Extract<ChannelEvent, { type: 'publish-en
   if (session === undefined || state.publisher !== e.publisherId) return;
   state.publisher = undefined;
   session.bytesIn += e.bytesIn;
-  step.stopLadder();
+  step.stopLadder(true); // the ingest ended the ladder's input with the publish
   reportPublishStarted(step, undefined); // a publish that ends before its source was known still started
   state.phase = 'reconnecting';
   const windowSeconds = state.settings.reconnectWindowSeconds;
@@ -319,6 +342,7 @@ function beginSession(step: Step, id: string): void {
     startedAt: step.now,
     bytesIn: 0,
     plan: undefined,
+    announced: undefined,
     ladderStarted: false,
     restarts: 0,
     publishReported: false,

@@ -51,6 +51,7 @@ export interface ChannelOptions {
   restartBaseDelayMs?: number;
   restartMaxDelayMs?: number;
   ladderStopGraceMs?: number; // SIGINT, then SIGKILL after this (default 8 s)
+  ladderDrainMs?: number; // after the publisher left, how long ffmpeg may take to finish before SIGINT (default 1 s)
 }
 
 export interface Channel {
@@ -196,7 +197,7 @@ export class ChannelRunner implements Channel {
       case 'start-ladder':
         return this.startLadder(effect);
       case 'stop-ladder':
-        return this.stopLadder();
+        return this.stopLadder(effect.inputEnded);
       case 'end-session':
         return this.endSession(effect);
       case 'report': {
@@ -270,10 +271,16 @@ export class ChannelRunner implements Channel {
     });
   }
 
-  private async stopLadder(): Promise<void> {
-    const ladder = this.ladder;
+  private async stopLadder(inputEnded: boolean): Promise<void> {
+    const process = this.ladder?.process;
     this.ladder = undefined;
-    await ladder?.process.stop();
+    if (process === undefined) return;
+    const started = Date.now();
+    const exit = inputEnded ? await process.finish(this.options.ladderDrainMs ?? 1_000) : await process.stop();
+    this.logger.info(
+      { inputEnded, stopMs: Date.now() - started, code: exit.code, signal: exit.signal },
+      'ffmpeg stopped',
+    );
   }
 
   private async endSession(effect: Extract<ChannelEffect, { type: 'end-session' }>): Promise<void> {
