@@ -9,6 +9,8 @@ export interface PublisherOptions {
   gopSeconds?: number; // default 2
   videoKbps?: number; // default 800
   audio?: boolean; // default true
+  video?: boolean; // default true (false: an audio-only publish, like radio)
+  pixFmt?: string; // default yuv420p (yuv444p makes x264 write High 4:4:4, which browsers cannot decode)
   durationSeconds?: number; // default: until stop()
 }
 
@@ -24,12 +26,16 @@ export interface Publisher {
 export function publisherArgs(options: PublisherOptions): string[] {
   const fps = options.fps ?? 30;
   const gop = Math.round(fps * (options.gopSeconds ?? 2));
+  const video = options.video ?? true;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'];
-  args.push('-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '640x360'}:rate=${fps}`);
+  if (video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '640x360'}:rate=${fps}`);
   if (options.audio ?? true) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   if (options.durationSeconds !== undefined) args.push('-t', String(options.durationSeconds));
-  args.push('-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-b:v', `${options.videoKbps ?? 800}k`);
-  args.push('-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0');
+  if (video) {
+    args.push('-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', options.pixFmt ?? 'yuv420p');
+    args.push('-b:v', `${options.videoKbps ?? 800}k`, '-g', String(gop), '-keyint_min', String(gop));
+    args.push('-sc_threshold', '0');
+  }
   if (options.audio ?? true) args.push('-c:a', 'aac', '-b:a', '96k');
   args.push('-f', 'flv', options.url);
   return args;
