@@ -1,5 +1,5 @@
 // The chart's `transcoder` values, as the operator receives them (its environment): the node address of NodePort
-// channels' status URLs.
+// channels' status URLs and the placement defaults of the media pods.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderChart, toolBuildTimeoutMs, type K8sObject } from './chart-tools.ts';
 
@@ -36,6 +36,32 @@ describe('transcoder.nodeAddress', () => {
     await expect(renderChart({ transcoder: { nodeAddress: 'http://x' } })).rejects.toThrow(/nodeAddress/);
     await expect(renderChart({ transcoder: { nodeAddress: 'media.example.com:30000' } })).rejects.toThrow(
       /nodeAddress/,
+    );
+  });
+});
+
+describe('transcoder.placement', () => {
+  it('passes no LSO_TRANSCODER_PLACEMENT by default (every field empty)', () => {
+    expect(operatorEnv(defaults).map((e) => e.name)).not.toContain('LSO_TRANSCODER_PLACEMENT');
+  });
+
+  it('passes the non-empty fields as JSON', async () => {
+    const placement = {
+      nodeSelector: { pool: 'media' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'media', effect: 'NoSchedule' }],
+      priorityClassName: 'live-media',
+      imagePullSecrets: [{ name: 'regcred' }],
+      imagePullPolicy: 'Always',
+    };
+    const env = operatorEnv(await renderChart({ transcoder: { placement: { ...placement, affinity: {} } } }));
+    const value = env.find((e) => e.name === 'LSO_TRANSCODER_PLACEMENT')?.value;
+    expect(JSON.parse(value ?? 'null')).toEqual(placement);
+  });
+
+  it('refuses a field the placement does not have and a bad pull policy', async () => {
+    await expect(renderChart({ transcoder: { placement: { nodeSelectors: {} } } })).rejects.toThrow(/nodeSelectors/);
+    await expect(renderChart({ transcoder: { placement: { imagePullPolicy: 'Sometimes' } } })).rejects.toThrow(
+      /imagePullPolicy/,
     );
   });
 });

@@ -14,3 +14,30 @@ describe('LSO_NODE_ADDRESS', () => {
     expect(() => loadOperatorConfig({ LSO_NODE_ADDRESS: address })).toThrow(/LSO_NODE_ADDRESS/);
   });
 });
+
+describe('LSO_TRANSCODER_PLACEMENT', () => {
+  it('takes a spec.placement as JSON, checked and kept as the CRD stores it', () => {
+    const placement = {
+      nodeSelector: { pool: 'media' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'media', effect: 'NoSchedule' }],
+      imagePullPolicy: 'Always',
+    };
+    const config = loadOperatorConfig({ LSO_TRANSCODER_PLACEMENT: JSON.stringify(placement) });
+    expect(config.transcoderPlacement).toEqual(placement);
+    expect(loadOperatorConfig({}).transcoderPlacement).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', '{nodeSelector', /must be JSON/],
+    ['an unknown field', '{"nodeSelectors":{}}', /spec\.placement.*nodeSelectors/],
+    ['a bad pull policy', '{"imagePullPolicy":"Sometimes"}', /spec\.placement\.imagePullPolicy/],
+    [
+      'a value with operator Exists',
+      '{"tolerations":[{"key":"k","operator":"Exists","value":"v"}]}',
+      /spec\.placement\.tolerations\[0\]\.value: .*operator Exists must not have a value/,
+    ],
+  ])('refuses %s, naming the field', (_, raw, message) => {
+    expect(() => loadOperatorConfig({ LSO_TRANSCODER_PLACEMENT: raw })).toThrow(/^LSO_TRANSCODER_PLACEMENT/);
+    expect(() => loadOperatorConfig({ LSO_TRANSCODER_PLACEMENT: raw })).toThrow(message);
+  });
+});

@@ -1,5 +1,7 @@
 // The operator's settings, from its environment (the chart sets them). Pure: parse and validate, nothing else.
 import { isIP } from 'node:net';
+import type { PlacementSpec } from '../../contract/src/api/index.ts';
+import { validateSpec } from '../../contract/src/api/validate.ts';
 import { defaultFigureWritesPerSecond } from './controller/reconcile/figure-budget.ts';
 
 export interface OperatorConfig {
@@ -21,9 +23,27 @@ export interface OperatorConfig {
   statusFigureWritesPerSecond: number;
   /** A node's address (IP or DNS name) for the status URLs of NodePort Services; absent: the cluster DNS name. */
   nodeAddress: string | undefined;
+  /** Chart-wide placement of the media pods (JSON of a spec.placement, checked by the CRD's schema). */
+  transcoderPlacement: PlacementSpec | undefined;
 }
 
 const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
+
+/** LSO_TRANSCODER_PLACEMENT: a spec.placement as JSON, refused with the CRD's own messages when it is not one. */
+function placementDefaults(raw: string | undefined): PlacementSpec | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error('LSO_TRANSCODER_PLACEMENT must be JSON (a spec.placement object)');
+  }
+  try {
+    return validateSpec({ placement: value }).placement;
+  } catch (err) {
+    throw new Error(`LSO_TRANSCODER_PLACEMENT: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -44,6 +64,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   }
   return {
     nodeAddress,
+    transcoderPlacement: placementDefaults(env.LSO_TRANSCODER_PLACEMENT),
     transcoderImage: env.LSO_TRANSCODER_IMAGE || 'livestream-transcoder:dev',
     redisUrl,
     watchNamespace: env.LSO_WATCH_NAMESPACE || undefined,

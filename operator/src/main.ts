@@ -111,6 +111,7 @@ async function startController(mine: number): Promise<void> {
     image: config.transcoderImage,
     redisUrl: config.redisUrl,
     ...(config.nodeAddress !== undefined && { nodeAddress: config.nodeAddress }),
+    ...(config.transcoderPlacement !== undefined && { placement: config.transcoderPlacement }),
     podMonitors,
     metrics,
     figureWritesPerSecond: config.statusFigureWritesPerSecond,

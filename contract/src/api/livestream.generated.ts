@@ -13,6 +13,10 @@ export type IngestServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
  */
 export type LadderPreset = '1080p' | '720p' | '480p' | '360p';
 /**
+ * When the kubelet pulls the transcoder image; the chart's default when absent.
+ */
+export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+/**
  * Summary for humans, derived from the conditions: Pending (children not ready), Idle (ready, no publisher), Live (publishing, HLS produced), Reconnecting (publisher gone, window running), Failed (cannot serve viewers: stream key missing, invalid spec, a lost transcoder or one that produces no HLS; Ready says why), Paused. A missing relay key or S3 Secret does not make a channel Failed.
  */
 export type LiveStreamState = 'Pending' | 'Idle' | 'Live' | 'Reconnecting' | 'Failed' | 'Paused';
@@ -72,6 +76,7 @@ export interface LiveStreamSpec {
   relays?: RelaySpec[];
   recording?: RecordingSpec;
   resources?: ResourceRequirements;
+  placement?: PlacementSpec;
 }
 /**
  * Where the stream key lives. When absent, the operator generates a random key into the Secret "<name>-stream-key". Encoders send the key as the RTMP stream name.
@@ -271,6 +276,90 @@ export interface ResourceLimits {
  */
 export interface ResourceRequests {
   [k: string]: number | string | undefined;
+}
+/**
+ * Where the transcoder pod (and its finalize Jobs) runs and how its image is pulled. Each field set here replaces the chart-wide default of that field (transcoder.placement); an empty list or map clears the default. A change rolls the transcoder pod.
+ */
+export interface PlacementSpec {
+  nodeSelector?: NodeSelector;
+  /**
+   * Taints the pod tolerates (core/v1 Toleration), e.g. dedicated media nodes.
+   *
+   * @maxItems 32
+   */
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  /**
+   * PriorityClass of the pod (e.g. one that preempts batch work); empty for the default.
+   */
+  priorityClassName?: string;
+  /**
+   * Secrets in the LiveStream's namespace with registry credentials for the image.
+   *
+   * @maxItems 16
+   */
+  imagePullSecrets?: ImagePullSecret[];
+  imagePullPolicy?: ImagePullPolicy;
+}
+/**
+ * Node labels the pod must match (core/v1 PodSpec.nodeSelector), e.g. a GPU pool. Label keys are checked by the API server when the operator applies the Deployment.
+ */
+export interface NodeSelector {
+  [k: string]: string | undefined;
+}
+/**
+ * One taint toleration.
+ */
+export interface Toleration {
+  /**
+   * Taint key; empty with operator Exists matches every taint.
+   */
+  key?: string;
+  /**
+   * Equal (the default) matches the value; Exists matches any value.
+   */
+  operator?: 'Exists' | 'Equal';
+  /**
+   * Taint value matched by operator Equal.
+   */
+  value?: string;
+  /**
+   * Taint effect matched; empty matches every effect.
+   */
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /**
+   * With effect NoExecute, how long the pod stays bound after the taint appears.
+   */
+  tolerationSeconds?: number;
+}
+/**
+ * Scheduling constraints (core/v1 Affinity: nodeAffinity, podAffinity, podAntiAffinity). Their contents are checked by the API server when the operator applies the Deployment; a refusal shows as Ready=False, InvalidSpec, naming the field.
+ */
+export interface Affinity {
+  nodeAffinity?: NodeAffinity;
+  podAffinity?: PodAffinity;
+  podAntiAffinity?: PodAntiAffinity;
+}
+/**
+ * core/v1 NodeAffinity.
+ */
+export interface NodeAffinity {}
+/**
+ * core/v1 PodAffinity.
+ */
+export interface PodAffinity {}
+/**
+ * core/v1 PodAntiAffinity.
+ */
+export interface PodAntiAffinity {}
+/**
+ * A Secret by name.
+ */
+export interface ImagePullSecret {
+  /**
+   * Name of a Secret of type kubernetes.io/dockerconfigjson.
+   */
+  name: string;
 }
 /**
  * Observed state of the channel, written by the operator.

@@ -12,7 +12,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import schemaJson from './livestream.schema.json' with { type: 'json' };
 import { apiVersion, defaultPreset, kind, presets } from './index.ts';
-import type { LadderPreset, LiveStream, LiveStreamSpec, S3Destination } from './livestream.generated.ts';
+import type { LadderPreset, LiveStream, LiveStreamSpec, S3Destination, Toleration } from './livestream.generated.ts';
 
 interface CelRule {
   rule: string;
@@ -81,6 +81,13 @@ const celRules: Record<string, (self: never) => boolean> = {
     enabled: boolean;
     s3?: { credentialsSecretRef?: unknown };
   }) => !self.enabled || self.s3 === undefined || self.s3.credentialsSecretRef !== undefined,
+  // spec.placement.tolerations[] (a placement default of the chart is checked with these too).
+  "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''": (self: Toleration) =>
+    self.operator !== 'Exists' || !self.value,
+  "has(self.key) || (has(self.operator) && self.operator == 'Exists')": (self: Toleration) =>
+    self.key !== undefined || self.operator === 'Exists',
+  "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')": (self: Toleration) =>
+    self.tolerationSeconds === undefined || self.effect === 'NoExecute',
 };
 
 /** Where the rules are left to the API server: spec.resources matters only to a Pod, and quantity() is Kubernetes'. */

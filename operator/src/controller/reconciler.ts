@@ -4,7 +4,7 @@
 // the status is written only when it changed (live figures within a cluster-wide budget), so a no-op reconcile
 // writes nothing.
 import { CoreV1Api, type KubernetesObject, type V1Deployment, type V1Service } from '@kubernetes/client-node';
-import { EventReason, type LiveStream } from '../../../contract/src/api/index.ts';
+import { EventReason, type LiveStream, type PlacementSpec } from '../../../contract/src/api/index.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import { describeApiError, type KubeClient } from '../k8s/client.ts';
 import type { ProcessResult } from '../runtime/work-queue.ts';
@@ -59,6 +59,8 @@ export interface ReconcilerDeps {
   redisUrl: string | undefined;
   /** A node's address for the URLs of NodePort Services (LSO_NODE_ADDRESS); without it they show the cluster DNS name. */
   nodeAddress?: string;
+  /** Chart-wide placement of the media pods; spec.placement overrides it field by field. */
+  placement?: PlacementSpec;
   /** Whether the Prometheus Operator's PodMonitor kind is served (checked at start-up). */
   podMonitors: boolean;
   extraLabels?: Record<string, string>;
@@ -137,6 +139,7 @@ export class Reconciler {
       // The Redis Secret is made only when there is a URL to copy (desiredChildren); only then is it referenced.
       ...(this.deps.redisUrl !== undefined && { redis: redisSecretRef(ls) }),
       ...(this.deps.extraLabels ? { extraLabels: this.deps.extraLabels } : {}),
+      ...(this.deps.placement ? { placement: this.deps.placement } : {}),
     };
   }
 

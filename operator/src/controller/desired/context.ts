@@ -1,10 +1,12 @@
 // What the builders need besides the LiveStream. The caller (the reconciler) gathers it; the builders stay pure.
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
+import type { PlacementSpec } from '../../../../contract/src/api/index.ts';
 
 export interface BuildContext {
   /** Image of the transcoder and relay containers (one image, see the pod contract). */
   image: string;
-  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Chart-wide placement of the media pods (LSO_TRANSCODER_PLACEMENT); spec.placement overrides it field by field. */
+  placement?: PlacementSpec;
   /**
    * A Secret in the LiveStream's namespace (env vars cannot reference another namespace) with the Redis URL. Absent
    * when the operator runs without Redis: the pods get no URL and discard their reports (nothing references a Secret

@@ -28,6 +28,7 @@ type S3CredentialsRef = NonNullable<
 >;
 import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
 import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
+import { effectivePlacement, podPlacement, pullPolicy } from './placement.ts';
 import * as contract from '../../../../contract/src/pod-contract.ts';
 
 /** Pod template annotation: hash of the inputs that must restart the pod (image, resources). */
@@ -184,7 +185,7 @@ function transcoderContainer(
   return {
     name: contract.containerNames.transcoder,
     image: ctx.image,
-    ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+    ...pullPolicy(effectivePlacement(ls, ctx.placement)),
     workingDir: contract.workingDir,
     command: contract.transcoderCommand,
     ports: [
@@ -209,11 +210,16 @@ function transcoderContainer(
   };
 }
 
-function relayContainer(ctx: BuildContext, resources: V1ResourceRequirements, hasRelayKeys: boolean): V1Container {
+function relayContainer(
+  ls: LiveStream,
+  ctx: BuildContext,
+  resources: V1ResourceRequirements,
+  hasRelayKeys: boolean,
+): V1Container {
   return {
     name: contract.containerNames.relay,
     image: ctx.image,
-    ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+    ...pullPolicy(effectivePlacement(ls, ctx.placement)),
     workingDir: contract.workingDir,
     command: contract.relayCommand,
     env: commonEnv(ctx),
@@ -263,9 +269,11 @@ export function buildDeployment(ls: LiveStream, ctx: BuildContext): V1Deployment
           // Time to close the last segment, end the playlist and flush the recording upload.
           terminationGracePeriodSeconds: 45,
           securityContext: podSecurityContext(),
+          // Node pools, taints, priority, registry credentials: a change rolls the pod (the template changes).
+          ...podPlacement(effectivePlacement(ls, ctx.placement)),
           containers: [
             transcoderContainer(ls, ctx, resources.transcoder, has(volumeNames.s3Credentials)),
-            relayContainer(ctx, resources.relay, true),
+            relayContainer(ls, ctx, resources.relay, true),
           ],
           volumes: podVolumes,
         },

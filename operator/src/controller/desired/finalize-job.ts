@@ -7,6 +7,7 @@ import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { containerSecurityContext, podSecurityContext, s3CredentialsVolume } from './deployment.ts';
 import { childMetadata, identity, labels } from './metadata.ts';
+import { effectivePlacement, podPlacement, pullPolicy } from './placement.ts';
 import * as contract from '../../../../contract/src/pod-contract.ts';
 
 export const sessionAnnotation = 'streaming.livestream-operator.dev/session';
@@ -19,13 +20,14 @@ export function finalizeJobName(ls: LiveStream, session: string): string {
 export function buildFinalizeJob(
   ls: LiveStream,
   session: string,
-  ctx: Pick<BuildContext, 'image' | 'imagePullPolicy' | 'extraLabels'>,
+  ctx: Pick<BuildContext, 'image' | 'placement' | 'extraLabels'>,
 ): V1Job {
   // Not `enabled`: a session recorded before recording was turned off is still finalized.
   const s3 = ls.spec.recording?.s3;
   const credentials = s3?.credentialsSecretRef;
   if (!s3 || !credentials) throw new Error('finalize Jobs need spec.recording.s3 with its credentials');
   const { name, namespace } = identity(ls);
+  const placement = effectivePlacement(ls, ctx.placement);
   const podLabels = { ...labels(ls, ctx), 'app.kubernetes.io/component': finalizeComponent };
   const metadata = childMetadata(ls, finalizeJobName(ls, session), ctx);
   const { env: names } = contract;
@@ -61,11 +63,13 @@ export function buildFinalizeJob(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: podSecurityContext(),
+          // Where the channel's media pods run, with their registry credentials: the same image is pulled.
+          ...podPlacement(placement),
           containers: [
             {
               name: contract.containerNames.finalize,
               image: ctx.image,
-              ...(ctx.imagePullPolicy ? { imagePullPolicy: ctx.imagePullPolicy } : {}),
+              ...pullPolicy(placement),
               workingDir: contract.workingDir,
               command: contract.finalizeCommand,
               env,
