@@ -14,7 +14,7 @@ import { eventsStream, type RelayStateData } from '../../../contract/src/reports
 import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { pickFreePort, startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
-import { startRtmpReceiver, type Receiver } from '../../../test/support/rtmp-receiver.ts';
+import { placeholderStreamName, startRtmpReceiver, type Receiver } from '../../../test/support/rtmp-receiver.ts';
 import { sleep, waitFor } from '../../../test/support/wait-for.ts';
 
 const run = promisify(execFile);
@@ -40,6 +40,8 @@ const receivers = new Map<string, Receiver>();
 const ports = new Map<string, number>();
 const keys = new Map<string, string>();
 const apps: Record<string, string> = { youtube: 'live2', twitch: 'app', facebook: 'rtmp' };
+// A relay without keySecretRef: its URL is pushed to as written, stream name included.
+const keyless = { name: 'open', app: 'live' };
 let configVersion = 0;
 
 function startChild(args: string[], env: Record<string, string>): Child {
@@ -81,12 +83,16 @@ async function writeConfig(relayNames: string[], disabled: string[] = []): Promi
       },
       hls: { segmentSeconds: 2, playlistLength: 6 },
       reconnectWindowSeconds: 10,
-      relays: relayNames.map((name) => ({
-        name,
-        url: `rtmp://127.0.0.1:${ports.get(name)}/${apps[name]}`,
-        keySecretRef: { name: `${name}-key`, key: 'streamKey' },
-        enabled: !disabled.includes(name),
-      })),
+      relays: relayNames.map((name) =>
+        name === keyless.name
+          ? { name, url: `rtmp://127.0.0.1:${ports.get(name)}/${keyless.app}/${placeholderStreamName}` }
+          : {
+              name,
+              url: `rtmp://127.0.0.1:${ports.get(name)}/${apps[name]}`,
+              keySecretRef: { name: `${name}-key`, key: 'streamKey' },
+              enabled: !disabled.includes(name),
+            },
+      ),
     },
   };
   await writeFile(path.join(cfg, version, 'livestream.json'), JSON.stringify(object));
@@ -149,7 +155,8 @@ async function relayFfmpegPid(name: string): Promise<number | undefined> {
 }
 
 async function startReceiver(name: string, file = `${name}.flv`): Promise<Receiver> {
-  const receiver = await startRtmpReceiver({ port: ports.get(name)!, app: apps[name]!, file: path.join(dir, file) });
+  const app = apps[name] ?? keyless.app;
+  const receiver = await startRtmpReceiver({ port: ports.get(name)!, app, file: path.join(dir, file) });
   receivers.set(name, receiver);
   return receiver;
 }
@@ -212,6 +219,7 @@ beforeAll(async () => {
     await mkdir(path.join(dir, 'keys', name), { recursive: true });
     await writeFile(path.join(dir, 'keys', name, 'key'), `${key}\n`, { mode: 0o600 });
   }
+  ports.set(keyless.name, await pickFreePort()); // and no key file for it
   streamKey = randomBytes(16).toString('hex');
   await writeFile(path.join(dir, 'stream-key'), streamKey, { mode: 0o600 });
   await writeConfig(['youtube', 'twitch']);
@@ -401,6 +409,29 @@ describe('relay container (node transcoder/src/relay/main.ts) with the transcode
     expect(metrics).toMatch(/^livestream_relay_state\{relay="youtube",state="Disabled"\} 1$/m);
     expect(metrics).not.toContain('relay="facebook"');
   }, 30_000);
+
+  it('a relay without keySecretRef pushes to its URL as written and reaches Active (no key file needed)', async () => {
+    const twitchPid = await relayFfmpegPid('twitch');
+    const receiver = await startReceiver(keyless.name);
+    await writeConfig(['youtube', 'twitch', keyless.name], ['youtube']);
+    const active = await waitFor(
+      'keyless relay Active',
+      async () => {
+        const state = await currentState(keyless.name);
+        return state?.state === 'Active' ? state : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(active.lastError).toBeUndefined();
+    expect((await relayStates(keyless.name)).some((s) => s.state === 'Retrying')).toBe(false);
+    // The stream name and the application of the URL reached the receiver unchanged (ffmpeg logs a mismatch).
+    expect(receiver.receivedStreamName()).toBeUndefined();
+    expect(receiver.receivedApp()).toBeUndefined();
+    await sleep(2_000);
+    const probe = await ffprobe(receiver.file);
+    expect(probe.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    expect(await relayFfmpegPid('twitch')).toBe(twitchPid);
+  }, 40_000);
 
   it('when the publisher stops, the relays stop and wait (Connecting)', async () => {
     await publisher?.stop();
