@@ -79,6 +79,21 @@ describe('FfmpegProcess', () => {
     expect(proc.stderrTail()).toEqual(['ignored']);
   });
 
+  it('lets an ffmpeg whose input ended finish on its own, and stops one that does not within the drain', async () => {
+    // Exits 200 ms after its input ended, unless a SIGINT comes first (which would cut what it still had to write).
+    const finishing = new FfmpegProcess(
+      node("process.on('SIGINT', () => process.exit(2)); setTimeout(() => process.exit(0), 200)"),
+    );
+    const exit = await finishing.finish(1_000);
+    expect(exit).toMatchObject({ code: 0, signal: null, stopped: true });
+    const stuck = new FfmpegProcess(node("process.on('SIGINT', () => process.exit(2)); setInterval(() => {}, 1000)"));
+    await new Promise((r) => setTimeout(r, 300)); // let it install the handler
+    const askedAt = Date.now();
+    expect(await stuck.finish(300)).toMatchObject({ code: 2, stopped: true }); // SIGINT after the drain
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - askedAt).toBeLessThan(2_000);
+  });
+
   it('hands inherited descriptors to the child (how the relay passes a key without argv)', async () => {
     const file = path.join(dir, 'preset');
     const handle = await open(file, 'w+', 0o600);
