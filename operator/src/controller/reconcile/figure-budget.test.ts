@@ -5,9 +5,9 @@ describe('FigureBudget', () => {
   it('spreads the budget over the live streams: 5 s each until there are more than 5 s x budget', () => {
     const budget = new FigureBudget(10);
     expect(budget.intervalMs(1)).toBe(minFigureIntervalMs);
-    expect(budget.intervalMs(50)).toBe(5_000);
-    expect(budget.intervalMs(200)).toBe(20_000);
-    expect(budget.intervalMs(500)).toBe(50_000);
+    expect(budget.intervalMs(45)).toBe(5_000);
+    expect(budget.intervalMs(200)).toBe(22_223); // 200 streams / 9 per second
+    expect(budget.intervalMs(500)).toBe(55_556);
   });
 
   it('hands out at most a second of tokens at once, then refills at its rate', () => {

@@ -1,6 +1,6 @@
 // Live figures (viewers, bitrate, fps, relay bytes, uploaded segments) change with every heartbeat; writing each
 // change into status would put ~100 writes/s into etcd at 500 live streams. Transitions always go out at once; a
-// status change that is only figures waits for both (1) the stream's own interval, max(5 s, live streams / budget),
+// status change that is only figures waits for both (1) the stream's own interval, max(5 s, live streams / (0.9 budget)),
 // so the interval grows with the fleet instead of the write rate, and (2) a token of one cluster-wide bucket of
 // `perSecond` tokens, which bounds bursts of streams whose intervals line up. Metrics carry the figures at full
 // rate, on every reconcile.
@@ -9,6 +9,11 @@
 export const defaultFigureWritesPerSecond = 10;
 /** A stream's figures are written at most this often, however few streams are live. */
 export const minFigureIntervalMs = 5_000;
+/**
+ * The share of the budget the streams' own intervals aim at: the steady rate sits below the budget, so transitions
+ * (never delayed) and the drift of intervals that happen to line up stay inside it.
+ */
+export const figureIntervalShare = 0.9;
 
 export class FigureBudget {
   readonly perSecond: number;
@@ -24,7 +29,7 @@ export class FigureBudget {
 
   /** How long one stream waits between figure writes while `liveStreams` streams are live. */
   intervalMs(liveStreams: number): number {
-    return Math.max(minFigureIntervalMs, Math.ceil((liveStreams / this.perSecond) * 1000));
+    return Math.max(minFigureIntervalMs, Math.ceil((liveStreams / (this.perSecond * figureIntervalShare)) * 1000));
   }
 
   /** Takes a token at `nowMs`: 0 when taken, else how many ms until one is there. */
