@@ -146,4 +146,49 @@ describe('child manifests on a real API server', () => {
     }
     expect(left).toEqual([]);
   });
+
+  // spec.placement's affinity is kept as written by the CRD; the Deployment is where the API server checks it.
+  const placed = (name: string, placement: Record<string, unknown>): Example => ({
+    ...minimalExample,
+    written: { ...minimalExample.written, metadata: { name }, spec: { placement } },
+  });
+  const dryRun = (objects: object[]) =>
+    cluster.kubectl(
+      ['apply', '--server-side', '--dry-run=server', '--field-manager=livestream-operator', '-f', '-'],
+      objects.map((o) => stringify(o)).join('---\n'),
+    );
+  const defaults = { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'media', effect: 'NoSchedule' }] };
+  // Without Redis too: the Deployment then has no Redis URL at all.
+  const { redis: _redis, ...withoutRedis } = ctx;
+
+  it('a placed Deployment (chart defaults and spec.placement) is accepted as built', async () => {
+    const ls = await stored(
+      placed('placed', {
+        nodeSelector: { 'nvidia.com/gpu.present': 'true' },
+        affinity: {
+          podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname' } },
+            ],
+          },
+        },
+        imagePullSecrets: [{ name: 'regcred' }],
+        imagePullPolicy: 'Always',
+      }),
+    );
+    const deployment = buildDeployment(ls, { ...withoutRedis, placement: defaults as BuildContext['placement'] });
+    const out = await dryRun([deployment]);
+    expect(out).toContain('placed-transcoder');
+  });
+
+  it('a placement the API server refuses on the Deployment is named by its field', async () => {
+    const ls = await stored(
+      placed('misplaced', {
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+      }),
+    );
+    await expect(dryRun([buildDeployment(ls, withoutRedis)])).rejects.toThrow(
+      /spec\.template\.spec\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms/,
+    );
+  });
 });
