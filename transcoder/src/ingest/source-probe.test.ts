@@ -71,6 +71,7 @@ describe('SourceProbe', () => {
     expect(ready).toHaveLength(0);
     p.observe(videoHeader());
     p.observe(videoHeader());
+    twoKeyframes(p, 2_000);
     vi.advanceTimersByTime(5_000);
     expect(ready).toHaveLength(1);
     expect(ready[0]).toMatchObject({ audioCodec: 'aac', width: 640 });
@@ -128,6 +129,8 @@ describe('SourceProbe', () => {
     const p = new SourceProbe(metadata, 1_000, (s) => ready.push(s), 2_200);
     p.observe(videoHeader());
     p.observe(aacHeader);
+    vi.advanceTimersByTime(5_000); // no keyframe yet: the wait has not started
+    expect(ready).toHaveLength(0);
     p.observe(packet({ flags: 3, dts: 0 }));
     vi.advanceTimersByTime(2_199);
     expect(ready).toHaveLength(0);

@@ -117,7 +117,14 @@ export class SourceProbe {
 
   private keyframe(dts: number): void {
     this.keyframeDts.push(dts);
-    if (this.keyframeDts.length === 2 && this.pending !== undefined) this.report(this.pending);
+    if (this.pending === undefined) return;
+    if (this.keyframeDts.length === 2) this.report(this.pending);
+    else this.awaitSecondKeyframe(this.pending);
+  }
+
+  // The wait runs from the first keyframe's arrival, so running out of it means the interval is longer.
+  private awaitSecondKeyframe(source: SourceInfo): void {
+    this.keyframeTimer = setTimeout(() => this.report(source), this.keyframeWaitMs);
   }
 
   private observeAudio(packet: NmsPacket): void {
@@ -141,7 +148,7 @@ export class SourceProbe {
     this.pending = source;
     const copyable = source.videoCodec === 'h264' && isBrowserSafeH264Profile(source.profile);
     if (!copyable || this.keyframeDts.length === 2) return this.report(source);
-    this.keyframeTimer = setTimeout(() => this.report(source), this.keyframeWaitMs);
+    if (this.keyframeDts.length === 1) this.awaitSecondKeyframe(source);
   }
 
   private report(source: SourceInfo): void {
