@@ -6,7 +6,8 @@
 //   idle --publish-started--> live --publish-ended--> reconnecting --publish-started--> live (same session)
 //                                                           \--window-expired--> idle (session ended)
 // A session starts with the first accepted publish and survives publisher drops shorter than the reconnect window:
-// the next publish continues the same playlists after an #EXT-X-DISCONTINUITY. The ladder's ffmpeg runs while a
+// the next publish continues the same playlists after an #EXT-X-DISCONTINUITY, a source of another size scaled into
+// the session's ladder (fit-plan.ts), so the variants a player knows stay. The ladder's ffmpeg runs while a
 // publisher is live and its source is known; an ffmpeg that exits on its own is restarted with the one backoff.
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 import type { EventDataByType, PublishRefusedReason, SessionEndReason } from '../../../contract/src/reports.ts';
