@@ -54,6 +54,7 @@ export interface IngestOptions {
   metrics?: TranscoderMetrics;
   penalties?: PenaltyBox;
   audioWaitMs?: number; // after the video header, how long to wait for an audio header before deciding "no audio"
+  segmentSeconds?: () => number; // of the current config: a copyable source's keyframes are measured that far
   publisherIdleMs?: number; // a publisher that sends nothing this long is disconnected (default 5 s)
 }
 
@@ -243,7 +244,8 @@ class IngestServer implements Ingest {
     this.publishApp = app;
     const info: PublishInfo = { publisherId: session.id, address, app, startedAt: Date.now() };
     const audioWaitMs = this.options.audioWaitMs ?? 1_000;
-    const probe = new SourceProbe(session, audioWaitMs, (source) => this.onSource(info, source));
+    const keyframeWaitMs = Math.round(1_100 * (this.options.segmentSeconds?.() ?? 2));
+    const probe = new SourceProbe(session, audioWaitMs, (source) => this.onSource(info, source), keyframeWaitMs);
     const publish: Publish = { info, session, probe, samples: [] };
     this.current = publish;
     const broadcast = session.broadcast;

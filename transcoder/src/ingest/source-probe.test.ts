@@ -125,19 +125,42 @@ describe('SourceProbe', () => {
     expect(ready).toEqual([expect.objectContaining({ keyframeIntervalSeconds: 2 })]);
   });
 
-  it('reports a GOP longer than the wait as over it, without holding the ladder back longer', () => {
+  it('reports a GOP longer than the wait as over it once the stream time passes the wait', () => {
     const p = new SourceProbe(metadata, 1_000, (s) => ready.push(s), 2_200);
     p.observe(videoHeader());
     p.observe(aacHeader);
     vi.advanceTimersByTime(5_000); // no keyframe yet: the wait has not started
     expect(ready).toHaveLength(0);
-    p.observe(packet({ flags: 3, dts: 0 }));
-    vi.advanceTimersByTime(2_199);
+    p.observe(packet({ flags: 3, dts: 1_000 }));
+    p.observe(packet({ flags: 4, dts: 3_200 })); // 2.2 s of stream after the keyframe: not past the wait yet
     expect(ready).toHaveLength(0);
-    vi.advanceTimersByTime(1);
+    p.observe(packet({ flags: 4, dts: 3_240 }));
     expect(ready).toHaveLength(1);
     expect(ready[0]).toMatchObject({ keyframeIntervalOverSeconds: 2.2 });
     expect(ready[0]).not.toHaveProperty('keyframeIntervalSeconds');
+  });
+
+  it('measures by stream time, not arrival: a late first keyframe followed by a burst is a 2 s GOP', () => {
+    const p = new SourceProbe(metadata, 1_000, (s) => ready.push(s), 2_200);
+    p.observe(videoHeader());
+    p.observe(aacHeader);
+    p.observe(packet({ flags: 3, dts: 0 }));
+    vi.advanceTimersByTime(3_000); // the encoder stalled, then sends the rest of the GOP at once
+    expect(ready).toHaveLength(0);
+    for (let dts = 33; dts < 2_000; dts += 33) p.observe(packet({ flags: 4, dts }));
+    p.observe(packet({ flags: 3, dts: 2_000 }));
+    expect(ready).toEqual([expect.objectContaining({ keyframeIntervalSeconds: 2 })]);
+  });
+
+  it('gives up on a stream that stops sending after twice the wait', () => {
+    const p = new SourceProbe(metadata, 1_000, (s) => ready.push(s), 2_200);
+    p.observe(videoHeader());
+    p.observe(aacHeader);
+    p.observe(packet({ flags: 3, dts: 0 }));
+    vi.advanceTimersByTime(4_399);
+    expect(ready).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(ready).toEqual([expect.objectContaining({ keyframeIntervalOverSeconds: 2.2 })]);
   });
 
   it('does not wait for keyframes of a source that is encoded anyway (HEVC)', () => {

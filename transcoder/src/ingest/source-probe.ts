@@ -3,8 +3,10 @@
 // whether there is audio at all. A source that sends no audio header within `audioWaitMs` of its video header is
 // taken as video-only, so a silent encoder does not hold the ladder back; one that sends no video header within
 // `audioWaitMs` of its audio header is audio-only (radio, podcasts). A browser-safe H.264 source, which the ladder
-// may copy, is reported once its keyframe interval is measured (two keyframes), or after `keyframeWaitMs` with the
-// interval known to be longer: a copied stream can only be cut at its keyframes.
+// may copy, is reported once its keyframe interval is measured (two keyframes), or once the stream's own timestamps
+// have run `keyframeWaitMs` past the first keyframe without another, the interval known to be longer: a copied
+// stream can only be cut at its keyframes. Stream time, not arrival time: an encoder's start-up burst or a late first
+// keyframe must not decide passthrough. A wall-clock timer of twice the wait covers a stream that stops sending.
 import {
   audioCodecName,
   isBrowserSafeH264Profile,
@@ -75,7 +77,7 @@ export class SourceProbe {
     metadata: SourceMetadata,
     audioWaitMs: number,
     onReady: (source: SourceInfo) => void,
-    // The default suits the default 2 s segments: a longer interval than 1.1 x the segment refuses passthrough.
+    // 1.1 x the segment (the default suits 2 s segments): a longer keyframe interval refuses passthrough.
     keyframeWaitMs = 2_200,
   ) {
     this.metadata = metadata;
@@ -112,7 +114,14 @@ export class SourceProbe {
     } else if (packet.flags === packetFlags.keyframe || packet.flags === packetFlags.frame) {
       this.frames++;
       if (packet.flags === packetFlags.keyframe && this.keyframeDts.length < 2) this.keyframe(packet.dts);
+      else if (this.pending !== undefined && this.pastKeyframeWait(packet.dts)) this.report(this.pending);
     }
+  }
+
+  /** The stream has run longer than the wait since its first keyframe: the interval is longer than the wait. */
+  private pastKeyframeWait(dts: number): boolean {
+    const [first] = this.keyframeDts;
+    return first !== undefined && this.keyframeDts.length === 1 && dts - first > this.keyframeWaitMs;
   }
 
   private keyframe(dts: number): void {
@@ -122,9 +131,9 @@ export class SourceProbe {
     else this.awaitSecondKeyframe(this.pending);
   }
 
-  // The wait runs from the first keyframe's arrival, so running out of it means the interval is longer.
+  // Stream time decides (observeVideo); this only covers a publisher that stops sending before either happens.
   private awaitSecondKeyframe(source: SourceInfo): void {
-    this.keyframeTimer = setTimeout(() => this.report(source), this.keyframeWaitMs);
+    this.keyframeTimer = setTimeout(() => this.report(source), 2 * this.keyframeWaitMs);
   }
 
   private observeAudio(packet: NmsPacket): void {

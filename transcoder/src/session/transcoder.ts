@@ -127,6 +127,7 @@ async function startParts(parts: Parts, shared: Shared): Promise<Required<Parts>
     host: options.rtmpHost ?? '0.0.0.0',
     flvPort: 0, // loopback only; reached through the origin's /live.flv when spec.ingest.httpFlv is on
     app: () => watched.config.app,
+    segmentSeconds: () => watched.config.segmentSeconds,
     streamKey: shared.streamKey,
     logger: logger.child({ component: 'ingest' }),
     metrics,
