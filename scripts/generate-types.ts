@@ -115,6 +115,10 @@ export function toJsonSchema(schema: Schema, path = ''): Schema {
     delete out.anyOf;
     out.tsType = 'number | string';
   }
+  if (schema['x-kubernetes-preserve-unknown-fields'] === true && !isRecord(schema.properties)) {
+    // Kept as the user wrote it (a core/v1 type the API server checks): any object, not an empty interface.
+    out.tsType = 'Record<string, unknown>';
+  }
   if (path === 'metadata') {
     return { description: 'Standard object metadata.', tsType: 'V1ObjectMeta' };
   }

@@ -13,6 +13,18 @@ export type IngestServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
  */
 export type LadderPreset = '1080p' | '720p' | '480p' | '360p';
 /**
+ * core/v1 NodeAffinity.
+ */
+export type NodeAffinity = Record<string, unknown>;
+/**
+ * core/v1 PodAffinity.
+ */
+export type PodAffinity = Record<string, unknown>;
+/**
+ * core/v1 PodAntiAffinity.
+ */
+export type PodAntiAffinity = Record<string, unknown>;
+/**
  * When the kubelet pulls the transcoder image; the chart's default when absent.
  */
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
@@ -340,18 +352,6 @@ export interface Affinity {
   podAffinity?: PodAffinity;
   podAntiAffinity?: PodAntiAffinity;
 }
-/**
- * core/v1 NodeAffinity.
- */
-export interface NodeAffinity {}
-/**
- * core/v1 PodAffinity.
- */
-export interface PodAffinity {}
-/**
- * core/v1 PodAntiAffinity.
- */
-export interface PodAntiAffinity {}
 /**
  * A Secret by name.
  */
