@@ -1,24 +1,19 @@
 // The transcoder's core against real processes: node-media-server ingest, the ladder's ffmpeg, and ffmpeg encoders
 // publishing testsrc2 + sine over RTMP. Playlists are checked with hls-parser in strict mode and media with ffprobe.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import HLS from 'hls-parser';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
-import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { PenaltyBox } from '../ingest/publish-guard.ts';
-import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
 import type { EventType } from '../../../contract/src/reports.ts';
 import { createLogger } from '../../../contract/src/logger.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
 import { ffprobe, frameRate } from '../../../test/support/media-probe.ts';
-import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import type { Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { startChannelHarness, type ChannelHarness } from '../../../test/support/channel-harness.ts';
 import { sleep, waitFor } from '../../../test/support/wait-for.ts';
-import { createChannel, type Channel } from './channel.ts';
 
 const segmentSeconds = 2;
 const windowSeconds = 4;
@@ -38,24 +33,15 @@ const config = resolveSpec(
   'media',
 );
 
-let dir: string;
-let hlsDir: string;
-let key: string;
-let streamKey: StreamKey;
-let ingest: Ingest;
-let channel: Channel;
+let h: ChannelHarness;
 let metrics: TranscoderMetrics;
 const reports: Array<{ type: EventType; session: string; data: Record<string, unknown> }> = [];
-const publishers: Publisher[] = [];
 let penaltyClock = 0;
 const logger = createLogger('channel-int', process.env.LOG_LEVEL ?? 'warn');
 
-const rtmpUrl = (app: string, name: string): string => `rtmp://127.0.0.1:${ingest.port}/${app}/${name}`;
-const publish = (name = key, app = 'live'): Publisher => {
-  const p = startPublisher({ url: rtmpUrl(app, name), size: '640x360', fps: 30, gopSeconds: segmentSeconds });
-  publishers.push(p);
-  return p;
-};
+/** Publishes with the stream key (or `name`) into `app`. */
+const publish = (name?: string, app = 'live'): Publisher =>
+  h.publish({ ...(name !== undefined && { name }), app, size: '640x360', fps: 30, gopSeconds: segmentSeconds });
 
 async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = metrics.registry.getSingleMetric(`livestream_transcoder_${name}`);
@@ -65,25 +51,9 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
   return hit?.value ?? 0;
 }
 
-function parseStrict(text: string): HLS.types.Playlist {
-  HLS.setOptions({ strictMode: true });
-  return HLS.parse(text);
-}
-
-async function media(rendition: string): Promise<HLS.types.MediaPlaylist> {
-  const playlist = parseStrict(await readFile(path.join(hlsDir, rendition, 'index.m3u8'), 'utf8'));
-  if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
-  return playlist as HLS.types.MediaPlaylist;
-}
-
-async function lastSequence(rendition: string): Promise<number> {
-  const p = await media(rendition);
-  return p.mediaSequenceBase! + p.segments.length - 1;
-}
-
 // Sequence numbers of the segments that start after a discontinuity.
 async function discontinuities(rendition: string): Promise<number[]> {
-  const p = await media(rendition);
+  const p = await h.media(rendition);
   return p.segments.flatMap((s, i) => (s.discontinuity ? [p.mediaSequenceBase! + i] : []));
 }
 
@@ -97,56 +67,41 @@ async function expectRefused(p: Publisher): Promise<void> {
 const reportsOf = (type: EventType) => reports.filter((r) => r.type === type);
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'channel-int-'));
-  hlsDir = path.join(dir, 'hls');
-  key = randomBytes(12).toString('base64url');
-  await writeFile(path.join(dir, 'streamKey'), key + '\n', { mode: 0o600 });
-  streamKey = openStreamKey(path.join(dir, 'streamKey'));
   metrics = createTranscoderMetrics(new Registry(), { defaultMetrics: false });
-  ingest = await startIngest({
-    port: 0,
-    host: '127.0.0.1',
-    app: () => config.app,
-    streamKey,
-    logger,
-    metrics,
-    // The penalty clock is the test's: publisher start-up times vary too much on a busy machine to race a real one.
-    penalties: new PenaltyBox({ baseMs: 1_000, maxMs: 1_000, now: () => penaltyClock }),
-  });
-  channel = createChannel({
-    ingest,
-    hlsDir,
+  h = await startChannelHarness({
+    name: 'channel-int',
     config: () => config,
     logger,
-    metrics,
-    reporter: { report: (type, session, data) => reports.push({ type, session, data: { ...data } }) },
-    pollMs: 200,
-    heartbeatMs: 1_000,
+    ingest: {
+      metrics,
+      // The penalty clock is the test's: publisher start-up times vary too much on a busy machine to race a real one.
+      penalties: new PenaltyBox({ baseMs: 1_000, maxMs: 1_000, now: () => penaltyClock }),
+    },
+    channel: {
+      metrics,
+      reporter: { report: (type, session, data) => reports.push({ type, session, data: { ...data } }) },
+      pollMs: 200,
+      heartbeatMs: 1_000,
+    },
   });
 });
 
-afterAll(async () => {
-  await Promise.all(publishers.map((p) => p.kill()));
-  await channel?.shutdown();
-  await ingest?.close();
-  streamKey?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => h?.close());
 
 describe('transcoder session on real node-media-server and ffmpeg', () => {
   it('refuses a wrong key, a wrong app and a penalised address, counts each, and writes no HLS output', async () => {
     await expectRefused(publish('not-the-key'));
     penaltyClock += 5_000; // the per-address penalty lapses
-    await expectRefused(publish(key, 'other'));
+    await expectRefused(publish(h.key, 'other'));
     // Again, this time with the right key, but the address is still being penalised.
-    await expectRefused(publish(key));
+    await expectRefused(publish(h.key));
 
     expect(await metric('publish_refused_total', { reason: 'bad_key' })).toBe(1);
     expect(await metric('publish_refused_total', { reason: 'wrong_path' })).toBe(1);
     expect(await metric('publish_refused_total', { reason: 'rate_limited' })).toBe(1);
     expect(reportsOf('publish-refused').map((r) => r.data.reason)).toEqual(['bad_key', 'wrong_path', 'rate_limited']);
-    expect(channel.sessionId()).toBe('');
-    expect(await readdir(hlsDir).catch(() => [])).toEqual([]);
+    expect(h.channel.sessionId()).toBe('');
+    expect(await readdir(h.hlsDir).catch(() => [])).toEqual([]);
     expect(await metric('sessions_total')).toBe(0);
     penaltyClock += 5_000;
   });
@@ -156,24 +111,24 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
 
   it('publishes a ladder whose master and every rendition play with the promised codec, profile, size and fps', async () => {
     first = publish();
-    await waitFor('the master playlist', () => readFile(path.join(hlsDir, 'master.m3u8'), 'utf8'), {
+    await waitFor('the master playlist', () => h.read('master.m3u8'), {
       timeoutMs: 20_000,
     });
-    sessionId = channel.sessionId();
+    sessionId = h.channel.sessionId();
     expect(sessionId).not.toBe('');
-    const plan = channel.plan()!;
+    const plan = h.channel.plan()!;
     expect(plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`)).toEqual([
       'source:copy:640x360@30',
       '240p:encode:426x240@30',
       '180p:encode:320x180@15',
     ]);
     for (const v of plan.videos) {
-      await waitFor(`3 segments of ${v.name}`, async () => (await media(v.name)).segments.length >= 3, {
+      await waitFor(`3 segments of ${v.name}`, async () => (await h.media(v.name)).segments.length >= 3, {
         timeoutMs: 20_000,
       });
     }
 
-    const master = parseStrict(await readFile(path.join(hlsDir, 'master.m3u8'), 'utf8')) as HLS.types.MasterPlaylist;
+    const master = await h.master();
     expect(master.isMasterPlaylist).toBe(true);
     expect(master.variants.map((v) => [v.uri, v.resolution, v.codecs])).toEqual([
       ['source/index.m3u8', { width: 640, height: 360 }, 'avc1.64001e,mp4a.40.2'],
@@ -191,13 +146,13 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
       '180p': { profile: 'Main', width: 320, height: 180, fps: 15 },
     };
     for (const [name, want] of Object.entries(expected)) {
-      const playlist = await media(name);
+      const playlist = await h.media(name);
       expect(playlist.targetDuration).toBe(segmentSeconds);
       // Every complete segment within 10 % of the target (the newest may be cut short by nothing here: all listed
       // segments are complete; only a stop can shorten the last one).
       for (const s of playlist.segments)
         expect(Math.abs(s.duration - segmentSeconds)).toBeLessThanOrEqual(0.1 * segmentSeconds);
-      const probe = await ffprobe(path.join(hlsDir, name, playlist.segments[0]!.uri));
+      const probe = await ffprobe(path.join(h.hlsDir, name, playlist.segments[0]!.uri));
       const video = probe.streams.find((s) => s.codec_type === 'video')!;
       expect({
         codec: video.codec_name,
@@ -212,18 +167,18 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
     // Keyframes are aligned: the same segment number starts at the same instant in every video rendition.
     const starts = await Promise.all(
       Object.keys(expected).map(async (name) =>
-        Number((await ffprobe(path.join(hlsDir, name, `${channel.sessionId()}_00001.ts`))).format.start_time),
+        Number((await ffprobe(path.join(h.hlsDir, name, `${h.channel.sessionId()}_00001.ts`))).format.start_time),
       ),
     );
     for (const t of starts) expect(Math.abs(t - starts[0]!)).toBeLessThan(0.05);
 
-    const audio = await media('audio');
+    const audio = await h.media('audio');
     for (const s of audio.segments)
       expect(Math.abs(s.duration - segmentSeconds)).toBeLessThanOrEqual(0.1 * segmentSeconds);
-    const audioProbe = await ffprobe(path.join(hlsDir, 'audio', audio.segments[0]!.uri));
+    const audioProbe = await ffprobe(path.join(h.hlsDir, 'audio', audio.segments[0]!.uri));
     expect(audioProbe.streams.map((s) => [s.codec_type, s.codec_name, s.profile])).toEqual([['audio', 'aac', 'LC']]);
     // The whole master plays through ffmpeg's HLS demuxer (what a player does): one of each stream.
-    const whole = await ffprobe(path.join(hlsDir, 'master.m3u8'));
+    const whole = await ffprobe(path.join(h.hlsDir, 'master.m3u8'));
     expect(whole.streams.filter((s) => s.codec_type === 'video').length).toBe(3);
 
     expect(await metric('publishing')).toBe(1);
@@ -244,30 +199,30 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
   it('refuses a second concurrent publisher with the right key (busy) and keeps the first', async () => {
     await expectRefused(publish());
     expect(await metric('publish_refused_total', { reason: 'busy' })).toBe(1);
-    expect(channel.sessionId()).toBe(sessionId);
-    expect(channel.state()).toBe('live');
+    expect(h.channel.sessionId()).toBe(sessionId);
+    expect(h.channel.state()).toBe('live');
     expect(first.process.exitCode).toBeNull();
   });
 
   it('restarts an ffmpeg killed with SIGKILL: new segments within 5 s, counted and reported', async () => {
-    const pid = channel.ffmpegPid()!;
+    const pid = h.channel.ffmpegPid()!;
     expect(pid).toBeGreaterThan(0);
-    const before = await lastSequence('240p');
+    const before = await h.lastSequence('240p');
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    await waitFor('a segment from the restarted ffmpeg', async () => (await lastSequence('240p')) > before, {
+    await waitFor('a segment from the restarted ffmpeg', async () => (await h.lastSequence('240p')) > before, {
       timeoutMs: 8_000,
       intervalMs: 100,
     });
     const elapsed = Date.now() - killedAt;
     // The segment being written at the kill is lost; the new ffmpeg continues the numbering from the playlist.
     expect(elapsed).toBeLessThan(5_000);
-    expect(channel.ffmpegPid()).not.toBe(pid);
+    expect(h.channel.ffmpegPid()).not.toBe(pid);
     expect(await metric('ffmpeg_restarts_total')).toBe(1);
     expect(reportsOf('ffmpeg-failed')).toHaveLength(1);
     expect(reportsOf('ffmpeg-failed')[0]?.data).toMatchObject({ signal: 'SIGKILL', restarts: 1 });
     expect((await discontinuities('240p')).some((seq) => seq > before)).toBe(true);
-    expect(channel.sessionId()).toBe(sessionId);
+    expect(h.channel.sessionId()).toBe(sessionId);
     console.log(`ffmpeg SIGKILL -> next segment in ${elapsed} ms`);
   });
 
@@ -275,27 +230,27 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
 
   it('continues the same session when the publisher drops and returns within the window, after a discontinuity', async () => {
     await first.kill(); // abrupt drop, as a lost network would be
-    await waitFor('the reconnecting state', () => channel.state() === 'reconnecting', { timeoutMs: 10_000 });
+    await waitFor('the reconnecting state', () => h.channel.state() === 'reconnecting', { timeoutMs: 10_000 });
     const renditions = ['source', '240p', '180p', 'audio'];
     const before: Record<string, number> = {};
-    for (const name of renditions) before[name] = await lastSequence(name);
+    for (const name of renditions) before[name] = await h.lastSequence(name);
     expect(await metric('publishing')).toBe(0);
     second = publish();
-    await waitFor('live again', () => channel.state() === 'live', { timeoutMs: 10_000 });
+    await waitFor('live again', () => h.channel.state() === 'live', { timeoutMs: 10_000 });
     for (const name of renditions) {
       await waitFor(
         `new ${name} segments after the reconnect`,
-        async () => (await lastSequence(name)) > before[name]!,
+        async () => (await h.lastSequence(name)) > before[name]!,
         {
           timeoutMs: 15_000,
         },
       );
     }
-    expect(channel.sessionId()).toBe(sessionId);
+    expect(h.channel.sessionId()).toBe(sessionId);
     for (const name of renditions) {
       // The first segment of the returning publisher follows a discontinuity; numbering continues.
       expect(await discontinuities(name)).toContain(before[name]! + 1);
-      expect((await media(name)).endlist).toBe(false);
+      expect((await h.media(name)).endlist).toBe(false);
     }
     expect(await metric('sessions_total')).toBe(1);
     expect(reportsOf('publish-ended')).toHaveLength(1);
@@ -307,8 +262,10 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
 
   it('ends the session with ENDLIST when the window runs out, and starts a new one on the next publish', async () => {
     await second.stop();
-    await waitFor('the session to end', () => channel.state() === 'idle', { timeoutMs: windowSeconds * 1000 + 10_000 });
-    for (const name of ['source', '240p', '180p', 'audio']) expect((await media(name)).endlist).toBe(true);
+    await waitFor('the session to end', () => h.channel.state() === 'idle', {
+      timeoutMs: windowSeconds * 1000 + 10_000,
+    });
+    for (const name of ['source', '240p', '180p', 'audio']) expect((await h.media(name)).endlist).toBe(true);
     const ended = reportsOf('session-ended');
     expect(ended).toHaveLength(1);
     expect(ended[0]).toMatchObject({ session: sessionId, data: { reason: 'window-expired' } });
@@ -316,15 +273,15 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
     expect(ended[0]!.data.duration).toBeGreaterThan(10);
 
     const third = publish();
-    await waitFor('a new session', () => channel.sessionId() !== '' && channel.sessionId() !== sessionId, {
+    await waitFor('a new session', () => h.channel.sessionId() !== '' && h.channel.sessionId() !== sessionId, {
       timeoutMs: 10_000,
     });
-    const next = channel.sessionId();
+    const next = h.channel.sessionId();
     expect(next > sessionId).toBe(true); // time-sortable ids
-    await waitFor('the new session output', async () => (await media('240p')).segments.length >= 2, {
+    await waitFor('the new session output', async () => (await h.media('240p')).segments.length >= 2, {
       timeoutMs: 20_000,
     });
-    const fresh = await media('240p');
+    const fresh = await h.media('240p');
     expect(fresh.mediaSequenceBase).toBe(0);
     // Segment names carry the session id: an immutable URL is never reused by a later session.
     expect(fresh.segments[0]?.uri).toBe(`${next}_00000.ts`);
@@ -336,9 +293,9 @@ describe('transcoder session on real node-media-server and ffmpeg', () => {
   });
 
   it('ends the running session on shutdown with ENDLIST on every playlist', async () => {
-    const id = channel.sessionId();
-    await channel.shutdown();
-    for (const name of ['source', '240p', '180p', 'audio']) expect((await media(name)).endlist).toBe(true);
+    const id = h.channel.sessionId();
+    await h.channel.shutdown();
+    for (const name of ['source', '240p', '180p', 'audio']) expect((await h.media(name)).endlist).toBe(true);
     expect(reportsOf('session-ended').at(-1)).toMatchObject({ session: id, data: { reason: 'shutdown' } });
   });
 });

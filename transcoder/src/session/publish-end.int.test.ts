@@ -1,22 +1,16 @@
 // The end of a broadcast, on real node-media-server and ffmpeg, with the top rung passed through (`-c:v copy`):
 // the publisher leaves (or its network drops) and every frame it sent must be in HLS, with `publish-ended` and the
 // reconnecting state within 1 s of the encoder closing its connection (issue 13).
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { createLogger } from '../../../contract/src/logger.ts';
 import type { EventType } from '../../../contract/src/reports.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
-import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import type { Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { startChannelHarness, type ChannelHarness } from '../../../test/support/channel-harness.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
-import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
-import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
-import { createChannel, type Channel } from './channel.ts';
 
 const segmentSeconds = 2;
 const gopSeconds = 1; // measured by the source probe in 1 s, and a divisor of the segment: passed through
@@ -43,29 +37,12 @@ const ladder = (withEncodedRung: boolean) =>
 const ladders = { 'only the copied source': ladder(false), 'the copied source and an encoded rung': ladder(true) };
 let config = ladders['only the copied source'];
 
-let dir: string;
-let hlsDir: string;
-let key: string;
-let streamKey: StreamKey;
-let ingest: Ingest;
-let channel: Channel;
+let h: ChannelHarness;
 const reports: Array<{ type: EventType; at: number; data: Record<string, unknown> }> = [];
-const publishers: Publisher[] = [];
 const logger = createLogger('publish-end-int', process.env.LOG_LEVEL ?? 'warn');
 
-const publish = (durationSeconds?: number): Publisher => {
-  const url = `rtmp://127.0.0.1:${ingest.port}/live/${key}`;
-  const p = startPublisher({ url, size: '640x360', fps, gopSeconds, durationSeconds });
-  publishers.push(p);
-  return p;
-};
-
-async function media(rendition: string): Promise<HLS.types.MediaPlaylist> {
-  HLS.setOptions({ strictMode: true });
-  const playlist = HLS.parse(await readFile(path.join(hlsDir, rendition, 'index.m3u8'), 'utf8'));
-  if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
-  return playlist;
-}
+const publish = (durationSeconds?: number): Publisher =>
+  h.publish({ size: '640x360', fps, gopSeconds, ...(durationSeconds !== undefined && { durationSeconds }) });
 
 async function videoPackets(file: string): Promise<number> {
   const probe = await ffprobe(file, ['-count_packets', '-select_streams', 'v:0']);
@@ -75,36 +52,18 @@ async function videoPackets(file: string): Promise<number> {
 const reportsOf = (type: EventType) => reports.filter((r) => r.type === type);
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'publish-end-int-'));
-  hlsDir = path.join(dir, 'hls');
-  key = randomBytes(12).toString('base64url');
-  await writeFile(path.join(dir, 'streamKey'), key + '\n', { mode: 0o600 });
-  streamKey = openStreamKey(path.join(dir, 'streamKey'));
-  ingest = await startIngest({
-    port: 0,
-    host: '127.0.0.1',
-    app: () => config.app,
-    streamKey,
-    logger,
-    publisherIdleMs,
-  });
-  channel = createChannel({
-    ingest,
-    hlsDir,
+  h = await startChannelHarness({
+    name: 'publish-end-int',
     config: () => config,
     logger,
-    reporter: { report: (type, _session, data) => reports.push({ type, at: Date.now(), data: { ...data } }) },
-    pollMs: 100,
+    ingest: { publisherIdleMs },
+    channel: {
+      reporter: { report: (type, _session, data) => reports.push({ type, at: Date.now(), data: { ...data } }) },
+    },
   });
 });
 
-afterAll(async () => {
-  await Promise.all(publishers.map((p) => p.kill()));
-  await channel?.shutdown();
-  await ingest?.close();
-  streamKey?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => h?.close());
 
 describe('the end of a broadcast with the top rung passed through', () => {
   it.each(Object.keys(ladders) as Array<keyof typeof ladders>)(
@@ -113,13 +72,13 @@ describe('the end of a broadcast with the top rung passed through', () => {
       config = ladders[name];
       const publishedSeconds = 5.5; // ends inside a segment: the partial segment must not be lost
       const p = publish(publishedSeconds);
-      await waitFor('the ladder', () => channel.plan(), { timeoutMs: 15_000 });
-      const renditions = channel.plan()!.videos.map((v) => `${v.name}:${v.mode}`);
+      await waitFor('the ladder', () => h.channel.plan(), { timeoutMs: 15_000 });
+      const renditions = h.channel.plan()!.videos.map((v) => `${v.name}:${v.mode}`);
       expect(renditions).toEqual(['source:copy', ...(renditions.length > 1 ? ['180p:encode'] : [])]);
       expect((await p.exited).code).toBe(0);
       const closedAt = Date.now();
 
-      await waitFor('the reconnecting state', () => channel.state() === 'reconnecting', {
+      await waitFor('the reconnecting state', () => h.channel.state() === 'reconnecting', {
         timeoutMs: 15_000,
         intervalMs: 10,
       });
@@ -132,8 +91,8 @@ describe('the end of a broadcast with the top rung passed through', () => {
 
       // The ladder joined at a keyframe (it starts once the probe has measured the keyframe interval): from there
       // to the end, every published frame is in the passed-through rung, the last partial segment included.
-      const top = await media('source');
-      const frames = await Promise.all(top.segments.map((s) => videoPackets(path.join(hlsDir, 'source', s.uri))));
+      const top = await h.media('source');
+      const frames = await Promise.all(top.segments.map((s) => videoPackets(path.join(h.hlsDir, 'source', s.uri))));
       const listed = top.segments.reduce((sum, s) => sum + s.duration, 0);
       const joinedAt = Math.round(publishedSeconds - listed); // a keyframe: whole seconds
       console.log(`source rung: segments ${top.segments.map((s) => s.duration).join(' ')}, frames ${frames.join(' ')}`);
@@ -142,23 +101,23 @@ describe('the end of a broadcast with the top rung passed through', () => {
       expect(frames.reduce((a, b) => a + b, 0)).toBe(Math.round((publishedSeconds - joinedAt) * fps));
       if (renditions.length > 1) {
         // The encoded rung ends at the same instant (15 fps: within one of its frame intervals).
-        const encoded = (await media('180p')).segments.reduce((sum, s) => sum + s.duration, 0);
+        const encoded = (await h.media('180p')).segments.reduce((sum, s) => sum + s.duration, 0);
         expect(Math.abs(encoded - listed)).toBeLessThanOrEqual(1.5 / 15);
       }
 
       // The window runs out: ENDLIST on every playlist within window + 1 s of the encoder closing.
-      await waitFor('the session to end', () => channel.state() === 'idle', {
+      await waitFor('the session to end', () => h.channel.state() === 'idle', {
         timeoutMs: windowSeconds * 1000 + 5_000,
       });
       expect(Date.now() - closedAt).toBeLessThan(windowSeconds * 1000 + 1_000);
       const names = ['source', 'audio', ...(renditions.length > 1 ? ['180p'] : [])];
-      for (const r of names) expect((await media(r)).endlist).toBe(true);
+      for (const r of names) expect((await h.media(r)).endlist).toBe(true);
     },
   );
 
   it('disconnects a publisher whose network dropped (silent, no TCP close) within its idle timeout + 1 s', async () => {
     const p = publish();
-    await waitFor('a first segment', async () => (await media('source')).segments.length > 0 && channel.plan(), {
+    await waitFor('a first segment', async () => (await h.media('source')).segments.length > 0 && h.channel.plan(), {
       timeoutMs: 20_000,
     });
     const before = reportsOf('publish-ended').length;
@@ -172,7 +131,7 @@ describe('the end of a broadcast with the top rung passed through', () => {
       const endedMs = ended.at - frozenAt;
       console.log(`publisher silent -> publish-ended ${endedMs} ms (idle timeout ${publisherIdleMs} ms)`);
       expect(endedMs).toBeLessThan(publisherIdleMs + 1_000);
-      await waitFor('the reconnecting state', () => channel.state() === 'reconnecting', { timeoutMs: 1_000 });
+      await waitFor('the reconnecting state', () => h.channel.state() === 'reconnecting', { timeoutMs: 1_000 });
     } finally {
       await p.kill();
     }
