@@ -98,6 +98,14 @@ async function startStream(name: string, dataDir: string) {
   return { configFile, key, env };
 }
 
+/** Runs the finalize Job's program on the session's recording, as the Job would. */
+const finalize = (name: string, session: string) =>
+  runFinalize({ bucket, prefix, endpoint: s3.endpoint, name, session, credentialsDir: s3.credentialsDir });
+
+/** The session's VOD playlist as a player fetches it from the bucket. */
+const vodUrl = (name: string, session: string) =>
+  `${s3.endpoint}/${bucket}/${prefix}/default/${name}/${session}/index.m3u8`;
+
 const spoolEmpty = (t: TranscoderProcess) => async () =>
   (await t.metric('livestream_transcoder_recording_spool_bytes')) === 0 &&
   (await t.metric('livestream_transcoder_recording_uploads_total{result="success"}')) > 0;
@@ -126,14 +134,7 @@ describe('recording to S3 (MinIO)', () => {
     observer.stop();
     const [session] = await sessionsOf(name);
 
-    const { result } = await runFinalize({
-      bucket,
-      prefix,
-      endpoint: s3.endpoint,
-      name,
-      session: session!,
-      credentialsDir: s3.credentialsDir,
-    });
+    const { result } = await finalize(name, session!);
     expect(result.session).toBe(session);
     expect(result.playlistUri).toBe(`s3://${bucket}/${prefix}/default/${name}/${session}/index.m3u8`);
     expect(result.mp4Uri).toBe(`s3://${bucket}/${prefix}/default/${name}/${session}/${session}.mp4`);
@@ -163,14 +164,7 @@ describe('recording to S3 (MinIO)', () => {
       await text(`${prefix}/default/${name}/${session}/index.m3u8`),
       await head(`${prefix}/default/${name}/${session}/${session}.mp4`),
     ];
-    const again = await runFinalize({
-      bucket,
-      prefix,
-      endpoint: s3.endpoint,
-      name,
-      session: session!,
-      credentialsDir: s3.credentialsDir,
-    });
+    const again = await finalize(name, session!);
     expect(again.result).toEqual(result);
     expect([
       await text(`${prefix}/default/${name}/${session}/index.m3u8`),
@@ -209,18 +203,11 @@ describe('recording to S3 (MinIO)', () => {
     await sleep(1_000);
     observer.stop();
     const [session] = await sessionsOf(name);
-    await runFinalize({
-      bucket,
-      prefix,
-      endpoint: s3.endpoint,
-      name,
-      session: session!,
-      credentialsDir: s3.credentialsDir,
-    });
+    await finalize(name, session!);
     const vod = await vodSequences(name, session!);
     expect(vod).toEqual(observer.sequences());
     expect(vod).toEqual(vod.map((_, i) => i)); // 0..n-1: nothing lost during the outage
-    const probed = await ffprobe(`${s3.endpoint}/${bucket}/${prefix}/default/${name}/${session}/index.m3u8`);
+    const probed = await ffprobe(vodUrl(name, session!));
     expect(Math.abs(Number(probed.format.duration) - 30)).toBeLessThanOrEqual(segmentSeconds);
 
     const evs = (await events()).filter((e) => e.name === name && e.session === session);
@@ -256,18 +243,11 @@ describe('recording to S3 (MinIO)', () => {
     await waitFor('the restarted transcoder to upload the old spool', spoolEmpty(transcoder), { timeoutMs: 60_000 });
     expect(transcoder.output()).toContain('recording: spool from a previous run');
 
-    await runFinalize({
-      bucket,
-      prefix,
-      endpoint: s3.endpoint,
-      name,
-      session: session!,
-      credentialsDir: s3.credentialsDir,
-    });
+    await finalize(name, session!);
     const vod = await vodSequences(name, session!);
     for (const seq of completedBeforeKill) expect(vod).toContain(seq);
     expect(vod).toEqual(vod.map((_, i) => i));
-    const probed = await ffprobe(`${s3.endpoint}/${bucket}/${prefix}/default/${name}/${session}/index.m3u8`);
+    const probed = await ffprobe(vodUrl(name, session!));
     expect(Number(probed.format.duration)).toBeGreaterThanOrEqual(
       completedBeforeKill.length * segmentSeconds - segmentSeconds,
     );
