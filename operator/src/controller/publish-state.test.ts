@@ -476,6 +476,7 @@ describe('observationFromStatus (a new leader, every report already acknowledged
     const obs = observationFromStatus(
       { state: 'Live', session: { id: 's1', startedAt: '2026-11-21T12:00:00Z', viewers: 4, bytesIn: 99 } },
       now,
+      15_000,
     );
     expect(obs).toMatchObject({ state: 'live', session: 's1', sessionStartedAt: t0, lastReportAt: now });
     expect(expireSession(obs!, now + 15_000, 15_000).obs.session).toBe('s1');
@@ -485,10 +486,20 @@ describe('observationFromStatus (a new leader, every report already acknowledged
     expect(applyReport(obs, hb(7, 61_000, 'live', {}, 's1')).obs).toMatchObject({ session: 's1', ended: [] });
   });
 
+  it('keeps a session seen Reconnecting open for the TTL, then closes it as lost (not dropped as idle)', () => {
+    const obs = observationFromStatus({ state: 'Reconnecting', session: { id: 's1' } }, now, 15_000)!;
+    expect(publishPhase(obs, now + 14_000, 15_000).phase).toBe('reconnecting');
+    expect(publishPhase(obs, now + 15_001, 15_000).phase).toBe('stale');
+    expect(expireSession(obs, now + 15_001, 15_000).obs.ended[0]).toMatchObject({
+      id: 's1',
+      endReason: transcoderLostReason,
+    });
+  });
+
   it('starts nothing when no session is open', () => {
-    expect(observationFromStatus(undefined, now)).toBeUndefined();
-    expect(observationFromStatus({ state: 'Idle' }, now)).toBeUndefined();
-    expect(observationFromStatus({ state: 'Idle', session: { id: 's1' } }, now)).toBeUndefined();
+    expect(observationFromStatus(undefined, now, 15_000)).toBeUndefined();
+    expect(observationFromStatus({ state: 'Idle' }, now, 15_000)).toBeUndefined();
+    expect(observationFromStatus({ state: 'Idle', session: { id: 's1' } }, now, 15_000)).toBeUndefined();
   });
 });
 

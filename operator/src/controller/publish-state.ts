@@ -192,7 +192,7 @@ const isOpen = (obs: PublishObservation): boolean =>
 const closingAbandoned =
   <K extends 'heartbeat' | 'publish-started'>(reduce: Reducer<K>): Reducer<K> =>
   (obs, ev) => {
-    const reportsNone = ev.type === 'heartbeat' && (ev as TranscoderEvent<'heartbeat'>).data.state === 'idle';
+    const reportsNone = 'state' in ev.data && ev.data.state === 'idle';
     if (!isNewer(ev, obs) || !isOpen(obs) || (!reportsNone && ev.session === obs.session)) return reduce(obs, ev);
     const closed = endSession(obs, lostSummary(obs));
     const step = reduce(closed.obs, ev);
@@ -375,11 +375,12 @@ export function expireSession(obs: PublishObservation, nowMs: number, ttlMs: num
 /**
  * What a new leader knows of a session its predecessor wrote into status and whose reports were all acknowledged:
  * open, alive as of `nowMs` (the first look). Reports that follow continue it; if none comes within the heartbeat
- * TTL, expireSession closes it as lost. Undefined when status shows no open session.
+ * TTL (`ttlMs`), expireSession closes it as lost. Undefined when status shows no open session.
  */
 export function observationFromStatus(
   status: LiveStreamStatus | undefined,
   nowMs: number,
+  ttlMs: number,
 ): PublishObservation | undefined {
   const session = status?.session;
   if (!session?.id || (status?.state !== 'Live' && status?.state !== 'Reconnecting')) return undefined;
@@ -387,6 +388,8 @@ export function observationFromStatus(
   return {
     ...emptyObservation(),
     state: status.state === 'Live' ? 'live' : 'reconnecting',
+    // A window of unknown length: kept open for the TTL, so it is closed as lost, not dropped as idle.
+    ...(status.state === 'Reconnecting' && { publishEndedAt: nowMs, reconnectWindowSeconds: ttlMs / 1000 }),
     session: session.id,
     sessionStartedAt: Number.isFinite(startedAt) ? startedAt : nowMs,
     lastReportAt: nowMs,

@@ -25,7 +25,7 @@ export function lostSessionStep(
   return {
     name: 'lost-session',
     run: ({ key, ls, nowMs }) => {
-      const fromStatus = reports?.observation(key) ? undefined : observationFromStatus(ls.status, nowMs);
+      const fromStatus = reports?.observation(key) ? undefined : observationFromStatus(ls.status, nowMs, ttlMs);
       if (fromStatus) reports?.seed(key, fromStatus);
       if (reports && publishPhase(reports.observation(key), nowMs, ttlMs).phase === 'stale') {
         const transition = reports.expire(key, nowMs, ttlMs);
