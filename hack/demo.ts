@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     kubectlBin = process.env.KUBECTL ?? 'kubectl';
     tags = (await nodeImages(step)).map((i) => i.tag);
   } else {
-    step('starting the local cluster and its node (the first run builds the tools and images: about 35 min)');
+    step('starting the local cluster and its node (the first run builds the tools and images: about 25 min)');
     const state = await up({ node: true, log: step });
     kubeconfig = state.kubeconfig;
     kubectlBin = state.kubectl;
@@ -82,11 +82,12 @@ async function main(): Promise<void> {
     (await kubectl(['get', 'secret', secret, ...ns, '-o', 'jsonpath={.data.streamKey}'])).trim(),
     'base64',
   ).toString();
-  step(`publishing a test pattern (ffmpeg testsrc2 + sine, 640x360) to rtmp://${host}:1935/live/<stream key>`);
+  // 720p: the default ladder passes it through as the top rung and encodes 480p and 360p.
+  step(`publishing a test pattern (ffmpeg testsrc2 + sine, 1280x720) to rtmp://${host}:1935/live/<stream key>`);
   // The key stays out of ffmpeg's arguments (`ps` shows those): ffmpeg reads it from a preset file only root reads.
   const preset = join(demoDir, 'publish.ffpreset');
   writeFileSync(preset, `rtmp_app=live\nrtmp_playpath=${key}\n`, { mode: 0o600 });
-  const args = publisherArgs({ url: `rtmp://${host}:1935/live` });
+  const args = publisherArgs({ url: `rtmp://${host}:1935/live`, size: '1280x720', videoKbps: 2500 });
   args.splice(args.length - 1, 0, '-fpre', preset);
   background('publisher', 'ffmpeg', args);
   writeFileSync(join(demoDir, 'pids'), pids.join('\n'));

@@ -1,6 +1,7 @@
-// The whole product on a real node: the chart installed with helm, a LiveStream with two relays (RTMP receivers
-// running as pods) and recording to MinIO running in the cluster, a real ffmpeg publisher into the LiveStream's
-// Service, hls.js in headless Chromium, the finalize Job, a transcoder pod deleted mid-stream, a transcoder killed
+// The whole product on a real node: the chart installed with helm, a LiveStream with three relays (RTMP receivers
+// running as pods; two with keys, one keyless) and recording to MinIO running in the cluster, a real ffmpeg
+// publisher sending 1280x720 into the LiveStream's Service (so the node encodes the lower rungs), hls.js in headless
+// Chromium switching renditions, a NodePort channel published through its status URL, the finalize Job, a transcoder pod deleted mid-stream, a transcoder killed
 // with SIGKILL (its session closed by the heartbeat TTL and still finalized), a relay whose key Secret is missing
 // (the channel stays usable), and the deletion.
 // Steps run in order and share the channel; each waits with a deadline and says what it waited for.
@@ -13,7 +14,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { createBucket } from '../support/s3-server.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { startPublisher, type Publisher } from '../support/rtmp-publisher.ts';
+import { ffprobe } from '../support/media-probe.ts';
+import { startPublisher, type Publisher, type PublisherOptions } from '../support/rtmp-publisher.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
 import { helm, installOperator } from '../../hack/stack/operator-install.ts';
@@ -32,6 +34,8 @@ const operatorNamespace = 'livestream-system';
 const release = 'lso';
 const name = 'channel';
 const receivers = ['receiver-a', 'receiver-b'];
+// A relay without keySecretRef: its URL (with the stream name in it) is used as is.
+const openReceiver = 'receiver-open';
 const bucket = 'recordings';
 const relayKeys = Object.fromEntries(receivers.map((r) => [r, `relay-${r}-${randomBytes(6).toString('hex')}`]));
 const credentials = {
@@ -47,6 +51,8 @@ interface LiveStreamView {
     sessions?: { id: string; endedAt?: string; endReason?: string }[];
     conditions?: { type: string; status: string; reason: string; message: string }[];
     relays?: { name: string; state: string }[];
+    ingest?: { url?: string };
+    playback?: { url?: string };
     recordings?: { session: string; state: string; playlistUri?: string; mp4Uri?: string }[];
   };
 }
@@ -63,12 +69,12 @@ const untilState = (state: string, timeoutMs: number) =>
   });
 
 /** An encoder that reconnects, as OBS does: when the connection drops, it publishes again a second later. */
-function keepPublishing(url: string): { stop: () => Promise<void> } {
+function keepPublishing(url: string, source: Omit<PublisherOptions, 'url'> = {}): { stop: () => Promise<void> } {
   let stopped = false;
   let current: Publisher | undefined;
   const loop = (async () => {
     while (!stopped) {
-      current = startPublisher({ url });
+      current = startPublisher({ url, ...source });
       await current.exited;
       if (!stopped) await sleep(1_000);
     }
@@ -94,7 +100,7 @@ beforeAll(async () => {
   const objects = [
     secret,
     ...minioObjects(images.minio, 's3-credentials', credentials),
-    ...receivers.flatMap((r) => receiverObjects(r, images.transcoder)),
+    ...[...receivers, openReceiver].flatMap((r) => receiverObjects(r, images.transcoder)),
   ];
   await cluster.kubectl(
     ['apply', '-n', cluster.namespace, '-f', '-'],
@@ -169,13 +175,18 @@ describe('a LiveStream on a real node', () => {
       bucket,
       credentialsSecret: 's3-credentials',
       reconnectWindowSeconds: 5,
+    }) as { spec: { relays: object[] } };
+    ls.spec.relays.push({
+      name: openReceiver,
+      url: `rtmp://${openReceiver}.${cluster.namespace}.svc:1935/live/${receiverStreamName}`,
     });
     await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(ls));
     await untilState('Idle', 180_000);
     const ip = await serviceIp(name);
     const keySecret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${name}-stream-key`]);
     const key = Buffer.from(keySecret.data.streamKey ?? '', 'base64').toString();
-    publisher = keepPublishing(`rtmp://${ip}:1935/live/${key}`);
+    // 720p: the default ladder passes the top rung through and encodes 480p and 360p on the node.
+    publisher = keepPublishing(`rtmp://${ip}:1935/live/${key}`, { size: '1280x720', videoKbps: 2500 });
     await untilState('Live', 60_000);
     const table = await cluster.kubectl(['get', 'livestreams', '-n', cluster.namespace]);
     expect(table).toMatch(new RegExp(`^${name}\\s+Live\\s+True\\s`, 'm'));
@@ -193,12 +204,55 @@ describe('a LiveStream on a real node', () => {
     await page.close();
   });
 
-  it('pushes the stream to both receivers, each with its own key', async () => {
+  it('serves every rung at its own size, and hls.js switches to each rendition on request', async () => {
+    const base = `http://${await serviceIp(name)}:8080/hls/`;
+    const master = await (await fetch(`${base}master.m3u8`)).text();
+    const variants = [...master.matchAll(/RESOLUTION=(\d+)x(\d+)[^\n]*\n([^\n#]+)/g)].map((m) => ({
+      width: Number(m[1]),
+      height: Number(m[2]),
+      uri: (m[3] ?? '').trim(),
+    }));
+    // The 720p source: 720p passed through, 480p and 360p encoded on the node.
+    expect(variants.map((v) => v.height).sort((a, b) => b - a)).toEqual([720, 480, 360]);
+    for (const v of variants) {
+      const probe = await ffprobe(new URL(v.uri, base).toString());
+      const video = probe.streams.find((s) => s.codec_type === 'video');
+      expect({ uri: v.uri, width: video?.width, height: video?.height }).toEqual(v);
+    }
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`http://${await serviceIp(name)}:8080/`);
+    await page.waitForFunction("document.querySelectorAll('#quality option').length > 3", undefined, {
+      timeout: 30_000,
+    });
+    // (Strings, not functions: this project's TypeScript has no DOM library.)
+    const levels = await page.evaluate<{ value: string; label: string }[]>(
+      "[...document.querySelectorAll('#quality option')].map((o) => ({ value: o.value, label: o.textContent })).filter((o) => o.value !== '-1')",
+    );
+    expect(levels).toHaveLength(3);
+    const currentTime = () => page.evaluate<number>("document.querySelector('video').currentTime");
+    // Each rendition chosen in the player's menu (hls.currentLevel): the picture it decodes is that rung's size.
+    for (const level of [...levels].reverse()) {
+      const height = Number(/^(\d+)p/.exec(level.label)?.[1]);
+      await page.selectOption('#quality', level.value);
+      await page.waitForFunction(
+        `(() => { const v = document.querySelector('video'); return v.videoHeight === ${height} && !v.paused && v.readyState >= 3; })()`,
+        undefined,
+        { timeout: 30_000 },
+      );
+      const before = await currentTime();
+      await sleep(2_000);
+      expect((await currentTime()) - before, `${level.label} keeps playing`).toBeGreaterThan(1);
+    }
+    await page.close();
+  });
+
+  it('pushes the stream to every receiver, each with its own key, and to the keyless one by its URL', async () => {
     await waitFor(
-      'both relays Active',
+      'all three relays Active',
       async () => {
         const relays = (await getLiveStream()).status?.relays ?? [];
-        return receivers.every((r) => relays.find((x) => x.name === r)?.state === 'Active');
+        return [...receivers, openReceiver].every((r) => relays.find((x) => x.name === r)?.state === 'Active');
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
@@ -217,6 +271,17 @@ describe('a LiveStream on a real node', () => {
       );
       expect(frames).toBeGreaterThanOrEqual(90);
     }
+    // The keyless relay publishes to the URL's own stream name, the one the receiver listens for.
+    const frames = await waitFor(
+      `${openReceiver} to receive 90 frames`,
+      async () => {
+        const log = await cluster.kubectl(['logs', '-n', cluster.namespace, `deployment/${openReceiver}`]);
+        const last = [...log.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1])).at(-1) ?? 0;
+        return last >= 90 ? last : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    expect(frames).toBeGreaterThanOrEqual(90);
   });
 
   it('comes back Live after its transcoder pod is deleted mid-stream (the publisher reconnects)', async () => {
@@ -351,6 +416,53 @@ describe('a LiveStream on a real node', () => {
     ]);
     // At least one whole 2 s segment of the session (how many depends on where the keyframes fell).
     expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('publishes a NodePort channel through the ingest URL its status gives, and plays it from its playback URL', async () => {
+    const other = 'nodeport';
+    const ls = {
+      apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
+      kind: 'LiveStream',
+      metadata: { name: other, namespace: cluster.namespace },
+      spec: { ladder: { preset: '360p' }, ingest: { serviceType: 'NodePort' } },
+    };
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(ls));
+    const get = () => kubectlJson<LiveStreamView>(['get', 'livestream', other]);
+    const idle = await waitFor(
+      `LiveStream ${other} Idle`,
+      async () => ((await get()).status?.state === 'Idle' ? (await get()).status : undefined),
+      {
+        timeoutMs: 180_000,
+        intervalMs: 1_000,
+      },
+    );
+    const svc = await kubectlJson<{ spec: { ports: { name: string; nodePort: number }[] } }>(['get', 'svc', other]);
+    const nodePort = (port: string) => svc.spec.ports.find((p) => p.name === port)?.nodePort;
+    // The URLs name the node's address and the node ports, not the Service's ports.
+    expect(idle.ingest?.url).toMatch(new RegExp(`^rtmp://[^/:]+:${nodePort('rtmp')}/live$`));
+    expect(idle.playback?.url).toMatch(new RegExp(`^http://[^/:]+:${nodePort('http')}/`));
+    const keySecret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${other}-stream-key`]);
+    const key = Buffer.from(keySecret.data.streamKey ?? '', 'base64').toString();
+    const encoder = startPublisher({ url: `${idle.ingest?.url}/${key}` });
+    try {
+      await waitFor(`LiveStream ${other} Live`, async () => (await get()).status?.state === 'Live', {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      const playback = (await get()).status?.playback?.url ?? '';
+      const master = await waitFor(
+        'the master playlist at the playback URL',
+        async () => {
+          const res = await fetch(playback);
+          return res.ok ? await res.text() : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000 },
+      );
+      expect(master).toContain('#EXT-X-STREAM-INF');
+    } finally {
+      await encoder.stop();
+      await cluster.kubectl(['delete', 'livestream', other, '-n', cluster.namespace, '--wait=false']);
+    }
   });
 
   it('keeps a LiveStream whose relay key Secret is missing Idle, with RelaysHealthy=False naming the Secret', async () => {
