@@ -12,6 +12,7 @@ import { startOrigin, type Origin } from '../hls/origin.ts';
 import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
 import { createReporter, type Reporter } from '../report/reporter.ts';
+import { serveReportLog } from '../report/report-log-server.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
 import { startRecording } from '../recording/recording-service.ts';
 import type { Recorder } from '../recording/recorder.ts';
@@ -26,6 +27,7 @@ export interface TranscoderOptions {
   httpPort: number;
   httpHost?: string;
   redisUrl?: string | undefined;
+  reportLogPort?: number; // without Redis, where the operator polls the reports (default: LSO_REPORTS_PORT, 8082)
   ffmpegPath?: string;
   x264Preset?: string;
   logger: Logger;
@@ -185,12 +187,21 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
     defaultMetrics: options.defaultMetrics ?? true,
   });
   const { namespace, name } = watched.config;
-  const reporter = createReporter({
+  const redisReporter = createReporter({
     redisUrl: options.redisUrl,
     namespace,
     name,
     metrics,
     logger: logger.child({ component: 'reporter' }),
+  });
+  // Without Redis the reports are also kept in a log the operator polls (report-log-server.ts).
+  const { reporter } = await serveReportLog(redisReporter, {
+    redisUrl: options.redisUrl,
+    namespace,
+    name,
+    logger: logger.child({ component: 'report-log' }),
+    ...(options.reportLogPort !== undefined && { port: options.reportLogPort }),
+    ...(options.httpHost !== undefined && { host: options.httpHost }),
   });
   let ready = false;
   const shared: Shared = { options, watched, metrics, streamKey: openKey(options), reporter, ready: () => ready };
