@@ -40,11 +40,11 @@ const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const pageSchema = z.object({
   /** Random id of the container process: it changes on every start. */
   boot: z.string().min(1).max(64),
-  /** The seq of the newest report this process made (0: none yet). */
-  last: seq,
+  /** The page covers the seqs up to this one (its entries and what was missed): the next page's `after`. */
+  through: seq,
   /** Reports with seq > after that the bounded log dropped before they could be read (counted, never silent). */
   missed: seq,
-  /** More entries after these: ask again with the last one's seq. */
+  /** More entries after these: ask again at once, after `through`. */
   more: z.boolean(),
   entries: z.array(z.array(z.string().max(64 * 1024)).max(32)).max(maxReportLogPage),
 });

@@ -3,7 +3,8 @@
 //
 // Config: --config / LSO_CONFIG, watched; keys: <LSO_RELAY_KEYS_DIR>/<relay> (the mounted Secret), watched; program:
 // rtmp://127.0.0.1:<LSO_RTMP_PORT>/<app>/<the internal stream name>; reports to LSO_REDIS_URL (relay-state on every
-// change, relay-heartbeat every 5 s); /metrics and /healthz on LSO_RELAY_METRICS_PORT. Names and defaults: the pod
+// change, relay-heartbeat every 5 s), or without it into a log served at /reports (contract/src/report-log.ts);
+// /metrics and /healthz on LSO_RELAY_METRICS_PORT. Names and defaults: the pod
 // contract, resolved by relaySettings. No node-media-server here: the relay only plays the pod's ingest.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -17,6 +18,8 @@ import { ConfigError } from '../config/livestream-spec.ts';
 import { defaultRelayBackoff, programUrl, relaySettings } from '../config/settings.ts';
 import { watchFile } from '../config/watched-file.ts';
 import { createReporter } from '../report/reporter.ts';
+import type { ReportLog } from '../report/report-log.ts';
+import { handleReportLogRequest, newReportLog, teeReporter } from '../report/report-log-server.ts';
 import { createLogger } from '../../../contract/src/logger.ts';
 import { startProgramProbe, type ProgramProbe } from './program-probe.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
@@ -85,10 +88,11 @@ class ProgramWatch {
   }
 }
 
-/** /healthz and /metrics of the relay container. */
-async function serveMetrics(registry: Registry, port: number): Promise<Server> {
+/** /healthz and /metrics of the relay container, and its report log when there is one (no Redis). */
+async function serveMetrics(registry: Registry, port: number, log: ReportLog | undefined): Promise<Server> {
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
+    if (log && handleReportLogRequest(log, req, res)) return;
     if (url === contract.healthPath) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (url === contract.metricsPath) {
@@ -131,7 +135,10 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const metrics = createRelayMetrics(registry);
   const { namespace, name } = initial;
-  const reporter = createReporter({ redisUrl: settings.redisUrl, namespace, name, logger });
+  const redisReporter = createReporter({ redisUrl: settings.redisUrl, namespace, name, logger });
+  // Without Redis the operator polls this container's own log, on its metrics port (report-log-server.ts).
+  const log = settings.redisUrl ? undefined : newReportLog({ namespace, name });
+  const reporter = log ? teeReporter(redisReporter, log) : redisReporter;
   // Private directory for the preset files that hand the keys to ffmpeg (each exists for a few microseconds).
   const workDir = await mkdtemp(path.join(settings.runDir, 'lso-relay-'));
   const manager = new RelayManager({
@@ -177,7 +184,7 @@ async function main(): Promise<void> {
     onError: (err) => logger.warn({ err }, 'cannot read the configuration'),
   });
   const heartbeatTimer = setInterval(heartbeat, settings.heartbeatMs);
-  const server = await serveMetrics(registry, settings.metricsPort);
+  const server = await serveMetrics(registry, settings.metricsPort, log);
   logger.info({ metricsPort: (server.address() as AddressInfo).port, program: program.url() }, 'relay ready');
 
   onStopSignals(

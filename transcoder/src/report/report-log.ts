@@ -63,13 +63,14 @@ export class ReportLog {
     const after = cursor.boot === this.boot ? cursor.after : 0;
     const all = this.entries.toArray();
     const from = firstAfter(all, after);
-    const taken = all.slice(from, from + Math.max(1, limit));
+    const taken = all.slice(from, from + Math.max(1, Math.min(limit, maxReportLogPage)));
     const more = from + taken.length < all.length;
-    // Seqs are dense as made: every seq of (after, end] not in the page was dropped by the bound.
+    // Seqs are dense as made: every seq of (after, end] not in the page was dropped by the bound. A cursor beyond
+    // this process's seq (not one it handed out) is brought back to it.
     const end = more ? taken[taken.length - 1]!.seq : this.seq;
     return {
       boot: this.boot,
-      last: this.seq,
+      through: end,
       missed: Math.max(0, end - after - taken.length),
       more,
       entries: taken.map((e) => e.fields),
