@@ -39,6 +39,16 @@ const count = z.number().int().nonnegative();
 const amount = z.number().nonnegative(); // rates, seconds: may be fractional
 /** The session-scoped settings fingerprint (contract/src/api/session-settings.ts). */
 const ladderFingerprint = z.string().regex(/^[0-9a-f]{12}$/);
+export const passthroughRefusedMaxLength = 200;
+/**
+ * Why passthrough is on and the top rung is encoded all the same, e.g. "keyframe interval 10 s exceeds segment 2 s":
+ * one line made of the source's codec, profile, size, rate and keyframe interval, never a key or a URL.
+ */
+const passthroughRefused = z
+  .string()
+  .min(1)
+  .max(passthroughRefusedMaxLength)
+  .regex(/^[^\r\n]*$/);
 
 export const streamStates = ['idle', 'live', 'reconnecting'] as const;
 export const sessionEndReasons = ['window-expired', 'shutdown', 'paused', 'config-changed', 'error'] as const;
@@ -58,6 +68,7 @@ const publishStartedData = z.object({
   fps: amount.optional(),
   /** fingerprint of the settings this session runs with */
   ladder: ladderFingerprint.optional(),
+  passthroughRefused: passthroughRefused.optional(),
 });
 
 const publishEndedData = z.object({
@@ -96,6 +107,8 @@ const heartbeatData = z.object({
   /** rendition name -> segments written this session */
   segments: z.record(z.string(), count),
   ladder: ladderFingerprint.optional(),
+  /** absent: the top rung is passed through, or passthrough is off */
+  passthroughRefused: passthroughRefused.optional(),
 });
 
 const relayStateData = z.object({

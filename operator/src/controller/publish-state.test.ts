@@ -167,6 +167,69 @@ describe('publish-started', () => {
   });
 });
 
+describe('why the top rung is encoded (passthroughRefused)', () => {
+  const source = { videoCodec: 'h264', width: 640, height: 360, fps: 30 };
+  const refused = 'keyframe interval 10 s exceeds segment 2 s';
+  it.each<[string, AnyEvent[], string | undefined]>([
+    ['said at the start', [started(1, 0, 's1', { ...source, passthroughRefused: refused })], refused],
+    ['absent: passed through', [started(1, 0, 's1', source)], undefined],
+    [
+      'kept by a start that does not know the source yet',
+      [started(1, 0, 's1', { ...source, passthroughRefused: refused }), started(2, 1_000, 's1', { resumed: true })],
+      refused,
+    ],
+    [
+      'cleared by a returning source that is passed through',
+      [
+        started(1, 0, 's1', { ...source, passthroughRefused: refused }),
+        started(2, 9_000, 's1', { ...source, resumed: true }),
+      ],
+      undefined,
+    ],
+    [
+      'replaced by the returning source',
+      [
+        started(1, 0, 's1', { ...source, passthroughRefused: refused }),
+        started(2, 9_000, 's1', { ...source, resumed: true, passthroughRefused: 'profile High 10' }),
+      ],
+      'profile High 10',
+    ],
+    ['taken from a heartbeat', [started(1, 0), hb(2, 5_000, 'live', { passthroughRefused: refused })], refused],
+    [
+      'kept while reconnecting',
+      [started(1, 0), hb(2, 5_000, 'reconnecting', { passthroughRefused: refused })],
+      refused,
+    ],
+    [
+      'cleared by a heartbeat without one',
+      [started(1, 0, 's1', { ...source, passthroughRefused: refused }), hb(2, 5_000, 'live')],
+      undefined,
+    ],
+    [
+      'dropped when the session ends',
+      [started(1, 0, 's1', { ...source, passthroughRefused: refused }), ended(2, 5_000)],
+      undefined,
+    ],
+    [
+      'dropped by an idle heartbeat',
+      [started(1, 0, 's1', { ...source, passthroughRefused: refused }), hb(2, 5_000, 'idle')],
+      undefined,
+    ],
+    [
+      'not carried into the next session',
+      [started(1, 0, 's1', { ...source, passthroughRefused: refused }), started(2, 5_000, 's2', source)],
+      undefined,
+    ],
+    [
+      'not moved back by a late report',
+      [started(1, 0, 's1', source), hb(3, 5_000, 'live'), hb(2, 4_000, 'live', { passthroughRefused: refused })],
+      undefined,
+    ],
+  ])('%s', (_, events, expected) => {
+    expect(fold(events).passthroughRefused).toBe(expected);
+  });
+});
+
 describe('publish-ended', () => {
   it('opens the reconnect window: no bitrate nor fps, the bytes so far', () => {
     const obs = applyReport(live(), ev('publish-ended', 3, 8_000, { reconnectWindowSeconds: 30, bytesIn: 5000 })).obs;

@@ -58,6 +58,8 @@ export interface PublishObservation {
   segmentsGrewAt?: number;
   /** The settings fingerprint the current session runs with (publish-started, heartbeat). Cleared when it ends. */
   ladder?: string;
+  /** Why the top rung is encoded though passthrough is on, for the current source (publish-started, heartbeat). */
+  passthroughRefused?: string;
   /** Sessions that ended, newest first, bounded; merged into status.sessions. */
   ended: SessionSummary[];
   /** Count of refused publishes by reason, since the operator started watching. */
@@ -129,6 +131,7 @@ function withoutSession(obs: PublishObservation, keep: { ffmpeg: boolean }): Pub
     segments: _g,
     segmentsGrewAt: _a,
     ladder: _l,
+    passthroughRefused: _r,
     ffmpeg,
     ...rest
   } = obs;
@@ -202,11 +205,20 @@ const closingAbandoned =
 const segmentsGrew = (before: Record<string, number> | undefined, now: Record<string, number>): boolean =>
   before !== undefined && Object.entries(now).some(([name, n]) => n > (before[name] ?? 0));
 
+/** The refusal a report says holds now; a report that knows the source and names none clears it. */
+function withRefusal(obs: PublishObservation, refused: string | undefined, knowsSource: boolean): PublishObservation {
+  if (refused !== undefined) return { ...obs, passthroughRefused: refused };
+  if (!knowsSource) return obs;
+  const { passthroughRefused: _r, ...rest } = obs;
+  return rest;
+}
+
 const publishStarted: Reducer<'publish-started'> = (obs, ev) => {
   const d = ev.data;
   const newSession = ev.session !== obs.session;
   const opened = newSession ? openSession(obs, ev, true) : { ...obs, sessionStartedAt: obs.sessionStartedAt ?? ev.ts };
-  const { publishEndedAt: _ended, ...next } = opened;
+  // A publish reported before its source was known says nothing of passthrough.
+  const { publishEndedAt: _ended, ...next } = withRefusal(opened, d.passthroughRefused, d.videoCodec !== undefined);
   return {
     obs: {
       ...next,
@@ -242,7 +254,8 @@ const heartbeat: Reducer<'heartbeat'> = (obs, ev) => {
     });
   }
   // A session first seen by its heartbeat (its publish-started was read by an earlier replica): no baseline yet.
-  const current = ev.session && ev.session !== obs.session ? openSession(obs, ev, false) : obs;
+  const opened = ev.session && ev.session !== obs.session ? openSession(obs, ev, false) : obs;
+  const current = withRefusal(opened, d.passthroughRefused, true);
   const { bitrateKbps, fps, width, height, viewers, bytesIn } = d;
   return unchanged({
     ...current,

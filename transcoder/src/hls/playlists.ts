@@ -110,38 +110,52 @@ export interface VariantSpec {
   codecs?: string;
   resolution?: { width: number; height: number };
   frameRate?: number;
+  audioGroup?: string; // the groupId of the audio rendition it plays with
+}
+
+export interface AudioRenditionSpec {
+  groupId: string;
+  name: string;
+  uri: string;
+  language?: string;
 }
 
 export interface MasterPlaylistSpec {
   version: number;
   independentSegments: boolean;
-  // One audio rendition, declared once as an audio group that every variant refers to.
-  audio?: { groupId: string; name: string; uri: string; language?: string };
+  // Audio renditions, each an audio group of its own (EXT-X-MEDIA, written once) that variants refer to.
+  audio?: readonly AudioRenditionSpec[];
   variants: readonly VariantSpec[];
 }
 
 export function writeMasterPlaylist(spec: MasterPlaylistSpec): string {
-  const audio =
-    spec.audio === undefined
-      ? []
-      : [
-          new HLS.types.Rendition({
-            type: 'AUDIO',
-            groupId: spec.audio.groupId,
-            name: spec.audio.name,
-            uri: spec.audio.uri,
-            ...(spec.audio.language !== undefined && { language: spec.audio.language }),
-            isDefault: true,
-            autoselect: true,
-            forced: false,
-          }),
-        ];
+  const renditions = new Map(
+    (spec.audio ?? []).map((a) => [
+      a.groupId,
+      new HLS.types.Rendition({
+        type: 'AUDIO',
+        groupId: a.groupId,
+        name: a.name,
+        uri: a.uri,
+        ...(a.language !== undefined && { language: a.language }),
+        isDefault: true,
+        autoselect: true,
+        forced: false,
+      }),
+    ]),
+  );
   const playlist = new HLS.types.MasterPlaylist({
     version: spec.version,
     independentSegments: spec.independentSegments,
-    variants: spec.variants.map(
-      (v) => new HLS.types.Variant({ ...v, bandwidth: Math.max(1, Math.round(v.bandwidth)), audio }),
-    ),
+    variants: spec.variants.map(({ audioGroup, ...v }) => {
+      const audio = audioGroup === undefined ? undefined : renditions.get(audioGroup);
+      if (audioGroup !== undefined && audio === undefined) throw new Error(`no audio rendition ${audioGroup}`);
+      return new HLS.types.Variant({
+        ...v,
+        bandwidth: Math.max(1, Math.round(v.bandwidth)),
+        audio: audio ? [audio] : [],
+      });
+    }),
   });
   return stringify(playlist);
 }

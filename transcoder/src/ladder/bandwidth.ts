@@ -23,3 +23,8 @@ export function peakBandwidth({ maxrateKbps = 0, bufsizeKbps = 0, audioKbps, seg
 export function averageBandwidth(videoKbps: number, audioKbps: number): number {
   return Math.ceil((videoKbps + audioKbps) * tsOverhead * 1000);
 }
+
+/** The inverse of peakBandwidth: the video kbit/s (maxrate + bufsize / segment) a declared BANDWIDTH leaves room for. */
+export function videoPeakKbps(bandwidth: number, audioKbps: number): number {
+  return Math.max(0, (bandwidth / 1000 - audioKbps * audioPeakFactor) / tsOverhead);
+}

@@ -2,11 +2,12 @@
 //
 // One decode feeds every encoded rung through `split`; keyframes are forced on segment boundaries (GOP = fps x
 // segment seconds, no scene-cut keyframes) so every rendition cuts its segments at the same instants; audio is
-// produced once as its own HLS rendition that every video variant refers to (an audio group), instead of once per
-// variant. Playlists are written through temporary files so a viewer never reads a partial segment, and without
+// produced once per distinct bitrate as its own HLS rendition, the audio group of the variants that use it (not once
+// per variant). A picture that does not fill its rung's frame (a returning source of another shape) is scaled to fit
+// and padded, never stretched. Playlists are written through temporary files so a viewer never reads a partial segment, and without
 // ENDLIST: a publisher that drops may come back within the reconnect window, so the session writes ENDLIST itself.
 import path from 'node:path';
-import { audioRenditionName, type LadderPlan } from './plan-ladder.ts';
+import type { LadderPlan, PlannedVideo } from './plan-ladder.ts';
 
 export interface FfmpegArgsOptions {
   inputUrl: string;
@@ -49,70 +50,26 @@ export function segmentFilePattern(prefix: string | undefined): string {
 export const x264Params = 'sync-lookahead=0:rc-lookahead=6:deadzone-inter=16:deadzone-intra=8:no-dct-decimate=1';
 
 export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): string[] {
-  const { videos, audio } = plan;
-  if (videos.length === 0 && audio === null) throw new Error('the ladder plan has no rendition');
-  const encoded = videos.map((v, i) => ({ v, i })).filter(({ v }) => v.mode === 'encode');
+  const { videos, audioRenditions } = plan;
+  if (videos.length === 0 && audioRenditions.length === 0) throw new Error('the ladder plan has no rendition');
+  const encoded = videos.filter((v) => v.mode === 'encode');
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning'];
   // One decoding thread: a frame-threaded H.264 decoder holds each frame back until the next ones arrive (2 frames
   // on 2 cores), start-up latency a live ladder does not need; one thread decodes 720p30 at a fraction of a core.
   if (encoded.length > 0) args.push('-threads', '1');
   args.push('-i', options.inputUrl);
-
-  if (encoded.length > 0) {
-    const chains = encoded.map(({ v }, k) => {
-      const filters = [`scale=${v.width}:${v.height}`, `fps=${v.fps}`, 'format=yuv420p'];
-      const input = encoded.length > 1 ? `[s${k}]` : '[0:v:0]';
-      return `${input}${filters.join(',')}[v${k}]`;
-    });
-    const split =
-      encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
-    args.push('-filter_complex', [...split, ...chains].join(';'));
-  }
+  if (encoded.length > 0) args.push('-filter_complex', filterGraph(encoded));
 
   let k = 0;
-  for (const v of videos) {
-    args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`);
-  }
-  if (audio !== null) args.push('-map', '0:a:0');
-
-  videos.forEach((v, i) => {
-    const s = `:v:${i}`;
-    if (v.mode === 'copy') {
-      args.push(`-c${s}`, 'copy');
-      return;
-    }
-    const keyframeExpr = `expr:gte(t,n_forced*${plan.segmentSeconds})`;
-    args.push(
-      `-c${s}`, 'libx264',
-      `-preset${s}`, options.x264Preset ?? 'veryfast',
-      `-profile${s}`, v.profile ?? 'main',
-      `-level${s}`, v.level ?? '4.0',
-      `-pix_fmt${s}`, 'yuv420p',
-      `-b${s}`, `${v.videoBitrateKbps}k`,
-      `-maxrate${s}`, `${v.maxrateKbps}k`,
-      `-bufsize${s}`, `${v.bufsizeKbps}k`,
-      `-g${s}`, String(v.gop),
-      `-keyint_min${s}`, String(v.gop),
-      `-sc_threshold${s}`, '0',
-      `-force_key_frames${s}`, keyframeExpr,
-      `-x264-params${s}`, x264Params,
-      // The fps filter already makes the frame rate constant; ffmpeg's own CFR pass would repeat the first frame
-      // (whose timestamp does not start at 0 behind a B-frame source) and show the video a frame late from then on.
-      `-fps_mode${s}`, 'passthrough',
-    ); // prettier-ignore
-  });
-  if (audio !== null) {
-    if (audio.mode === 'copy') args.push('-c:a:0', 'copy');
-    else args.push('-c:a:0', 'aac', '-b:a:0', `${audio.bitrateKbps}k`);
-  }
+  for (const v of videos) args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`);
+  args.push(...audioRenditions.flatMap(() => ['-map', '0:a:0']));
+  videos.forEach((v, i) => args.push(...videoCodecArgs(v, i, plan.segmentSeconds, options)));
+  audioRenditions.forEach((a, j) =>
+    args.push(...(a.mode === 'copy' ? [`-c:a:${j}`, 'copy'] : [`-c:a:${j}`, 'aac', `-b:a:${j}`, `${a.bitrateKbps}k`])),
+  );
 
   const flags = ['delete_segments', 'independent_segments', 'temp_file', 'omit_endlist'];
   if (options.resume) flags.push('append_list', 'discont_start');
-  const streamMap = videos.map((v, i) =>
-    audio !== null ? `v:${i},agroup:aud,name:${v.name}` : `v:${i},name:${v.name}`,
-  );
-  // Audio only (radio, podcasts): the audio rendition is the one variant, in no group.
-  if (audio !== null) streamMap.push(`a:0,${videos.length > 0 ? 'agroup:aud,' : ''}name:${audioRenditionName}`);
   args.push(
     '-max_muxing_queue_size', '1024',
     '-f', 'hls',
@@ -122,8 +79,62 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
     '-hls_segment_type', 'mpegts',
     '-hls_flags', flags.join('+'),
     '-hls_segment_filename', path.join(options.outDir, '%v', segmentFilePattern(options.segmentPrefix)),
-    '-var_stream_map', streamMap.join(' '),
+    '-var_stream_map', streamMap(plan),
     path.join(options.outDir, '%v', 'index.m3u8'),
   ); // prettier-ignore
   return args;
+}
+
+// One decode split into every encoded rung: scaled to the rung (or into it, padded), at its rate, 4:2:0.
+function filterGraph(encoded: readonly PlannedVideo[]): string {
+  const chains = encoded.map((v, k) => {
+    const input = encoded.length > 1 ? `[s${k}]` : '[0:v:0]';
+    return `${input}${[...scaleFilters(v), `fps=${v.fps}`, 'format=yuv420p'].join(',')}[v${k}]`;
+  });
+  const split =
+    encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
+  return [...split, ...chains].join(';');
+}
+
+/** The picture scaled to the rung's size, or scaled to fit inside it and padded (centred, on even offsets). */
+export function scaleFilters(v: Pick<PlannedVideo, 'width' | 'height' | 'picture'>): string[] {
+  const p = v.picture;
+  if (p === undefined || (p.width === v.width && p.height === v.height)) return [`scale=${v.width}:${v.height}`];
+  const x = 2 * Math.floor((v.width - p.width) / 4);
+  const y = 2 * Math.floor((v.height - p.height) / 4);
+  // setsar=1: square pixels, so a player shows the padded frame at the size the master announces.
+  return [`scale=${p.width}:${p.height}`, `pad=${v.width}:${v.height}:${x}:${y}:black`, 'setsar=1'];
+}
+
+function videoCodecArgs(v: PlannedVideo, i: number, segmentSeconds: number, options: FfmpegArgsOptions): string[] {
+  const s = `:v:${i}`;
+  if (v.mode === 'copy') return [`-c${s}`, 'copy'];
+  return [
+    `-c${s}`, 'libx264',
+    `-preset${s}`, options.x264Preset ?? 'veryfast',
+    `-profile${s}`, v.profile ?? 'main',
+    `-level${s}`, v.level ?? '4.0',
+    `-pix_fmt${s}`, 'yuv420p',
+    `-b${s}`, `${v.videoBitrateKbps}k`,
+    `-maxrate${s}`, `${v.maxrateKbps}k`,
+    `-bufsize${s}`, `${v.bufsizeKbps}k`,
+    `-g${s}`, String(v.gop),
+    `-keyint_min${s}`, String(v.gop),
+    `-sc_threshold${s}`, '0',
+    `-force_key_frames${s}`, `expr:gte(t,n_forced*${segmentSeconds})`,
+    `-x264-params${s}`, x264Params,
+    // The fps filter already makes the frame rate constant; ffmpeg's own CFR pass would repeat the first frame
+    // (whose timestamp does not start at 0 behind a B-frame source) and show the video a frame late from then on.
+    `-fps_mode${s}`, 'passthrough',
+  ]; // prettier-ignore
+}
+
+// Each video variant in the audio group of its audio rendition (the group is named after it). Audio only (radio,
+// podcasts): the audio rendition is the one variant, in no group.
+function streamMap(plan: LadderPlan): string {
+  const videos = plan.videos.map((v, i) => `v:${i},${v.audio !== null ? `agroup:${v.audio},` : ''}name:${v.name}`);
+  const audio = plan.audioRenditions.map(
+    (a, j) => `a:${j},${plan.videos.length > 0 ? `agroup:${a.name},` : ''}name:${a.name}`,
+  );
+  return [...videos, ...audio].join(' ');
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import HLS from 'hls-parser';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
-import { buildFfmpegArgs, deleteMargin, segmentFilePattern, x264Params } from './ffmpeg-args.ts';
+import { buildFfmpegArgs, deleteMargin, scaleFilters, segmentFilePattern, x264Params } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
 import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
 import { parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
@@ -38,14 +38,20 @@ describe('planLadder', () => {
       '480p:encode:854x480',
       '360p:encode:640x360',
     ]);
-    expect(plan.audio).toEqual({ mode: 'copy', bitrateKbps: 128, codecString: 'mp4a.40.2' });
+    // The copied source keeps its own AAC; the encoded rungs share one AAC at their (equal) rung bitrate.
+    expect(plan.audioRenditions).toEqual([
+      { name: 'audio', mode: 'copy', bitrateKbps: 128, codecString: 'mp4a.40.2' },
+      { name: 'audio_128k', mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' },
+    ]);
+    expect(plan.videos.map((v) => v.audio)).toEqual(['audio', 'audio_128k', 'audio_128k']);
     expect(plan.videos[0]?.codecString).toBe('avc1.64001f');
   });
 
   it('encodes every rung, audio included, when passthrough is off', () => {
     const plan = planLadder(settings({ ladder: { passthrough: false } }), h264Aac720p);
     expect(plan.videos.map((v) => `${v.name}:${v.mode}`)).toEqual(['720p:encode', '480p:encode', '360p:encode']);
-    expect(plan.audio?.mode).toBe('encode');
+    expect(plan.audioRenditions.map((a) => `${a.name}:${a.mode}:${a.bitrateKbps}`)).toEqual(['audio:encode:128']);
+    expect(plan.videos.map((v) => v.audio)).toEqual(['audio', 'audio', 'audio']);
   });
 
   it('drops rungs larger than the source and never upscales', () => {
@@ -78,7 +84,8 @@ describe('planLadder', () => {
 
   it('has no audio rendition for a silent source', () => {
     const plan = planLadder(settings(), { ...h264Aac720p, audioCodec: null });
-    expect(plan.audio).toBeNull();
+    expect(plan.audioRenditions).toEqual([]);
+    expect(plan.videos.every((v) => v.audio === null)).toBe(true);
     expect(buildFfmpegArgs(plan, { inputUrl: 'rtmp://x/a/b', outDir: '/o', resume: false })).not.toContain('0:a:0');
   });
 
@@ -101,7 +108,7 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-filter_complex')).toBe(
       '[0:v:0]split=2[s0][s1];[s0]scale=854:480,fps=30,format=yuv420p[v0];[s1]scale=640:360,fps=30,format=yuv420p[v1]',
     );
-    expect(args.filter((a, i) => a === '-map' && i >= 0).length).toBe(4);
+    expect(args.filter((a) => a === '-map').length).toBe(5);
     expect(valueOf(args, '-c:v:0')).toBe('copy');
     expect(valueOf(args, '-c:v:1')).toBe('libx264');
     expect(valueOf(args, '-g:v:1')).toBe('60');
@@ -120,9 +127,12 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-fps_mode:v:2')).toBe('passthrough');
     expect(args.filter((a) => a.startsWith('-') && a.endsWith(':v:0'))).toEqual(['-c:v:0']);
     expect(valueOf(args, '-c:a:0')).toBe('copy');
-    expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(1);
+    expect([valueOf(args, '-c:a:1'), valueOf(args, '-b:a:1')]).toEqual(['aac', '128k']);
+    expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(2);
+    expect(args.filter((a) => a === '0:a:0')).toHaveLength(2);
     expect(valueOf(args, '-var_stream_map')).toBe(
-      'v:0,agroup:aud,name:source v:1,agroup:aud,name:480p v:2,agroup:aud,name:360p a:0,agroup:aud,name:audio',
+      'v:0,agroup:audio,name:source v:1,agroup:audio_128k,name:480p v:2,agroup:audio_128k,name:360p ' +
+        'a:0,agroup:audio,name:audio a:1,agroup:audio_128k,name:audio_128k',
     );
     expect(valueOf(args, '-hls_time')).toBe('2');
     expect(valueOf(args, '-hls_list_size')).toBe('6');
@@ -148,6 +158,38 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-b:a:0')).toBe('128k');
     expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:v:0\]split=3/);
     expect(args).not.toContain('copy');
+  });
+
+  it('scales a picture of another shape into its rung and pads it, centred on even offsets, never stretched', () => {
+    const plan = planLadder(settings({ ladder: { passthrough: false } }), h264Aac720p);
+    const [top, mid, low] = plan.videos;
+    const fitted = {
+      ...plan,
+      videos: [
+        { ...top!, picture: { width: 960, height: 720 } }, // 4:3 into 16:9: pillarboxed
+        { ...mid!, picture: { width: 270, height: 480 } }, // portrait into 16:9
+        { ...low!, picture: { width: 640, height: 360 } }, // fills its frame: scaled only
+      ],
+    };
+    const graph = valueOf(buildFfmpegArgs(fitted, { inputUrl: input, outDir, resume: false }), '-filter_complex');
+    expect(graph).toBe(
+      '[0:v:0]split=3[s0][s1][s2];' +
+        '[s0]scale=960:720,pad=1280:720:160:0:black,setsar=1,fps=30,format=yuv420p[v0];' +
+        '[s1]scale=270:480,pad=854:480:292:0:black,setsar=1,fps=30,format=yuv420p[v1];' +
+        '[s2]scale=640:360,fps=30,format=yuv420p[v2]',
+    );
+    for (const [w, h, pw, ph] of [
+      [1280, 720, 1278, 720],
+      [854, 480, 640, 478],
+      [426, 240, 2, 2],
+    ]) {
+      const pad = scaleFilters({ width: w!, height: h!, picture: { width: pw!, height: ph! } })[1]!;
+      const [, x, y] = /^pad=\d+:\d+:(\d+):(\d+):black$/.exec(pad)!.map(Number);
+      expect([x! % 2, y! % 2]).toEqual([0, 0]);
+      expect(x! + pw! <= w! && y! + ph! <= h!).toBe(true);
+      expect(Math.abs(2 * x! + pw! - w!)).toBeLessThanOrEqual(2); // centred
+      expect(Math.abs(2 * y! + ph! - h!)).toBeLessThanOrEqual(2);
+    }
   });
 
   it('uses no split for a single encoded rung', () => {
@@ -178,7 +220,12 @@ describe('buildMasterPlaylist', () => {
       ['360p/index.m3u8', plan.videos[2]?.peakBandwidth, { width: 640, height: 360 }, 'avc1.4d401e,mp4a.40.2'],
     ]);
     expect(master.variants.map((v) => v.averageBandwidth)).toEqual(plan.videos.map((v) => v.averageBandwidth));
-    expect(master.variants[0]?.audio.map((a) => a.uri)).toEqual(['audio/index.m3u8']);
+    expect(master.variants.map((v) => v.audio.map((a) => [a.groupId, a.uri, a.name]))).toEqual([
+      [['audio', 'audio/index.m3u8', 'audio']],
+      [['audio_128k', 'audio_128k/index.m3u8', 'audio']],
+      [['audio_128k', 'audio_128k/index.m3u8', 'audio']],
+    ]);
+    expect(text.match(/#EXT-X-MEDIA:/g)).toHaveLength(2); // each audio rendition declared once
     expect(master.independentSegments).toBe(true);
   });
 });

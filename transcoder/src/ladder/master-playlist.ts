@@ -1,27 +1,27 @@
 // The master playlist, written by us rather than by ffmpeg's -master_pl_name: ffmpeg cannot know the bitrate or
 // codec string of a stream it copies, and would advertise the passed-through source with a wrong BANDWIDTH and no
-// CODECS. Here every variant carries BANDWIDTH (peak), AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS, and
-// the single audio rendition is declared once as an audio group.
+// CODECS. Here every variant carries BANDWIDTH (peak, its own audio included), AVERAGE-BANDWIDTH, RESOLUTION,
+// FRAME-RATE and CODECS, and refers to the audio group of its audio rendition; each audio rendition is declared once,
+// under the same NAME in every group, so a player switching variants keeps "the" audio track.
 // An audio-only source has one variant, the audio rendition itself, listed with its own BANDWIDTH and CODECS.
 import { writeMasterPlaylist, type VariantSpec } from '../hls/playlists.ts';
 import { peakBandwidth, averageBandwidth } from './bandwidth.ts';
-import { audioRenditionName, type LadderPlan } from './plan-ladder.ts';
-
-export const audioGroupId = 'aud';
+import type { LadderPlan } from './plan-ladder.ts';
 
 export function buildMasterPlaylist(plan: LadderPlan): string {
-  if (plan.videos.length === 0 && plan.audio !== null) {
-    const { bitrateKbps, codecString } = plan.audio;
+  const only = plan.audioRenditions[0];
+  if (plan.videos.length === 0 && only !== undefined) {
     const variant: VariantSpec = {
-      uri: `${audioRenditionName}/index.m3u8`,
-      bandwidth: peakBandwidth({ audioKbps: bitrateKbps, segmentSeconds: plan.segmentSeconds }),
-      averageBandwidth: averageBandwidth(0, bitrateKbps),
-      codecs: codecString,
+      uri: `${only.name}/index.m3u8`,
+      bandwidth: peakBandwidth({ audioKbps: only.bitrateKbps, segmentSeconds: plan.segmentSeconds }),
+      averageBandwidth: averageBandwidth(0, only.bitrateKbps),
+      codecs: only.codecString,
     };
     return writeMasterPlaylist({ version: 6, independentSegments: true, variants: [variant] });
   }
   const variants = plan.videos.map((v): VariantSpec => {
-    const codecs = [v.codecString, plan.audio?.codecString].filter((c): c is string => c !== null && c !== undefined);
+    const audio = plan.audioRenditions.find((a) => a.name === v.audio);
+    const codecs = [v.codecString, audio?.codecString].filter((c): c is string => c !== null && c !== undefined);
     return {
       uri: `${v.name}/index.m3u8`,
       bandwidth: v.peakBandwidth,
@@ -30,14 +30,18 @@ export function buildMasterPlaylist(plan: LadderPlan): string {
       ...(v.codecString !== null && { codecs: codecs.join(',') }),
       ...(v.width > 0 && v.height > 0 && { resolution: { width: v.width, height: v.height } }),
       ...(v.fps > 0 && { frameRate: v.fps }),
+      ...(audio !== undefined && { audioGroup: audio.name }),
     };
   });
   return writeMasterPlaylist({
     version: 6,
     independentSegments: true,
-    ...(plan.audio !== null && {
-      audio: { groupId: audioGroupId, name: 'audio', language: 'und', uri: `${audioRenditionName}/index.m3u8` },
-    }),
+    audio: plan.audioRenditions.map((a) => ({
+      groupId: a.name,
+      name: 'audio',
+      language: 'und',
+      uri: `${a.name}/index.m3u8`,
+    })),
     variants,
   });
 }

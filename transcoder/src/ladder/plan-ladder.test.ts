@@ -5,6 +5,7 @@ import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
 import { buildFfmpegArgs } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
+import { peakBandwidth } from './bandwidth.ts';
 import { planLadder, type LadderPlan } from './plan-ladder.ts';
 import { parsePlaylist } from '../hls/playlists.ts';
 import { noVideo, type SourceInfo } from './source-info.ts';
@@ -196,7 +197,9 @@ describe('planLadder per class of source', () => {
   it('serves an audio-only source as one audio variant with CODECS mp4a.40.2', () => {
     const plan = planLadder(ladder720, obs({ videoCodec: noVideo, profile: null, width: 0, height: 0, fps: 0 }));
     expect(plan.videos).toEqual([]);
-    expect(plan.audio).toEqual({ mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' });
+    expect(plan.audioRenditions).toEqual([
+      { name: 'audio', mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' },
+    ]);
     expect(plan.passthroughRefused).toBeUndefined();
     const master = parsePlaylist(buildMasterPlaylist(plan));
     if (master?.isMasterPlaylist !== true) throw new Error('not a master playlist');
@@ -211,7 +214,7 @@ describe('planLadder per class of source', () => {
 
   it('gives a video-only source a ladder without audio groups', () => {
     const plan = planLadder(ladder720, obs({ audioCodec: null }));
-    expect(plan.audio).toBeNull();
+    expect(plan.audioRenditions).toEqual([]);
     expect(plan.videos.length).toBe(3);
     const master = parsePlaylist(buildMasterPlaylist(plan));
     if (master?.isMasterPlaylist !== true) throw new Error('not a master playlist');
@@ -225,11 +228,110 @@ describe('planLadder per class of source', () => {
       const s = resolveSpec(validateSpec({ ladder: { passthrough: false }, hls: { segmentSeconds } }), 'd', 'n');
       const plan = planLadder(s, obs({}));
       for (const v of plan.videos) {
-        const bound = (v.maxrateKbps + v.bufsizeKbps / segmentSeconds + plan.audio!.bitrateKbps) * 1000;
+        const audioKbps = plan.audioRenditions.find((a) => a.name === v.audio)!.bitrateKbps;
+        const bound = (v.maxrateKbps + v.bufsizeKbps / segmentSeconds + audioKbps) * 1000;
         expect(v.peakBandwidth).toBeGreaterThan(bound * 1.05);
-        expect(v.averageBandwidth).toBeGreaterThan((v.videoBitrateKbps + plan.audio!.bitrateKbps) * 1000);
+        expect(v.averageBandwidth).toBeGreaterThan((v.videoBitrateKbps + audioKbps) * 1000);
         expect(v.averageBandwidth).toBeLessThan(v.peakBandwidth);
       }
+    }
+  });
+
+  it.each<[string, number[], boolean, Partial<SourceInfo>, string[], string[]]>([
+    ['one bitrate, encoded', [128, 128, 128], false, {}, ['audio:encode:128'], ['audio', 'audio', 'audio']],
+    [
+      'a bitrate per rung, encoded',
+      [160, 96, 64],
+      false,
+      {},
+      ['audio:encode:160', 'audio_96k:encode:96', 'audio_64k:encode:64'],
+      ['audio', 'audio_96k', 'audio_64k'],
+    ],
+    [
+      'two rungs share a bitrate',
+      [128, 64, 64],
+      false,
+      {},
+      ['audio:encode:128', 'audio_64k:encode:64'],
+      ['audio', 'audio_64k', 'audio_64k'],
+    ],
+    [
+      'the copied source keeps its AAC; the encoded rungs get theirs',
+      [128, 96, 64],
+      true,
+      {},
+      ['audio:copy:128', 'audio_96k:encode:96', 'audio_64k:encode:64'],
+      ['audio', 'audio_96k', 'audio_64k'],
+    ],
+    [
+      'a rung at the source size takes the audio of the rung above',
+      [128, 96, 64],
+      false,
+      { width: 1000, height: 562 },
+      ['audio:encode:128', 'audio_96k:encode:96', 'audio_64k:encode:64'],
+      ['audio', 'audio_96k', 'audio_64k'],
+    ],
+    [
+      'rungs dropped for a small source',
+      [128, 96, 64],
+      false,
+      { width: 640, height: 360 },
+      ['audio:encode:64'],
+      ['audio'],
+    ],
+    [
+      'audio only: one rendition at the highest bitrate',
+      [96, 160, 64],
+      false,
+      { videoCodec: noVideo, profile: null, width: 0, height: 0, fps: 0 },
+      ['audio:encode:160'],
+      [],
+    ],
+    ['video only: none', [128, 96, 64], true, { audioCodec: null }, [], [null, null, null].map(String)],
+  ])('audio per rung: %s', (_, kbps, passthrough, change, renditions, byVariant) => {
+    const renditionsSpec = [
+      { name: '720p', width: 1280, height: 720, videoBitrateKbps: 2800, audioBitrateKbps: kbps[0] },
+      { name: '480p', width: 854, height: 480, videoBitrateKbps: 1400, audioBitrateKbps: kbps[1] },
+      { name: '360p', width: 640, height: 360, videoBitrateKbps: 800, audioBitrateKbps: kbps[2] },
+    ];
+    const plan = planLadder(settings({ renditions: renditionsSpec, passthrough }), obs(change));
+    expect(plan.audioRenditions.map((a) => `${a.name}:${a.mode}:${a.bitrateKbps}`)).toEqual(renditions);
+    expect(plan.videos.map((v) => String(v.audio))).toEqual(byVariant);
+    const names = plan.audioRenditions.map((a) => a.name);
+    expect(new Set(names).size).toBe(names.length);
+    // Every encoded variant plays with AAC at its own rung's bitrate, and its BANDWIDTH counts that audio.
+    for (const v of plan.videos.filter((x) => x.mode === 'encode')) {
+      const rung = renditionsSpec.find((r) => r.name === v.name) ?? renditionsSpec[0]!;
+      const audio = plan.audioRenditions.find((a) => a.name === v.audio);
+      if (plan.audioRenditions.length > 0) expect(audio?.bitrateKbps).toBe(rung.audioBitrateKbps);
+      const video = peakBandwidth({
+        audioKbps: 0,
+        maxrateKbps: v.maxrateKbps,
+        bufsizeKbps: v.bufsizeKbps,
+        segmentSeconds: 2,
+      });
+      const withAudio = peakBandwidth({ audioKbps: audio?.bitrateKbps ?? 0, segmentSeconds: 2 });
+      expect(v.peakBandwidth).toBeGreaterThanOrEqual(video + withAudio - 1);
+    }
+    // ffmpeg encodes each audio rendition once, copies the source's, and maps each variant to its group.
+    const args = buildFfmpegArgs(plan, { inputUrl: 'rtmp://x/a/b', outDir: '/o', resume: false });
+    expect(args.filter((a) => a === '0:a:0')).toHaveLength(plan.audioRenditions.length);
+    plan.audioRenditions.forEach((a, j) => {
+      if (a.mode === 'copy') expect(args[args.indexOf(`-c:a:${j}`) + 1]).toBe('copy');
+      else expect(args[args.indexOf(`-b:a:${j}`) + 1]).toBe(`${a.bitrateKbps}k`);
+    });
+    const map = args[args.indexOf('-var_stream_map') + 1]!.split(' ');
+    plan.videos.forEach((v, i) => expect(map[i]).toBe(`v:${i},${v.audio ? `agroup:${v.audio},` : ''}name:${v.name}`));
+    // The master: each variant in its audio group, each group's rendition declared once, all named alike.
+    const master = parsePlaylist(buildMasterPlaylist(plan));
+    if (master?.isMasterPlaylist !== true) throw new Error('not a master playlist');
+    if (plan.videos.length > 0) {
+      expect(master.variants.map((v) => v.audio[0]?.uri ?? null)).toEqual(
+        plan.videos.map((v) => (v.audio ? `${v.audio}/index.m3u8` : null)),
+      );
+      expect(new Set(master.variants.flatMap((v) => v.audio.map((a) => a.name)))).toEqual(
+        new Set(plan.audioRenditions.length > 0 ? ['audio'] : []),
+      );
     }
   });
 });

@@ -2,7 +2,9 @@
 // long and the short side, so a portrait source gets a portrait ladder of the same quality steps; the source is
 // scaled into each box keeping its aspect ratio (never upscaled); a source smaller than a rung still gets a rung at
 // its own size; the source itself becomes the top rung only when a browser can play it as is and its keyframes
-// land on the segment boundaries (the plan says why not otherwise). Pure.
+// land on the segment boundaries (the plan says why not otherwise). Audio follows each rung's audioBitrateKbps: one
+// AAC rendition per distinct bitrate, each an audio group of the variants that use it (the copied source keeps its
+// own AAC); an audio-only source is one audio rendition at the highest bitrate. Pure.
 import type { Rendition } from '../../../contract/src/api/index.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { peakBandwidth, averageBandwidth } from './bandwidth.ts';
@@ -24,17 +26,23 @@ export interface PlannedVideo {
   codecString: string | null; // RFC 6381, null when unknown
   peakBandwidth: number; // bits/s for the master playlist, audio and container included
   averageBandwidth: number;
+  audio: string | null; // name of the audio rendition played with this variant (null: the source has no audio)
+  // The picture inside the frame when it does not fill it (a returning source of another shape, letterboxed or
+  // pillarboxed into the session's rung): scaled to this size and padded, centred, to width x height.
+  picture?: { width: number; height: number };
 }
 
 export interface PlannedAudio {
+  name: string; // directory, URL segment and audio group: `audio` (the top variant's), `audio_<kbps>k`
   mode: 'copy' | 'encode';
+  // The rung's audioBitrateKbps (encode); for the copied source audio, the highest rung's: its budget in BANDWIDTH.
   bitrateKbps: number;
   codecString: string; // mp4a.40.2
 }
 
 export interface LadderPlan {
   videos: PlannedVideo[]; // top rung first; empty for an audio-only source
-  audio: PlannedAudio | null; // null for a video-only source
+  audioRenditions: PlannedAudio[]; // the top variant's first; empty for a video-only source
   segmentSeconds: number;
   playlistLength: number;
   passthrough: boolean;
@@ -49,6 +57,15 @@ export type LadderSettings = Pick<ResolvedConfig, 'renditions' | 'passthrough' |
 export const sourceRenditionName = 'source';
 export const audioRenditionName = 'audio';
 
+/** Whether a rendition name is one the ladder gives an audio rendition (rung names are DNS labels: no `_`). */
+export const isAudioRendition = (name: string): boolean =>
+  name === audioRenditionName || name.startsWith(`${audioRenditionName}_`);
+
+interface VideoRung {
+  rung: Rendition;
+  mode: 'copy' | 'encode';
+}
+
 export function planLadder(settings: LadderSettings, source: SourceInfo): LadderPlan {
   const rungs = settings.renditions;
   const top = rungs[0];
@@ -56,18 +73,19 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
   const hasVideo = source.videoCodec !== noVideo;
   const refused = hasVideo && settings.passthrough ? passthroughRefusal(source, orient(top, source), settings) : null;
   const passthrough = hasVideo && settings.passthrough && refused === null;
-  const audio = planAudio(source, rungs, passthrough);
-  const audioBps =
-    audio === null ? 0 : peakBandwidth({ audioKbps: audio.bitrateKbps, segmentSeconds: settings.segmentSeconds });
-  const videos: PlannedVideo[] = [];
-  if (passthrough) videos.push(planCopiedSource(source, top, audioBps));
-  if (hasVideo) {
-    const encoded = encodedRungs(rungs, source, passthrough);
-    for (const r of encoded) videos.push(planEncodedRung(r, source, settings.segmentSeconds, audio));
-  }
+  const ladder: VideoRung[] = [
+    ...(passthrough ? [{ rung: top, mode: 'copy' as const }] : []),
+    ...(hasVideo ? encodedRungs(rungs, source, passthrough).map((rung) => ({ rung, mode: 'encode' as const })) : []),
+  ];
+  const { renditions: audioRenditions, byVariant } = planAudio(source, rungs, ladder);
+  const videos = ladder.map(({ rung, mode }, i) =>
+    mode === 'copy'
+      ? planCopiedSource(source, rung, byVariant[i], settings.segmentSeconds)
+      : planEncodedRung(rung, source, settings.segmentSeconds, byVariant[i]),
+  );
   return {
     videos,
-    audio,
+    audioRenditions,
     segmentSeconds: settings.segmentSeconds,
     playlistLength: settings.playlistLength,
     passthrough,
@@ -75,11 +93,33 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
   };
 }
 
-// Audio is encoded unless the source is copied: then its AAC is copied with it.
-function planAudio(source: SourceInfo, rungs: readonly Rendition[], passthrough: boolean): PlannedAudio | null {
-  if (source.audioCodec === null) return null;
-  const bitrateKbps = Math.max(...rungs.map((r) => r.audioBitrateKbps));
-  return { mode: passthrough ? 'copy' : 'encode', bitrateKbps, codecString: 'mp4a.40.2' };
+// One audio rendition per distinct audio of the variants, top first: the copied source's own AAC, or AAC encoded at
+// a rung's audioBitrateKbps. The top variant's is `audio`; the others are named after their bitrate.
+function planAudio(
+  source: SourceInfo,
+  rungs: readonly Rendition[],
+  ladder: readonly VideoRung[],
+): { renditions: PlannedAudio[]; byVariant: Array<PlannedAudio | undefined> } {
+  if (source.audioCodec === null) return { renditions: [], byVariant: [] };
+  const highest = Math.max(...rungs.map((r) => r.audioBitrateKbps));
+  const codecString = 'mp4a.40.2';
+  if (ladder.length === 0) {
+    return {
+      renditions: [{ name: audioRenditionName, mode: 'encode', bitrateKbps: highest, codecString }],
+      byVariant: [],
+    };
+  }
+  const renditions: PlannedAudio[] = [];
+  const byVariant = ladder.map(({ rung, mode }) => {
+    const bitrateKbps = mode === 'copy' ? highest : rung.audioBitrateKbps;
+    const found = renditions.find((a) => a.mode === mode && a.bitrateKbps === bitrateKbps);
+    if (found !== undefined) return found;
+    const name = renditions.length === 0 ? audioRenditionName : `${audioRenditionName}_${bitrateKbps}k`;
+    const added: PlannedAudio = { name, mode, bitrateKbps, codecString };
+    renditions.push(added);
+    return added;
+  });
+  return { renditions, byVariant };
 }
 
 // A rung's box turned to the source's orientation: its long side along the source's long side.
@@ -119,11 +159,17 @@ function encodedRungs(rungs: readonly Rendition[], source: SourceInfo, passthrou
 const sameSize = (a: { width: number; height: number }, b: { width: number; height: number }): boolean =>
   a.width === b.width && a.height === b.height;
 
-function planCopiedSource(source: SourceInfo, top: Rendition, audioBps: number): PlannedVideo {
+function planCopiedSource(
+  source: SourceInfo,
+  top: Rendition,
+  audio: PlannedAudio | undefined,
+  segmentSeconds: number,
+): PlannedVideo {
   const kbps =
     source.videoBitrateKbps !== undefined && source.videoBitrateKbps > 0
       ? source.videoBitrateKbps
       : top.videoBitrateKbps;
+  const audioBps = audio === undefined ? 0 : peakBandwidth({ audioKbps: audio.bitrateKbps, segmentSeconds });
   return {
     name: sourceRenditionName,
     mode: 'copy',
@@ -140,6 +186,7 @@ function planCopiedSource(source: SourceInfo, top: Rendition, audioBps: number):
     // An encoder's announced rate is an average: leave headroom for the peak of a copied stream.
     peakBandwidth: Math.round(kbps * 1.25 * 1000 + audioBps),
     averageBandwidth: Math.round(kbps * 1000 + audioBps),
+    audio: audio?.name ?? null,
   };
 }
 
@@ -147,7 +194,7 @@ function planEncodedRung(
   r: Rendition,
   source: SourceInfo,
   segmentSeconds: number,
-  audio: PlannedAudio | null,
+  audio: PlannedAudio | undefined,
 ): PlannedVideo {
   const { width, height } = fitInside(source.width, source.height, r.width, r.height);
   const fps = source.fps > 0 ? Math.min(r.fps, roundFps(source.fps)) : r.fps;
@@ -172,16 +219,27 @@ function planEncodedRung(
     codecString: `avc1.${profileByte}${level.idc.toString(16).padStart(2, '0')}`,
     peakBandwidth: peakBandwidth({ maxrateKbps, bufsizeKbps, audioKbps, segmentSeconds }),
     averageBandwidth: averageBandwidth(r.videoBitrateKbps, audioKbps),
+    audio: audio?.name ?? null,
   };
 }
 
-// Scale the source into the box keeping its aspect ratio, never up, with even dimensions (4:2:0 chroma).
-export function fitInside(srcW: number, srcH: number, boxW: number, boxH: number): { width: number; height: number } {
+// Scale the source into the box keeping its aspect ratio, never up unless maxScale allows it, with even dimensions
+// (4:2:0 chroma).
+export function fitInside(
+  srcW: number,
+  srcH: number,
+  boxW: number,
+  boxH: number,
+  maxScale = 1,
+): { width: number; height: number } {
   if (srcW <= 0 || srcH <= 0) return { width: boxW, height: boxH };
-  const scale = Math.min(boxW / srcW, boxH / srcH, 1);
+  const scale = Math.min(boxW / srcW, boxH / srcH, maxScale);
   const even = (n: number, max: number): number =>
     Math.max(2, Math.min(2 * Math.round(n / 2), 2 * Math.floor(max / 2)));
-  return { width: even(srcW * scale, srcW), height: even(srcH * scale, srcH) };
+  return {
+    width: even(srcW * scale, Math.min(boxW, srcW * maxScale)),
+    height: even(srcH * scale, Math.min(boxH, srcH * maxScale)),
+  };
 }
 
 function roundFps(fps: number): number {

@@ -6,8 +6,9 @@
 // deterministically (sorted input, bit-exact MP4), so a re-run after a partial failure produces the same objects.
 //
 // Objects: <session>/<track>/seg_NNNNN.ts (uploaded), <session>/<track>/index.m3u8 (VOD media playlist per track),
-// <session>/index.m3u8 (the playlist to play: a master playlist when audio is a separate track, else the video's
-// media playlist), <session>/<session>.mp4.
+// <session>/index.m3u8 (the playlist to play: a master playlist when audio is a separate track, else the media
+// playlist of the one track, video or, for an audio-only source, audio), <session>/<session>.mp4. A track is audio
+// when the ladder named it so (`audio`, `audio_<kbps>k`): at most one of each kind is recorded per session.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { rfc3339 } from '../../../contract/src/time.ts';
 import { runFfmpeg } from '../ffmpeg/ffmpeg-process.ts';
 import { writeMasterPlaylist } from '../hls/playlists.ts';
 import { s3Uri } from '../../../contract/src/recording-layout.ts';
+import { isAudioRendition } from '../ladder/plan-ladder.ts';
 import { buildVodPlaylist, orderSegments, totalDuration, type RecordedSegment } from './vod-playlist.ts';
 
 export interface FinalizeOptions {
@@ -33,7 +35,6 @@ export interface FinalizeOptions {
   bucket: string;
   sessionPrefix: string; // <prefix>/<namespace>/<name>/<session>/
   session: string;
-  audioTrack?: string; // default 'audio'
   ffmpegPath?: string;
   ffprobePath?: string;
   workDir?: string; // default: a fresh temporary directory, removed afterwards
@@ -47,7 +48,7 @@ export interface FinalizeResult {
   durationSeconds: number;
   playlistUri: string;
   mp4Uri: string;
-  segments: number; // of the video track
+  segments: number; // of the video track (of the audio track for an audio-only source)
 }
 
 interface ListedSegment extends RecordedSegment {
@@ -70,12 +71,29 @@ export function sequenceFromFile(file: string): number | undefined {
 
 // Master playlist for a video track with a separate audio track (both relative to the session prefix).
 export function buildVodMaster(video: { track: string; bandwidth: number }, audioTrack: string | undefined): string {
+  const group = 'aud';
   return writeMasterPlaylist({
     version: 3,
     independentSegments: true,
-    ...(audioTrack !== undefined && { audio: { groupId: 'aud', name: audioTrack, uri: `${audioTrack}/index.m3u8` } }),
-    variants: [{ uri: `${video.track}/index.m3u8`, bandwidth: video.bandwidth }],
+    ...(audioTrack !== undefined && { audio: [{ groupId: group, name: 'audio', uri: `${audioTrack}/index.m3u8` }] }),
+    variants: [
+      {
+        uri: `${video.track}/index.m3u8`,
+        bandwidth: video.bandwidth,
+        ...(audioTrack !== undefined && { audioGroup: group }),
+      },
+    ],
   });
+}
+
+/** The recorded tracks by kind: at most one video and one audio track, at least one of them. */
+export function splitTracks(tracks: readonly string[], where: string): { video?: string; audio?: string } {
+  const audio = tracks.filter(isAudioRendition);
+  const video = tracks.filter((t) => !isAudioRendition(t));
+  if (tracks.length === 0) throw new FinalizeError(`no recorded segments under ${where}`);
+  if (video.length > 1) throw new FinalizeError(`more than one video track recorded: ${video.join(', ')}`);
+  if (audio.length > 1) throw new FinalizeError(`more than one audio track recorded: ${audio.join(', ')}`);
+  return { ...(video[0] !== undefined && { video: video[0] }), ...(audio[0] !== undefined && { audio: audio[0] }) };
 }
 
 async function listSegments(options: FinalizeOptions): Promise<ListedSegment[]> {
@@ -142,45 +160,41 @@ export function concatList(files: ReadonlyArray<{ path: string; duration: number
 export async function finalizeSession(options: FinalizeOptions): Promise<FinalizeResult> {
   const { bucket, sessionPrefix, session } = options;
   const log = options.log ?? (() => {});
-  const audioTrack = options.audioTrack ?? 'audio';
   const work = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'lso-finalize-')));
   try {
     const listed = await listSegments(options);
     const tracks = [...new Set(listed.map((s) => s.track))].sort();
-    const videoTrack = onlyVideoTrack(tracks, audioTrack, `s3://${bucket}/${sessionPrefix}`);
+    const kinds = splitTracks(tracks, `s3://${bucket}/${sessionPrefix}`);
     log(`${listed.length} segments listed (tracks: ${tracks.join(', ')})`);
-    const byTrack = await fetchPlayable(options, listed, tracks, work, log);
-    const hasAudio = byTrack.has(audioTrack);
-    await writePlaylists(options, byTrack, videoTrack, hasAudio ? audioTrack : undefined);
+    const byTrack = await fetchPlayable(options, listed, tracks, work, log, kinds);
+    const audio = kinds.audio !== undefined && byTrack.has(kinds.audio) ? kinds.audio : undefined;
+    const main = kinds.video ?? audio!;
+    await writePlaylists(options, byTrack, main, kinds.video !== undefined ? audio : undefined);
     log('VOD playlist written');
-    const order = hasAudio ? [videoTrack, audioTrack] : [videoTrack];
+    const inputs = [
+      ...(kinds.video !== undefined ? [{ track: kinds.video, kind: 'video' as const }] : []),
+      ...(audio !== undefined ? [{ track: audio, kind: 'audio' as const }] : []),
+    ];
     const mp4Key = await writeMp4(
       options,
-      order.map((t) => ({ track: t, segments: byTrack.get(t)! })),
+      inputs.map((t) => ({ ...t, segments: byTrack.get(t.track)! })),
       work,
     );
     log(`MP4 written (${(await stat(path.join(work, `${session}.mp4`))).size} bytes)`);
-    const video = byTrack.get(videoTrack)!;
-    const { startedAt, endedAt } = sessionTimes(video);
+    const segments = byTrack.get(main)!;
+    const { startedAt, endedAt } = sessionTimes(segments);
     return {
       session,
       startedAt: rfc3339(startedAt),
       endedAt: rfc3339(endedAt),
-      durationSeconds: totalDuration(video),
+      durationSeconds: totalDuration(segments),
       playlistUri: s3Uri(bucket, `${sessionPrefix}index.m3u8`),
       mp4Uri: s3Uri(bucket, mp4Key),
-      segments: video.length,
+      segments: segments.length,
     };
   } finally {
     if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
   }
-}
-
-function onlyVideoTrack(tracks: readonly string[], audioTrack: string, where: string): string {
-  const videoTracks = tracks.filter((t) => t !== audioTrack);
-  if (videoTracks.length === 0) throw new FinalizeError(`no recorded segments under ${where}`);
-  if (videoTracks.length > 1) throw new FinalizeError(`more than one video track recorded: ${videoTracks.join(', ')}`);
-  return videoTracks[0]!;
 }
 
 // Every segment is needed locally for the MP4 anyway: download each, then probe those without metadata. A segment
@@ -192,8 +206,8 @@ async function fetchPlayable(
   tracks: readonly string[],
   work: string,
   log: (message: string) => void,
+  kinds: { video?: string; audio?: string },
 ): Promise<Map<string, ListedSegment[]>> {
-  const audioTrack = options.audioTrack ?? 'audio';
   const byTrack = new Map<string, ListedSegment[]>();
   for (const track of tracks) {
     const segs = orderSegments(listed.filter((s) => s.track === track)) as ListedSegment[];
@@ -215,17 +229,19 @@ async function fetchPlayable(
       playable.push(s);
     }
     if (playable.length > 0) byTrack.set(track, playable);
-    else if (track === audioTrack) log('no playable audio segment: the VOD and MP4 are video only');
+    else if (track === kinds.audio && kinds.video !== undefined)
+      log('no playable audio segment: the VOD and MP4 are video only');
     else throw new FinalizeError(`no playable segment in track ${track}`);
   }
   return byTrack;
 }
 
-// <session>/index.m3u8: a master over per-track media playlists when audio is a track of its own, else the video's.
+// <session>/index.m3u8: a master over per-track media playlists when audio is a track of its own next to the video,
+// else the media playlist of the main (only) track.
 async function writePlaylists(
   options: FinalizeOptions,
   byTrack: ReadonlyMap<string, ListedSegment[]>,
-  videoTrack: string,
+  mainTrack: string,
   audioTrack: string | undefined,
 ): Promise<void> {
   const put = (key: string, body: string): Promise<unknown> =>
@@ -237,49 +253,58 @@ async function writePlaylists(
         ContentType: 'application/vnd.apple.mpegurl',
       }),
     );
-  const video = byTrack.get(videoTrack)!;
+  const main = byTrack.get(mainTrack)!;
   if (audioTrack === undefined) {
-    await put('index.m3u8', buildVodPlaylist(video.map((s) => ({ ...s, file: `${videoTrack}/${s.file}` }))));
+    await put('index.m3u8', buildVodPlaylist(main.map((s) => ({ ...s, file: `${mainTrack}/${s.file}` }))));
     return;
   }
   for (const [track, segs] of byTrack) await put(`${track}/index.m3u8`, buildVodPlaylist(segs));
   const bytes = [...byTrack.values()].flat().reduce((sum, s) => sum + s.bytes, 0);
-  const bandwidth = (bytes * 8) / Math.max(1, totalDuration(video));
-  await put('index.m3u8', buildVodMaster({ track: videoTrack, bandwidth }, audioTrack));
+  const bandwidth = (bytes * 8) / Math.max(1, totalDuration(main));
+  await put('index.m3u8', buildVodMaster({ track: mainTrack, bandwidth }, audioTrack));
 }
 
 // The MP4 by stream copy, moov in front so it plays while downloading, bit-exact so re-runs give identical bytes.
-// Inputs: video first, then audio when it is a track of its own.
+// Inputs: video first, then audio when it is a track of its own; audio alone for an audio-only source.
+type TrackKind = 'video' | 'audio';
+
 async function writeMp4(
   options: FinalizeOptions,
-  inputs: ReadonlyArray<{ track: string; segments: readonly ListedSegment[] }>,
+  inputs: ReadonlyArray<{ track: string; kind: TrackKind; segments: readonly ListedSegment[] }>,
   work: string,
 ): Promise<string> {
-  const lists: string[] = [];
-  for (const { track, segments } of inputs) {
+  const lists: Array<{ list: string; kind: TrackKind }> = [];
+  for (const { track, kind, segments } of inputs) {
     const listFile = path.join(work, `${track}.ffconcat`);
     await writeFile(
       listFile,
       concatList(segments.map((s) => ({ path: path.join(work, track, s.file), duration: s.duration }))),
     );
-    lists.push(listFile);
+    lists.push({ list: listFile, kind });
   }
   const mp4 = path.join(work, `${options.session}.mp4`);
   await runFfmpeg({ command: options.ffmpegPath ?? 'ffmpeg', args: mp4Args(lists, mp4), timeoutMs: 30 * 60_000 });
   const mp4Key = `${options.sessionPrefix}${options.session}.mp4`;
   await new Upload({
     client: options.client,
-    params: { Bucket: options.bucket, Key: mp4Key, Body: createReadStream(mp4), ContentType: 'video/mp4' },
+    params: {
+      Bucket: options.bucket,
+      Key: mp4Key,
+      Body: createReadStream(mp4),
+      ContentType: lists.some((l) => l.kind === 'video') ? 'video/mp4' : 'audio/mp4',
+    },
     partSize: 16 * 1024 * 1024,
     queueSize: 2,
   }).done();
   return mp4Key;
 }
 
-function mp4Args(concatLists: readonly string[], output: string): string[] {
+export function mp4Args(inputs: ReadonlyArray<{ list: string; kind: TrackKind }>, output: string): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-  for (const l of concatLists) args.push('-f', 'concat', '-safe', '0', '-i', l);
-  args.push('-map', '0:v:0', ...(concatLists.length > 1 ? ['-map', '1:a:0'] : ['-map', '0:a?']));
+  for (const l of inputs) args.push('-f', 'concat', '-safe', '0', '-i', l.list);
+  inputs.forEach((l, i) => args.push('-map', `${i}:${l.kind === 'video' ? 'v' : 'a'}:0`));
+  // A video track alone may carry its own audio (a ladder that muxes it): keep it if there is one.
+  if (inputs.length === 1 && inputs[0]!.kind === 'video') args.push('-map', '0:a?');
   args.push('-c', 'copy', '-map_metadata', '-1');
   args.push('-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
   args.push('-movflags', '+faststart', output);

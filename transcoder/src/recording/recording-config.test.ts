@@ -37,22 +37,35 @@ describe('resolveRecording', () => {
 });
 
 describe('recordedTracks', () => {
-  const plan = (top: string, mode = 'encode', audio: unknown = {}) => ({
+  // The plan's shape the recorder reads: variants with the audio rendition each plays with.
+  const plan = (top: string, mode = 'encode', audio: string | null = 'audio', lowAudio: string | null = audio) => ({
     videos: [
-      { name: top, mode },
-      { name: '360p', mode: 'encode' },
+      { name: top, mode, audio },
+      { name: '360p', mode: 'encode', audio: lowAudio },
     ],
-    audio,
+    audioRenditions: [audio, lowAudio].filter((a): a is string => a !== null).map((name) => ({ name })),
   });
-  it('records the top rung and the audio by default', () => {
-    expect(recordedTracks(plan('720p'), undefined, '720p', 'audio')).toEqual(['720p', 'audio']);
-    expect(recordedTracks(plan('720p', 'encode', null), undefined, '720p', 'audio')).toEqual(['720p']);
+  it('records the top rung and the audio it plays with by default', () => {
+    expect(recordedTracks(plan('720p'), undefined, '720p')).toEqual(['720p', 'audio']);
+    expect(recordedTracks(plan('720p', 'encode', null), undefined, '720p')).toEqual(['720p']);
+  });
+  it("records a lower rung with that rung's own audio rendition", () => {
+    expect(recordedTracks(plan('720p', 'encode', 'audio', 'audio_64k'), '360p', '720p')).toEqual(['360p', 'audio_64k']);
   });
   it('maps the top rung to the passthrough rung that replaced it', () => {
-    expect(recordedTracks(plan('source', 'copy'), '720p', '720p', 'audio')).toEqual(['source', 'audio']);
-    expect(recordedTracks(plan('source', 'copy'), '360p', '720p', 'audio')).toEqual(['360p', 'audio']);
+    expect(recordedTracks(plan('source', 'copy'), '720p', '720p')).toEqual(['source', 'audio']);
+    expect(recordedTracks(plan('source', 'copy', 'audio', 'audio_128k'), '360p', '720p')).toEqual([
+      '360p',
+      'audio_128k',
+    ]);
+  });
+  it('records the audio rendition of an audio-only source, whatever rung the spec names', () => {
+    const radio = { videos: [], audioRenditions: [{ name: 'audio' }] };
+    expect(recordedTracks(radio, undefined, '720p')).toEqual(['audio']);
+    expect(recordedTracks(radio, '360p', '720p')).toEqual(['audio']);
+    expect(recordedTracks({ videos: [], audioRenditions: [] }, undefined, '720p')).toEqual([]);
   });
   it('fails for a rung the running ladder dropped', () => {
-    expect(() => recordedTracks(plan('360p'), '720p', '1080p', 'audio')).toThrow(/not part of the running ladder/);
+    expect(() => recordedTracks(plan('360p'), '720p', '1080p')).toThrow(/not part of the running ladder/);
   });
 });

@@ -17,15 +17,18 @@ export function resolveRecording(recording: RecordingSpec | undefined): Recordin
 }
 
 // The HLS renditions to record for a running ladder: the chosen video rung (the passthrough rung stands in for the
-// top rung it replaced) and the audio rendition, which the ladder writes separately.
+// top rung it replaced) and the audio rendition that variant plays with, which the ladder writes separately. An
+// audio-only source records its one audio rendition, whatever rung the spec names: there is no video to choose.
 export function recordedTracks(
-  plan: { videos: ReadonlyArray<{ name: string; mode: string }>; audio: unknown },
+  plan: {
+    videos: ReadonlyArray<{ name: string; mode: string; audio: string | null }>;
+    audioRenditions: ReadonlyArray<{ name: string }>;
+  },
   rendition: string | undefined,
   topRung: string | undefined,
-  audioName: string,
 ): string[] {
   const top = plan.videos[0];
-  if (top === undefined) return [];
+  if (top === undefined) return plan.audioRenditions.slice(0, 1).map((a) => a.name);
   let video: string | undefined = top.name;
   if (rendition !== undefined && !plan.videos.some((v) => v.name === rendition)) {
     // Asked for the top rung, but the source is passed through in its place.
@@ -33,6 +36,7 @@ export function recordedTracks(
   } else if (rendition !== undefined) {
     video = rendition;
   }
-  if (video === undefined) throw new ConfigError(`rendition ${rendition} is not part of the running ladder`);
-  return plan.audio !== null && plan.audio !== undefined ? [video, audioName] : [video];
+  const chosen = plan.videos.find((v) => v.name === video);
+  if (chosen === undefined) throw new ConfigError(`rendition ${rendition} is not part of the running ladder`);
+  return chosen.audio !== null ? [chosen.name, chosen.audio] : [chosen.name];
 }

@@ -10,7 +10,10 @@ import { recordingTarget, spoolDirName } from './recording-service.ts';
 
 const config = { name: 'show', namespace: 'media', renditions: [{ name: '720p' }, { name: '360p' }] } as ResolvedConfig;
 const object = (recording: unknown) => validateLiveStream({ metadata: { name: 'show' }, spec: { recording } });
-const plan = { videos: [{ name: '720p', mode: 'encode' }], audio: { mode: 'encode' } } as unknown as LadderPlan;
+const plan = {
+  videos: [{ name: '720p', mode: 'encode', audio: 'audio' }],
+  audioRenditions: [{ name: 'audio', mode: 'encode' }],
+} as unknown as LadderPlan;
 
 describe('recordingTarget', () => {
   it('is off without spec.recording, and lists tracks only once the ladder is planned', () => {

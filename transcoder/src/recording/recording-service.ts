@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
-import { audioRenditionName, type LadderPlan } from '../ladder/plan-ladder.ts';
+import type { LadderPlan } from '../ladder/plan-ladder.ts';
 import type { ReportSink } from '../session/channel.ts';
 import { createRecorder, defaultMaxSpoolBytes, type Recorder, type RecordingTarget } from './recorder.ts';
 import { recordedTracks, resolveRecording } from './recording-config.ts';
@@ -71,7 +71,7 @@ export function recordingTarget(
     tracks: () =>
       plan === undefined || recording === undefined
         ? []
-        : recordedTracks(plan, recording.rendition, config.renditions[0]?.name, audioRenditionName),
+        : recordedTracks(plan, recording.rendition, config.renditions[0]?.name),
   };
 }
 

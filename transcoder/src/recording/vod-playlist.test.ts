@@ -1,7 +1,7 @@
 import HLS from 'hls-parser';
 import { describe, expect, it } from 'vitest';
 import { buildVodPlaylist, totalDuration } from './vod-playlist.ts';
-import { buildVodMaster, concatList, sequenceFromFile } from './finalize.ts';
+import { buildVodMaster, concatList, mp4Args, sequenceFromFile, splitTracks } from './finalize.ts';
 
 const seg = (sequence: number, duration = 2, discontinuity = false) => ({
   sequence,
@@ -51,6 +51,26 @@ describe('finalize helpers', () => {
     expect(parsed.variants[0]!.uri).toBe('720p/index.m3u8');
     expect(parsed.variants[0]!.bandwidth).toBe(1234);
     expect(parsed.variants[0]!.audio[0]!.uri).toBe('audio/index.m3u8');
+  });
+
+  it('tells audio tracks from video tracks by the names the ladder gives them', () => {
+    expect(splitTracks(['240p', 'audio'], 'here')).toEqual({ video: '240p', audio: 'audio' });
+    expect(splitTracks(['360p', 'audio_64k'], 'here')).toEqual({ video: '360p', audio: 'audio_64k' });
+    expect(splitTracks(['audio'], 'here')).toEqual({ audio: 'audio' }); // an audio-only source
+    expect(splitTracks(['source'], 'here')).toEqual({ video: 'source' }); // a video-only source
+    expect(() => splitTracks([], 's3://b/p/')).toThrow(/no recorded segments under s3:\/\/b\/p\//);
+    expect(() => splitTracks(['720p', '360p', 'audio'], 'here')).toThrow(/more than one video track/);
+    expect(() => splitTracks(['720p', 'audio', 'audio_64k'], 'here')).toThrow(/more than one audio track/);
+  });
+
+  it('muxes the MP4 from the tracks there are: video and audio, video alone, audio alone', () => {
+    const maps = (args: string[]) => args.flatMap((a, i) => (a === '-map' ? [args[i + 1]] : []));
+    const v = { list: 'v.ffconcat', kind: 'video' as const };
+    const a = { list: 'a.ffconcat', kind: 'audio' as const };
+    expect(maps(mp4Args([v, a], 'o.mp4'))).toEqual(['0:v:0', '1:a:0']);
+    expect(maps(mp4Args([v], 'o.mp4'))).toEqual(['0:v:0', '0:a?']);
+    expect(maps(mp4Args([a], 'o.mp4'))).toEqual(['0:a:0']);
+    expect(mp4Args([a], 'o.mp4').filter((x) => x === '-i')).toHaveLength(1);
   });
 
   it('quotes concat paths and carries durations', () => {

@@ -2,9 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LadderPlan, PlannedVideo } from '../ladder/plan-ladder.ts';
 import type { SourceInfo } from '../ladder/source-info.ts';
+import { passthroughRefusedMaxLength } from '../../../contract/src/reports.ts';
 import {
   initialMachine,
   publicState,
+  refusalForStatus,
   transition,
   type ChannelEffect,
   type ChannelEvent,
@@ -27,10 +29,11 @@ const video = (name: string, width: number, height: number): PlannedVideo => ({
   codecString: 'avc1.4d401f',
   peakBandwidth: 1_200_000,
   averageBandwidth: 1_100_000,
+  audio: 'audio',
 });
 const plan = (...videos: PlannedVideo[]): LadderPlan => ({
   videos,
-  audio: { mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' },
+  audioRenditions: [{ name: 'audio', mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' }],
   segmentSeconds: 2,
   playlistLength: 6,
   passthrough: false,
@@ -123,6 +126,29 @@ describe('a session', () => {
     expect(reports(c.source())).toEqual([]);
   });
 
+  it('reports why the top rung is encoded though passthrough is on, as one short line', () => {
+    const c = new Channel();
+    c.publish();
+    const refused = { ...plan720, passthroughRefused: 'keyframe interval 10 s exceeds segment 2 s' };
+    expect(reports(c.source('p1', refused))).toEqual([
+      [
+        'publish-started',
+        's1',
+        expect.objectContaining({ passthroughRefused: 'keyframe interval 10 s exceeds segment 2 s' }),
+      ],
+    ]);
+    expect(refusalForStatus(refused)).toBe('keyframe interval 10 s exceeds segment 2 s');
+    expect(refusalForStatus({ ...plan720, passthroughRefused: `video codec ${'x'.repeat(300)}\nnext` })).toMatch(
+      /^video codec x+\.\.\.$/,
+    );
+    expect(refusalForStatus({ ...plan720, passthroughRefused: 'a\r\nb' })).toBe('a b');
+    expect(refusalForStatus({ ...plan720, passthroughRefused: `${'y'.repeat(300)}` })!.length).toBe(
+      passthroughRefusedMaxLength,
+    );
+    expect(refusalForStatus(plan720)).toBeUndefined();
+    expect(refusalForStatus(undefined)).toBeUndefined();
+  });
+
   it('still reports its start when the publisher leaves before the source was known', () => {
     const c = new Channel();
     c.publish();
@@ -204,8 +230,12 @@ describe('the reconnect window', () => {
     live(c);
     c.leave();
     c.publish('p2');
-    const effects = c.source('p2', plan(video('480p', 854, 480)));
+    const effects = c.source('p2', { ...plan(video('480p', 854, 480)), passthroughRefused: 'profile High 10' });
     expect(types(effects)).toEqual(['cancel-timer', 'report', 'start-ladder']);
+    // The refusal of the source that runs now, in the session it continues.
+    expect(reports(effects)).toEqual([
+      ['publish-started', 's1', expect.objectContaining({ resumed: true, passthroughRefused: 'profile High 10' })],
+    ]);
     const start = effects.find((e) => e.type === 'start-ladder');
     expect(start).toMatchObject({ session: 's1', run: 2, resume: true });
     expect(start?.type === 'start-ladder' && start.plan.videos.map((v) => [v.name, v.width, v.height])).toEqual([
@@ -223,7 +253,8 @@ describe('the reconnect window', () => {
     live(c);
     c.leave();
     c.publish('p2');
-    const effects = c.source('p2', { ...plan(video('480p', 854, 480)), audio: null });
+    const silent = plan({ ...video('480p', 854, 480), audio: null });
+    const effects = c.source('p2', { ...silent, audioRenditions: [] });
     expect(types(effects)).toEqual([
       'cancel-timer',
       'report',

@@ -10,12 +10,18 @@
 // the session's ladder (fit-plan.ts), so the variants a player knows stay. The ladder's ffmpeg runs while a
 // publisher is live and its source is known; an ffmpeg that exits on its own is restarted with the one backoff.
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
-import type { EventDataByType, PublishRefusedReason, SessionEndReason } from '../../../contract/src/reports.ts';
+import {
+  passthroughRefusedMaxLength,
+  type EventDataByType,
+  type PublishRefusedReason,
+  type SessionEndReason,
+} from '../../../contract/src/reports.ts';
 import type { LadderPlan } from '../ladder/plan-ladder.ts';
 import type { SourceInfo } from '../ladder/source-info.ts';
 import { fitPlan } from './fit-plan.ts';
 
 export type ChannelState = 'idle' | 'live' | 'reconnecting';
+
 export type TimerName = 'window-expired' | 'source-timeout' | 'restart-due';
 
 export interface ChannelSettings {
@@ -242,8 +248,8 @@ function onPublishStarted(step: Step, e: Extract<ChannelEvent, { type: 'publish-
 function onSourceReady(step: Step, e: Extract<ChannelEvent, { type: 'source-ready' }>): void {
   const { state } = step;
   if (state.phase === 'stopped' || state.session === undefined || state.publisher !== e.publisherId) return;
-  reportPublishStarted(step, e.source);
   const plan = planForSource(step, e);
+  reportPublishStarted(step, e.source, plan);
   step.stopLadder(); // a second source-ready for the same publisher replaces its ladder
   state.session.plan = plan;
   state.session.announced ??= plan;
@@ -257,7 +263,7 @@ function planForSource(step: Step, e: Extract<ChannelEvent, { type: 'source-read
   const { state } = step;
   const announced = state.session!.announced;
   if (announced === undefined || samePlanShape(announced, e.plan)) return e.plan;
-  const fitted = fitPlan(announced, e.plan);
+  const fitted = fitPlan(announced, e.plan, e.source);
   if (fitted !== undefined) {
     const renditions = fitted.videos.map((v) => `${v.name}:${v.mode}`);
     step.emit({
@@ -269,11 +275,11 @@ function planForSource(step: Step, e: Extract<ChannelEvent, { type: 'source-read
     return fitted;
   }
   step.emit({ type: 'log', level: 'info', message: 'ladder changed on reconnect: starting a new session' });
+  reportPublishStarted(step, e.source, e.plan); // the returning publisher, in the session it ends
   endSession(step, 'config-changed');
   beginSession(step, e.sessionId);
   state.phase = 'live';
-  reportPublishStarted(step, e.source);
-  return e.plan;
+  return e.plan; // reported in the new session by the caller
 }
 
 function onPublishEnded(step: Step, e: Extract<ChannelEvent, { type: 'publish-ended' }>): void {
@@ -382,7 +388,7 @@ function startLadder(step: Step, plan: LadderPlan): void {
   session.ladderStarted = true;
 }
 
-function reportPublishStarted(step: Step, source: SourceInfo | undefined): void {
+function reportPublishStarted(step: Step, source: SourceInfo | undefined, plan?: LadderPlan): void {
   const session = step.state.session;
   step.cancel('source-timeout');
   if (session === undefined || session.publishReported) return;
@@ -397,11 +403,23 @@ function reportPublishStarted(step: Step, source: SourceInfo | undefined): void 
       fps: source.fps,
     });
   }
+  const refused = refusalForStatus(plan);
+  if (refused !== undefined) data.passthroughRefused = refused;
   step.report({ type: 'publish-started', session: session.id, data });
+}
+
+/** Why the top rung is encoded though passthrough is on, as status may show it: short, one line. */
+export function refusalForStatus(plan: LadderPlan | undefined): string | undefined {
+  const reason = plan?.passthroughRefused;
+  if (reason === undefined || reason === '') return undefined;
+  const line = reason.replace(/\s+/g, ' ').trim();
+  return line.length > passthroughRefusedMaxLength ? `${line.slice(0, passthroughRefusedMaxLength - 3)}...` : line;
 }
 
 export function samePlanShape(a: LadderPlan, b: LadderPlan): boolean {
   const shape = (p: LadderPlan): string =>
     JSON.stringify(p.videos.map((v) => [v.name, v.mode, v.width, v.height, v.fps]));
-  return shape(a) === shape(b) && a.audio?.mode === b.audio?.mode && a.segmentSeconds === b.segmentSeconds;
+  const audio = (p: LadderPlan): string =>
+    JSON.stringify(p.audioRenditions.map((r) => [r.name, r.mode, r.bitrateKbps]));
+  return shape(a) === shape(b) && audio(a) === audio(b) && a.segmentSeconds === b.segmentSeconds;
 }

@@ -16,6 +16,7 @@ import {
   defaultPolicy,
   initialMachine,
   publicState,
+  refusalForStatus,
   transition,
   type ChannelEffect,
   type ChannelEvent,
@@ -300,6 +301,7 @@ export class ChannelRunner implements Channel {
 
   private sendHeartbeat(): void {
     const st = this.options.ingest.stats();
+    const refused = refusalForStatus(this.machine.session?.plan);
     this.options.reporter?.report('heartbeat', this.sessionId(), {
       state: this.state(),
       bitrateKbps: st.bitrateKbps,
@@ -310,6 +312,7 @@ export class ChannelRunner implements Channel {
       bytesIn: (this.machine.session?.bytesIn ?? 0) + st.bytesIn,
       segments: this.segments(),
       ...(this.machine.session?.plan?.settings !== undefined && { ladder: this.machine.session.plan.settings }),
+      ...(refused !== undefined && { passthroughRefused: refused }),
     });
   }
 }

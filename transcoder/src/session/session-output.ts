@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { variantPlaylistPath } from '../ladder/ffmpeg-args.ts';
 import { buildMasterPlaylist } from '../ladder/master-playlist.ts';
-import { audioRenditionName, type LadderPlan } from '../ladder/plan-ladder.ts';
+import type { LadderPlan } from '../ladder/plan-ladder.ts';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
 import { appendEndlist, readPlaylistPosition, writeFileAtomic } from './hls-files.ts';
 
@@ -26,7 +26,7 @@ export interface SessionOutputOptions {
 
 export const renditionNames = (plan: LadderPlan): string[] => [
   ...plan.videos.map((v) => v.name),
-  ...(plan.audio ? [audioRenditionName] : []),
+  ...plan.audioRenditions.map((a) => a.name),
 ];
 
 export class SessionOutput {

@@ -166,6 +166,33 @@ table('Transcoding', transcodingRules, [
   },
 ]);
 
+describe('Transcoding says why the top rung is encoded though passthrough is on', () => {
+  const refused = 'keyframe interval 10 s exceeds segment 2 s';
+  it.each<[string, Partial<StatusInput>, string]>([
+    [
+      'SegmentsWritten',
+      { health: { segmentsGrewAt: now - 1_000 }, observation: observation({ passthroughRefused: refused }) },
+      `the ladder keeps writing HLS segments; top rung encoded, not passed through: ${refused}`,
+    ],
+    [
+      'WaitingForSegments',
+      {
+        health: {},
+        observation: observation({ sessionStartedAt: now - 4_000, passthroughRefused: 'profile High 10' }),
+      },
+      'the session has just started: no segment written yet; top rung encoded, not passed through: profile High 10',
+    ],
+    [
+      'SegmentsWritten',
+      { health: { segmentsGrewAt: now - 1_000 }, observation: observation({}) },
+      'the ladder keeps writing HLS segments',
+    ],
+  ])('%s: %s', (reason, over, message) => {
+    const c = firstRule('Transcoding', transcodingRules, input(over));
+    expect([c.reason, c.message]).toEqual([reason, message]);
+  });
+});
+
 const relay = (name: string, state: 'Connecting' | 'Active' | 'Retrying' | 'Disabled', lastError?: string) => ({
   name,
   state,

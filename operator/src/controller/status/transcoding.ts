@@ -25,6 +25,12 @@ const failingFfmpeg = (i: StatusInput) => {
     : undefined;
 };
 
+/** What the message adds when passthrough is on and the top rung is encoded all the same (the transcoder's reason). */
+export const passthroughNote = (i: StatusInput): string => {
+  const refused = i.observation?.passthroughRefused;
+  return refused !== undefined && refused !== '' ? `; top rung encoded, not passed through: ${refused}` : '';
+};
+
 const stalledSince = (i: StatusInput): number | undefined => {
   const at = lastProgressAt(i);
   return at !== undefined && i.nowMs - at > stallAfterMs(i.ls) ? at : undefined;
@@ -58,13 +64,13 @@ export const transcodingRules: readonly Rule<StatusInput>[] = [
     status: 'Unknown',
     reason: ConditionReason.WaitingForSegments,
     when: (i) => i.health.segmentsGrewAt === undefined,
-    message: () => 'the session has just started: no segment written yet',
+    message: (i) => `the session has just started: no segment written yet${passthroughNote(i)}`,
   },
   {
     status: 'True',
     reason: ConditionReason.SegmentsWritten,
     when: always,
-    message: () => 'the ladder keeps writing HLS segments',
+    message: (i) => `the ladder keeps writing HLS segments${passthroughNote(i)}`,
   },
 ];
 
