@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // node-media-server and Redis processes; `images` builds and runs the container images with podman; `e2e` needs a
 // cluster with a node (the local one, started by its global setup) and runs only through `make e2e`.
 const slow = { testTimeout: 120_000, hookTimeout: 240_000 };
-const code = '{contract,operator,transcoder,hack,test,bench,crds,scripts,charts}';
+const code = '{contract,operator,transcoder,gateway,hack,test,bench,crds,scripts,charts}';
 
 export default defineConfig({
   test: {
@@ -28,7 +28,7 @@ export default defineConfig({
       {
         test: {
           name: 'media',
-          include: ['transcoder/**/*.int.test.ts'],
+          include: ['{transcoder,gateway}/**/*.int.test.ts'],
           fileParallelism: false,
           ...slow,
         },

@@ -1,0 +1,168 @@
+// The gateway's route table: which channel (and which of its backends) a stream key opens, without the key. The
+// operator publishes it; every gateway replica loads it and looks up what an encoder presents. An entry names a key
+// only by its keyed hash, HMAC-SHA256(routing secret, key) in hex: a table that leaks (a log, a copied ConfigMap)
+// does not let anyone test guesses offline without the routing secret too. A channel has one entry per key it
+// accepts: the current key (no notAfter) and, during a rotation's grace, the superseded ones (notAfter = when they stop).
+//
+// { "version": 1, "entries": [ { "keyHash": "<hex>", "namespace": "ns", "name": "ch", "app": "live",
+//                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080" } ] }
+//
+// Every function here is pure; time comes in as `nowMs`.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { normalizeKey } from './ingest-keys.ts';
+
+export const routeTableVersion = 1;
+
+export interface RouteEntry {
+  keyHash: string;
+  notAfter?: string;
+  namespace: string;
+  name: string;
+  app: string;
+  /** The channel's RTMP ingest, "host:port". */
+  rtmp: string;
+  /** The channel's HTTP origin, "host:port". */
+  http: string;
+}
+
+export interface RouteTable {
+  version: typeof routeTableVersion;
+  entries: RouteEntry[];
+}
+
+/** Where one channel is served: what every entry of the channel has in common. */
+export interface ChannelRoute {
+  namespace: string;
+  name: string;
+  app: string;
+  rtmp: string;
+  http: string;
+}
+
+const hex64 = /^[0-9a-f]{64}$/;
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
+// node-media-server's app names; a host is a DNS name, an IPv4 address or a bracketed IPv6 address.
+const appName = /^[A-Za-z0-9_-]{1,64}$/;
+const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([-.A-Za-z0-9]{0,252}[A-Za-z0-9])?):(\d{1,5})$/;
+
+const address = z
+  .string()
+  .regex(hostPort, 'must be host:port')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'the port must be 1..65535');
+
+const entrySchema = z
+  .object({
+    keyHash: z.string().regex(hex64, 'keyHash must be 64 lowercase hex digits'),
+    notAfter: z
+      .string()
+      .refine((s) => !Number.isNaN(Date.parse(s)), 'notAfter must be an RFC 3339 time')
+      .optional(),
+    namespace: z.string().regex(dnsLabel, 'namespace must be a DNS label'),
+    name: z.string().regex(dnsSubdomain, 'name must be a DNS subdomain'),
+    app: z.string().regex(appName, 'app must match [A-Za-z0-9_-]{1,64}'),
+    rtmp: address,
+    http: address,
+  })
+  .strict();
+
+export const routeTableSchema = z
+  .object({ version: z.literal(routeTableVersion), entries: z.array(entrySchema).max(100_000) })
+  .strict()
+  .superRefine((table, ctx) => {
+    // One key opens one channel; and one channel has one backend (a table mid-move is the operator's bug).
+    const owner = new Map<string, string>();
+    const backend = new Map<string, string>();
+    for (const [i, e] of table.entries.entries()) {
+      const channel = `${e.namespace}/${e.name}`;
+      const where = `${e.app} ${e.rtmp} ${e.http}`;
+      if ((owner.get(e.keyHash) ?? channel) !== channel) {
+        ctx.addIssue({ code: 'custom', path: ['entries', i, 'keyHash'], message: 'a key hash names two channels' });
+      }
+      if ((backend.get(channel) ?? where) !== where) {
+        ctx.addIssue({ code: 'custom', path: ['entries', i], message: `${channel} has entries with two backends` });
+      }
+      owner.set(e.keyHash, channel);
+      backend.set(channel, where);
+    }
+  });
+
+/** The keyed hash an entry names a key by (hex). The key is normalized as the transcoder reads it from its Secret. */
+export function routeKeyHash(secret: Buffer | string, key: string): string {
+  return createHmac('sha256', secret).update(normalizeKey(key), 'utf8').digest('hex');
+}
+
+/** Parses and checks a serialized table; throws (naming the field, never echoing a value) when it is not one. */
+export function parseRouteTable(text: string): RouteTable {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('the route table is not JSON');
+  }
+  const parsed = routeTableSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`the route table is malformed at ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const entries = parsed.data.entries.map(({ notAfter, ...e }) => ({ ...e, ...(notAfter ? { notAfter } : {}) }));
+  return { version: routeTableVersion, entries };
+}
+
+/** The canonical text of a table (equal tables give equal bytes). */
+export function serializeRouteTable(table: RouteTable): string {
+  const entries = table.entries.map((e) => ({
+    keyHash: e.keyHash,
+    ...(e.notAfter !== undefined && { notAfter: e.notAfter }),
+    namespace: e.namespace,
+    name: e.name,
+    app: e.app,
+    rtmp: e.rtmp,
+    http: e.http,
+  }));
+  return JSON.stringify({ version: routeTableVersion, entries });
+}
+
+/** A table prepared for lookups: the hashes as bytes, the expiry as a number, the channels by "namespace/name". */
+export interface RouteIndex {
+  entries: ReadonlyArray<{ hash: Buffer; notAfterMs: number; channel: ChannelRoute }>;
+  channels: ReadonlyMap<string, ChannelRoute>;
+}
+
+export const channelId = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export function indexRouteTable(table: RouteTable): RouteIndex {
+  const channels = new Map<string, ChannelRoute>();
+  const entries = table.entries.map((e) => {
+    const id = channelId(e.namespace, e.name);
+    const channel = channels.get(id) ?? { namespace: e.namespace, name: e.name, app: e.app, rtmp: e.rtmp, http: e.http };
+    channels.set(id, channel);
+    const notAfterMs = e.notAfter === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.notAfter);
+    return { hash: Buffer.from(e.keyHash, 'hex'), notAfterMs, channel };
+  });
+  return { entries, channels };
+}
+
+/**
+ * The channel `candidate` opens at `nowMs`, if any. Constant time in the key: the candidate is hashed once and
+ * compared with every entry, without an early exit, so neither its content nor which entry matched leaks through
+ * timing. An entry at or past its notAfter opens nothing.
+ */
+export function lookupKey(
+  index: RouteIndex,
+  secret: Buffer | string,
+  candidate: string,
+  nowMs: number,
+): ChannelRoute | undefined {
+  const actual = Buffer.from(routeKeyHash(secret, candidate), 'hex');
+  let found: ChannelRoute | undefined;
+  for (const e of index.entries) {
+    const equal = timingSafeEqual(actual, e.hash);
+    if (equal && nowMs < e.notAfterMs) found = e.channel;
+  }
+  return normalizeKey(candidate) === '' ? undefined : found;
+}

@@ -1,0 +1,93 @@
+// The gateway as one object: the route source, the RTMP listener and the HTTP listener (playback, /healthz,
+// /readyz, /metrics). main.ts gives it its settings; tests start it in-process or as the real entry point.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import type { Logger } from '../../contract/src/logger.ts';
+import type { GatewaySettings } from './config/settings.ts';
+import { preflightHeaders } from './playback/cache-policy.ts';
+import { EdgeCache } from './playback/edge-cache.ts';
+import { handlePlayback, type PlaybackContext } from './playback/playback.ts';
+import { RouteSource } from './routes/route-source.ts';
+import { RtmpGateway } from './rtmp/rtmp-gateway.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
+
+export interface Gateway {
+  rtmpPort: number;
+  httpPort: number;
+  metrics: GatewayMetrics;
+  routes: RouteSource;
+  rtmp: RtmpGateway;
+  close(): Promise<void>;
+}
+
+function onRequest(req: IncomingMessage, res: ServerResponse, routes: RouteSource, playback: PlaybackContext): void {
+  const path = (req.url ?? '/').split('?')[0];
+  const text = (status: number, body: string, headers: http.OutgoingHttpHeaders = {}) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+    res.end(body);
+  };
+  if (path === '/healthz') return text(200, 'ok\n');
+  if (path === '/readyz') return routes.ready() ? text(200, 'ready\n') : text(503, 'no route table yet\n');
+  if (path === '/metrics') {
+    void playback.metrics.registry.metrics().then(
+      (body) => text(200, body, { 'content-type': playback.metrics.registry.contentType }),
+      () => text(500, 'metrics failed\n'),
+    );
+    return;
+  }
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, preflightHeaders);
+    return void res.end();
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'GET or HEAD\n', { allow: 'GET, HEAD, OPTIONS' });
+  handlePlayback(req, res, playback).catch((err: unknown) => {
+    playback.logger.error({ err: (err as Error).message }, 'playback failed');
+    if (!res.headersSent) text(500, 'internal error\n');
+    else res.destroy();
+  });
+}
+
+export async function startGateway(settings: GatewaySettings, logger: Logger): Promise<Gateway> {
+  const metrics = createGatewayMetrics(new Registry());
+  const routes = new RouteSource({
+    tablePath: settings.routeTablePath,
+    secretPath: settings.routingSecretPath,
+    logger,
+    pollMs: settings.pollMs,
+  });
+  const rtmp = new RtmpGateway({
+    host: settings.host,
+    port: settings.rtmpPort,
+    lookup: (key) => routes.lookup(key),
+    metrics,
+    logger,
+    refusals: settings.refusals,
+  });
+  await rtmp.listen();
+  const playback: PlaybackContext = {
+    channel: (ns, name) => routes.channel(ns, name),
+    cache: new EdgeCache(settings.cacheBytes),
+    metrics,
+    logger,
+    fetchTimeoutMs: 10_000,
+  };
+  const server = http.createServer((req, res) => onRequest(req, res, routes, playback));
+  server.keepAliveTimeout = 65_000; // behind a load balancer's 60 s idle timeout
+  await new Promise<void>((resolve) => server.listen(settings.httpPort, settings.host, resolve));
+  const readyTimer = setInterval(() => metrics.routeTableLoaded.set(routes.ready() ? 1 : 0), 500);
+  readyTimer.unref();
+  return {
+    rtmpPort: rtmp.port,
+    httpPort: (server.address() as AddressInfo).port,
+    metrics,
+    routes,
+    rtmp,
+    close: async () => {
+      clearInterval(readyTimer);
+      routes.close();
+      server.closeAllConnections();
+      await Promise.all([rtmp.close(), new Promise((resolve) => server.close(resolve))]);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// How long the gateway keeps each answer of an origin, and the headers it serves it with (pure). A CDN in front
+// can trust them: a segment never changes once published (its name carries the session and its number), a live
+// playlist changes once per segment and is kept for at most half of one, an error for about a second (long enough
+// to absorb a stampede on a channel that is not live, short enough that its start is seen at once).
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { PlaybackKind } from './paths.ts';
+
+export const segmentMaxAgeS = 86_400;
+export const errorTtlMs = 1_000;
+/** The master playlist changes only when a session starts: a second, like an error. */
+export const masterTtlMs = 1_000;
+/** A media playlist whose segment duration cannot be read. */
+const fallbackSegmentMs = 2_000;
+
+export const corsHeaders = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'content-length, etag',
+} as const;
+
+export const preflightHeaders = {
+  ...corsHeaders,
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': 'range, if-none-match',
+  'access-control-max-age': '86400',
+} as const;
+
+/** A live playlist's segment duration (ms): its newest EXTINF, within TARGETDURATION. */
+export function segmentDurationMs(playlist: string): number {
+  const target = /#EXT-X-TARGETDURATION:(\d+)/.exec(playlist);
+  const extinfs = [...playlist.matchAll(/#EXTINF:(\d+(?:\.\d+)?)/g)];
+  const last = extinfs.at(-1)?.[1];
+  const candidates = [target?.[1], last].filter((v) => v !== undefined).map((v) => Number(v) * 1000);
+  const positive = candidates.filter((ms) => ms > 0);
+  return positive.length > 0 ? Math.min(...positive) : fallbackSegmentMs;
+}
+
+/** How long an answer stays fresh in the gateway's cache (ms). Infinity: until evicted. */
+export function freshForMs(kind: PlaybackKind, status: number, body: Buffer): number {
+  if (status !== 200) return errorTtlMs;
+  if (kind === 'segment') return Number.POSITIVE_INFINITY;
+  if (kind === 'master') return masterTtlMs;
+  return Math.floor(segmentDurationMs(body.toString('utf8')) / 2);
+}
+
+/** Cache-Control for an answer: what a CDN may do with it. */
+export function cacheControl(kind: PlaybackKind, status: number, ttlMs: number): string {
+  if (kind === 'flv') return 'no-store';
+  if (status !== 200) return `public, max-age=${Math.ceil(errorTtlMs / 1000)}`;
+  if (kind === 'segment') return `public, max-age=${segmentMaxAgeS}, immutable`;
+  return `public, max-age=${Math.floor(ttlMs / 1000)}`;
+}
+
+const contentTypes: Record<string, string> = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  ts: 'video/mp2t',
+  m4s: 'video/mp4',
+  mp4: 'video/mp4',
+  aac: 'audio/aac',
+  flv: 'video/x-flv',
+};
+
+export function contentType(path: string): string {
+  return contentTypes[path.slice(path.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+}
+
+export interface CachedAnswer {
+  status: number;
+  body: Buffer;
+  etag?: string;
+  contentType: string;
+  ttlMs: number;
+}
+
+export function answerHeaders(kind: PlaybackKind, answer: CachedAnswer): OutgoingHttpHeaders {
+  return {
+    ...corsHeaders,
+    'content-type': answer.status === 200 ? answer.contentType : 'text/plain; charset=utf-8',
+    'content-length': answer.body.length,
+    'cache-control': cacheControl(kind, answer.status, answer.ttlMs),
+    ...(answer.etag !== undefined && answer.status === 200 && { etag: answer.etag }),
+  };
+}

@@ -1,0 +1,88 @@
+// The route table and the routing secret as the gateway sees them: two mounted files, watched and reloaded when
+// they change (the operator rewrites them on key rotation, pause, deletion and pod moves). A table or secret that
+// does not parse is logged (never its content) and the last good one stays in force; until both have loaded once
+// the gateway is not ready.
+import type { Logger } from '../../../contract/src/logger.ts';
+import {
+  channelId,
+  indexRouteTable,
+  lookupKey,
+  parseRouteTable,
+  type ChannelRoute,
+  type RouteIndex,
+} from '../../../contract/src/route-table.ts';
+import { watchFile, type WatchedFile } from '../../../contract/src/watched-file.ts';
+
+export interface RouteSourceOptions {
+  tablePath: string;
+  secretPath: string;
+  logger: Logger;
+  pollMs?: number;
+  now?: () => number;
+}
+
+/** The routing secret: the file's text without surrounding whitespace; at least 32 characters. */
+export function parseRoutingSecret(content: Buffer): Buffer {
+  const text = content.toString('utf8').trim();
+  if (text.length < 32) throw new Error('the routing secret must have at least 32 characters');
+  return Buffer.from(text, 'utf8');
+}
+
+export class RouteSource {
+  private index: RouteIndex | undefined;
+  private secret: Buffer | undefined;
+  private readonly watchers: WatchedFile[];
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(options: RouteSourceOptions) {
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    const pollMs = options.pollMs ?? 1_000;
+    const onError = (what: string) => (err: unknown) =>
+      this.logger.warn({ code: (err as NodeJS.ErrnoException).code ?? 'error' }, `cannot read the ${what}`);
+    this.watchers = [
+      watchFile(options.tablePath, (c) => this.loadTable(c), { intervalMs: pollMs, onError: onError('route table') }),
+      watchFile(options.secretPath, (c) => this.loadSecret(c), {
+        intervalMs: pollMs,
+        onError: onError('routing secret'),
+      }),
+    ];
+  }
+
+  private loadTable(content: Buffer): void {
+    try {
+      const index = indexRouteTable(parseRouteTable(content.toString('utf8')));
+      this.index = index;
+      this.logger.info({ entries: index.entries.length, channels: index.channels.size }, 'route table loaded');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'route table refused; the previous one stays in force');
+    }
+  }
+
+  private loadSecret(content: Buffer): void {
+    try {
+      this.secret = parseRoutingSecret(content);
+      this.logger.info('routing secret loaded');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'routing secret refused');
+    }
+  }
+
+  ready(): boolean {
+    return this.index !== undefined && this.secret !== undefined;
+  }
+
+  lookup(key: string): ChannelRoute | undefined {
+    if (!this.index || !this.secret) return undefined;
+    return lookupKey(this.index, this.secret, key, this.now());
+  }
+
+  channel(namespace: string, name: string): ChannelRoute | undefined {
+    return this.index?.channels.get(channelId(namespace, name));
+  }
+
+  close(): void {
+    for (const w of this.watchers) w.close();
+  }
+}

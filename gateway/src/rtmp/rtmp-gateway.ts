@@ -1,0 +1,91 @@
+// The RTMP listener: one ProxySession per encoder connection, one publisher per channel, refusals limited per
+// client address. The sessions do the protocol; this class holds what they share.
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../../contract/src/logger.ts';
+import type { ChannelRoute } from '../../../contract/src/route-table.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { ProxySession, type SessionRefusal } from './proxy-session.ts';
+import { RefusalLimiter, type BucketPolicy } from './rate-limit.ts';
+
+export interface RtmpGatewayOptions {
+  host?: string;
+  port: number;
+  lookup: (key: string) => ChannelRoute | undefined;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  refusals: BucketPolicy;
+  chunkSize?: number;
+  timeoutMs?: { commands: number; backend: number };
+  now?: () => number;
+}
+
+export class RtmpGateway {
+  port = 0;
+  private readonly server: net.Server;
+  private readonly live = new Map<string, ProxySession>();
+  private readonly sessions = new Set<ProxySession>();
+  private readonly limiter: RefusalLimiter;
+  private readonly options: RtmpGatewayOptions;
+
+  constructor(options: RtmpGatewayOptions) {
+    this.options = options;
+    this.limiter = new RefusalLimiter(options.refusals);
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Channels with a publisher now ("namespace/name"). */
+  liveChannels(): string[] {
+    return [...this.live.keys()];
+  }
+
+  private accept(socket: net.Socket): void {
+    const { metrics, logger } = this.options;
+    const now = this.options.now ?? Date.now;
+    const session = new ProxySession(socket, {
+      lookup: this.options.lookup,
+      claim: (channel, s) => {
+        if (this.live.has(channel)) return false;
+        this.live.set(channel, s);
+        return true;
+      },
+      release: (channel, s) => {
+        if (this.live.get(channel) === s) this.live.delete(channel);
+        metrics.publishesActive.set(this.live.size);
+      },
+      allows: (address) => this.limiter.allows(address, now()),
+      refused: (address: string, reason: SessionRefusal) => {
+        metrics.publishesRefusedTotal.inc({ reason });
+        // Guessing costs a token; a busy channel, a backend's trouble or a throttled try do not.
+        if (reason === 'unknown_key' || reason === 'bad_request') this.limiter.refused(address, now());
+      },
+      routed: () => {
+        metrics.publishesRoutedTotal.inc();
+        metrics.publishesActive.set(this.live.size);
+      },
+      bytes: (direction, n) => metrics.rtmpBytesTotal.inc({ direction }, n),
+      logger,
+      chunkSize: this.options.chunkSize ?? 4096,
+      timeoutMs: this.options.timeoutMs ?? { commands: 10_000, backend: 10_000 },
+    });
+    this.sessions.add(session);
+    socket.once('close', () => this.sessions.delete(session));
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sessions) s.close();
+    await closed;
+  }
+}
