@@ -18,10 +18,10 @@ const segmentExt = /\.(ts|m4s|mp4|aac)$/;
 export function parsePlaybackPath(pathname: string): PlaybackTarget {
   if (/[%\\]/.test(pathname)) return { error: 400 };
   const parts = pathname.split('/').slice(1);
+  if (parts.some((p) => p === '..' || p === '.')) return { error: 400 };
   if (parts.length < 3 || parts.length > 4) return { error: 404 };
   const [namespace = '', name = '', ...rest] = parts;
   if (!dnsLabel.test(namespace) || !dnsSubdomain.test(name)) return { error: 404 };
-  if (rest.some((p) => p === '..' || p === '.')) return { error: 400 };
   if (!rest.every((p) => fileName.test(p) && !p.includes('..'))) return { error: 404 };
   const channel = { namespace, name };
   if (rest.length === 1) {
