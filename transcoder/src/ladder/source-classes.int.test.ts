@@ -2,10 +2,12 @@
 // RTMP to node-media-server, the source probe, the ladder's ffmpeg, the HLS on disk. Per class the rungs, their sizes
 // (aspect ratio kept), the segment durations, the master's CODECS, and that the master's BANDWIDTH is at or above
 // the peak segment bitrate measured per rung (RFC 8216 4.3.4.2). A small ladder keeps the 2-core machine free.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
@@ -18,6 +20,7 @@ import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startPublisher, type Publisher, type PublisherOptions } from '../../../test/support/rtmp-publisher.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 
+const run = promisify(execFile);
 const segmentSeconds = 2;
 const segmentsPerRung = 3;
 const ladder = {
@@ -27,9 +30,9 @@ const ladder = {
     { name: '180p', width: 320, height: 180, videoBitrateKbps: 200 },
   ],
 };
-const configOf = (passthrough: boolean): ResolvedConfig =>
+const configOf = (passthrough: boolean, renditions: object[] = ladder.renditions): ResolvedConfig =>
   resolveSpec(
-    validateSpec({ ladder: { ...ladder, passthrough }, hls: { segmentSeconds, playlistLength: 6 } }),
+    validateSpec({ ladder: { renditions, passthrough }, hls: { segmentSeconds, playlistLength: 6 } }),
     'itest',
     'media',
   );
@@ -88,6 +91,7 @@ interface Rung {
   codecs: string | undefined;
   bandwidth: number;
   audio: boolean; // refers to an audio group
+  audioUri: string | undefined; // the playlist of that group's audio rendition
 }
 
 // Publish, wait until every playlist of the master holds a few segments, and return the master's rungs.
@@ -117,6 +121,7 @@ async function publishAndWatch(source: Omit<PublisherOptions, 'url'>): Promise<R
     codecs: v.codecs,
     bandwidth: v.bandwidth,
     audio: v.audio.length > 0,
+    audioUri: v.audio[0]?.uri,
   }));
 }
 
@@ -149,6 +154,31 @@ async function peakSegmentBitrate(uri: string): Promise<number> {
     ),
   );
   return Math.max(...rates);
+}
+
+// The audio bitrate a player downloads from a rendition: AAC packet bytes over the listed segments' durations.
+async function audioKbps(uri: string): Promise<number> {
+  const playlist = await readMedia(uri);
+  const segments = playlist.segments.slice(1); // the first may be cut short by the start
+  let bytes = 0;
+  for (const s of segments) {
+    const { stdout } = await run('ffprobe', [
+      '-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=size', '-of', 'csv=p=0',
+      path.join(hlsDir, path.dirname(uri), s.uri),
+    ]); // prettier-ignore
+    bytes += stdout.split('\n').reduce((sum, line) => sum + (Number(line) || 0), 0);
+  }
+  return (bytes * 8) / 1000 / segments.reduce((sum, s) => sum + s.duration, 0);
+}
+
+// Each variant's BANDWIDTH at or above its peak: its video segments' plus its own audio rendition's.
+async function expectBandwidthAtPeak(rungs: Rung[]): Promise<void> {
+  for (const r of rungs) {
+    const audioPeak = r.audioUri !== undefined ? await peakSegmentBitrate(r.audioUri) : 0;
+    const peak = (await peakSegmentBitrate(r.uri)) + audioPeak;
+    logger.info({ rung: r.uri, bandwidth: r.bandwidth, peak: Math.round(peak) }, 'declared vs measured peak');
+    expect(r.bandwidth).toBeGreaterThanOrEqual(peak);
+  }
 }
 
 const sizes = (rungs: Rung[]): string[] => rungs.map((r) => `${path.dirname(r.uri)}:${r.width}x${r.height}`);
@@ -188,12 +218,28 @@ describe('what a viewer gets, per class of source', () => {
     expect(sizes(rungs)).toEqual(['360p:640x360', '240p:426x240', '180p:320x180']);
     expect(channel.plan()?.passthroughRefused).toMatch(/^keyframe interval (over )?[\d.]+ s exceeds segment 2 s$/);
     await expectEncodedRungs(rungs);
-    const audioPeak = await peakSegmentBitrate('audio/index.m3u8');
-    for (const r of rungs) {
-      const peak = (await peakSegmentBitrate(r.uri)) + audioPeak;
-      logger.info({ rung: r.uri, bandwidth: r.bandwidth, peak: Math.round(peak) }, 'declared vs measured peak');
-      expect(r.bandwidth).toBeGreaterThanOrEqual(peak);
+    await expectBandwidthAtPeak(rungs);
+  });
+
+  it('audio per rung: each variant plays AAC at its rung bitrate (the copied source its own), BANDWIDTH above the peak', async () => {
+    config = configOf(true, [
+      { name: '360p', width: 640, height: 360, videoBitrateKbps: 800, audioBitrateKbps: 128 },
+      { name: '240p', width: 426, height: 240, videoBitrateKbps: 400, audioBitrateKbps: 64 },
+      { name: '180p', width: 320, height: 180, videoBitrateKbps: 200, audioBitrateKbps: 32 },
+    ]);
+    const rungs = await publishAndWatch({ size: '640x360', durationSeconds: 30 }); // AAC at 96 kbit/s, 2 s GOP
+    expect(sizes(rungs)).toEqual(['source:640x360', '240p:426x240', '180p:320x180']);
+    expect(rungs.map((r) => r.audioUri)).toEqual(['audio/index.m3u8', 'audio_64k/index.m3u8', 'audio_32k/index.m3u8']);
+    const measured = [];
+    for (const r of rungs) measured.push(await audioKbps(r.audioUri!));
+    logger.info({ measured }, 'audio kbit/s per variant');
+    // The publisher's own 96 kbit/s AAC, copied with the source; the encoded rungs at their setting (+/- 15 %).
+    for (const [kbps, expected] of measured.map((m, i) => [m, [96, 64, 32][i]!])) {
+      expect(Math.abs(kbps! / expected! - 1)).toBeLessThan(0.15);
     }
+    for (const r of rungs) expect(await decoded(r.audioUri!)).toEqual({ audio: ['aac'] });
+    await expectEncodedRungs(rungs);
+    await expectBandwidthAtPeak(rungs);
   });
 
   it('yuv444p (High 4:4:4), which browsers cannot decode: encoded to 4:2:0, the profile said', async () => {

@@ -261,7 +261,10 @@ export class ChannelRunner implements Channel {
       onStderrLine: (line) => ffmpegLog.debug({ ffmpeg: line }, 'ffmpeg'),
     });
     this.ladder = { run, process: proc };
-    const renditions = plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`);
+    const renditions = [
+      ...plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`),
+      ...plan.audioRenditions.map((a) => `${a.name}:${a.mode}@${a.bitrateKbps}k`),
+    ];
     logger.info({ pid: proc.pid, run, resume, session, renditions }, 'ffmpeg started');
     void proc.exited.then((exit) => {
       if (this.ladder?.process === proc) this.ladder = undefined;

@@ -10,6 +10,7 @@ import type { Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { parsePlaylist, startChannelHarness, type ChannelHarness } from '../../../test/support/channel-harness.ts';
 import { sleep, waitFor } from '../../../test/support/wait-for.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
+import { renditionNames } from './session-output.ts';
 
 const config = resolveSpec(
   validateSpec({
@@ -93,7 +94,8 @@ describe('a reconnect inside the window with another resolution', () => {
   it('continues the session: same variants and sizes, numbering continued after a discontinuity, no 404', async () => {
     const first = publish('640x360');
     await waitFor('the master playlist', () => h.read('master.m3u8'), { timeoutMs: 20_000 });
-    const renditions = ['source', '240p', '180p', 'audio'];
+    const renditions = ['source', '240p', '180p', 'audio', 'audio_128k'];
+    expect(renditionNames(h.channel.plan()!)).toEqual(renditions);
     for (const name of renditions) {
       await waitFor(`2 segments of ${name}`, async () => (await h.media(name)).segments.length >= 2, {
         timeoutMs: 20_000,
@@ -134,6 +136,8 @@ describe('a reconnect inside the window with another resolution', () => {
       expect([video.width, video.height, video.profile]).toEqual([640, 360, 'High']);
       expect(shape(false)).toEqual(variants);
       expect(h.channel.plan()!.videos.every((v) => v.mode === 'encode')).toBe(true);
+      // ...and the plan says why the copied rung is encoded now, for status.
+      expect(h.channel.plan()!.passthroughRefused).toBe('1280x720 exceeds the top rung 640x360');
     } finally {
       await watch.stop();
     }
