@@ -139,7 +139,13 @@ export function indexRouteTable(table: RouteTable): RouteIndex {
   const channels = new Map<string, ChannelRoute>();
   const entries = table.entries.map((e) => {
     const id = channelId(e.namespace, e.name);
-    const channel = channels.get(id) ?? { namespace: e.namespace, name: e.name, app: e.app, rtmp: e.rtmp, http: e.http };
+    const channel = channels.get(id) ?? {
+      namespace: e.namespace,
+      name: e.name,
+      app: e.app,
+      rtmp: e.rtmp,
+      http: e.http,
+    };
     channels.set(id, channel);
     const notAfterMs = e.notAfter === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.notAfter);
     return { hash: Buffer.from(e.keyHash, 'hex'), notAfterMs, channel };

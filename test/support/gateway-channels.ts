@@ -128,7 +128,10 @@ export interface GatewayRig {
   close(): Promise<void>;
 }
 
-export async function startGatewayRig(options: { channels: number; env?: Record<string, string> }): Promise<GatewayRig> {
+export async function startGatewayRig(options: {
+  channels: number;
+  env?: Record<string, string>;
+}): Promise<GatewayRig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gateway-rig-'));
   const secretFile = path.join(dir, 'routing-secret');
   const tableFile = path.join(dir, 'routes.json');

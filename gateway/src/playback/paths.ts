@@ -6,8 +6,7 @@
 export type PlaybackKind = 'master' | 'variant' | 'segment' | 'flv';
 
 export type PlaybackTarget =
-  | { namespace: string; name: string; kind: PlaybackKind; upstreamPath: string }
-  | { error: 400 | 404 };
+  { namespace: string; name: string; kind: PlaybackKind; upstreamPath: string } | { error: 400 | 404 };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;

@@ -5,7 +5,11 @@ import { EdgeCache, type Fetched } from './edge-cache.ts';
 import { parsePlaybackPath } from './paths.ts';
 
 const live = (target: number, extinfs: number[]) =>
-  ['#EXTM3U', `#EXT-X-TARGETDURATION:${target}`, ...extinfs.flatMap((d, i) => [`#EXTINF:${d.toFixed(3)},`, `s_${i}.ts`])].join('\n');
+  [
+    '#EXTM3U',
+    `#EXT-X-TARGETDURATION:${target}`,
+    ...extinfs.flatMap((d, i) => [`#EXTINF:${d.toFixed(3)},`, `s_${i}.ts`]),
+  ].join('\n');
 
 describe('parsePlaybackPath', () => {
   it.each([
@@ -67,9 +71,26 @@ describe('cache policy', () => {
     expect(cacheControl('variant', 200, 1000)).toBe('public, max-age=1');
     expect(cacheControl('variant', 200, 500)).toBe('public, max-age=0');
     expect(cacheControl('flv', 200, 0)).toBe('no-store');
-    const ok = answerHeaders('segment', { status: 200, body: Buffer.alloc(7), etag: '"e"', contentType: 'video/mp2t', ttlMs: 1 });
-    expect(ok).toMatchObject({ 'access-control-allow-origin': '*', 'content-length': 7, etag: '"e"', 'content-type': 'video/mp2t' });
-    const err = answerHeaders('segment', { status: 404, body: Buffer.alloc(3), etag: '"e"', contentType: 'video/mp2t', ttlMs: 1 });
+    const ok = answerHeaders('segment', {
+      status: 200,
+      body: Buffer.alloc(7),
+      etag: '"e"',
+      contentType: 'video/mp2t',
+      ttlMs: 1,
+    });
+    expect(ok).toMatchObject({
+      'access-control-allow-origin': '*',
+      'content-length': 7,
+      etag: '"e"',
+      'content-type': 'video/mp2t',
+    });
+    const err = answerHeaders('segment', {
+      status: 404,
+      body: Buffer.alloc(3),
+      etag: '"e"',
+      contentType: 'video/mp2t',
+      ttlMs: 1,
+    });
     expect(err.etag).toBeUndefined();
     expect(err['content-type']).toMatch(/^text\/plain/);
   });

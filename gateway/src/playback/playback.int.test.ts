@@ -63,7 +63,9 @@ beforeAll(async () => {
     LSO_GATEWAY_POLL_MS: '100',
   });
   gateway = await startGateway(settings, createLogger('gateway-test', 'warn'));
-  await waitFor('the gateway to be ready', () => fetch(`http://127.0.0.1:${gateway.httpPort}/readyz`).then((r) => r.ok));
+  await waitFor('the gateway to be ready', () =>
+    fetch(`http://127.0.0.1:${gateway.httpPort}/readyz`).then((r) => r.ok),
+  );
 });
 
 afterAll(async () => {
@@ -86,7 +88,9 @@ describe('playback through the gateway cache', () => {
     ] as const) {
       const url = `${base()}/360p/${name}`;
       const bodies = await Promise.all(
-        Array.from({ length: viewers }, () => fetch(url).then(async (r) => [r.status, (await r.arrayBuffer()).byteLength])),
+        Array.from({ length: viewers }, () =>
+          fetch(url).then(async (r) => [r.status, (await r.arrayBuffer()).byteLength]),
+        ),
       );
       const size = (await readFile(path.join(dir, 'hls', '360p', name))).length;
       expect(bodies.every(([status, bytes]) => status === 200 && bytes === size)).toBe(true);
@@ -151,10 +155,12 @@ describe('playback through the gateway cache', () => {
     // Sent as written (fetch would resolve the dots itself).
     const raw = (p: string) =>
       new Promise<number>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: gateway.httpPort, path: p }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        }).once('error', reject);
+        http
+          .get({ host: '127.0.0.1', port: gateway.httpPort, path: p }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .once('error', reject);
       });
     for (const url of ['/tenant/ch/%2e%2e/secret', '/tenant/ch/360p/%2fetc', '/tenant/ch/../ch/master.m3u8']) {
       expect(await raw(url)).toBe(400);
@@ -171,10 +177,13 @@ describe('playback through the gateway cache', () => {
 
   it('counts hits, misses, coalesced requests and backend fetches in its metrics', async () => {
     const text = await gateway.metrics.registry.metrics();
-    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('livestream_gateway_cache_requests_total{result="coalesced"}')).toBeGreaterThanOrEqual(100);
     expect(value('livestream_gateway_cache_requests_total{result="hit"}')).toBeGreaterThan(0);
     const fetches = value('livestream_gateway_backend_fetches_total{kind="segment",outcome="200"}');
-    expect(fetches).toBe([...hits].filter(([p]) => p.endsWith('.ts') && !p.includes('missing')).reduce((a, [, n]) => a + n, 0));
+    expect(fetches).toBe(
+      [...hits].filter(([p]) => p.endsWith('.ts') && !p.includes('missing')).reduce((a, [, n]) => a + n, 0),
+    );
   });
 });

@@ -19,7 +19,14 @@ const table = (key: string, port: number) =>
   serializeRouteTable({
     version: 1,
     entries: [
-      { keyHash: routeKeyHash(secret, key), namespace: 'ns', name: 'ch', app: 'live', rtmp: `h:${port}`, http: `h:${port + 1}` },
+      {
+        keyHash: routeKeyHash(secret, key),
+        namespace: 'ns',
+        name: 'ch',
+        app: 'live',
+        rtmp: `h:${port}`,
+        http: `h:${port + 1}`,
+      },
     ],
   });
 

@@ -16,7 +16,9 @@ describe('handshake', () => {
 
   it('refuses what is not RTMP 3 or is short', () => {
     const c0c1 = clientHello(randomBytes(handshakeSize));
-    expect(serverHandshake(Buffer.concat([Buffer.of(6), c0c1.subarray(1)]), randomBytes(handshakeSize))).toBeUndefined();
+    expect(
+      serverHandshake(Buffer.concat([Buffer.of(6), c0c1.subarray(1)]), randomBytes(handshakeSize)),
+    ).toBeUndefined();
     expect(serverHandshake(Buffer.from('GET / HTTP/1.1\r\n'), randomBytes(handshakeSize))).toBeUndefined();
     expect(clientAck(Buffer.alloc(100, 3))).toBeUndefined();
   });

@@ -21,7 +21,8 @@ function run(messages: RtmpMessage[]): FlowStep[] {
   return steps;
 }
 
-const connect = (app: Amf0Value = 'live') => cmd('connect', 1, { app, tcUrl: 'rtmp://gw:1935/live', type: 'nonprivate' });
+const connect = (app: Amf0Value = 'live') =>
+  cmd('connect', 1, { app, tcUrl: 'rtmp://gw:1935/live', type: 'nonprivate' });
 const names = (step: FlowStep) =>
   step.kind === 'continue' ? step.replies.map((r) => (r.typeId === 20 ? decodeCommand(r.payload).name : r.typeId)) : [];
 
@@ -30,10 +31,19 @@ describe('flowStep: an encoder until publish', () => {
   const sequences: Array<[string, RtmpMessage[]]> = [
     [
       'ffmpeg',
-      [connect(), cmd('releaseStream', 2, null, 'k'), cmd('FCPublish', 3, null, 'k'), cmd('createStream', 4, null), cmd('publish', 5, null, 'k', 'live')],
+      [
+        connect(),
+        cmd('releaseStream', 2, null, 'k'),
+        cmd('FCPublish', 3, null, 'k'),
+        cmd('createStream', 4, null),
+        cmd('publish', 5, null, 'k', 'live'),
+      ],
     ],
     ['minimal', [connect(), cmd('createStream', 2, null), cmd('publish', 3, null, 'k?x=1', 'live')]],
-    ['with _checkbw', [connect('live/'), cmd('_checkbw', 2, null), cmd('createStream', 3, null), cmd('publish', 4, null, 'k')]],
+    [
+      'with _checkbw',
+      [connect('live/'), cmd('_checkbw', 2, null), cmd('createStream', 3, null), cmd('publish', 4, null, 'k')],
+    ],
   ];
 
   it.each(sequences)('answers connect and createStream as a server, then publishes (%s)', (_name, messages) => {
@@ -60,7 +70,11 @@ describe('flowStep: an encoder until publish', () => {
 
   it('ignores protocol control messages and reads AMF3 command messages', () => {
     const chunkSize: RtmpMessage = { csid: 2, timestamp: 0, typeId: 1, streamId: 0, payload: Buffer.of(0, 0, 16, 0) };
-    const amf3 = { ...connect(), typeId: messageType.commandAmf3, payload: Buffer.concat([Buffer.of(0), connect().payload]) };
+    const amf3 = {
+      ...connect(),
+      typeId: messageType.commandAmf3,
+      payload: Buffer.concat([Buffer.of(0), connect().payload]),
+    };
     const steps = run([chunkSize, amf3]);
     expect(steps[0]).toMatchObject({ kind: 'continue', replies: [] });
     expect(names(steps[1]!)).toContain('_result');
@@ -86,19 +100,30 @@ describe('backendAction: the backend towards the encoder', () => {
   const state: FlowState = { app: 'live', streams: 1, answered: [1, 4] };
 
   it('drops the backend answers to what the gateway answered, and its protocol control', () => {
-    expect(backendAction(state, command(0, '_result', 1, { fmsVer: 'x' }, { code: 'NetConnection.Connect.Success' })).kind).toBe('drop');
+    expect(
+      backendAction(state, command(0, '_result', 1, { fmsVer: 'x' }, { code: 'NetConnection.Connect.Success' })).kind,
+    ).toBe('drop');
     expect(backendAction(state, command(0, '_result', 4, null, 1)).kind).toBe('drop');
     for (const typeId of [1, 2, 3, 5, 6]) {
-      expect(backendAction(state, { csid: 2, timestamp: 0, typeId, streamId: 0, payload: Buffer.alloc(5) }).kind).toBe('drop');
+      expect(backendAction(state, { csid: 2, timestamp: 0, typeId, streamId: 0, payload: Buffer.alloc(5) }).kind).toBe(
+        'drop',
+      );
     }
   });
 
   it('passes on the publish status, other answers, user control and data', () => {
-    expect(backendAction(state, onStatus(1, 'status', 'NetStream.Publish.Start', 'ok'))).toEqual({ kind: 'forward', started: true });
+    expect(backendAction(state, onStatus(1, 'status', 'NetStream.Publish.Start', 'ok'))).toEqual({
+      kind: 'forward',
+      started: true,
+    });
     expect(backendAction(state, command(0, '_result', 2, null)).kind).toBe('forward'); // releaseStream, if answered
     expect(backendAction(state, command(1, 'onFCPublish', 0, null, {})).kind).toBe('forward');
-    expect(backendAction(state, { csid: 2, timestamp: 0, typeId: 4, streamId: 0, payload: Buffer.alloc(6) }).kind).toBe('forward');
-    expect(backendAction(state, { csid: 6, timestamp: 0, typeId: 18, streamId: 1, payload: Buffer.alloc(3) }).kind).toBe('forward');
+    expect(backendAction(state, { csid: 2, timestamp: 0, typeId: 4, streamId: 0, payload: Buffer.alloc(6) }).kind).toBe(
+      'forward',
+    );
+    expect(
+      backendAction(state, { csid: 6, timestamp: 0, typeId: 18, streamId: 1, payload: Buffer.alloc(3) }).kind,
+    ).toBe('forward');
   });
 
   it('reports the backend refusing, with its own code and description', () => {
@@ -108,8 +133,13 @@ describe('backendAction: the backend towards the encoder', () => {
       code: 'NetStream.Publish.BadName',
       description: 'Stream already publishing',
     });
-    const connectError = { ...command(0, '_error', 1, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: 'no' }) };
-    expect(backendAction(state, connectError)).toMatchObject({ kind: 'refused', code: 'NetConnection.Connect.Rejected' });
+    const connectError = {
+      ...command(0, '_error', 1, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: 'no' }),
+    };
+    expect(backendAction(state, connectError)).toMatchObject({
+      kind: 'refused',
+      code: 'NetConnection.Connect.Rejected',
+    });
     expect(encodeCommand(decodeCommand(error.payload))).toEqual(error.payload);
   });
 });

@@ -45,7 +45,9 @@ const ignored = new Set<number>([
 ]);
 
 function field(obj: Amf0Value, key: string): Amf0Value {
-  return obj !== null && typeof obj === 'object' && !Array.isArray(obj) && !(obj instanceof Date) ? obj[key] : undefined;
+  return obj !== null && typeof obj === 'object' && !Array.isArray(obj) && !(obj instanceof Date)
+    ? obj[key]
+    : undefined;
 }
 
 const refuse = (detail: string): FlowStep => ({ kind: 'refuse', detail });
@@ -91,8 +93,13 @@ export function flowStep(state: FlowState, message: RtmpMessage, options: FlowOp
     }
     case 'publish': {
       const name = cmd.args[0];
-      if (state.app === undefined || typeof name !== 'string') return refuse('publish before connect or without a name');
-      return { kind: 'publish', state, request: { app: state.app, key: name.split('?')[0]!, streamId: message.streamId } };
+      if (state.app === undefined || typeof name !== 'string')
+        return refuse('publish before connect or without a name');
+      return {
+        kind: 'publish',
+        state,
+        request: { app: state.app, key: name.split('?')[0]!, streamId: message.streamId },
+      };
     }
     case 'play':
     case 'play2':
@@ -104,9 +111,7 @@ export function flowStep(state: FlowState, message: RtmpMessage, options: FlowOp
 }
 
 export type BackendAction =
-  | { kind: 'drop' }
-  | { kind: 'forward'; started?: boolean }
-  | { kind: 'refused'; code: string; description: string };
+  { kind: 'drop' } | { kind: 'forward'; started?: boolean } | { kind: 'refused'; code: string; description: string };
 
 function statusInfo(args: Amf0Value[]): { level: string; code: string; description: string } {
   const info = args[0];

@@ -23,9 +23,13 @@ const publishing = (channels: TestChannel[]) => Promise.all(channels.map((c) => 
 
 // A publish the gateway refuses: ffmpeg exits on its own, having logged the gateway's status.
 async function expectRefused(p: Publisher, description: RegExp): Promise<void> {
-  const { code } = await waitFor('the refused encoder to exit', () => (p.process.exitCode !== null ? p.exited : undefined), {
-    timeoutMs: 15_000,
-  });
+  const { code } = await waitFor(
+    'the refused encoder to exit',
+    () => (p.process.exitCode !== null ? p.exited : undefined),
+    {
+      timeoutMs: 15_000,
+    },
+  );
   expect(code).not.toBe(0);
   expect(p.stderr()).toMatch(description);
 }
@@ -57,12 +61,17 @@ describe('RTMP ingest through the gateway', () => {
     const [, b, c] = rig.channels as [TestChannel, TestChannel, TestChannel];
     publish(rig.publishUrl(b.key));
     publish(rig.publishUrl(c.key));
-    await waitFor('every channel to have a publisher', async () => (await publishing(rig.channels)).every((n) => n === 1), {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      'every channel to have a publisher',
+      async () => (await publishing(rig.channels)).every((n) => n === 1),
+      {
+        timeoutMs: 20_000,
+      },
+    );
     for (const ch of rig.channels) {
-      await waitFor(`${ch.name}'s master through the gateway`, () =>
-        fetch(rig.playbackUrl(ch)).then((r) => r.status === 200),
+      await waitFor(
+        `${ch.name}'s master through the gateway`,
+        () => fetch(rig.playbackUrl(ch)).then((r) => r.status === 200),
         { timeoutMs: 30_000 },
       );
       const probe = await ffprobe(rig.playbackUrl(ch));
@@ -114,13 +123,17 @@ describe('RTMP ingest through the gateway', () => {
     // The gateway closes the encoder's connection when its backend goes: the encoder notices and would reconnect.
     await waitFor('the encoder to lose its connection', () => first.process.exitCode !== null, { timeoutMs: 20_000 });
     await rig.writeTable();
-    await waitFor('the gateway to load the new table', () => rig.gateway.output().split('route table loaded').length > 2);
+    await waitFor(
+      'the gateway to load the new table',
+      () => rig.gateway.output().split('route table loaded').length > 2,
+    );
     publish(rig.publishUrl(a.key));
     await waitFor('the new transcoder to have the publisher', async () => (await a.publishing()) === 1, {
       timeoutMs: 20_000,
     });
-    await waitFor('the new backend to play through the gateway', () =>
-      fetch(rig.playbackUrl(a)).then((r) => r.status === 200),
+    await waitFor(
+      'the new backend to play through the gateway',
+      () => fetch(rig.playbackUrl(a)).then((r) => r.status === 200),
       { timeoutMs: 30_000 },
     );
     const probe = await ffprobe(rig.playbackUrl(a));
