@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
-import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { startPublisher, type Publisher, type PublisherOptions } from '../../../test/support/rtmp-publisher.ts';
 import { sleep, waitFor } from '../../../test/support/wait-for.ts';
 import { startS3Server, type S3Server } from '../../../test/support/s3-server.ts';
 import {
@@ -252,4 +252,62 @@ describe('recording to S3 (MinIO)', () => {
       completedBeforeKill.length * segmentSeconds - segmentSeconds,
     );
   }, 240_000);
+});
+
+// Sources with one kind of track: radio (audio only) records its audio rendition, a silent camera (video only) its
+// video rung; each VOD is the media playlist of that one track and plays from the bucket as what was published.
+describe('recording a source of one kind of track', () => {
+  const oneTrackSeconds = 12;
+
+  /** Publishes the source, waits until every segment is uploaded, finalizes: what the bucket then holds. */
+  async function recordOneTrack(name: string, source: Omit<PublisherOptions, 'url'>, track: string) {
+    const dataDir = path.join(root, name);
+    const { key } = await startStream(name, dataDir);
+    const t = transcoder!;
+    const observer = observePlaylist(path.join(dataDir, 'hls', track, 'index.m3u8'));
+    publisher = startPublisher({ url: t.rtmpUrl(key), durationSeconds: oneTrackSeconds, ...source });
+    await publisher.exited;
+    await waitFor('the spool to drain after the session ended', spoolEmpty(t), { timeoutMs: 40_000 });
+    await sleep(1_000);
+    observer.stop();
+    const [session, ...more] = await sessionsOf(name);
+    expect(more).toEqual([]);
+    const base = `${prefix}/default/${name}/${session}/`;
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base }));
+    const tracks = new Set((listed.Contents ?? []).map((o) => o.Key!.slice(base.length).split('/')[0]));
+    const { result } = await finalize(name, session!);
+    const media = HLS.parse(await text(`${base}index.m3u8`));
+    if (media.isMasterPlaylist) throw new Error('a master playlist for a recording of one track');
+    expect([media.playlistType, media.endlist]).toEqual(['VOD', true]);
+    expect(media.segments.every((s) => s.uri.startsWith(`${track}/`))).toBe(true);
+    // Every segment the live playlist listed, in order; the result counts them and the publish's length.
+    expect(media.segments.map((_, i) => media.mediaSequenceBase! + i)).toEqual(observer.sequences());
+    expect(result.segments).toBe(media.segments.length);
+    expect(Math.abs(result.durationSeconds - oneTrackSeconds)).toBeLessThanOrEqual(segmentSeconds);
+    const url = `${s3.endpoint}/${bucket}/${base}`;
+    const [vod, mp4] = [await ffprobe(`${url}index.m3u8`), await ffprobe(`${url}${session}.mp4`)];
+    for (const p of [vod, mp4]) {
+      expect(Math.abs(Number(p.format.duration) - oneTrackSeconds)).toBeLessThanOrEqual(segmentSeconds);
+    }
+    expect(mp4.format.format_name).toContain('mp4');
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${base}${session}.mp4` }));
+    return { tracks, vod, mp4, mp4Type: head.ContentType };
+  }
+
+  it('audio only (radio): the audio rendition uploaded, its VOD and MP4 play as audio for the whole publish', async () => {
+    const { tracks, vod, mp4, mp4Type } = await recordOneTrack('rec-radio', { video: false }, 'audio');
+    expect(tracks).toEqual(new Set(['audio']));
+    expect(vod.streams.map((s) => [s.codec_type, s.codec_name])).toEqual([['audio', 'aac']]);
+    expect(mp4.streams.map((s) => s.codec_type)).toEqual(['audio']);
+    expect(mp4Type).toBe('audio/mp4');
+  }, 180_000);
+
+  it('video only (a silent camera): the video rung uploaded, its VOD and MP4 play as video for the whole publish', async () => {
+    const source = { size: '320x240', fps: 15, videoKbps: 300, audio: false };
+    const { tracks, vod, mp4, mp4Type } = await recordOneTrack('rec-silent', source, '240p');
+    expect(tracks).toEqual(new Set(['240p']));
+    expect(vod.streams.map((s) => [s.codec_type, s.width])).toEqual([['video', 320]]);
+    expect(mp4.streams.map((s) => s.codec_type)).toEqual(['video']);
+    expect(mp4Type).toBe('video/mp4');
+  }, 180_000);
 });
