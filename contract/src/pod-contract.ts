@@ -2,6 +2,9 @@
 // must agree on. The operator builds pods from these values and the containers read them from here (their defaults
 // are these values), and test/contract/pod-contract.test.ts runs the containers' own settings resolution on the pods
 // the operator builds.
+import { ingestKeysFileName } from './ingest-keys.ts';
+
+export { ingestKeysFileName };
 
 export const ports = { rtmp: 1935, http: 8080, relayMetrics: 8081 } as const;
 /** Container port names: the Service's targetPorts, the probes and the PodMonitor refer to the ports by name. */
@@ -12,10 +15,16 @@ export const configFileName = 'livestream.json';
 export const configPath = `${configDir}/${configFileName}`;
 
 export const secretsDir = '/var/run/secrets/livestream';
-/** The stream key file is `${streamKeyDir}/streamKey`, whatever the key's name in the Secret. */
-export const streamKeyDir = `${secretsDir}/stream-key`;
-export const streamKeyFileName = 'streamKey';
-export const streamKeyPath = `${streamKeyDir}/${streamKeyFileName}`;
+/**
+ * The keys the ingest accepts: the operator's Secret "<name>-ingest-keys" holds the key set of ingest-keys.ts (digests
+ * of the current key and of keys superseded within their grace period), never a key itself. The transcoder also reads a
+ * plain key file there (standalone mode, --stream-key-file).
+ */
+export const ingestKeysDir = `${secretsDir}/ingest-keys`;
+export const ingestKeysPath = `${ingestKeysDir}/${ingestKeysFileName}`;
+/** Pod annotation: the hash of the key set the pod should see; the operator patches it on the running pods after a
+ * change, because a pod update makes the kubelet sync the pod and refresh its Secret volumes at once. */
+export const ingestKeysHashAnnotation = 'streaming.livestream-operator.dev/ingest-keys-hash';
 /** Relay keys: `${relayKeysDir}/<relay-name>` (the operator's Secret, one key per relay), or `<relay-name>/key`. */
 export const relayKeysDir = `${secretsDir}/relays`;
 export const relayKeyFileName = 'key';

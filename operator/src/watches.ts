@@ -1,18 +1,23 @@
-// What the controller watches: LiveStreams, and the children the operator labels as its own (label selector, so
-// the informers never cache a user's Secrets or unrelated objects). Cluster-wide, or one namespace.
+// What the controller watches: LiveStreams, the children the operator labels as its own (label selector, so these
+// caches hold no user's Secret), and every Secret by metadata only (names and resourceVersions, never data), so that
+// a change to a Secret a LiveStream references (stream key, relay key, S3 credentials) is reconciled at once.
+// Cluster-wide, or one namespace.
 import {
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  setHeaderOptions,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { group, kind, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
 import { childResources } from './controller/reconciler.ts';
+import { referencedSecretNames, secretMetadataResource } from './controller/reconcile/secrets.ts';
 import { managedBy, podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { keyOf, ownerKey, type WatchSpec } from './runtime/controller.ts';
+import { metadataOnly, partialObjectMetadataList } from './runtime/informer.ts';
 
 export const childSelector = `app.kubernetes.io/managed-by=${managedBy}`;
 
@@ -23,6 +28,48 @@ interface Lister {
 /** The watch path of a collection, cluster-wide or in one namespace. */
 export function collectionPath(apiPrefix: string, resource: string, namespace: string | undefined): string {
   return namespace ? `${apiPrefix}/namespaces/${namespace}/${resource}` : `${apiPrefix}/${resource}`;
+}
+
+/**
+ * Which LiveStreams name which Secrets, noted from the LiveStream informer's events. A LiveStream deleted without a
+ * last event showing its deletion stays noted: its key then reconciles to nothing, which is harmless.
+ */
+export class SecretReferences {
+  private readonly byLiveStream = new Map<string, { namespace: string; names: readonly string[] }>();
+
+  note(ls: LiveStream): void {
+    const key = keyOf(ls);
+    if (ls.metadata.deletionTimestamp) this.byLiveStream.delete(key);
+    else this.byLiveStream.set(key, { namespace: ls.metadata.namespace ?? '', names: referencedSecretNames(ls) });
+  }
+
+  /** The LiveStreams referencing a Secret, in key order. */
+  keysFor(secret: KubernetesObject): string[] {
+    const namespace = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    return [...this.byLiveStream]
+      .filter(([, ref]) => ref.namespace === namespace && ref.names.includes(name))
+      .map(([key]) => key)
+      .sort();
+  }
+}
+
+/** Every Secret by metadata only, mapped to a LiveStream that references it. */
+function secretMetadataSpec(core: CoreV1Api, namespace: string | undefined, references: SecretReferences): WatchSpec {
+  const accept = setHeaderOptions('Accept', partialObjectMetadataList);
+  return {
+    resource: secretMetadataResource,
+    path: collectionPath('/api/v1', 'secrets', namespace),
+    list: metadataOnly(
+      () =>
+        (namespace
+          ? core.listNamespacedSecret({ namespace }, accept)
+          : core.listSecretForAllNamespaces({}, accept)) as Promise<KubernetesListObject<KubernetesObject>>,
+    ),
+    // One key per event (the Controller's contract): the first referencing LiveStream is reconciled at once, the
+    // others at their next reconcile, where SecretReads sees the changed resourceVersion in this cache.
+    keyFor: (secret) => references.keysFor(secret)[0],
+  };
 }
 
 export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMonitors: boolean) {
@@ -70,6 +117,8 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
       ns ? batch.listNamespacedJob({ namespace: ns, labelSelector }) : batch.listJobForAllNamespaces({ labelSelector }),
     ),
   ];
+  const references = new SecretReferences();
+  secondaries.push(secretMetadataSpec(core, namespace, references));
   if (podMonitors) {
     secondaries.push(
       child(
@@ -84,7 +133,10 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
     resource: plural,
     path: collectionPath(`/apis/${group}/${version}`, plural, namespace),
     list: () => liveStreams(namespace) as Promise<KubernetesListObject<LiveStream>>,
-    keyFor: keyOf,
+    keyFor: (ls) => {
+      references.note(ls);
+      return keyOf(ls);
+    },
   };
-  return { primary, secondaries };
+  return { primary, secondaries, references };
 }

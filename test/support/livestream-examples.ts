@@ -61,7 +61,7 @@ export const fullExample: Example = {
   },
   storedSpec: {
     paused: false,
-    streamKey: { secretRef: { name: 'studio-key', key: 'streamKey' } },
+    streamKey: { secretRef: { name: 'studio-key', key: 'streamKey' }, rotationGracePeriod: '10m' },
     ingest: { app: 'studio', serviceType: 'LoadBalancer', httpFlv: true },
     ladder: {
       renditions: [

@@ -1,5 +1,6 @@
 // The LiveStream API for the operator's code: the generated types, the names of the resource, the condition types
 // and reasons (constants, one CamelCase word each), and the ladder presets.
+import { defaultRotationGracePeriod, maxRotationGraceMs, parseDuration } from '../ingest-keys.ts';
 import type { LadderPreset, LiveStream, RenditionSpec } from './livestream.generated.ts';
 
 export type * from './livestream.generated.ts';
@@ -135,6 +136,8 @@ export const EventReason = {
   StreamKeyRejected: 'StreamKeyRejected',
   /** The operator generated the stream key Secret (reconcile). */
   StreamKeyGenerated: 'StreamKeyGenerated',
+  /** The key in the stream key Secret changed; the message says until when the previous key works (reconcile). */
+  StreamKeyRotated: 'StreamKeyRotated',
   /** A relay started retrying (report-events.ts). */
   RelayFailed: 'RelayFailed',
   /** A retrying relay pushes again (report-events.ts). */
@@ -196,10 +199,18 @@ export function ladderRenditions(
 
 /** Name of the Secret holding the stream key: the one the spec names, else the generated "<name>-stream-key". */
 export function streamKeySecretName(ls: Pick<LiveStream, 'metadata' | 'spec'>): string {
-  return ls.spec.streamKey?.secretRef.name ?? `${ls.metadata.name}-stream-key`;
+  return ls.spec.streamKey?.secretRef?.name ?? `${ls.metadata.name}-stream-key`;
 }
 
 /** Key of the stream key in that Secret. */
 export function streamKeySecretKey(ls: Pick<LiveStream, 'spec'>): string {
-  return ls.spec.streamKey?.secretRef.key ?? 'streamKey';
+  return ls.spec.streamKey?.secretRef?.key ?? 'streamKey';
+}
+
+/** spec.streamKey.rotationGracePeriod in milliseconds (the CRD's default when absent), at most the CRD's maximum. */
+export function rotationGraceMs(ls: Pick<LiveStream, 'spec'>): number {
+  return Math.min(
+    parseDuration(ls.spec.streamKey?.rotationGracePeriod ?? defaultRotationGracePeriod),
+    maxRotationGraceMs,
+  );
 }

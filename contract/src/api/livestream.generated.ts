@@ -91,13 +91,17 @@ export interface LiveStreamSpec {
   placement?: PlacementSpec;
 }
 /**
- * Where the stream key lives. When absent, the operator generates a random key into the Secret "<name>-stream-key". Encoders send the key as the RTMP stream name.
+ * Where the stream key lives and how it is rotated. Without secretRef the operator generates a random key into the Secret "<name>-stream-key" (edit or delete that Secret to rotate it). Encoders send the key as the RTMP stream name. A new key in the Secret is accepted at once; the previous one keeps working for rotationGracePeriod (status.ingest.previousKeyExpiresAt says until when).
  */
 export interface StreamKeySource {
-  secretRef: StreamKeySecretRef;
+  /**
+   * How long the previous stream key is still accepted after the key in the Secret changes, so encoders can be moved to the new key without downtime; a connected encoder is never cut off by a rotation. Hours, minutes and seconds ("10m", "1h30m", "90s"); "0s" refuses the old key at once; at most 24h.
+   */
+  rotationGracePeriod: string;
+  secretRef?: StreamKeySecretRef;
 }
 /**
- * A Secret in the LiveStream's namespace holding the stream key.
+ * A Secret in the LiveStream's namespace holding the stream key. Absent: the generated "<name>-stream-key".
  */
 export interface StreamKeySecretRef {
   /**
@@ -444,6 +448,10 @@ export interface IngestStatus {
    * Name of the Secret holding the stream key (the key itself is never in status).
    */
   streamKeySecret?: string;
+  /**
+   * While a previous stream key is still accepted after a rotation: when the last one stops working (spec.streamKey.rotationGracePeriod after the rotation). Absent otherwise.
+   */
+  previousKeyExpiresAt?: string;
 }
 /**
  * Where viewers watch.

@@ -12,6 +12,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import schemaJson from './livestream.schema.json' with { type: 'json' };
 import { apiVersion, defaultPreset, kind, presets } from './index.ts';
+import { maxRotationGraceMs, parseDuration } from '../ingest-keys.ts';
 import type { LadderPreset, LiveStream, LiveStreamSpec, S3Destination, Toleration } from './livestream.generated.ts';
 
 interface CelRule {
@@ -81,6 +82,7 @@ const celRules: Record<string, (self: never) => boolean> = {
     enabled: boolean;
     s3?: { credentialsSecretRef?: unknown };
   }) => !self.enabled || self.s3 === undefined || self.s3.credentialsSecretRef !== undefined,
+  "duration(self) <= duration('24h')": (self: string) => parseDuration(self) <= maxRotationGraceMs,
   // spec.placement.tolerations[] (a placement default of the chart is checked with these too).
   "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''": (self: Toleration) =>
     self.operator !== 'Exists' || !self.value,

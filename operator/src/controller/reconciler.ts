@@ -22,7 +22,8 @@ import {
 import { defaultFigureWritesPerSecond, FigureBudget } from './reconcile/figure-budget.ts';
 import { lostSessionStep } from './reconcile/lost-session.ts';
 import { finalizeJobsStep, recordingsStep } from './reconcile/recordings.ts';
-import { SecretReads } from './reconcile/secrets.ts';
+import { IngestKeys } from './reconcile/ingest-keys.ts';
+import { SecretReads, secretMetadataResource } from './reconcile/secrets.ts';
 import { SessionSettingsSeen, StatusWriter, timeDrivenRecheck, transcoderHealth } from './reconcile/status-write.ts';
 import { runSteps, type ReconcileState, type Step } from './reconcile/step.ts';
 import { StreamMetrics } from './reconcile/stream-metrics.ts';
@@ -80,6 +81,7 @@ export class Reconciler {
   private readonly secrets: SecretReads;
   private readonly invalidSpecs = new InvalidSpecs();
   private readonly settingsSeen = new SessionSettingsSeen();
+  private readonly ingestKeys: IngestKeys;
   private readonly streamMetrics: StreamMetrics;
   private readonly steps: readonly Step[];
   /** Status writes, with the figure budget shared by every LiveStream. */
@@ -88,7 +90,10 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
     const core = deps.client.kc.makeApiClient(CoreV1Api);
-    this.secrets = new SecretReads(core, deps.waitRecheckMs ?? 10_000);
+    this.secrets = new SecretReads(core, deps.waitRecheckMs ?? 10_000, (namespace, name) =>
+      deps.cache.child(secretMetadataResource, namespace, name),
+    );
+    this.ingestKeys = new IngestKeys({ ...deps, core });
     this.streamMetrics = new StreamMetrics(deps.metrics);
     this.statusWriter = new StatusWriter(
       deps.client,
@@ -101,6 +106,7 @@ export class Reconciler {
       lostSessionStep(deps.reports, heartbeatTtlMs, deps.onTransition),
       knownInvalidSpecStep(this.invalidSpecs),
       streamKeyStep(children),
+      this.ingestKeys.step(),
       applyChildrenStep(children, this.invalidSpecs),
       recordingsStep(recordings),
       finalizeJobsStep(recordings),
@@ -205,6 +211,7 @@ export class Reconciler {
       health,
       ...(recordings ? { recordings } : {}),
       ...(sessionSettings ? { sessionSettings } : {}),
+      ...(state.ingestKeys ? { ingestKeys: state.ingestKeys } : {}),
     });
     this.streamMetrics.update(key, ls, status);
     const inSession = phase.phase === 'live' || phase.phase === 'reconnecting';

@@ -1,10 +1,65 @@
 // A self-healing informer over client-node's ListWatch: client-node stops an informer on any error other than 410
 // or a client timeout, so this wrapper restarts it with capped backoff (resuming from the last resourceVersion) and
 // tracks whether the cache has synced. Callbacks must only enqueue keys: a throw there would crash the process.
+//
+// A metadata-only informer (a list made with metadataOnly) asks the API server for PartialObjectMetadata, as
+// controller-runtime's metadata watches do, so that watching every Secret puts no Secret's data in memory: the
+// Accept header reaches client-node's Watch through the config's applySecurityAuthentication, the only place it takes
+// headers from. Annotations and managedFields are dropped too (kubectl apply copies a Secret's whole data into its
+// last-applied-configuration annotation).
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
+
+export const partialObjectMetadataList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const partialObjectMetadata = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+const metadataOnlyList = Symbol('metadataOnly');
+type Lister<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+
+/** Name, namespace, resourceVersion, uid, labels, owners: what a metadata informer keeps of an object. */
+export function strippedMetadata<T extends KubernetesObject>(obj: T): T {
+  const { annotations: _annotations, managedFields: _managedFields, ...metadata } = obj.metadata ?? {};
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata } as T;
+}
+
+/**
+ * Marks `list` (which must send `Accept: partialObjectMetadataList`) as the list of a metadata-only informer: its
+ * items are stripped, and the informer's watch asks for PartialObjectMetadata.
+ */
+export function metadataOnly<T extends KubernetesObject>(list: Lister<T>): Lister<T> {
+  const wrapped = async () => {
+    const result = await list();
+    return { ...result, items: result.items.map(strippedMetadata) };
+  };
+  return Object.assign(wrapped, { [metadataOnlyList]: true });
+}
+
+const isMetadataOnly = (list: Lister<KubernetesObject>): boolean =>
+  (list as { [metadataOnlyList]?: boolean })[metadataOnlyList] === true;
+
+/** client-node's Watch asking for PartialObjectMetadata, with each object stripped before the cache sees it. */
+class MetadataWatch extends Watch {
+  constructor(kc: KubeConfig) {
+    const accepting = Object.create(kc) as KubeConfig;
+    accepting.applySecurityAuthentication = async (context) => {
+      await kc.applySecurityAuthentication(context);
+      context.setHeaderParam('Accept', partialObjectMetadata);
+    };
+    super(accepting);
+  }
+
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): Promise<AbortController> {
+    return super.watch(
+      path,
+      query,
+      (phase, obj: KubernetesObject, raw) =>
+        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : strippedMetadata(obj), raw),
+      done,
+    );
+  }
+}
 
 export interface InformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;
@@ -30,7 +85,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
-    this.inner = new ListWatch<T>(opts.path, new Watch(opts.kc), opts.list, false, opts.labelSelector);
+    const watch = isMetadataOnly(opts.list) ? new MetadataWatch(opts.kc) : new Watch(opts.kc);
+    this.inner = new ListWatch<T>(opts.path, watch, opts.list, false, opts.labelSelector);
     this.inner.on('add', (o) => this.emit(o, 'add'));
     this.inner.on('update', (o) => this.emit(o, 'update'));
     this.inner.on('delete', (o) => this.emit(o, 'delete'));

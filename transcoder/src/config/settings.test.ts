@@ -12,7 +12,7 @@ describe('transcoderSettings', () => {
       configPath: contract.configPath,
       rtmpPort: contract.ports.rtmp,
       httpPort: contract.ports.http,
-      streamKeyPath: contract.streamKeyPath,
+      streamKeyPath: contract.ingestKeysPath,
       hlsDir: contract.hlsDir,
     });
   });

@@ -56,6 +56,7 @@ interface TranscoderBase {
 
 export interface PodTranscoderSettings extends TranscoderBase {
   standalone: false;
+  /** The operator's key set (pod contract ingestKeysPath), or a plain key file given with --stream-key-file. */
   streamKeyPath: string;
   hlsDir: string;
 }
@@ -87,7 +88,7 @@ export function transcoderSettings(args: TranscoderArgs, env: Env): TranscoderSe
     return {
       ...base,
       standalone: false,
-      streamKeyPath: path.resolve(streamKeyFile ?? contract.streamKeyPath),
+      streamKeyPath: path.resolve(streamKeyFile ?? contract.ingestKeysPath),
       hlsDir: hlsDir ?? contract.hlsDir,
     };
   }

@@ -79,18 +79,19 @@ class WatchedConfig {
   }
 }
 
+// The key file is re-read every second; a rotation changes who may publish next and never disconnects the
+// publisher on air (stream-key.ts).
 function openKey(options: TranscoderOptions): StreamKey {
   const { logger, streamKeyPath } = options;
-  return openStreamKey(
-    streamKeyPath,
+  return openStreamKey(streamKeyPath, {
     // Never log the file content; the path is not secret.
-    (err) =>
+    onError: (err) =>
       logger.warn(
-        { path: streamKeyPath, code: (err as NodeJS.ErrnoException).code },
-        'stream key unreadable: publishes are refused',
+        { path: streamKeyPath, code: (err as NodeJS.ErrnoException).code, err: (err as Error).message },
+        'stream key unreadable: keeping the keys last read (none at start: publishes are refused)',
       ),
-    () => logger.info('stream key reloaded'),
-  );
+    onReload: (loaded) => logger.info(loaded, 'stream keys reloaded; the publisher on air stays connected'),
+  });
 }
 
 interface Shared {

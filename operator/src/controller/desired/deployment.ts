@@ -16,17 +16,13 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import {
-  group,
-  streamKeySecretKey,
-  type LiveStream,
-  type ResourceRequirements,
-} from '../../../../contract/src/api/index.ts';
+import { group, type LiveStream, type ResourceRequirements } from '../../../../contract/src/api/index.ts';
 
 type S3CredentialsRef = NonNullable<
   NonNullable<NonNullable<LiveStream['spec']['recording']>['s3']>['credentialsSecretRef']
 >;
 import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
+import { ingestKeysSecretName } from './ingest-keys-secret.ts';
 import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
 import { effectivePlacement, podPlacement, pullPolicy } from './placement.ts';
 import * as contract from '../../../../contract/src/pod-contract.ts';
@@ -39,7 +35,7 @@ export const secretFileMode = 0o440;
 
 const volumeNames = {
   config: 'config',
-  streamKey: 'stream-key',
+  ingestKeys: 'ingest-keys',
   relayKeys: 'relay-keys',
   s3Credentials: 's3-credentials',
   hls: 'hls',
@@ -127,11 +123,12 @@ function volumes(ls: LiveStream): V1Volume[] {
   const list: V1Volume[] = [
     { name: volumeNames.config, configMap: { name: names.configMap } },
     {
-      name: volumeNames.streamKey,
-      // Required: a channel without its key cannot accept a publisher; the pod waits until the Secret exists.
+      name: volumeNames.ingestKeys,
+      // The operator's key set (digests, never a key), not the user's Secret: a rotation changes its content, which
+      // the kubelet refreshes in place, never the pod template. Required: the operator makes it before the pod.
       secret: {
-        secretName: names.streamKeySecret,
-        items: [{ key: streamKeySecretKey(ls), path: contract.streamKeyFileName }],
+        secretName: ingestKeysSecretName(ls),
+        items: [{ key: contract.ingestKeysFileName, path: contract.ingestKeysFileName }],
         defaultMode: secretFileMode,
       },
     },
@@ -196,7 +193,7 @@ function transcoderContainer(
     resources,
     volumeMounts: [
       readOnly(volumeNames.config, contract.configDir),
-      readOnly(volumeNames.streamKey, contract.streamKeyDir),
+      readOnly(volumeNames.ingestKeys, contract.ingestKeysDir),
       ...(hasS3 ? [readOnly(volumeNames.s3Credentials, contract.s3CredentialsDir)] : []),
       { name: volumeNames.hls, mountPath: contract.hlsDir },
       { name: volumeNames.tmp, mountPath: contract.tmpDir },

@@ -10,6 +10,8 @@ import { buildPodMonitor } from './pod-monitor.ts';
 import { buildRedisSecret } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
+import { buildIngestKeysSecret, keySetOf } from './ingest-keys-secret.ts';
+import { keyDigest, rollKeySet } from '../../../../contract/src/ingest-keys.ts';
 
 const ctx: BuildContext = {
   image: 'livestream-operator/transcoder:0.1.0',
@@ -30,6 +32,7 @@ function allChildren(ls: LiveStream, build: BuildContext = ctx) {
     buildDeployment(ls, build),
     buildService(ls, build),
     buildPodMonitor(ls, build),
+    buildIngestKeysSecret(ls, { keySet: { keys: [{ sha256: keyDigest(key)! }] } }),
   ];
 }
 
@@ -99,8 +102,11 @@ describe('stream key Secret', () => {
     expect(secret).not.toHaveProperty('stringData');
   });
 
-  it('is refused when the spec names the user’s own Secret', () => {
-    expect(() => buildStreamKeySecret(full(), { streamKey: key })).toThrow(/spec.streamKey/);
+  it('is refused when the spec names the user’s own Secret, and built with a grace period alone', () => {
+    expect(() => buildStreamKeySecret(full(), { streamKey: key })).toThrow(/spec.streamKey.secretRef/);
+    const graceOnly = minimal();
+    graceOnly.spec.streamKey = { rotationGracePeriod: '90s' };
+    expect(buildStreamKeySecret(graceOnly, { streamKey: key }).metadata?.name).toBe('minimal-stream-key');
   });
 
   it('rejects a weak or unusable key without echoing it', () => {
@@ -114,6 +120,29 @@ describe('stream key Secret', () => {
       expect(message).toMatch(/16..128 characters/);
       expect(message).not.toContain(bad);
     }
+  });
+});
+
+describe('ingest keys Secret', () => {
+  it('holds the key set as keys.json, digests and times only, owned by the LiveStream', () => {
+    const keySet = rollKeySet(
+      { keys: [{ sha256: keyDigest(key)! }] },
+      keyDigest('another-key-0123456789'),
+      0,
+      60_000,
+    ).set;
+    const secret = buildIngestKeysSecret(minimal(), { keySet });
+    expect(secret.metadata?.name).toBe('minimal-ingest-keys');
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'LiveStream', controller: true });
+    expect(Object.keys(secret.data ?? {})).toEqual(['keys.json']);
+    const text = Buffer.from(secret.data!['keys.json']!, 'base64').toString();
+    expect(text).not.toContain(key);
+    expect(keySetOf(secret)).toEqual(keySet);
+  });
+
+  it('reads nothing from an absent or malformed Secret', () => {
+    expect(keySetOf(undefined)).toBeUndefined();
+    expect(keySetOf({ data: { 'keys.json': Buffer.from('{"keys":1}').toString('base64') } })).toBeUndefined();
   });
 });
 
@@ -239,30 +268,38 @@ describe('Deployment', () => {
     }
   });
 
-  it('mounts the stream key at the contract path, from the generated or the user’s Secret', () => {
+  it('mounts the operator key set at the contract path, never the user’s or the generated key Secret', () => {
     const mount = (ls: LiveStream) => {
       const spec = pod(ls).spec!;
-      const m = container(ls, 'transcoder').volumeMounts!.find((v) => v.name === 'stream-key')!;
-      return { path: m.mountPath, readOnly: m.readOnly, volume: spec.volumes!.find((v) => v.name === 'stream-key') };
+      const m = container(ls, 'transcoder').volumeMounts!.find((v) => v.name === 'ingest-keys')!;
+      return { path: m.mountPath, readOnly: m.readOnly, volume: spec.volumes!.find((v) => v.name === 'ingest-keys') };
     };
-    expect(mount(minimal())).toEqual({
-      path: '/var/run/secrets/livestream/stream-key',
+    const expected = (name: string) => ({
+      path: '/var/run/secrets/livestream/ingest-keys',
       readOnly: true,
       volume: {
-        name: 'stream-key',
+        name: 'ingest-keys',
         secret: {
-          secretName: 'minimal-stream-key',
-          items: [{ key: 'streamKey', path: 'streamKey' }],
+          secretName: `${name}-ingest-keys`,
+          items: [{ key: 'keys.json', path: 'keys.json' }],
           defaultMode: 0o440,
         },
       },
     });
     const user = full();
-    user.spec.streamKey = { secretRef: { name: 'studio-key', key: 'obs' } };
-    expect(mount(user).volume?.secret).toMatchObject({
-      secretName: 'studio-key',
-      items: [{ key: 'obs', path: 'streamKey' }],
-    });
+    user.spec.streamKey = { secretRef: { name: 'studio-key', key: 'obs' }, rotationGracePeriod: '1h' };
+    for (const [ls, name] of [
+      [minimal(), 'minimal'],
+      [full(), 'full'],
+      [user, 'full'],
+    ] as const) {
+      expect(mount(ls)).toEqual(expected(name));
+      const secrets = pod(ls).spec!.volumes!.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+      expect(secrets).not.toContain('studio-key');
+      expect(secrets).not.toContain(`${name}-stream-key`);
+    }
+    // A rotation (or a new grace period) never touches the pod template.
+    expect(pod(user)).toEqual(pod(full()));
   });
 
   it('mounts the operator copy of the relay keys whole, in the relay container only, whatever the relays', () => {

@@ -13,5 +13,6 @@ export {
 export { buildRedisSecret, redisSecretKey, redisSecretRef } from './redis-secret.ts';
 export { buildService } from './service.ts';
 export { buildStreamKeySecret, streamKeyPattern } from './stream-key-secret.ts';
+export { buildIngestKeysSecret, ingestKeysSecretName, keySetOf } from './ingest-keys-secret.ts';
 export { buildFinalizeJob, finalizeComponent, finalizeJobName, sessionAnnotation } from './finalize-job.ts';
 export { buildRelayKeysSecret } from './relay-keys-secret.ts';

@@ -1,5 +1,6 @@
-// The generated stream key Secret "<name>-stream-key", applied only when spec.streamKey is absent. The caller passes
-// the key: the existing one when the Secret exists (a reconcile must never rotate it), else a fresh random one.
+// The generated stream key Secret "<name>-stream-key", created only when spec.streamKey.secretRef is absent. The
+// caller passes the key: a fresh random one when the Secret does not exist; a reconcile never rewrites it (the user
+// rotates it by editing or deleting it).
 import type { V1Secret } from '@kubernetes/client-node';
 import { streamKeySecretKey, type LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
@@ -12,8 +13,10 @@ export function buildStreamKeySecret(
   ls: LiveStream,
   ctx: Pick<BuildContext, 'extraLabels'> & { streamKey: string },
 ): V1Secret {
-  if (ls.spec.streamKey) {
-    throw new Error('spec.streamKey names a Secret of the user; the operator generates one only when it is absent');
+  if (ls.spec.streamKey?.secretRef) {
+    throw new Error(
+      'spec.streamKey.secretRef names a Secret of the user; the operator generates one only when it is absent',
+    );
   }
   if (!streamKeyPattern.test(ctx.streamKey)) {
     // The value itself is never put in the message.

@@ -43,7 +43,10 @@ function fakeApi() {
             return Promise.resolve(obj);
           },
         },
-        core: { createNamespacedSecret: () => Promise.reject(new Error('not used')) },
+        core: {
+          createNamespacedSecret: () => Promise.reject(new Error('not used')),
+          readNamespacedSecret: () => Promise.reject(new Error('not used')),
+        },
         cache: {
           child: <T extends KubernetesObject>(resource: string, namespace: string, name: string) =>
             [...objects.values()].find(

@@ -3,8 +3,9 @@
 // A child the API server rejects as invalid (422) was built from a spec the CRD schema could not refuse: that is a
 // False condition, not an error, and the apply is not tried again until the spec's generation changes.
 import { randomBytes } from 'node:crypto';
-import { ApiException, type CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { EventReason, type LiveStream } from '../../../../contract/src/api/index.ts';
+import { ApiException, type CoreV1Api, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import { EventReason, streamKeySecretKey, type LiveStream } from '../../../../contract/src/api/index.ts';
+import { keyDigest } from '../../../../contract/src/ingest-keys.ts';
 import type { Logger } from '../../../../contract/src/logger.ts';
 import { describeApiError, isConflict, type KubeClient } from '../../k8s/client.ts';
 import { needsApply, withDesiredHash } from '../../k8s/semantic.ts';
@@ -19,6 +20,7 @@ import {
   buildStreamKeySecret,
   childNames,
 } from '../desired/index.ts';
+import { secretValue } from './secrets.ts';
 import { proceed, stopWith, type ReconcileState, type Step } from './step.ts';
 
 /** Resource names of the child informers (see watches.ts), used to read the observed children. */
@@ -37,7 +39,7 @@ export interface ChildCache {
 
 export interface ChildrenDeps {
   client: Pick<KubeClient, 'apply'>;
-  core: Pick<CoreV1Api, 'createNamespacedSecret'>;
+  core: Pick<CoreV1Api, 'createNamespacedSecret' | 'readNamespacedSecret'>;
   cache: ChildCache;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
@@ -99,22 +101,34 @@ export function knownInvalidSpecStep(invalid: InvalidSpecs): Step {
   };
 }
 
+/** The generated key: created once when absent (a user may edit or delete it to rotate it), and its digest noted. */
 export function streamKeyStep(deps: ChildrenDeps): Step {
   return {
     name: 'stream-key',
     applies: true,
-    run: async ({ ls, build }) => {
-      if (ls.spec.streamKey) return proceed;
+    run: async (state) => {
+      const { ls, build } = state;
+      if (ls.spec.streamKey?.secretRef) return proceed;
       const name = childNames(ls).generatedStreamKeySecret;
       const namespace = ls.metadata.namespace ?? '';
-      if (deps.cache.child(childResources.secrets, namespace, name)) return proceed;
-      const secret = buildStreamKeySecret(ls, { ...build, streamKey: randomBytes(24).toString('base64url') });
+      const cached = deps.cache.child<V1Secret>(childResources.secrets, namespace, name);
+      if (cached) {
+        state.streamKey = { digest: keyDigest(secretValue(cached, streamKeySecretKey(ls)) ?? '') };
+        return proceed;
+      }
+      const key = randomBytes(24).toString('base64url');
       try {
-        await deps.core.createNamespacedSecret({ namespace, body: secret });
+        await deps.core.createNamespacedSecret({
+          namespace,
+          body: buildStreamKeySecret(ls, { ...build, streamKey: key }),
+        });
         deps.events.record(ls, 'Normal', EventReason.StreamKeyGenerated, `generated Secret ${name}`);
+        state.streamKey = { digest: keyDigest(key) };
       } catch (err) {
-        // The cache lags behind a create of ours, or the Secret exists: keep it as it is.
+        // The cache lags behind a create of ours, or the Secret exists: keep it as it is, and read its key.
         if (!isConflict(err)) throw err;
+        const existing = await deps.core.readNamespacedSecret({ name, namespace });
+        state.streamKey = { digest: keyDigest(secretValue(existing, streamKeySecretKey(ls)) ?? '') };
       }
       return proceed;
     },

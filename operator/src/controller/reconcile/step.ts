@@ -2,6 +2,7 @@
 // is an unexpected failure: the work queue retries it with backoff. A spec the API server rejects is not an error
 // but a stop with a condition, not retried until the spec changes.
 import type { LiveStream, RecordingStatus } from '../../../../contract/src/api/index.ts';
+import type { IngestKeySet } from '../../../../contract/src/ingest-keys.ts';
 import type { BuildContext } from '../desired/index.ts';
 import type { MissingSecrets } from '../status/index.ts';
 
@@ -25,6 +26,10 @@ export interface ReconcileState {
   readonly build: BuildContext;
   missing: MissingSecrets;
   relayKeys: Record<string, string>;
+  /** The digest of the current stream key (undefined: there is none); absent: not known in this reconcile. */
+  streamKey?: { digest: string | undefined };
+  /** The key set the ingest accepts, as applied in this reconcile (ingest-keys.ts). */
+  ingestKeys?: IngestKeySet;
   invalidSpec?: string;
   applyError?: string;
   /** status.recordings with this reconcile's Job outcomes; absent: keep what status has. */

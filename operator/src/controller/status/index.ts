@@ -8,6 +8,7 @@ import {
   type LiveStreamStatus,
   type SessionSummary,
 } from '../../../../contract/src/api/index.ts';
+import { previousKeyExpiry } from '../../../../contract/src/ingest-keys.ts';
 import { ports } from '../../../../contract/src/pod-contract.ts';
 import { rfc3339 } from '../../../../contract/src/time.ts';
 import { relaysStatus } from '../media-status.ts';
@@ -69,6 +70,13 @@ export function playbackUrl(children: ChildrenObservation): string {
   return `http://${host}:${httpPort}/hls/master.m3u8`;
 }
 
+/** status.ingest.previousKeyExpiresAt: while a superseded stream key is still accepted, when the last one expires. */
+export function previousKeyExpiresAt(input: Pick<StatusInput, 'ls' | 'nowMs' | 'ingestKeys'>): string | undefined {
+  if (input.ingestKeys) return previousKeyExpiry(input.ingestKeys, input.nowMs);
+  const shown = input.ls.status?.ingest?.previousKeyExpiresAt;
+  return shown !== undefined && Date.parse(shown) > input.nowMs ? shown : undefined;
+}
+
 /** The external endpoint when the Service has one, else the cluster DNS name with the pod contract's ports. */
 const reachedAt = (children: ChildrenObservation): ExternalEndpoint =>
   children.external ?? { host: children.serviceHost, rtmpPort: ports.rtmp, httpPort: ports.http };
@@ -100,6 +108,7 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
   const inSession =
     (phase.phase === 'live' || phase.phase === 'reconnecting') && obs !== undefined && obs.session !== '';
   const figures = obs?.figures;
+  const expiresAt = previousKeyExpiresAt(input);
   const status: LiveStreamStatus = {
     state,
     conditions: mergeConditions(
@@ -108,7 +117,11 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
       ls.metadata.generation,
       rfc3339(input.nowMs),
     ),
-    ingest: { url: ingestUrl(input), streamKeySecret: streamKeySecretName(ls) },
+    ingest: {
+      url: ingestUrl(input),
+      streamKeySecret: streamKeySecretName(ls),
+      ...(expiresAt !== undefined ? { previousKeyExpiresAt: expiresAt } : {}),
+    },
     playback: { url: playbackUrl(input.children) },
     viewers: inSession ? (figures?.viewers ?? 0) : 0,
     bitrateKbps: isLive(input) ? Math.round(figures?.bitrateKbps ?? 0) : 0,

@@ -1,6 +1,7 @@
 // What the status rules read: the LiveStream, what the reconcile observed of its children and referenced Secrets,
 // and what the transcoder reported. Plain data; the reconciler gathers it, the rules stay pure.
 import type { LiveStream, LiveStreamSpec, RecordingStatus } from '../../../../contract/src/api/index.ts';
+import type { IngestKeySet } from '../../../../contract/src/ingest-keys.ts';
 import type { PublishObservation, PublishPhase } from '../publish-state.ts';
 import type { ExternalEndpoint } from './endpoints.ts';
 
@@ -53,6 +54,8 @@ export interface StatusInput {
   recordings?: RecordingStatus[];
   /** The session-scoped settings the running session uses, when the operator saw a spec with its fingerprint. */
   sessionSettings?: Partial<Pick<LiveStreamSpec, 'ladder' | 'hls'>>;
+  /** The key set applied in this reconcile; absent: not computed (status keeps what it says, while it holds). */
+  ingestKeys?: IngestKeySet;
 }
 
 export const isLive = (input: Pick<StatusInput, 'phase'>): boolean => input.phase.phase === 'live';
