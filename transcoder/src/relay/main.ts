@@ -20,7 +20,7 @@ import { watchFile } from '../config/watched-file.ts';
 import { createReporter } from '../report/reporter.ts';
 import type { ReportLog } from '../report/report-log.ts';
 import { handleReportLogRequest, newReportLog, teeReporter } from '../report/report-log-server.ts';
-import { createLogger } from '../../../contract/src/logger.ts';
+import { createLogger, type Logger } from '../../../contract/src/logger.ts';
 import { startProgramProbe, type ProgramProbe } from './program-probe.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
 import { RelayManager } from './relay-manager.ts';
@@ -111,6 +111,15 @@ async function serveMetrics(registry: Registry, port: number, log: ReportLog | u
   return server;
 }
 
+/** The reporter to Redis, or without Redis one teed into this container's own log, served on its metrics port. */
+function relayReporter(redisUrl: string | undefined, channel: RelayConfig, logger: Logger) {
+  const { namespace, name } = channel;
+  const toRedis = createReporter({ redisUrl, namespace, name, logger });
+  if (redisUrl) return { reporter: toRedis, log: undefined };
+  const log = newReportLog({ namespace, name });
+  return { reporter: teeReporter(toRedis, log), log };
+}
+
 /** The command line, or undefined once --help has printed the usage. */
 function commandLine(): { config?: string } | undefined {
   const { values } = parseArgs({
@@ -134,11 +143,7 @@ async function main(): Promise<void> {
   const initial = parseRelayConfig(text, configPath); // an invalid file at start is an error the user must see
   const registry = new Registry();
   const metrics = createRelayMetrics(registry);
-  const { namespace, name } = initial;
-  const redisReporter = createReporter({ redisUrl: settings.redisUrl, namespace, name, logger });
-  // Without Redis the operator polls this container's own log, on its metrics port (report-log-server.ts).
-  const log = settings.redisUrl ? undefined : newReportLog({ namespace, name });
-  const reporter = log ? teeReporter(redisReporter, log) : redisReporter;
+  const { reporter, log } = relayReporter(settings.redisUrl, initial, logger);
   // Private directory for the preset files that hand the keys to ffmpeg (each exists for a few microseconds).
   const workDir = await mkdtemp(path.join(settings.runDir, 'lso-relay-'));
   const manager = new RelayManager({
