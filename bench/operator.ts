@@ -10,14 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { writesBy, type AuditEvent } from '../hack/cluster/audit.ts';
 import { down, up } from '../hack/cluster/local-cluster.ts';
 import { kubectl, loadKubeConfig } from '../hack/cluster/kubectl.ts';
 import { auditLog, startOperator } from '../test/support/operator-process.ts';
 import { startRedisProcess } from '../test/support/redis-process.ts';
-import { liveHeartbeat, reportWriter, type ReportWriter } from '../test/support/report-writer.ts';
-import { encodeEvent, eventsStream } from '../contract/src/reports.ts';
+import { channelConnection, liveHeartbeat, reportWriter, type ReportWriter } from '../test/support/report-writer.ts';
 import { group, plural, version, type LiveStream } from '../contract/src/api/index.ts';
 import { defaultFigureWritesPerSecond } from '../operator/src/controller/reconcile/figure-budget.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
@@ -80,41 +79,46 @@ async function waitConverged(kc: KubeConfig, started: number): Promise<void> {
 
 /**
  * `live` streams publish and heartbeat every 5 s (spread over the period, figures moving every time) for the warm-up
- * and the measured window; returns the status writes per second in that window.
+ * and the measured window; returns the status writes per second in that window. Each stream writes as its pods do:
+ * over its own connection, with the credential the operator put in its "<name>-redis" Secret, to its own stream.
  */
-async function liveStatusWritesPerSecond(redis: Redis, kubeconfig: string): Promise<number> {
-  const writers: [ReportWriter, string][] = Array.from({ length: live }, (_, i) => [
-    reportWriter(redis, namespace, `ls-${i}`),
-    `bench-session-${i}`,
-  ]);
-  const send = (events: string[][]) => redis.pipeline(events.map((e) => ['xadd', eventsStream, '*', ...e])).exec();
-  await send(writers.map(([w, session]) => encodeEvent(w.event('publish-started', session, { resumed: false }))));
-  const end = Date.now() + (warmupSeconds + measureSeconds) * 1000;
-  const from = Date.now() + warmupSeconds * 1000;
-  const slice = Math.ceil(live / (heartbeatSeconds * 10));
-  for (let tick = 0; Date.now() < end; tick++) {
-    // One tenth of a second's share of the streams: each stream's heartbeat every 5 s, like real pods.
-    const offset = (tick * slice) % live;
-    const beats = writers.slice(offset, offset + slice).map(([w, session]) => {
+async function liveStatusWritesPerSecond(kc: KubeConfig, kubeconfig: string): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const connections: Redis[] = [];
+  try {
+    for (let i = 0; i < live; i++) connections.push(await channelConnection(core, namespace, `ls-${i}`));
+    const writers: [ReportWriter, string][] = connections.map((c, i) => [
+      reportWriter(c, namespace, `ls-${i}`),
+      `bench-session-${i}`,
+    ]);
+    await Promise.all(writers.map(([w, session]) => w.report('publish-started', session, { resumed: false })));
+    const end = Date.now() + (warmupSeconds + measureSeconds) * 1000;
+    const from = Date.now() + warmupSeconds * 1000;
+    const slice = Math.ceil(live / (heartbeatSeconds * 10));
+    for (let tick = 0; Date.now() < end; tick++) {
+      // One tenth of a second's share of the streams: each stream's heartbeat every 5 s, like real pods.
+      const offset = (tick * slice) % live;
       const n = Math.floor(tick / (heartbeatSeconds * 10)) + 1;
       const heartbeat = liveHeartbeat(n, { viewers: (tick * 7 + offset) % 500, bitrateKbps: 2000 + (tick % 300) });
-      return encodeEvent(w.event('heartbeat', session, heartbeat));
-    });
-    await send(beats);
-    await sleep(100);
+      await Promise.all(
+        writers.slice(offset, offset + slice).map(([w, session]) => w.report('heartbeat', session, heartbeat)),
+      );
+      await sleep(100);
+    }
+    const to = Date.now();
+    const writes = writesBy(auditLog(kubeconfig), user, from).filter(
+      (e) => inNamespace(e) && e.objectRef?.subresource === 'status' && Date.parse(e.stageTimestamp) < to,
+    );
+    return Math.round((writes.length / ((to - from) / 1000)) * 100) / 100;
+  } finally {
+    for (const c of connections) c.disconnect();
   }
-  const to = Date.now();
-  const writes = writesBy(auditLog(kubeconfig), user, from).filter(
-    (e) => inNamespace(e) && e.objectRef?.subresource === 'status' && Date.parse(e.stageTimestamp) < to,
-  );
-  return Math.round((writes.length / ((to - from) / 1000)) * 100) / 100;
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lso-bench-operator-'));
   const state = await up({ dir, log });
   const redisProcess = await startRedisProcess();
-  const redis = new Redis(redisProcess.url);
   try {
     const kc = loadKubeConfig(state.kubeconfig);
     await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
     await sleep((2 * resyncSeconds + 2) * 1000);
     const writesOnResync = writesBy(auditLog(state.kubeconfig), user, quietFrom).filter(inNamespace).length;
     log(`${live} streams live, heartbeats every ${heartbeatSeconds} s`);
-    const liveWrites = await liveStatusWritesPerSecond(redis, state.kubeconfig);
+    const liveWrites = await liveStatusWritesPerSecond(kc, state.kubeconfig);
     const result = {
       livestreams: count,
       convergeSeconds: Math.round(convergeSeconds * 10) / 10,
@@ -153,7 +157,6 @@ async function main(): Promise<void> {
     await operator.stop();
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    redis.disconnect();
     await redisProcess.stop();
     await down({ dir });
     await rm(dir, { recursive: true, force: true });

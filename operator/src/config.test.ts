@@ -41,3 +41,13 @@ describe('LSO_TRANSCODER_PLACEMENT', () => {
     expect(() => loadOperatorConfig({ LSO_TRANSCODER_PLACEMENT: raw })).toThrow(message);
   });
 });
+
+describe('LSO_REPORT_STREAMS_PER_READ', () => {
+  it('defaults to 1000 channel streams per read and takes 1..10000', () => {
+    expect(loadOperatorConfig({}).reportStreamsPerRead).toBe(1000);
+    expect(loadOperatorConfig({ LSO_REPORT_STREAMS_PER_READ: '1' }).reportStreamsPerRead).toBe(1);
+    for (const bad of ['0', '10001', '2.5', 'many']) {
+      expect(() => loadOperatorConfig({ LSO_REPORT_STREAMS_PER_READ: bad })).toThrow(/LSO_REPORT_STREAMS_PER_READ/);
+    }
+  });
+});

@@ -9,6 +9,8 @@ export interface OperatorConfig {
   transcoderImage: string;
   /** Redis for the transcoders' reports; absent means status without publish state (a clear condition says so). */
   redisUrl: string | undefined;
+  /** Channel streams per XREADGROUP; more are read in several non-blocking reads per round (events-consumer.ts). */
+  reportStreamsPerRead: number;
   /** Watch one namespace only; all namespaces when absent. */
   watchNamespace: string | undefined;
   /** Namespace of the leader Lease (the operator's own). */
@@ -67,6 +69,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     transcoderPlacement: placementDefaults(env.LSO_TRANSCODER_PLACEMENT),
     transcoderImage: env.LSO_TRANSCODER_IMAGE || 'livestream-transcoder:dev',
     redisUrl,
+    reportStreamsPerRead: int(env, 'LSO_REPORT_STREAMS_PER_READ', 1_000, 1, 10_000),
     watchNamespace: env.LSO_WATCH_NAMESPACE || undefined,
     leaseNamespace: env.LSO_LEASE_NAMESPACE || env.POD_NAMESPACE || 'default',
     leaseName: env.LSO_LEASE_NAME || 'livestream-operator',

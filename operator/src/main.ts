@@ -16,7 +16,8 @@ import { hostname } from 'node:os';
 import { group, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
-import { EventsConsumer } from './controller/events-consumer.ts';
+import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
+import { RedisChannels } from './controller/redis-acl.ts';
 import { reportEvents } from './controller/report-events.ts';
 import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,6 +50,7 @@ const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toStrin
 
 let controller: Controller<LiveStream> | undefined;
 let consumer: EventsConsumer | undefined;
+let channels: RedisChannels | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
 /** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
@@ -73,12 +75,14 @@ async function servesKind(mine: number, apiGroup: string, apiVersion: string, re
 
 const controllerGet = (key: string): LiveStream | undefined => controller?.get(...splitKeyPair(key));
 
-function startConsumer(redisUrl: string): EventsConsumer {
+function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer {
   const recordTransition = reportEvents({ metrics, events, liveStream: controllerGet });
   const r = new EventsConsumer({
     redisUrl,
     consumer: identity,
     logger,
+    channels: streams,
+    streamsPerRead: config.reportStreamsPerRead,
     invalidReports: metrics.reportsInvalid,
     onReport: (key, transition, event) => {
       metrics.reportsConsumed.inc({ type: event.type });
@@ -97,8 +101,12 @@ async function startController(mine: number): Promise<void> {
   }
   const podMonitors = await servesKind(mine, podMonitorGroup, podMonitorVersion, podMonitorPlural);
   if (!inTerm(mine)) throw new LostLeadership();
-  if (config.redisUrl) consumer = startConsumer(config.redisUrl);
-  else logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
+  if (config.redisUrl) {
+    // The admin connection: one ACL user and stream per channel, applied by the leader only.
+    channels = new RedisChannels({ redisUrl: config.redisUrl, group: consumerGroup, logger });
+    channels.start();
+    consumer = startConsumer(config.redisUrl, channels);
+  } else logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -110,6 +118,7 @@ async function startController(mine: number): Promise<void> {
     logger,
     image: config.transcoderImage,
     redisUrl: config.redisUrl,
+    ...(channels && { channels }),
     ...(config.nodeAddress !== undefined && { nodeAddress: config.nodeAddress }),
     ...(config.transcoderPlacement !== undefined && { placement: config.transcoderPlacement }),
     podMonitors,
@@ -132,17 +141,22 @@ async function startController(mine: number): Promise<void> {
   });
   controller = c;
   await c.start(config.cacheSyncTimeoutSeconds * 1000);
+  // The caches are full: users and streams of LiveStreams deleted while no operator led can go.
+  channels?.sweep((ch) => c.get(ch.namespace, ch.name) !== undefined, config.watchNamespace);
 }
 
 /** Stops the published controller and consumer (idempotent); resolves when they and any earlier stop are done. */
 function stopController(): Promise<void> {
   const c = controller;
   const r = consumer;
+  const ch = channels;
   controller = undefined;
   consumer = undefined;
+  channels = undefined;
   const earlier = controllerStopped;
   controllerStopped = (async () => {
     await r?.stop();
+    await ch?.stop();
     await c?.stop();
     await earlier;
   })();

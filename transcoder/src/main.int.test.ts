@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, parseEvent, type TranscoderEvent } from '../../contract/src/reports.ts';
+import { parseEvent, type TranscoderEvent } from '../../contract/src/reports.ts';
+import { channelEntries } from '../../test/support/report-writer.ts';
 import { startPublisher, type Publisher } from '../../test/support/rtmp-publisher.ts';
 import { pickFreePort, startRedisProcess, type RedisProcess } from '../../test/support/redis-process.ts';
 import { waitFor } from '../../test/support/wait-for.ts';
@@ -30,7 +31,7 @@ async function events(): Promise<TranscoderEvent[]> {
   const client = new Redis(redis.url, { lazyConnect: true });
   await client.connect();
   try {
-    const entries = (await client.xrange(eventsStream, '-', '+')) as Array<[string, string[]]>;
+    const entries = await channelEntries(client);
     return entries.map(([, fields]) => parseEvent(fields));
   } finally {
     client.disconnect();

@@ -1,17 +1,16 @@
-// Reads the transcoders' reports from the Redis stream through a consumer group. An entry stays pending (unacked)
-// until the status write it caused has succeeded: the reconciler acks what it wrote. Entries left pending by a
-// replica that died are claimed by the next leader, so a crash loses nothing. Only the leader runs this.
-// An entry that is not a valid report (or that the fold cannot take) is acknowledged at once, counted and logged once
-// per type: it must never block the entries behind it, nor pass for a Redis outage.
+// Reads the transcoders' reports from the channel streams (one per LiveStream, see contract/src/report-streams.ts)
+// through one consumer group. An entry stays pending (unacked) until the status write it caused has succeeded: the
+// reconciler acks what it wrote. Entries left pending by a replica that died are claimed by the next leader, so a
+// crash loses nothing. Only the leader runs this. The streams come from RedisChannels (redis-acl.ts), which makes
+// each stream's group with its channel's user; a channel joins the reads at the next read, within one block period.
+// A report's LiveStream is the stream it came from: only that channel's credential can write there. An entry that is
+// not a valid report, claims another LiveStream than its stream's, or that the fold cannot take is acknowledged at
+// once, counted and logged once per type and cause: it must never block the entries behind it, nor pass for a Redis
+// outage.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import {
-  EventParseError,
-  eventsStream,
-  parseEvent,
-  type AnyEvent,
-  type EventType,
-} from '../../../contract/src/reports.ts';
+import type { Redis } from 'ioredis';
+import { EventParseError, parseEvent, type AnyEvent, type EventType } from '../../../contract/src/reports.ts';
+import { channelOfStream, channelStream, type Channel } from '../../../contract/src/report-streams.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import {
@@ -21,21 +20,33 @@ import {
   type PublishStep,
   type PublishTransition,
 } from './publish-state.ts';
+import { operatorConnection } from './redis-acl.ts';
 
 export const consumerGroup = 'livestream-operator';
 
 type Entry = [id: string, fields: string[]];
 
+/** Why an entry was skipped: not a report, a report of another channel than its stream's, or a reducer bug. */
+export type InvalidCause = 'malformed' | 'foreign-channel' | 'reducer';
+
 /** One entry's outcome: folded into the observation of its LiveStream, or invalid (to acknowledge and count). */
 export type EntryOutcome =
   | { kind: 'folded'; key: string; event: AnyEvent; step: PublishStep }
-  | { kind: 'invalid'; type: EventType | 'unknown'; reason: string };
+  | { kind: 'invalid'; type: EventType | 'unknown'; cause: InvalidCause; reason: string };
 
 const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 200);
 
-/** Parses one entry and folds it into the observation `current` holds for its LiveStream. Pure. */
+/** The work-queue key of a channel. */
+export const channelKey = (channel: Channel): string => `${channel.namespace}/${channel.name}`;
+
+/**
+ * Parses one entry read from `channel`'s stream and folds it into the observation `current` holds for that
+ * LiveStream. The channel is the stream's, never the envelope's: an envelope naming another LiveStream is a forgery
+ * (or a misconfigured pod) and is invalid. Pure.
+ */
 export function foldEntry(
   fields: readonly string[],
+  channel: Channel,
   current: (key: string) => PublishObservation | undefined,
   apply: typeof applyReport = applyReport,
 ): EntryOutcome {
@@ -43,15 +54,21 @@ export function foldEntry(
   try {
     event = parseEvent(fields);
   } catch (err) {
-    if (err instanceof EventParseError) return { kind: 'invalid', type: err.type ?? 'unknown', reason: err.reason };
-    return { kind: 'invalid', type: 'unknown', reason: `parser failed: ${errorText(err)}` };
+    if (err instanceof EventParseError)
+      return { kind: 'invalid', type: err.type ?? 'unknown', cause: 'malformed', reason: err.reason };
+    return { kind: 'invalid', type: 'unknown', cause: 'malformed', reason: `parser failed: ${errorText(err)}` };
   }
-  const key = `${event.namespace}/${event.name}`;
+  if (event.namespace !== channel.namespace || event.name !== channel.name) {
+    // The reason says what is wrong, not which LiveStream the entry claims (the writer chose that text).
+    const reason = "namespace/name: the entry names another LiveStream than its stream's";
+    return { kind: 'invalid', type: event.type, cause: 'foreign-channel', reason };
+  }
+  const key = channelKey(channel);
   try {
     return { kind: 'folded', key, event, step: apply(current(key), event) };
   } catch (err) {
     // A bug in a reducer: skipping this entry is better than wedging every entry behind it.
-    return { kind: 'invalid', type: event.type, reason: `reducer failed: ${errorText(err)}` };
+    return { kind: 'invalid', type: event.type, cause: 'reducer', reason: `reducer failed: ${errorText(err)}` };
   }
 }
 
@@ -67,10 +84,55 @@ export function entriesOf(reply: unknown, stream: string): Entry[] {
   return [];
 }
 
+/** `items` in chunks of at most `size`, in order. Pure. */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** The group's last-delivered-id from an XINFO GROUPS reply (flat arrays in RESP2, maps in RESP3), if any. */
+export function lastDeliveredId(reply: unknown, group: string): string | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  for (const g of reply as unknown[]) {
+    const fields =
+      g instanceof Map ? new Map(g as Map<string, unknown>) : new Map(pairs(Array.isArray(g) ? (g as unknown[]) : []));
+    if (fields.get('name') === group) {
+      const id = fields.get('last-delivered-id');
+      return typeof id === 'string' ? id : undefined;
+    }
+  }
+  return undefined;
+}
+
+const pairs = (flat: readonly unknown[]): [unknown, unknown][] =>
+  Array.from({ length: Math.floor(flat.length / 2) }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
+
+/**
+ * Where a stream may be trimmed to (XTRIM MINID): entries before it are acknowledged. The oldest pending entry when
+ * there is one (pending entries must stay, to be claimed); else the last delivered one (those after it are unread).
+ */
+export function trimPoint(pending: readonly unknown[], lastDelivered: string | undefined): string | undefined {
+  const [count, oldest] = pending;
+  if (typeof count === 'number' && count > 0) return typeof oldest === 'string' ? oldest : undefined;
+  return lastDelivered !== undefined && lastDelivered !== '0-0' ? lastDelivered : undefined;
+}
+
+/** The channel streams to read, kept by RedisChannels (redis-acl.ts). */
+export interface ChannelStreams {
+  /** Streams whose consumer group exists. */
+  streams(): readonly string[];
+  /** The LiveStream is gone: its user and stream go too. */
+  forget(channel: Channel): void;
+  /** A group was missing: make every user and group again. */
+  resync(): void;
+}
+
 export interface EventsConsumerOptions {
   redisUrl: string;
   consumer: string;
   logger: Logger;
+  channels: ChannelStreams;
   /** Called after a report changed the observation of namespace/name (enqueue a reconcile there). */
   onReport: (key: string, transition: PublishTransition, event: AnyEvent) => void;
   /** Counts entries skipped as invalid, by report type (one of the known types, else "unknown"). */
@@ -78,6 +140,14 @@ export interface EventsConsumerOptions {
   /** Claim entries pending this long at another consumer (a replica that died). */
   claimIdleMs?: number;
   blockMs?: number;
+  /** Streams per XREADGROUP; more are read in several non-blocking reads per round. */
+  streamsPerRead?: number;
+}
+
+/** The channel of a key ("namespace/name"). */
+function channelOfKey(key: string): Channel {
+  const [namespace = '', name = ''] = key.split('/');
+  return { namespace, name };
 }
 
 export class EventsConsumer {
@@ -92,14 +162,7 @@ export class EventsConsumer {
 
   constructor(opts: EventsConsumerOptions) {
     this.opts = opts;
-    this.redis = new Redis(opts.redisUrl, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 5_000,
-      retryStrategy: (attempt) =>
-        this.running ? backoffDelay(attempt, { baseMs: 200, maxMs: 5_000, jitter: 0.3 }) : null,
-    });
+    this.redis = operatorConnection(opts.redisUrl, () => this.running);
     this.redis.on('ready', () => (this.connectedFlag = true));
     this.redis.on('close', () => (this.connectedFlag = false));
     // ioredis emits 'error' on every failed reconnect: the loop below logs outages once per failure streak.
@@ -123,7 +186,7 @@ export class EventsConsumer {
   /** Acknowledges entries whose effect is now in the LiveStream's status. */
   async ack(key: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.redis.xack(eventsStream, consumerGroup, ...ids);
+    await this.redis.xack(channelStream(channelOfKey(key)), consumerGroup, ...ids);
     const left = (this.pending.get(key) ?? []).filter((id) => !ids.includes(id));
     if (left.length === 0) this.pending.delete(key);
     else this.pending.set(key, left);
@@ -146,10 +209,12 @@ export class EventsConsumer {
     if (!this.observations.has(key)) this.observations.set(key, obs);
   }
 
-  /** Forgets a LiveStream that no longer exists (and acks its entries: nothing is left to write them to). */
-  async forget(key: string): Promise<void> {
-    await this.ack(key, this.pendingIds(key));
+  /** Forgets a LiveStream that no longer exists, with its stream and user (nothing is left to write them to). */
+  forget(key: string): Promise<void> {
+    this.pending.delete(key);
     this.observations.delete(key);
+    this.opts.channels.forget(channelOfKey(key));
+    return Promise.resolve();
   }
 
   start(): void {
@@ -169,25 +234,15 @@ export class EventsConsumer {
     while (this.running) {
       try {
         if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
-        await this.ensureGroup();
-        if (Date.now() - this.lastClaim > (this.opts.claimIdleMs ?? 10_000)) await this.claimAbandoned();
-        const reply = await this.redis.xreadgroup(
-          'GROUP',
-          consumerGroup,
-          this.opts.consumer,
-          'COUNT',
-          500,
-          'BLOCK',
-          this.opts.blockMs ?? 2_000,
-          'STREAMS',
-          eventsStream,
-          '>',
-        );
-        this.handle(entriesOf(reply, eventsStream));
+        const streams = this.opts.channels.streams();
+        if (Date.now() - this.lastClaim > (this.opts.claimIdleMs ?? 10_000)) await this.claimAbandoned(streams);
+        await this.readOnce(streams);
         if (failures > 0) this.opts.logger.info('reading reports from Redis again');
         failures = 0;
       } catch (err) {
         if (!this.running) break;
+        // A group lost with its stream (a Redis restart the channels have not caught up with, a FLUSHALL).
+        if (String(err).includes('NOGROUP')) this.opts.channels.resync();
         failures++;
         if (failures === 1) this.opts.logger.warn({ err: String(err) }, 'cannot read reports from Redis; retrying');
         await sleep(backoffDelay(failures, { baseMs: 250, maxMs: 5_000, jitter: 0.3 }));
@@ -195,27 +250,59 @@ export class EventsConsumer {
     }
   }
 
-  private groupReady = false;
-
-  private async ensureGroup(): Promise<void> {
-    if (this.groupReady) return;
-    try {
-      // From the start of the stream the first time: reports written before any operator ran are not lost.
-      await this.redis.xgroup('CREATE', eventsStream, consumerGroup, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String(err).includes('BUSYGROUP')) throw err;
+  /**
+   * One round of reads. One chunk of streams (the usual case): XREADGROUP blocks until an entry comes or the block
+   * period ends, so a new channel joins within a block period. Several chunks: each is read without blocking (a
+   * blocked read would hold back the others), and a round that found nothing waits a short poll interval.
+   */
+  private async readOnce(streams: readonly string[]): Promise<void> {
+    const blockMs = this.opts.blockMs ?? 2_000;
+    if (streams.length === 0) {
+      await sleep(Math.min(blockMs, 500));
+      return;
     }
-    this.groupReady = true;
-    // A restarted Redis without persistence has lost the group: recreate it on the next reconnect.
-    this.redis.once('close', () => (this.groupReady = false));
+    const chunks = chunked(streams, this.opts.streamsPerRead ?? 1_000);
+    let found = 0;
+    for (const chunk of chunks) {
+      const ids = chunk.map(() => '>');
+      const g = ['GROUP', consumerGroup, this.opts.consumer, 'COUNT', 500] as const;
+      // The typed command (not call()): ioredis shapes its RESP3 map reply into what entriesOf reads.
+      const reply =
+        chunks.length === 1
+          ? await this.redis.xreadgroup(...g, 'BLOCK', blockMs, 'STREAMS', ...chunk, ...ids)
+          : await this.redis.xreadgroup(...g, 'STREAMS', ...chunk, ...ids);
+      for (const stream of chunk) found += this.handle(stream, entriesOf(reply, stream));
+    }
+    if (chunks.length > 1 && found === 0) await sleep(Math.min(blockMs, 100));
   }
 
-  /** Takes over entries another consumer read but never acknowledged, e.g. a replica killed mid-write. */
-  private async claimAbandoned(): Promise<void> {
+  /**
+   * Takes over entries another consumer read but never acknowledged, e.g. a replica killed mid-write, and trims
+   * what is acknowledged: a stream per channel each capped only by its writers' MAXLEN would hold days of heartbeats.
+   */
+  private async claimAbandoned(streams: readonly string[]): Promise<void> {
+    // Up to 100 streams at once: their commands share the connection's pipeline.
+    for (const chunk of chunked(streams, 100)) {
+      await Promise.all(chunk.map(async (s) => (await this.claimFrom(s), await this.trimAcknowledged(s))));
+    }
+    this.lastClaim = Date.now();
+  }
+
+  private async trimAcknowledged(stream: string): Promise<void> {
+    // The last delivered id first: whatever is delivered after it has a later id, so it is never below the trim point.
+    const [groups, pending] = await Promise.all([
+      this.redis.xinfo('GROUPS', stream),
+      this.redis.xpending(stream, consumerGroup),
+    ]);
+    const minId = trimPoint(pending, lastDeliveredId(groups, consumerGroup));
+    if (minId !== undefined) await this.redis.xtrim(stream, 'MINID', '~', minId);
+  }
+
+  private async claimFrom(stream: string): Promise<void> {
     let cursor = '0-0';
     for (let round = 0; round < 1000; round++) {
       const reply = (await this.redis.xautoclaim(
-        eventsStream,
+        stream,
         consumerGroup,
         this.opts.consumer,
         this.opts.claimIdleMs ?? 10_000,
@@ -223,20 +310,25 @@ export class EventsConsumer {
         'COUNT',
         500,
       )) as [string, Entry[], ...unknown[]];
-      this.handle((reply[1] ?? []).filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1])));
+      this.handle(
+        stream,
+        (reply[1] ?? []).filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1])),
+      );
       cursor = reply[0];
       if (cursor === '0-0') break;
     }
-    this.lastClaim = Date.now();
   }
 
-  private handle(entries: readonly Entry[]): void {
+  /** Folds the entries of one stream; returns how many there were. */
+  private handle(stream: string, entries: readonly Entry[]): number {
+    const channel = channelOfStream(stream);
+    if (!channel || entries.length === 0) return entries.length;
     const invalid: string[] = [];
     for (const [id, fields] of entries) {
-      const outcome = foldEntry(fields, (key) => this.observations.get(key));
+      const outcome = foldEntry(fields, channel, (key) => this.observations.get(key));
       if (outcome.kind === 'invalid') {
         invalid.push(id);
-        this.countInvalid(outcome.type, outcome.reason);
+        this.countInvalid(outcome);
         continue;
       }
       const { key, event, step } = outcome;
@@ -249,7 +341,8 @@ export class EventsConsumer {
       }
     }
     // Not awaited: a failed ack leaves the entry pending, to be claimed, found invalid and acked again later.
-    if (invalid.length > 0) void this.redis.xack(eventsStream, consumerGroup, ...invalid).catch(() => {});
+    if (invalid.length > 0) void this.redis.xack(stream, consumerGroup, ...invalid).catch(() => {});
+    return entries.length;
   }
 
   private readonly logged = new Set<string>();
@@ -260,13 +353,13 @@ export class EventsConsumer {
     log();
   }
 
-  private countInvalid(type: EventType | 'unknown', reason: string): void {
+  private countInvalid({ type, cause, reason }: Extract<EntryOutcome, { kind: 'invalid' }>): void {
     this.opts.invalidReports?.inc({ type });
     // The reason names the field and the expectation, never the data (which a writer bug could fill with anything).
-    this.logOnce(`invalid:${type}`, () =>
+    this.logOnce(`invalid:${type}:${cause}`, () =>
       this.opts.logger.warn(
-        { type, reason },
-        'invalid report acknowledged and skipped (logged once per type; counted in livestream_operator_reports_invalid_total)',
+        { type, cause, reason },
+        'invalid report acknowledged and skipped (logged once per type and cause; counted in livestream_operator_reports_invalid_total)',
       ),
     );
   }

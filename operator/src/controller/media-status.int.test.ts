@@ -5,7 +5,7 @@
 // of issue 12: a missing relay key degrades that relay only, an ffmpeg that keeps failing is not Live, and a ladder
 // change during a session waits for the next one without claiming its generation.
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
 import { sessionSettingsFingerprint } from '../../../contract/src/api/session-settings.ts';
@@ -13,7 +13,12 @@ import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
 import { liveStreams } from '../../../test/support/livestreams.ts';
 import { startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
-import { liveHeartbeat, reportWriter, type ReportWriter } from '../../../test/support/report-writer.ts';
+import {
+  channelConnection,
+  liveHeartbeat,
+  reportWriter,
+  type ReportWriter,
+} from '../../../test/support/report-writer.ts';
 import { useTestCluster } from '../../../test/support/test-namespace.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 import { finalizeJobName } from './desired/index.ts';
@@ -27,7 +32,13 @@ describe('relays, recording and transcoder health in the status', () => {
   const custom = cluster.kc.makeApiClient(CustomObjectsApi);
   const batch = cluster.kc.makeApiClient(BatchV1Api);
   let redis: RedisProcess;
-  let client: Redis;
+  // One connection per channel, with the credential the operator made for it (as the channel's pods connect).
+  const connections: Redis[] = [];
+  const writerFor = async (name: string): Promise<ReportWriter> => {
+    const redis = await channelConnection(cluster.kc.makeApiClient(CoreV1Api), cluster.namespace, name);
+    connections.push(redis);
+    return reportWriter(redis, cluster.namespace, name);
+  };
   let operator: OperatorProcess;
   let transcoder: ReportWriter;
   let relay: ReportWriter;
@@ -90,7 +101,6 @@ describe('relays, recording and transcoder health in the status', () => {
 
   beforeAll(async () => {
     redis = await startRedisProcess();
-    client = new Redis(redis.url);
     await applyLiveStreamCrd(cluster.kubectl);
     const core = cluster.kc.makeApiClient(CoreV1Api);
     for (const [name, data] of [
@@ -115,14 +125,14 @@ describe('relays, recording and transcoder health in the status', () => {
       recording: recordingSpec,
     });
     await until('a first status', (ls) => ls.status?.state);
-    transcoder = reportWriter(client, cluster.namespace, 'rec');
-    relay = reportWriter(client, cluster.namespace, 'rec');
+    transcoder = await writerFor('rec');
+    relay = await writerFor('rec');
     heartbeats = setInterval(beat, 3_000);
   });
 
   afterAll(async () => {
     clearInterval(heartbeats);
-    client?.disconnect();
+    for (const c of connections) c.disconnect();
     await operator?.stop();
     await redis?.stop();
   });
@@ -260,7 +270,7 @@ describe('relays, recording and transcoder health in the status', () => {
       relays: [{ name: 'youtube', url: 'rtmp://a.rtmp.youtube.com/live2', keySecretRef: { name: 'yt-key-absent' } }],
     });
     await streams.until('nokey', 'a first status', (ls) => ls.status?.state);
-    const writer = reportWriter(client, cluster.namespace, 'nokey');
+    const writer = await writerFor('nokey');
     const s = sessionId(4);
     await writer.report('publish-started', s, { resumed: false });
     await writer.report('heartbeat', s, liveHeartbeat(1));
@@ -273,7 +283,7 @@ describe('relays, recording and transcoder health in the status', () => {
   it('is not Live while ffmpeg keeps failing on what the encoder sends, and says why; Live again once segments flow', async () => {
     await streams.apply('broken', {});
     await streams.until('broken', 'a first status', (ls) => ls.status?.state);
-    const writer = reportWriter(client, cluster.namespace, 'broken');
+    const writer = await writerFor('broken');
     const s = sessionId(5);
     await writer.report('publish-started', s, { resumed: false });
     await writer.report('heartbeat', s, liveHeartbeat(0));
@@ -300,7 +310,7 @@ describe('relays, recording and transcoder health in the status', () => {
   it('says a ladder change waits for the next session, and claims its generation only then', async () => {
     await streams.apply('ladder', { ladder: { preset: '720p' } });
     const first = await streams.until('ladder', 'a first status', (ls) => (ls.status?.state ? ls : undefined));
-    const writer = reportWriter(client, cluster.namespace, 'ladder');
+    const writer = await writerFor('ladder');
     const s = sessionId(6);
     await writer.report('publish-started', s, { resumed: false, ladder: sessionSettingsFingerprint(first.spec) });
     await writer.report('heartbeat', s, liveHeartbeat(1, { ladder: sessionSettingsFingerprint(first.spec) }));

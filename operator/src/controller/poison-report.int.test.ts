@@ -8,7 +8,8 @@ import { liveStreams } from '../../../test/support/livestreams.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
 import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
-import { encodeEvent, eventsStream, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { encodeEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { channelStream } from '../../../contract/src/report-streams.ts';
 import { consumerGroup } from './events-consumer.ts';
 
 const invalidMetric = /^livestream_operator_reports_invalid_total\{type="session-ended"\} (\d+)$/m;
@@ -53,11 +54,13 @@ describe('a poison report between two valid ones', () => {
     const poison = encodeEvent(ended('s-poison', 2, now - 20_000)).map((v, i, all) =>
       all[i - 1] === 'data' ? '{}' : v,
     );
+    // Written as admin in one MULTI (which the channel's user may not run), into the channel's own stream.
+    const stream = channelStream({ namespace: cluster.namespace, name: 'show' });
     await client
       .multi()
-      .xadd(eventsStream, '*', ...encodeEvent(ended('s-first', 1, now - 30_000)))
-      .xadd(eventsStream, '*', ...poison)
-      .xadd(eventsStream, '*', ...encodeEvent(ended('s-second', 3, now - 10_000)))
+      .xadd(stream, '*', ...encodeEvent(ended('s-first', 1, now - 30_000)))
+      .xadd(stream, '*', ...poison)
+      .xadd(stream, '*', ...encodeEvent(ended('s-second', 3, now - 10_000)))
       .exec();
 
     // Well within the consumer's 10 s re-claim interval: nothing waits for a retry of the poison.
@@ -74,7 +77,7 @@ describe('a poison report between two valid ones', () => {
 
     const pending = await eventually(
       async () => {
-        const summary = (await client.xpending(eventsStream, consumerGroup)) as [number, ...unknown[]];
+        const summary = (await client.xpending(stream, consumerGroup)) as [number, ...unknown[]];
         return summary[0] === 0 ? summary[0] : undefined;
       },
       8_000,

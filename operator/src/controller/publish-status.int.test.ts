@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestCluster } from '../../../test/support/test-namespace.ts';
 import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
-import { eventsStream } from '../../../contract/src/reports.ts';
+import { channelStream } from '../../../contract/src/report-streams.ts';
 import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { startTranscoderLikeItsPod, type TranscoderProcess } from '../../../test/support/transcoder-process.ts';
 import { group, plural, version, type LiveStream } from '../../../contract/src/api/index.ts';
@@ -180,7 +180,10 @@ describe('publish state in the LiveStream status', () => {
     try {
       await eventually(
         async () => {
-          const summary = (await client.xpending(eventsStream, consumerGroup)) as [number, ...unknown[]];
+          const summary = (await client.xpending(
+            channelStream({ namespace: cluster.namespace, name: 'show' }),
+            consumerGroup,
+          )) as [number, ...unknown[]];
           return summary[0] === 0 ? true : undefined;
         },
         20_000,

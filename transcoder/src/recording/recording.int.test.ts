@@ -9,7 +9,8 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import HLS from 'hls-parser';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { channelEntries } from '../../../test/support/report-writer.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
 import { startPublisher, type Publisher, type PublisherOptions } from '../../../test/support/rtmp-publisher.ts';
@@ -83,7 +84,7 @@ async function events(): Promise<TranscoderEvent[]> {
   const c = new Redis(redis.url, { lazyConnect: true });
   await c.connect();
   try {
-    const entries = (await c.xrange(eventsStream, '-', '+')) as Array<[string, string[]]>;
+    const entries = await channelEntries(c);
     return entries.map(([, fields]) => parseEvent(fields));
   } finally {
     c.disconnect();

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsStream, type RelayStateData } from '../../../contract/src/reports.ts';
+import { type RelayStateData } from '../../../contract/src/reports.ts';
+import { channelEntries } from '../../../test/support/report-writer.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { pickFreePort, startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
@@ -113,7 +114,7 @@ async function events(): Promise<Entry[]> {
   const client = new Redis(redis.url, { lazyConnect: true });
   await client.connect();
   try {
-    const entries = (await client.xrange(eventsStream, '-', '+')) as Array<[string, string[]]>;
+    const entries = await channelEntries(client);
     return entries.map(([, fields]) => {
       const map = new Map<string, string>();
       for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);

@@ -1,13 +1,17 @@
-// The reporter against a real redis-server that is stopped and started again mid-run.
+// The reporter against a real redis-server that is stopped and started again mid-run, connected as its channel's
+// ACL user (the contract's rules, as the operator applies them): XADD to its own stream and PING are all it may do,
+// so these tests also prove the reporter sends nothing else. A restarted Redis has lost the user until it is applied
+// again (the operator does that after it reconnects).
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
+import { applyChannelUser, startRedisProcess, type RedisProcess } from '../../../test/support/redis-process.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
-import { eventsStream, parseEvent, type HeartbeatData, type TranscoderEvent } from '../../../contract/src/reports.ts';
+import { channelStream } from '../../../contract/src/report-streams.ts';
+import { parseEvent, type HeartbeatData, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 
 let redis: RedisProcess;
@@ -15,6 +19,19 @@ let reader: Redis;
 let reporter: Reporter | undefined;
 let metrics: TranscoderMetrics;
 let logLines: string[];
+let channelUrl: string;
+const news = { namespace: 'media', name: 'news' };
+const eventsStream = channelStream(news);
+const password = 'reporter-test-password-0123';
+/** What the operator does after (re)connecting to Redis. */
+const applyUser = async () => (channelUrl = await applyChannelUser(reader, redis.url, news, password));
+/** Starts Redis again and applies the user `afterMs` later (the reporter reconnects first and is refused). */
+async function restartRedis(afterMs: number): Promise<void> {
+  await redis.start();
+  await new Promise((r) => setTimeout(r, afterMs));
+  await waitFor('admin reconnected', () => reader.ping());
+  await applyUser();
+}
 
 const heartbeat = (n: number): HeartbeatData => ({
   state: 'live',
@@ -40,7 +57,7 @@ function makeReporter(maxBuffered?: number): Reporter {
     },
   });
   reporter = createReporter({
-    redisUrl: redis.url,
+    redisUrl: channelUrl,
     namespace: 'media',
     name: 'news',
     metrics,
@@ -66,6 +83,8 @@ beforeEach(async () => {
   await redis.start();
   await reader.ping();
   await reader.del(eventsStream);
+  await applyUser();
+  await reader.call('ACL', 'LOG', 'RESET');
   metrics = createTranscoderMetrics(new Registry(), { defaultMetrics: false });
   logLines = [];
 });
@@ -99,6 +118,8 @@ describe('reporter', () => {
       'data',
     ]);
     expect(r.buffered).toBe(0);
+    // Nothing the reporter sent was refused: its connection needs no more than the channel's rules grant.
+    expect(await reader.call('ACL', 'LOG')).toEqual([]);
   });
 
   it('buffers while Redis is down and delivers everything in order when it returns', async () => {
@@ -114,7 +135,8 @@ describe('reporter', () => {
       await waitFor('reports buffered', () => r.buffered >= 50);
       r.report('publish-started', 's2', { resumed: true });
       expect(await metrics.reportsBuffered.get()).toMatchObject({ values: [{ value: r.buffered }] });
-      await redis.start(); // a fresh, empty server: only what was buffered (and later reports) can appear
+      // A fresh, empty server: only what was buffered (and later reports) can appear; the user comes 1.5 s after.
+      await restartRedis(1_500);
       await waitFor('buffer drained', () => r.buffered === 0);
     } finally {
       clearInterval(tick);
@@ -145,7 +167,7 @@ describe('reporter', () => {
     r.report('ffmpeg-failed', 's3', { exitCode: 1, signal: null, restarts: 1 }); // seq 14
     expect(r.buffered).toBe(6);
     expect((await metrics.reportsDroppedTotal.get()).values[0]?.value).toBe(13 - 6);
-    await redis.start();
+    await restartRedis(0);
     await waitFor('buffer drained', () => r.buffered === 0);
     await waitFor('all delivered', async () => (await reader.xlen(eventsStream)) === 6);
     const events = await readAll();

@@ -1,12 +1,14 @@
-// Sends reports to the Redis stream `livestream:events` without ever blocking or failing the stream: report() only
-// queues; one writer loop delivers the queue in order (XADD batches in a pipeline) whenever Redis is ready. ioredis's
-// own offline queue is off so that ordering and the bound on memory are ours (see report-buffer.ts).
+// Sends reports to the channel's own Redis stream (`livestream:events:<namespace>:<name>`, contract/src/report-streams.ts)
+// without ever blocking or failing the stream: report() only queues; one writer loop delivers the queue in order (XADD
+// batches in a pipeline) whenever Redis is ready. ioredis's own offline queue is off so that ordering and the bound on
+// memory are ours (see report-buffer.ts). The URL carries the channel's ACL user, which may only XADD to that stream
+// (and PING): the connection sends nothing else (no INFO ready check, no CLIENT SETINFO).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
+import { channelStream } from '../../../contract/src/report-streams.ts';
 import {
   encodeEvent,
-  eventsStream,
   eventsStreamMaxLen,
   isLifecycleEvent,
   type EventDataByType,
@@ -61,6 +63,9 @@ function connectionOptions(stopped: () => boolean): RedisOptions {
     retryStrategy: (attempt) => (stopped() ? null : backoffDelay(attempt, reconnectBackoff)),
     connectTimeout: 5_000,
     lazyConnect: false,
+    // The channel user may not run INFO or CLIENT SETINFO (contract/src/report-streams.ts: channelAclRules).
+    enableReadyCheck: false,
+    disableClientInfo: true,
   };
 }
 
@@ -69,6 +74,7 @@ class RedisReporter implements Reporter {
   private readonly batchSize: number;
   private readonly buffer: ReportBuffer<Pending>;
   private readonly redis: Redis;
+  private readonly stream: string;
   private seq = 0;
   private inFlight = 0;
   private closed = false;
@@ -80,6 +86,7 @@ class RedisReporter implements Reporter {
     this.options = options;
     this.batchSize = options.batchSize ?? 100;
     this.buffer = new ReportBuffer<Pending>(options.maxBuffered ?? 10_000);
+    this.stream = channelStream(options);
     this.redis = new Redis(
       redisUrl,
       connectionOptions(() => this.closed),
@@ -205,7 +212,7 @@ class RedisReporter implements Reporter {
   private async xaddAll(batch: readonly Pending[]): Promise<number> {
     const pipeline = this.redis.pipeline();
     for (const event of batch) {
-      pipeline.xadd(eventsStream, 'MAXLEN', '~', eventsStreamMaxLen, '*', ...encodeEvent(event));
+      pipeline.xadd(this.stream, 'MAXLEN', '~', eventsStreamMaxLen, '*', ...encodeEvent(event));
     }
     const results = (await pipeline.exec()) ?? [];
     // Commands on one connection complete in order: keep the delivered prefix, retry the rest.

@@ -10,6 +10,8 @@ import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import type { BuildContext } from './context.ts';
 import { buildConfigMap } from './config-map.ts';
 import { buildDeployment } from './deployment.ts';
+import { channelRedisUrl } from '../../../../contract/src/report-streams.ts';
+import { channelOf } from './redis-secret.ts';
 import { buildRedisSecret } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
@@ -45,7 +47,9 @@ describe('child manifests on a real API server', () => {
     const c = { ...ctx, redis: { secretName: `${ls.metadata.name}-redis`, key: 'url' } };
     return [
       ...(ls.spec.streamKey ? [] : [buildStreamKeySecret(ls, { streamKey: 'a-test-key-that-is-long-enough' })]),
-      buildRedisSecret(ls, { redisUrl: 'redis://redis.lso-system:6379' }),
+      buildRedisSecret(ls, {
+        redisUrl: channelRedisUrl('redis://redis.lso-system:6379', channelOf(ls), 'channel-password-0123456789'),
+      }),
       buildConfigMap(ls, c),
       buildDeployment(ls, c),
       buildService(ls, c),

@@ -7,7 +7,8 @@ import { buildConfigMap } from './config-map.ts';
 import { buildDeployment, restartHashAnnotation } from './deployment.ts';
 import { childNames, selectorLabels } from './metadata.ts';
 import { buildPodMonitor } from './pod-monitor.ts';
-import { buildRedisSecret } from './redis-secret.ts';
+import { channelRedisUrl } from '../../../../contract/src/report-streams.ts';
+import { buildRedisSecret, channelOf } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
 import { buildIngestKeysSecret, keySetOf } from './ingest-keys-secret.ts';
@@ -19,6 +20,9 @@ const ctx: BuildContext = {
 };
 const key = 'k3y_Of-Test-0123456789abcdefXYZ';
 const minimal = () => storedLiveStream(minimalExample);
+/** A channel credential as the redis-credential step makes it (a fixed password here). */
+const channelUrl = (ls: LiveStream, operatorUrl = 'redis://:pw@redis.lso-system:6379/0') =>
+  channelRedisUrl(operatorUrl, channelOf(ls), 'channel-password-0123456789');
 const full = () => storedLiveStream(fullExample);
 
 // The operator without Redis: no Redis Secret is made, so none may be referenced.
@@ -27,7 +31,7 @@ const { redis: _redis, ...ctxWithoutRedis } = ctx;
 function allChildren(ls: LiveStream, build: BuildContext = ctx) {
   return [
     ...(ls.spec.streamKey ? [] : [buildStreamKeySecret(ls, { streamKey: key })]),
-    ...(build.redis ? [buildRedisSecret(ls, { redisUrl: 'redis://:pw@redis.lso-system:6379/0' })] : []),
+    ...(build.redis ? [buildRedisSecret(ls, { redisUrl: channelUrl(ls) })] : []),
     buildConfigMap(ls, build),
     buildDeployment(ls, build),
     buildService(ls, build),
@@ -147,10 +151,14 @@ describe('ingest keys Secret', () => {
 });
 
 describe('Redis Secret', () => {
-  it('copies the URL into the LiveStream’s namespace', () => {
-    const secret = buildRedisSecret(minimal(), { redisUrl: 'rediss://redis:6380' });
+  it('holds the channel’s own credential in the LiveStream’s namespace', () => {
+    const url = channelUrl(minimal(), 'rediss://redis:6380');
+    const secret = buildRedisSecret(minimal(), { redisUrl: url });
     expect(secret.metadata?.name).toBe(childNames(minimal()).redisSecret);
-    expect(Buffer.from(secret.data!.url!, 'base64').toString()).toBe('rediss://redis:6380');
+    expect(Buffer.from(secret.data!.url!, 'base64').toString()).toBe(url);
+    expect(() => buildRedisSecret(minimal(), { redisUrl: 'rediss://:admin-pw-0123456789abc@redis:6380' })).toThrow(
+      /channel's own/,
+    );
     expect(() => buildRedisSecret(minimal(), { redisUrl: 'http://redis' })).toThrow(/redis:\/\//);
   });
 });

@@ -9,6 +9,8 @@ import { desiredHashAnnotation, isSubset, withDesiredHash } from '../../k8s/sema
 import { buildDeployment } from '../desired/index.ts';
 import { applyChildrenStep, InvalidSpecs, knownInvalidSpecStep, type ChildrenDeps } from './children.ts';
 import { runSteps, type ReconcileState } from './step.ts';
+import { channelRedisUrl } from '../../../../contract/src/report-streams.ts';
+import { channelOf } from '../desired/redis-secret.ts';
 
 const silent = {
   info: () => {},
@@ -73,6 +75,8 @@ const state = (ls: LiveStream, extraLabels?: Record<string, string>): ReconcileS
   build: { image: 'img:1', redis: { secretName: 'full-redis', key: 'url' }, ...(extraLabels ? { extraLabels } : {}) },
   missing: { relays: {} },
   relayKeys: { youtube: 'yt-0123', twitch: 'tw-0123' },
+  // What the redis-credential step hands on: the channel's own credential.
+  redisSecretUrl: channelRedisUrl('redis://redis:6379', channelOf(ls), 'channel-password-0123456789'),
 });
 
 describe('the apply-children step', () => {

@@ -56,8 +56,9 @@ export function desiredChildren(
 ): [resource: string, desired: KubernetesObject][] {
   const { ls, build } = state;
   const children: [string, KubernetesObject][] = [];
-  if (deps.redisUrl)
-    children.push([childResources.secrets, buildRedisSecret(ls, { ...build, redisUrl: deps.redisUrl })]);
+  // The channel's own credential, from the redis-credential step (never the operator's URL).
+  if (deps.redisUrl && state.redisSecretUrl)
+    children.push([childResources.secrets, buildRedisSecret(ls, { ...build, redisUrl: state.redisSecretUrl })]);
   children.push(
     [childResources.secrets, buildRelayKeysSecret(ls, { ...build, keys: state.relayKeys })],
     [childResources.configMaps, buildConfigMap(ls, build)],

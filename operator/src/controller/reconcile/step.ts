@@ -32,6 +32,8 @@ export interface ReconcileState {
   ingestKeys?: IngestKeySet;
   invalidSpec?: string;
   applyError?: string;
+  /** The URL of the "<name>-redis" Secret (the channel's own credential); absent without Redis. */
+  redisSecretUrl?: string;
   /** status.recordings with this reconcile's Job outcomes; absent: keep what status has. */
   recordings?: RecordingStatus[];
 }
