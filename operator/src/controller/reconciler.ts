@@ -21,6 +21,7 @@ import {
 } from './reconcile/children.ts';
 import { defaultFigureWritesPerSecond, FigureBudget } from './reconcile/figure-budget.ts';
 import { lostSessionStep } from './reconcile/lost-session.ts';
+import { RedisCredentials, type RedisCredentialDeps } from './reconcile/redis-credential.ts';
 import { finalizeJobsStep, recordingsStep } from './reconcile/recordings.ts';
 import { IngestKeys } from './reconcile/ingest-keys.ts';
 import { SecretReads, secretMetadataResource } from './reconcile/secrets.ts';
@@ -56,8 +57,10 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   image: string;
-  /** The operator's Redis URL, copied into each namespace; undefined runs without reports. */
+  /** The operator's Redis URL (each channel gets its own user on it); undefined runs without reports. */
   redisUrl: string | undefined;
+  /** Applies each channel's Redis ACL user (RedisChannels); absent without Redis. */
+  channels?: RedisCredentialDeps['channels'];
   /** A node's address for the URLs of NodePort Services (LSO_NODE_ADDRESS); without it they show the cluster DNS name. */
   nodeAddress?: string;
   /** Chart-wide placement of the media pods; spec.placement overrides it field by field. */
@@ -79,6 +82,7 @@ export interface ReconcilerDeps {
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly secrets: SecretReads;
+  private readonly redisCredentials: RedisCredentials;
   private readonly invalidSpecs = new InvalidSpecs();
   private readonly settingsSeen = new SessionSettingsSeen();
   private readonly ingestKeys: IngestKeys;
@@ -100,10 +104,12 @@ export class Reconciler {
       new FigureBudget(deps.figureWritesPerSecond ?? defaultFigureWritesPerSecond),
     );
     const children = { ...deps, core };
+    this.redisCredentials = new RedisCredentials(deps);
     const recordings = { ...deps, observation: (key: string) => deps.reports?.observation(key) };
     this.steps = [
       this.secrets.step(),
       lostSessionStep(deps.reports, heartbeatTtlMs, deps.onTransition),
+      this.redisCredentials.step(),
       knownInvalidSpecStep(this.invalidSpecs),
       streamKeyStep(children),
       this.ingestKeys.step(),
@@ -161,6 +167,7 @@ export class Reconciler {
   private forget(key: string, namespace: string, name: string): void {
     this.statusWriter.forget(key);
     this.secrets.forget(key);
+    this.redisCredentials.forget(key);
     this.invalidSpecs.forget(key);
     this.settingsSeen.forget(key);
     this.streamMetrics.forget(key, namespace, name);
