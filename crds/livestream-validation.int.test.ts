@@ -100,7 +100,26 @@ const invalid: Array<[string, Input, RegExp]> = [
     { ingest: { serviceType: 'ExternalName' } },
     /spec\.ingest\.serviceType: Unsupported value: "ExternalName"/,
   ],
-  ['a stream key without a Secret', { streamKey: {} }, /spec\.streamKey\.secretRef: Required value/],
+  [
+    'a grace period above 24h',
+    { streamKey: { rotationGracePeriod: '25h' } },
+    /spec\.streamKey\.rotationGracePeriod: Invalid value: .*streamKey\.rotationGracePeriod must be at most 24h/,
+  ],
+  [
+    'a grace period of 1441 minutes',
+    { streamKey: { rotationGracePeriod: '1441m' } },
+    /spec\.streamKey\.rotationGracePeriod: Invalid value: .*must be at most 24h/,
+  ],
+  ...['10', '1d', '-5m', '1.5h', '10m1h', '10M', ' 10m'].map((bad): [string, Input, RegExp] => [
+    `a grace period of ${JSON.stringify(bad)}`,
+    { streamKey: { rotationGracePeriod: bad } },
+    /spec\.streamKey\.rotationGracePeriod: Invalid value: .*should match/,
+  ]),
+  [
+    'an empty grace period',
+    { streamKey: { rotationGracePeriod: '' } },
+    /spec\.streamKey\.rotationGracePeriod: Invalid value: "": .*at least 2 chars/,
+  ],
   [
     'a relay over HTTP',
     { relays: [relay('web', 'https://live.example.com/app')] },
@@ -250,6 +269,19 @@ describe('LiveStream CRD', () => {
   });
 
   it.each([
+    [{}, { rotationGracePeriod: '10m' }],
+    [{ rotationGracePeriod: '0s' }, { rotationGracePeriod: '0s' }],
+    [{ rotationGracePeriod: '24h' }, { rotationGracePeriod: '24h' }],
+    [
+      { rotationGracePeriod: '1h30m15s', secretRef: { name: 'k' } },
+      { rotationGracePeriod: '1h30m15s', secretRef: { name: 'k', key: 'streamKey' } },
+    ],
+  ])('accepts the stream key %j without a required secretRef and stores %j', async (written, stored) => {
+    await apply({ apiVersion, kind: 'LiveStream', metadata: { name: 'grace' }, spec: { streamKey: written } });
+    expect((await get('grace')).spec.streamKey).toEqual(stored);
+  });
+
+  it.each([
     ['minimal', minimalExample],
     ['full', fullExample],
   ])('accepts the %s example and fills in the defaults the fixtures assume', async (name, example) => {
@@ -370,6 +402,7 @@ describe('LiveStream CRD', () => {
       'BITRATE',
       'AGE',
       'MESSAGE',
+      'PREVIOUS KEY EXPIRES',
     ]);
     const row = rows.find((r) => r.startsWith('with-status '));
     expect(row?.split(/\s{2,}/)).toEqual([

@@ -167,6 +167,7 @@ export class Reconciler {
   private forget(key: string, namespace: string, name: string): void {
     this.statusWriter.forget(key);
     this.secrets.forget(key);
+    this.ingestKeys.forget(key);
     this.redisCredentials.forget(key);
     this.invalidSpecs.forget(key);
     this.settingsSeen.forget(key);

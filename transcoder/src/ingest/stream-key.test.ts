@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,11 @@ describe('openStreamKey with the operator key set', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  // As the kubelet swaps a Secret volume: never a half-written file.
+  const replace = async (file: string, content: string) => {
+    await writeFile(`${file}.tmp`, content);
+    await rename(`${file}.tmp`, file);
+  };
   const waitUntil = async (probe: () => boolean) => {
     const deadline = Date.now() + 5_000;
     while (!probe() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -102,14 +107,14 @@ describe('openStreamKey with the operator key set', () => {
       expect(key.matches('key-one')).toBe(true);
       expect(key.matches('key-two')).toBe(false);
       const rotated = rollKeySet(first, keyDigest('key-two'), clock, 90_000).set;
-      await writeFile(file, serializeKeySet(rotated));
+      await replace(file, serializeKeySet(rotated));
       await waitUntil(() => key.matches('key-two'));
       expect(key.matches('key-two')).toBe(true);
       expect(key.matches('key-one')).toBe(true);
       expect(reloads).toEqual([{ keys: 2, previousKeyExpiresAt: '2026-12-01T12:01:30Z' }]);
       expect(JSON.stringify(reloads)).not.toContain(keyDigest('key-one'));
 
-      await writeFile(file, '{"keys": [');
+      await replace(file, '{"keys": [');
       await waitUntil(() => errors.length > 0);
       expect(String(errors[0])).toMatch(/not JSON/);
       expect(key.matches('key-two')).toBe(true);
