@@ -18,6 +18,7 @@ import {
   buildRelayKeysSecret,
   buildService,
   childNames,
+  ingestKeysSecretName,
   type BuildContext,
 } from '../../operator/src/controller/desired/index.ts';
 import { parseAndResolve } from '../../transcoder/src/config/load-livestream.ts';
@@ -110,7 +111,9 @@ describe.each(examples)('the pod contract, on the %s example', (_, ls) => {
     expect(config).toMatchObject({ name: ls.metadata.name, namespace: ls.metadata.namespace });
 
     const key = volumeAt(pod, transcoder, settings.streamKeyPath);
-    expect(key?.volume.secret?.secretName).toBe(childNames(ls).streamKeySecret);
+    // The operator's key set (digests only), never the user's Secret itself.
+    expect(key?.volume.secret?.secretName).toBe(ingestKeysSecretName(ls));
+    expect(path.basename(settings.streamKeyPath)).toBe(contract.ingestKeysFileName);
     expectSecretFile(key?.volume, key?.relative ?? '');
 
     expectWritable(pod, transcoder, settings.hlsDir);
