@@ -15,7 +15,7 @@ import {
   previousKeyExpiry,
   type IngestKeySet,
 } from '../../../contract/src/ingest-keys.ts';
-import { watchFile, type WatchedFile } from '../config/watched-file.ts';
+import { watchFile, type WatchedFile } from '../../../contract/src/watched-file.ts';
 
 export interface StreamKey {
   matches(candidate: string): boolean;

@@ -16,7 +16,7 @@ import * as contract from '../../../contract/src/pod-contract.ts';
 import { parseAndResolve } from '../config/load-livestream.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
 import { defaultRelayBackoff, programUrl, relaySettings } from '../config/settings.ts';
-import { watchFile } from '../config/watched-file.ts';
+import { watchFile } from '../../../contract/src/watched-file.ts';
 import { createReporter } from '../report/reporter.ts';
 import type { ReportLog } from '../report/report-log.ts';
 import { handleReportLogRequest, newReportLog, teeReporter } from '../report/report-log-server.ts';

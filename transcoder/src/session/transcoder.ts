@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { parseAndResolve } from '../config/load-livestream.ts';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
-import { watchFile, type WatchedFile } from '../config/watched-file.ts';
+import { watchFile, type WatchedFile } from '../../../contract/src/watched-file.ts';
 import { startOrigin, type Origin } from '../hls/origin.ts';
 import { startIngest, type Ingest } from '../ingest/ingest-server.ts';
 import { openStreamKey, type StreamKey } from '../ingest/stream-key.ts';
