@@ -31,7 +31,9 @@ export function strippedMetadata<T extends KubernetesObject>(obj: T): T {
 export function metadataOnly<T extends KubernetesObject>(list: Lister<T>): Lister<T> {
   const wrapped = async () => {
     const result = await list();
-    return { ...result, items: result.items.map(strippedMetadata) };
+    // An empty PartialObjectMetadataList comes as `"items": null` (the API server's nil slice), not [].
+    const items = (result.items as T[] | null | undefined) ?? [];
+    return { ...result, items: items.map(strippedMetadata) };
   };
   return Object.assign(wrapped, { [metadataOnlyList]: true });
 }
