@@ -172,7 +172,7 @@ describe('RBAC', () => {
       'core/secrets: get,list,watch,create,patch',
       'core/configmaps: list,watch,create,patch',
       'core/services: list,watch,create,patch',
-      'core/pods: list,patch',
+      'core/pods: list,watch,patch',
       'apps/deployments: list,watch,create,patch',
       'monitoring.coreos.com/podmonitors: list,watch,create,patch',
       'batch/jobs: get,list,watch,create,delete',

@@ -18,6 +18,7 @@ import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
+import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
 import { reportEvents } from './controller/report-events.ts';
 import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,7 +50,8 @@ const events = new EventRecorder(kc, 'livestream-operator', logger);
 const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
 
 let controller: Controller<LiveStream> | undefined;
-let consumer: EventsConsumer | undefined;
+/** Where reports come from: Redis streams, or without Redis the transcoder pods' own report logs. */
+let consumer: EventsConsumer | ReportPoller | undefined;
 let channels: RedisChannels | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
@@ -75,8 +77,17 @@ async function servesKind(mine: number, apiGroup: string, apiVersion: string, re
 
 const controllerGet = (key: string): LiveStream | undefined => controller?.get(...splitKeyPair(key));
 
-function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer {
+/** One handler for either source: count the report, record what its transition means, reconcile its LiveStream. */
+function reportHandler(): ConstructorParameters<typeof EventsConsumer>[0]['onReport'] {
   const recordTransition = reportEvents({ metrics, events, liveStream: controllerGet });
+  return (key, transition, event) => {
+    metrics.reportsConsumed.inc({ type: event.type });
+    recordTransition(key, transition);
+    controller?.queue.add(key);
+  };
+}
+
+function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer {
   const r = new EventsConsumer({
     redisUrl,
     consumer: identity,
@@ -84,11 +95,7 @@ function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer
     channels: streams,
     streamsPerRead: config.reportStreamsPerRead,
     invalidReports: metrics.reportsInvalid,
-    onReport: (key, transition, event) => {
-      metrics.reportsConsumed.inc({ type: event.type });
-      recordTransition(key, transition);
-      controller?.queue.add(key);
-    },
+    onReport: reportHandler(),
   });
   r.start();
   return r;
@@ -106,7 +113,17 @@ async function startController(mine: number): Promise<void> {
     channels = new RedisChannels({ redisUrl: config.redisUrl, group: consumerGroup, logger });
     channels.start();
     consumer = startConsumer(config.redisUrl, channels);
-  } else logger.warn('no LSO_REDIS_URL: publish state cannot be observed (Publishing=Unknown, ReportsUnavailable)');
+  } else {
+    logger.info('no LSO_REDIS_URL: reports are polled from the transcoder pods');
+    const invalidReports = metrics.reportsInvalid;
+    consumer = startReportPoller({
+      kc,
+      namespace: config.watchNamespace,
+      logger,
+      invalidReports,
+      onReport: reportHandler(),
+    });
+  }
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
