@@ -10,11 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { createBucket } from '../support/s3-server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ffprobe } from '../support/media-probe.ts';
+import { channelStream, channelUser } from '../../contract/src/report-streams.ts';
 import { startPublisher, type Publisher, type PublisherOptions } from '../support/rtmp-publisher.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
@@ -282,6 +284,51 @@ describe('a LiveStream on a real node', () => {
       { timeoutMs: 60_000, intervalMs: 1_000 },
     );
     expect(frames).toBeGreaterThanOrEqual(90);
+  });
+
+  it("gives the channel's pod a Redis credential that can only append to its own reports stream", async () => {
+    // What the transcoder pod gets in <name>-redis, used from the host through the Redis Service's cluster IP.
+    const secret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${name}-redis`]);
+    const url = new URL(Buffer.from(secret.data.url ?? '', 'base64').toString());
+    expect(url.username).toBe(channelUser({ namespace: cluster.namespace, name }));
+    const [service, serviceNamespace] = url.hostname.split('.');
+    const ip = (
+      await cluster.kubectl([
+        'get',
+        'svc',
+        service ?? '',
+        '-n',
+        serviceNamespace ?? '',
+        '-o',
+        'jsonpath={.spec.clusterIP}',
+      ])
+    ).trim();
+    const redis = new Redis({
+      host: ip,
+      port: Number(url.port || 6379),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      enableReadyCheck: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    try {
+      await redis.connect();
+      const own = channelStream({ namespace: cluster.namespace, name });
+      const other = channelStream({ namespace: cluster.namespace, name: 'nodeport' });
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['XADD to another channel', () => redis.xadd(other, '*', 'type', 'heartbeat')],
+        ['XADD MAXLEN 0 to another channel', () => redis.xadd(other, 'MAXLEN', '0', '*', 'type', 'x')],
+        ['XRANGE of its own stream', () => redis.xrange(own, '-', '+')],
+        ['XTRIM of another channel', () => redis.xtrim(other, 'MAXLEN', 0)],
+        ['DEL of another channel', () => redis.del(other)],
+        ['KEYS', () => redis.keys('*')],
+        ['ACL LIST', () => redis.call('ACL', 'LIST')],
+      ];
+      for (const [what, attempt] of attempts) await expect(attempt(), what).rejects.toThrow(/NOPERM/);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('comes back Live after its transcoder pod is deleted mid-stream (the publisher reconnects)', async () => {
