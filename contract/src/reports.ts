@@ -1,5 +1,6 @@
-// Reports from a transcoder pod to the operator, over the Redis stream `livestream:events`. Both sides import this
-// file: the transcoder to write entries, the operator to parse them. Keep it free of Redis and Node APIs: its only
+// Reports from a transcoder pod to the operator: over the channel's own Redis stream (report-streams.ts), or without
+// Redis through the pod's report log (report-log.ts). Both sides import this file: the transcoder to write entries,
+// the operator to parse them. Keep it free of Redis and Node APIs: its only
 // dependency is zod, which validates every entry against the schemas below (the types are inferred from them).
 //
 // Entry fields (all strings, as Redis stores them): type, namespace, name, session, seq, ts, data (JSON).
@@ -9,7 +10,6 @@
 import { z } from 'zod';
 import type { RelayState } from './api/livestream.generated.ts';
 
-export const eventsStream = 'livestream:events';
 export const eventsStreamMaxLen = 100_000;
 
 export const eventTypes = [
