@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { keyDigest } from './ingest-keys.ts';
 import {
   indexRouteTable,
   lookupKey,
   parseRouteTable,
+  routeHashOfDigest,
   routeKeyHash,
   serializeRouteTable,
   type RouteEntry,
@@ -31,6 +33,25 @@ describe('routeKeyHash', () => {
       expect(routeKeyHash(secret, `${k}\n`)).toBe(routeKeyHash(secret, k));
       expect(routeKeyHash(randomBytes(32), k)).not.toBe(routeKeyHash(secret, k));
       expect(routeKeyHash(secret, k)).not.toContain(Buffer.from(k).toString('hex'));
+    }
+  });
+});
+
+describe('routeHashOfDigest', () => {
+  it("is HMAC-SHA256 over the key's SHA-256 bytes: the key set's digest gives the key's route hash", () => {
+    for (let i = 0; i < 20; i++) {
+      const key = randomBytes(6 + i).toString('base64url');
+      const digest = keyDigest(key) ?? '';
+      const expected = createHmac('sha256', secret).update(createHash('sha256').update(key).digest()).digest('hex');
+      expect(routeHashOfDigest(secret, digest)).toBe(expected);
+      expect(routeKeyHash(secret, ` ${key}\n`)).toBe(expected);
+      expect(routeHashOfDigest(randomBytes(32), digest)).not.toBe(expected);
+    }
+  });
+
+  it('refuses what is not a digest', () => {
+    for (const bad of ['', 'ab', 'A'.repeat(64), 'g'.repeat(64), '0'.repeat(63), '0'.repeat(65)]) {
+      expect(() => routeHashOfDigest(secret, bad)).toThrow(/64 lowercase hex/);
     }
   });
 });

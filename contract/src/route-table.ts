@@ -1,14 +1,17 @@
 // The gateway's route table: which channel (and which of its backends) a stream key opens, without the key. The
 // operator publishes it; every gateway replica loads it and looks up what an encoder presents. An entry names a key
-// only by its keyed hash, HMAC-SHA256(routing secret, key) in hex: a table that leaks (a log, a copied ConfigMap)
-// does not let anyone test guesses offline without the routing secret too. A channel has one entry per key it
-// accepts: the current key (no notAfter) and, during a rotation's grace, the superseded ones (notAfter = when they stop).
+// only by its keyed hash, HMAC-SHA256(routing secret, SHA-256(key)) in hex: a table that leaks (a log, a copied
+// ConfigMap) does not let anyone test guesses offline without the routing secret too. The HMAC is taken over the key's
+// digest, the one the channel's key set already holds (ingest-keys.ts), so the operator derives every entry, the
+// superseded keys' too, from the key set it has written, without ever needing a key in plaintext again (ADR 0013).
+// A channel has one entry per key it accepts: the current key (no notAfter) and, during a rotation's grace, the
+// superseded ones (notAfter = when they stop).
 //
 // { "version": 1, "entries": [ { "keyHash": "<hex>", "namespace": "ns", "name": "ch", "app": "live",
 //                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080" } ] }
 //
 // Every function here is pure; time comes in as `nowMs`.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { normalizeKey } from './ingest-keys.ts';
 
@@ -93,7 +96,13 @@ export const routeTableSchema = z
 
 /** The keyed hash an entry names a key by (hex). The key is normalized as the transcoder reads it from its Secret. */
 export function routeKeyHash(secret: Buffer | string, key: string): string {
-  return createHmac('sha256', secret).update(normalizeKey(key), 'utf8').digest('hex');
+  return routeHashOfDigest(secret, createHash('sha256').update(normalizeKey(key), 'utf8').digest('hex'));
+}
+
+/** The same keyed hash from the key's SHA-256 digest (hex, as in a key set): what the operator publishes. */
+export function routeHashOfDigest(secret: Buffer | string, sha256: string): string {
+  if (!hex64.test(sha256)) throw new Error('a key digest must be 64 lowercase hex digits');
+  return createHmac('sha256', secret).update(Buffer.from(sha256, 'hex')).digest('hex');
 }
 
 /** Parses and checks a serialized table; throws (naming the field, never echoing a value) when it is not one. */

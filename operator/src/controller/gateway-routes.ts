@@ -1,0 +1,70 @@
+// The gateway's route table from the operator's view of the channels (pure; the runner that writes it is
+// gateway-routes-runner.ts). A channel is routed when its LiveStream is not paused nor being deleted and its key set
+// ("<name>-ingest-keys", contract/src/ingest-keys.ts) accepts a key: one entry per accepted key, named by
+// routeHashOfDigest(routing secret, the key's digest), so the current key and the superseded ones in their grace
+// (with the set's own notAfter) come from the set alone, with no key in plaintext (ADR 0013). The backend is the
+// channel's Service by its cluster DNS name, which follows a replaced pod without a table change.
+import type { LiveStream } from '../../../contract/src/api/index.ts';
+import type { IngestKeySet } from '../../../contract/src/ingest-keys.ts';
+import { ports } from '../../../contract/src/pod-contract.ts';
+import {
+  routeHashOfDigest,
+  routeTableVersion,
+  type RouteEntry,
+  type RouteTable,
+} from '../../../contract/src/route-table.ts';
+import { childNames } from './desired/index.ts';
+
+export interface RoutedChannel {
+  ls: LiveStream;
+  /** The channel's key set as last written; undefined while the operator has not written one. */
+  keySet: IngestKeySet | undefined;
+}
+
+export interface RoutePlan {
+  table: RouteTable;
+  /** Channels ("namespace/name") that share a key with another: none of them is routed by that key. */
+  conflicts: string[];
+}
+
+/** The RTMP app of a channel: spec.ingest.app, "live" when absent (the CRD's default). */
+const appOf = (ls: LiveStream): string => ls.spec.ingest?.app ?? 'live';
+
+/** The entries of one channel; none while paused, being deleted, or with no accepted key. */
+export function channelEntries(channel: RoutedChannel, secret: Buffer | string, nowMs: number): RouteEntry[] {
+  const { ls, keySet } = channel;
+  const { name, namespace } = ls.metadata;
+  if (!name || !namespace || ls.spec.paused === true || ls.metadata.deletionTimestamp) return [];
+  const host = `${childNames(ls).service}.${namespace}.svc`;
+  const backend = { namespace, name, app: appOf(ls), rtmp: `${host}:${ports.rtmp}`, http: `${host}:${ports.http}` };
+  return (keySet?.keys ?? [])
+    .filter((k) => k.notAfter === undefined || Date.parse(k.notAfter) > nowMs)
+    .map((k) => ({
+      keyHash: routeHashOfDigest(secret, k.sha256),
+      ...(k.notAfter !== undefined && { notAfter: k.notAfter }),
+      ...backend,
+    }));
+}
+
+const channelOf = (e: RouteEntry): string => `${e.namespace}/${e.name}`;
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The table of every routed channel, in a canonical order (equal inputs give equal bytes, so an unchanged fleet is
+ * never written again). A key hash claimed by two channels (two LiveStreams given the same key) routes to neither:
+ * the gateway refuses a table with such an entry whole, and guessing which channel was meant would send one
+ * tenant's encoder into another's channel.
+ */
+export function buildRouteTable(channels: readonly RoutedChannel[], secret: Buffer | string, nowMs: number): RoutePlan {
+  const entries = channels.flatMap((c) => channelEntries(c, secret, nowMs));
+  const owners = new Map<string, Set<string>>();
+  for (const e of entries) owners.set(e.keyHash, (owners.get(e.keyHash) ?? new Set()).add(channelOf(e)));
+  const shared = (e: RouteEntry) => (owners.get(e.keyHash)?.size ?? 0) > 1;
+  const conflicts = [...new Set(entries.filter(shared).map(channelOf))].sort();
+  const kept = entries
+    .filter((e) => !shared(e))
+    .sort((a, b) => compare(channelOf(a), channelOf(b)) || compare(a.keyHash, b.keyHash));
+  // The same key twice in one channel (cannot come from a key set, which holds a digest once) is kept once.
+  const unique = kept.filter((e, i) => i === 0 || kept[i - 1]?.keyHash !== e.keyHash);
+  return { table: { version: routeTableVersion, entries: unique }, conflicts };
+}
