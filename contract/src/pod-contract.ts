@@ -6,9 +6,11 @@ import { ingestKeysFileName } from './ingest-keys.ts';
 
 export { ingestKeysFileName };
 
-export const ports = { rtmp: 1935, http: 8080, relayMetrics: 8081 } as const;
+/** `reports`: the transcoder's report log, served only without Redis (report-log.ts); declared on the container,
+ * never a port of the Service. The relay serves its report log on relayMetrics. */
+export const ports = { rtmp: 1935, http: 8080, relayMetrics: 8081, reports: 8082 } as const;
 /** Container port names: the Service's targetPorts, the probes and the PodMonitor refer to the ports by name. */
-export const portNames = { rtmp: 'rtmp', http: 'http', relayMetrics: 'relay-metrics' } as const;
+export const portNames = { rtmp: 'rtmp', http: 'http', relayMetrics: 'relay-metrics', reports: 'reports' } as const;
 
 export const configDir = '/etc/livestream';
 export const configFileName = 'livestream.json';
@@ -47,8 +49,11 @@ export const env = {
   httpPort: 'LSO_HTTP_PORT', // set: ports.http
   podName: 'LSO_POD_NAME', // set: metadata.name
   ffmpeg: 'LSO_FFMPEG', // default: ffmpeg on the PATH
+  // set without Redis, from the channel's "<name>-reports" Secret: the bearer token the report log demands (report-log.ts)
+  reportToken: 'LSO_REPORT_TOKEN',
   // Transcoder
   hlsDir: 'LSO_HLS_DIR', // set: hlsDir
+  reportsPort: 'LSO_REPORTS_PORT', // default: ports.reports (the report log, without Redis)
   x264Preset: 'LSO_X264_PRESET',
   dataDir: 'LSO_DATA_DIR', // standalone mode only
   // Relay

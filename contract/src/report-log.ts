@@ -8,20 +8,46 @@
 // one the cursor was for: a request whose boot is not the current one gets the log from its start. Each entry is the
 // field list of encodeEvent, parsed with parseEvent. Reading never consumes: a poller that lost its cursor (a new
 // leader) reads the log again from the start.
+//
+// Every request carries `Authorization: Bearer <token>`, the channel's own token: the operator makes one per
+// LiveStream (its "<name>-reports" Secret, which the pod's env references), so a pod of another channel, in another
+// namespace, cannot read this one's reports by its IP. Any other request gets 401 and nothing else.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ports } from './pod-contract.ts';
 
 export const reportLogPath = '/reports';
 
 /**
- * Where each container serves its log: the transcoder on a port of its own (the pod's ports.http is the public
- * origin), the relay on its metrics port. Neither is a port of the Service. (The transcoder's belongs in pod-contract's
- * `ports` once that file takes it.)
+ * Where each container serves its log: the transcoder on a port of its own (ports.reports: the pod's ports.http is the
+ * public origin), the relay on its metrics port. Neither is a port of the Service.
  */
-export const reportLogPorts = { transcoder: 8082, relay: ports.relayMetrics } as const;
-export const reportLogPortName = 'reports';
-/** Env of the transcoder container: the port of its report log (default reportLogPorts.transcoder). */
-export const reportLogPortEnv = 'LSO_REPORTS_PORT';
+export const reportLogPorts = { transcoder: ports.reports, relay: ports.relayMetrics } as const;
+
+/** A token as the operator makes them: 32 random bytes, base64url (43 characters); a stored value of another shape
+ * is replaced. */
+export const reportTokenPattern = /^[A-Za-z0-9_-]{43,128}$/;
+
+/** The request headers that carry `token`. */
+export function reportLogHeaders(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * Whether an Authorization header carries `token`. Constant time in the token: both sides are hashed and compared
+ * whole, so neither the content nor the length of a guess leaks through timing. No token (a pod the operator gave
+ * none) authorizes nothing.
+ */
+export function reportLogAuthorized(header: string | undefined, token: string | undefined): boolean {
+  const m = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header ?? '');
+  const given = createHash('sha256')
+    .update(m?.[1] ?? '', 'utf8')
+    .digest();
+  const wanted = createHash('sha256')
+    .update(token ?? '', 'utf8')
+    .digest();
+  return timingSafeEqual(given, wanted) && m !== null && token !== undefined && token !== '';
+}
 
 /** Entries a page holds at most (a page of heartbeats is ~150 KB); a poller asks again at once while `more`. */
 export const maxReportLogPage = 500;

@@ -29,11 +29,32 @@ export function intSetting(
 
 const optional = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
-/** The ffmpeg binary and the Redis URL, read the same way by the transcoder and the relay. */
-function common(env: Env): { redisUrl?: string; ffmpegPath?: string } {
+/** The ffmpeg binary, the Redis URL and the report log's token, read the same way by the transcoder and the relay. */
+function common(env: Env): { redisUrl?: string; ffmpegPath?: string; reportToken?: string } {
   const redisUrl = optional(env[names.redisUrl]);
   const ffmpegPath = optional(env[names.ffmpeg]);
-  return { ...(redisUrl !== undefined && { redisUrl }), ...(ffmpegPath !== undefined && { ffmpegPath }) };
+  const reportToken = optional(env[names.reportToken]);
+  return {
+    ...(redisUrl !== undefined && { redisUrl }),
+    ...(ffmpegPath !== undefined && { ffmpegPath }),
+    ...(reportToken !== undefined && { reportToken }),
+  };
+}
+
+export interface ReportLogSettings {
+  /** The transcoder's report-log port (the relay serves its log on its metrics port). */
+  port: number;
+  /** The bearer token a poller must send (the operator's "<name>-reports" Secret); absent: every request refused. */
+  token?: string;
+}
+
+/** The transcoder's report log: its port and token (the server's defaults; only without Redis). */
+export function reportLogSettings(env: Env): ReportLogSettings {
+  const { reportToken } = common(env);
+  return {
+    port: intSetting(env[names.reportsPort], contract.ports.reports, 0, 65535, names.reportsPort),
+    ...(reportToken !== undefined && { token: reportToken }),
+  };
 }
 
 export interface TranscoderArgs {
@@ -52,6 +73,8 @@ interface TranscoderBase {
   redisUrl?: string;
   ffmpegPath?: string;
   x264Preset?: string;
+  /** Without Redis: the bearer token a poller of the report log must send (reportLogSettings). */
+  reportToken?: string;
 }
 
 export interface PodTranscoderSettings extends TranscoderBase {
@@ -112,6 +135,8 @@ export interface RelaySettings {
   runDir: string;
   redisUrl?: string;
   ffmpegPath?: string;
+  /** Without Redis: the bearer token a poller of the relay's report log must send; absent: every request refused. */
+  reportToken?: string;
 }
 
 /** A relay reconnects from 1 s, with 20 % jitter, up to LSO_RELAY_BACKOFF_CAP_MS (this maxMs by default). */

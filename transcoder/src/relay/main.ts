@@ -3,7 +3,8 @@
 //
 // Config: --config / LSO_CONFIG, watched; keys: <LSO_RELAY_KEYS_DIR>/<relay> (the mounted Secret), watched; program:
 // rtmp://127.0.0.1:<LSO_RTMP_PORT>/<app>/<the internal stream name>; reports to LSO_REDIS_URL (relay-state on every
-// change, relay-heartbeat every 5 s), or without it into a log served at /reports (contract/src/report-log.ts);
+// change, relay-heartbeat every 5 s), or without it into a log served at /reports to a poller with the bearer token of
+// LSO_REPORT_TOKEN (contract/src/report-log.ts);
 // /metrics and /healthz on LSO_RELAY_METRICS_PORT. Names and defaults: the pod
 // contract, resolved by relaySettings. No node-media-server here: the relay only plays the pod's ingest.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,11 +16,16 @@ import { Registry } from 'prom-client';
 import * as contract from '../../../contract/src/pod-contract.ts';
 import { parseAndResolve } from '../config/load-livestream.ts';
 import { ConfigError } from '../config/livestream-spec.ts';
-import { defaultRelayBackoff, programUrl, relaySettings } from '../config/settings.ts';
+import { defaultRelayBackoff, programUrl, relaySettings, type RelaySettings } from '../config/settings.ts';
 import { watchFile } from '../../../contract/src/watched-file.ts';
 import { createReporter } from '../report/reporter.ts';
-import type { ReportLog } from '../report/report-log.ts';
-import { handleReportLogRequest, newReportLog, teeReporter } from '../report/report-log-server.ts';
+import {
+  handleReportLogRequest,
+  newReportLog,
+  teeReporter,
+  warnWithoutToken,
+  type ServedLog,
+} from '../report/report-log-server.ts';
 import { createLogger, type Logger } from '../../../contract/src/logger.ts';
 import { startProgramProbe, type ProgramProbe } from './program-probe.ts';
 import { createRelayMetrics } from './relay-metrics.ts';
@@ -30,7 +36,7 @@ import { onStopSignals, runMain } from '../lifecycle.ts';
 const { env: names, ports } = contract;
 const usage = `usage: node transcoder/src/relay/main.ts [--config FILE]
 environment: ${names.config}, ${names.rtmpPort} (${ports.rtmp}), ${names.relayKeysDir}, ${names.relayMetricsPort} (${ports.relayMetrics}),
-             ${names.redisUrl}, ${names.ffmpeg}, ${names.relayBackoffCapMs} (${defaultRelayBackoff.maxMs}), ${names.relayHeartbeatMs} (5000), LOG_LEVEL`;
+             ${names.redisUrl}, ${names.reportToken}, ${names.ffmpeg}, ${names.relayBackoffCapMs} (${defaultRelayBackoff.maxMs}), ${names.relayHeartbeatMs} (5000), LOG_LEVEL`;
 
 interface RelayConfig {
   namespace: string;
@@ -89,7 +95,7 @@ class ProgramWatch {
 }
 
 /** /healthz and /metrics of the relay container, and its report log when there is one (no Redis). */
-async function serveMetrics(registry: Registry, port: number, log: ReportLog | undefined): Promise<Server> {
+async function serveMetrics(registry: Registry, port: number, log: ServedLog | undefined): Promise<Server> {
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (log && handleReportLogRequest(log, req, res)) return;
@@ -111,13 +117,16 @@ async function serveMetrics(registry: Registry, port: number, log: ReportLog | u
   return server;
 }
 
-/** The reporter to Redis, or without Redis one teed into this container's own log, served on its metrics port. */
-function relayReporter(redisUrl: string | undefined, channel: RelayConfig, logger: Logger) {
+/** The reporter to Redis, or without Redis one teed into this container's own log, served on its metrics port to
+ * a poller with the channel's token. */
+function relayReporter(settings: RelaySettings, channel: RelayConfig, logger: Logger) {
   const { namespace, name } = channel;
+  const { redisUrl, reportToken: token } = settings;
   const toRedis = createReporter({ redisUrl, namespace, name, logger });
   if (redisUrl) return { reporter: toRedis, log: undefined };
   const log = newReportLog({ namespace, name });
-  return { reporter: teeReporter(toRedis, log), log };
+  warnWithoutToken(token, logger);
+  return { reporter: teeReporter(toRedis, log), log: { log, token } };
 }
 
 /** The command line, or undefined once --help has printed the usage. */
@@ -143,7 +152,7 @@ async function main(): Promise<void> {
   const initial = parseRelayConfig(text, configPath); // an invalid file at start is an error the user must see
   const registry = new Registry();
   const metrics = createRelayMetrics(registry);
-  const { reporter, log } = relayReporter(settings.redisUrl, initial, logger);
+  const { reporter, log } = relayReporter(settings, initial, logger);
   // Private directory for the preset files that hand the keys to ffmpeg (each exists for a few microseconds).
   const workDir = await mkdtemp(path.join(settings.runDir, 'lso-relay-'));
   const manager = new RelayManager({

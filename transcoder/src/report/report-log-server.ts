@@ -1,33 +1,49 @@
 // Serves a container's report log (report-log.ts) to an operator without Redis, and tees the container's reporter
-// into it. The transcoder serves it on a port of its own (reportLogPorts.transcoder, or LSO_REPORTS_PORT); the relay
-// on its metrics server, through handleReportLogRequest. Only when there is no Redis URL: with Redis the reports
-// travel through Redis, and a log nobody reads would only be one more way to read them.
+// into it. The transcoder serves it on a port of its own (ports.reports, or LSO_REPORTS_PORT); the relay on its
+// metrics server, through handleReportLogRequest. Only when there is no Redis URL: with Redis the reports travel
+// through Redis, and a log nobody reads would only be one more way to read them.
+// Each request must carry the channel's bearer token (LSO_REPORT_TOKEN, from the operator's "<name>-reports" Secret);
+// anything else gets 401 and nothing more, and a container given no token refuses every request.
 // A port that cannot be bound costs the reports, never the stream: the container goes on, and says so.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import {
-  parseReportLogQuery,
-  reportLogPath,
-  reportLogPortEnv,
-  reportLogPorts,
-} from '../../../contract/src/report-log.ts';
+import { parseReportLogQuery, reportLogAuthorized, reportLogPath } from '../../../contract/src/report-log.ts';
+import { env as names } from '../../../contract/src/pod-contract.ts';
+import { reportLogSettings } from '../config/settings.ts';
 import type { Reporter } from './reporter.ts';
 import { ReportLog } from './report-log.ts';
 
-/** Answers GET reportLogPath from `log`; false for any other path (the caller's to serve). */
-export function handleReportLogRequest(log: ReportLog, req: IncomingMessage, res: ServerResponse): boolean {
+/** What a container serves its report log from: the log, and the token a request must carry (none: refuse all). */
+export interface ServedLog {
+  log: ReportLog;
+  token: string | undefined;
+}
+
+/** Answers GET reportLogPath from the log, to a request with the token; false for any other path (the caller's). */
+export function handleReportLogRequest(served: ServedLog, req: IncomingMessage, res: ServerResponse): boolean {
   const url = new URL(req.url ?? '/', 'http://report-log');
   if (url.pathname !== reportLogPath) return false;
+  // Before anything else, the method included: a request without the token learns nothing about the log.
+  if (!reportLogAuthorized(req.headers.authorization, served.token)) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('unauthorized\n');
+    return true;
+  }
   if (req.method !== 'GET') {
     res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain' }).end('method not allowed\n');
     return true;
   }
   const { cursor, limit } = parseReportLogQuery(url.searchParams);
-  const body = JSON.stringify(log.page(cursor, limit));
+  const body = JSON.stringify(served.log.page(cursor, limit));
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
   return true;
+}
+
+/** Says at start when the log will refuse every request (the pod was given no token), never the token itself. */
+export function warnWithoutToken(token: string | undefined, logger: Logger | undefined): void {
+  if (token === undefined || token === '')
+    logger?.warn(`no ${names.reportToken}: the report log refuses every request, the operator reads no reports`);
 }
 
 /** The reporter, with every report also added to `log` (the log first: it never fails). */
@@ -47,23 +63,15 @@ export function teeReporter(reporter: Reporter, log: ReportLog, onClose?: () => 
   };
 }
 
-/** The transcoder's report-log port: LSO_REPORTS_PORT, else the contract's. */
-export function reportLogPort(env: NodeJS.ProcessEnv): number {
-  const value = env[reportLogPortEnv];
-  const n = Number(value);
-  if (value === undefined || value === '') return reportLogPorts.transcoder;
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new RangeError(`${reportLogPortEnv} must be a port, got ${value}`);
-  return n;
-}
-
 export interface ReportLogServerOptions {
   namespace: string;
   name: string;
   /** Present: reports go to Redis and no log is kept. */
   redisUrl?: string | undefined;
-  /** 0 picks a free port. Default: reportLogPort(process.env). */
+  /** 0 picks a free port. Default: LSO_REPORTS_PORT, else ports.reports (reportLogSettings). */
   port?: number;
+  /** The bearer token a request must carry. Default: LSO_REPORT_TOKEN (reportLogSettings); none refuses all. */
+  token?: string | undefined;
   host?: string;
   logger?: Logger;
   maxEntries?: number;
@@ -81,10 +89,13 @@ export interface ServedReportLog {
 export async function serveReportLog(reporter: Reporter, options: ReportLogServerOptions): Promise<ServedReportLog> {
   if (options.redisUrl) return { reporter, port: undefined, log: undefined };
   const log = newReportLog(options);
+  const fromEnv = () => reportLogSettings(process.env);
+  const served: ServedLog = { log, token: options.token ?? fromEnv().token };
   const server = createServer((req, res) => {
-    if (!handleReportLogRequest(log, req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (!handleReportLogRequest(served, req, res))
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
-  const port = options.port ?? reportLogPort(process.env);
+  const port = options.port ?? fromEnv().port;
   try {
     await listen(server, port, options.host ?? '0.0.0.0');
   } catch (err) {
@@ -94,6 +105,7 @@ export async function serveReportLog(reporter: Reporter, options: ReportLogServe
   }
   const bound = (server.address() as AddressInfo).port;
   options.logger?.info({ port: bound }, 'no Redis: reports are kept in memory for the operator to poll');
+  warnWithoutToken(served.token, options.logger);
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

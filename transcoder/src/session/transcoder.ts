@@ -28,6 +28,7 @@ export interface TranscoderOptions {
   httpHost?: string;
   redisUrl?: string | undefined;
   reportLogPort?: number; // without Redis, where the operator polls the reports (default: LSO_REPORTS_PORT, 8082)
+  reportToken?: string; // the bearer token the poller must send (default: LSO_REPORT_TOKEN; none: every ask refused)
   ffmpegPath?: string;
   x264Preset?: string;
   logger: Logger;
@@ -202,6 +203,7 @@ export async function startTranscoder(options: TranscoderOptions): Promise<Trans
     name,
     logger: logger.child({ component: 'report-log' }),
     ...(options.reportLogPort !== undefined && { port: options.reportLogPort }),
+    ...(options.reportToken !== undefined && { token: options.reportToken }),
     ...(options.httpHost !== undefined && { host: options.httpHost }),
   });
   let ready = false;
