@@ -51,3 +51,43 @@ describe('LSO_REPORT_STREAMS_PER_READ', () => {
     }
   });
 });
+
+describe('LSO_GATEWAY_*', () => {
+  const gateway = {
+    LSO_GATEWAY_ROUTES_SECRET: 'lso-gateway-routes',
+    LSO_GATEWAY_ROUTING_SECRET: 'lso-gateway-routing',
+  };
+
+  it('is off unless the routes Secret is named', () => {
+    expect(loadOperatorConfig({}).gateway).toBeUndefined();
+    expect(loadOperatorConfig({ LSO_GATEWAY_ROUTES_SECRET: '', LSO_GATEWAY_NAMESPACE: 'x' }).gateway).toBeUndefined();
+  });
+
+  it("names the Secrets, the pods, and the namespace (the operator's own by default)", () => {
+    expect(loadOperatorConfig({ ...gateway, POD_NAMESPACE: 'ops' }).gateway).toEqual({
+      namespace: 'ops',
+      routesSecret: 'lso-gateway-routes',
+      routingSecret: 'lso-gateway-routing',
+      podSelector: undefined,
+    });
+    const selector = 'app.kubernetes.io/instance=lso,app.kubernetes.io/component=gateway';
+    const config = loadOperatorConfig({
+      ...gateway,
+      POD_NAMESPACE: 'ops',
+      LSO_GATEWAY_NAMESPACE: 'edge',
+      LSO_GATEWAY_POD_SELECTOR: selector,
+    });
+    expect(config.gateway).toMatchObject({ namespace: 'edge', podSelector: selector });
+  });
+
+  it.each([
+    ['no routing secret', { LSO_GATEWAY_ROUTES_SECRET: 'r' }, /LSO_GATEWAY_ROUTING_SECRET is required/],
+    ['a bad Secret name', { ...gateway, LSO_GATEWAY_ROUTES_SECRET: 'Routes_1' }, /LSO_GATEWAY_ROUTES_SECRET must/],
+    ['a bad namespace', { ...gateway, LSO_GATEWAY_NAMESPACE: 'a/b' }, /LSO_GATEWAY_NAMESPACE must/],
+    ['one Secret for both', { ...gateway, LSO_GATEWAY_ROUTING_SECRET: 'lso-gateway-routes' }, /differ/],
+    ['a set-based selector', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'tier in (a,b)' }, /LSO_GATEWAY_POD_SELECTOR/],
+    ['a trailing comma', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'a=b,' }, /LSO_GATEWAY_POD_SELECTOR/],
+  ])('refuses %s', (_, env, message) => {
+    expect(() => loadOperatorConfig(env)).toThrow(message);
+  });
+});

@@ -27,6 +27,20 @@ export interface OperatorConfig {
   nodeAddress: string | undefined;
   /** Chart-wide placement of the media pods (JSON of a spec.placement, checked by the CRD's schema). */
   transcoderPlacement: PlacementSpec | undefined;
+  /** The gateway the chart installed, whose route table the leader publishes; absent: no gateway. */
+  gateway: GatewayTarget | undefined;
+}
+
+/** Where the gateway reads its route table and routing secret from (gateway-routes-runner.ts). */
+export interface GatewayTarget {
+  /** The gateway's namespace (the operator's own by default). */
+  namespace: string;
+  /** The Secret the operator writes the table into (data `routes.json`). */
+  routesSecret: string;
+  /** The Secret holding the routing secret (data `routing-secret`); made by the operator when absent, never changed. */
+  routingSecret: string;
+  /** Label selector of the gateway pods, annotated after a table change for a prompt kubelet refresh. */
+  podSelector: string | undefined;
 }
 
 const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
@@ -47,6 +61,34 @@ function placementDefaults(raw: string | undefined): PlacementSpec | undefined {
   }
 }
 
+const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
+// Equality terms only (k=v,k2=v2), which is what the chart writes; keys may have a DNS prefix.
+const selector = /^[A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*(,[A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)*$/;
+
+/** LSO_GATEWAY_*: set by the chart when gateway.enabled; LSO_GATEWAY_ROUTES_SECRET turns the publisher on. */
+function gatewayTarget(env: NodeJS.ProcessEnv): GatewayTarget | undefined {
+  const routesSecret = env.LSO_GATEWAY_ROUTES_SECRET || undefined;
+  if (routesSecret === undefined) return undefined;
+  const routingSecret = env.LSO_GATEWAY_ROUTING_SECRET || undefined;
+  const namespace = env.LSO_GATEWAY_NAMESPACE || env.POD_NAMESPACE || 'default';
+  const podSelector = env.LSO_GATEWAY_POD_SELECTOR || undefined;
+  if (routingSecret === undefined)
+    throw new Error('LSO_GATEWAY_ROUTING_SECRET is required with LSO_GATEWAY_ROUTES_SECRET');
+  for (const [name, value] of [
+    ['LSO_GATEWAY_ROUTES_SECRET', routesSecret],
+    ['LSO_GATEWAY_ROUTING_SECRET', routingSecret],
+    ['LSO_GATEWAY_NAMESPACE', namespace],
+  ] as const) {
+    if (!dnsSubdomain.test(value)) throw new Error(`${name} must be a Kubernetes object name`);
+  }
+  if (routesSecret === routingSecret)
+    throw new Error('LSO_GATEWAY_ROUTES_SECRET and LSO_GATEWAY_ROUTING_SECRET differ');
+  if (podSelector !== undefined && !selector.test(podSelector)) {
+    throw new Error('LSO_GATEWAY_POD_SELECTOR must be a label selector of key=value terms');
+  }
+  return { namespace, routesSecret, routingSecret, podSelector };
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -65,6 +107,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     throw new Error('LSO_NODE_ADDRESS must be an IP address or a DNS name (no scheme, no port)');
   }
   return {
+    gateway: gatewayTarget(env),
     nodeAddress,
     transcoderPlacement: placementDefaults(env.LSO_TRANSCODER_PLACEMENT),
     transcoderImage: env.LSO_TRANSCODER_IMAGE || 'livestream-transcoder:dev',
