@@ -17,6 +17,22 @@ import { normalizeKey } from './ingest-keys.ts';
 
 export const routeTableVersion = 1;
 
+/** The data keys of the two Secrets the gateway mounts: the table (operator-written) and the routing secret. */
+export const routeTableFileName = 'routes.json';
+export const routingSecretFileName = 'routing-secret';
+/** Patched onto the gateway pods after a table change, so the kubelet refreshes the mounted table at once. */
+export const routeTableHashAnnotation = 'streaming.livestream-operator.dev/gateway-routes-hash';
+export const routingSecretMinLength = 32;
+
+/** The routing secret as the gateway and the operator key their HMAC with: the text without surrounding whitespace. */
+export function parseRoutingSecret(content: Buffer): Buffer {
+  const text = content.toString('utf8').trim();
+  if (text.length < routingSecretMinLength) {
+    throw new Error(`the routing secret must have at least ${routingSecretMinLength} characters`);
+  }
+  return Buffer.from(text, 'utf8');
+}
+
 export interface RouteEntry {
   keyHash: string;
   notAfter?: string;
@@ -120,6 +136,11 @@ export function parseRouteTable(text: string): RouteTable {
   }
   const entries = parsed.data.entries.map(({ notAfter, ...e }) => ({ ...e, ...(notAfter ? { notAfter } : {}) }));
   return { version: routeTableVersion, entries };
+}
+
+/** A short hash of a serialized table (the pods' annotation: it changes with the table and reveals no entry). */
+export function routeTableHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** The canonical text of a table (equal tables give equal bytes). */

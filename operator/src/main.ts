@@ -17,6 +17,7 @@ import { group, plural, version, type LiveStream } from '../../contract/src/api/
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
+import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
 import { reportEvents } from './controller/report-events.ts';
@@ -53,6 +54,8 @@ let controller: Controller<LiveStream> | undefined;
 /** Where reports come from: Redis streams, or without Redis the transcoder pods' own report logs. */
 let consumer: EventsConsumer | ReportPoller | undefined;
 let channels: RedisChannels | undefined;
+/** The gateway's route table publisher (only with a gateway installed), started once the caches are full. */
+let gatewayRoutes: GatewayRoutes | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
 /** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
@@ -150,7 +153,8 @@ async function startController(mine: number): Promise<void> {
     primary,
     secondaries,
     // The fence: a key dequeued after this replica stepped down is not reconciled.
-    reconcile: (key) => (inTerm(mine) ? reconciler.reconcile(key) : Promise.resolve()),
+    reconcile: (key) =>
+      inTerm(mine) ? reconciler.reconcile(key).finally(() => gatewayRoutes?.changed()) : Promise.resolve(),
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     metrics,
@@ -160,6 +164,8 @@ async function startController(mine: number): Promise<void> {
   await c.start(config.cacheSyncTimeoutSeconds * 1000);
   // The caches are full: users and streams of LiveStreams deleted while no operator led can go.
   channels?.sweep((ch) => c.get(ch.namespace, ch.name) !== undefined, config.watchNamespace);
+  if (config.gateway && inTerm(mine))
+    gatewayRoutes = startGatewayRoutes({ kc, target: config.gateway, cache: c, logger });
 }
 
 /** Stops the published controller and consumer (idempotent); resolves when they and any earlier stop are done. */
@@ -170,10 +176,13 @@ function stopController(): Promise<void> {
   controller = undefined;
   consumer = undefined;
   channels = undefined;
+  const g = gatewayRoutes;
+  gatewayRoutes = undefined;
   const earlier = controllerStopped;
   controllerStopped = (async () => {
     await r?.stop();
     await ch?.stop();
+    await g?.stop();
     await c?.stop();
     await earlier;
   })();

@@ -8,6 +8,7 @@ import {
   indexRouteTable,
   lookupKey,
   parseRouteTable,
+  parseRoutingSecret,
   type ChannelRoute,
   type RouteIndex,
 } from '../../../contract/src/route-table.ts';
@@ -21,12 +22,8 @@ export interface RouteSourceOptions {
   now?: () => number;
 }
 
-/** The routing secret: the file's text without surrounding whitespace; at least 32 characters. */
-export function parseRoutingSecret(content: Buffer): Buffer {
-  const text = content.toString('utf8').trim();
-  if (text.length < 32) throw new Error('the routing secret must have at least 32 characters');
-  return Buffer.from(text, 'utf8');
-}
+/** The routing secret: the file's text without surrounding whitespace; at least 32 characters (the operator's rule). */
+export { parseRoutingSecret };
 
 export class RouteSource {
   private index: RouteIndex | undefined;

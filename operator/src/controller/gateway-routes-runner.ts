@@ -1,0 +1,260 @@
+// Publishes the gateway's route table (gateway-routes.ts) while this replica leads: the Secret `target.routesSecret`
+// (data routes.json) in the gateway's namespace, rewritten only when its bytes would change, at most once per burst
+// of reconciles (debounced), then the gateway pods get the table's hash as an annotation, the kubelet-refresh trick of
+// the ingest-keys step (ADR 0012), so the mounted file changes within seconds. The routing secret (the HMAC key) is
+// made here once, random, when absent, and never changed: changing it would void every entry at once (ADR 0013).
+import { randomBytes } from 'node:crypto';
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
+import { backoffDelay } from '../../../contract/src/backoff.ts';
+import type { Logger } from '../../../contract/src/logger.ts';
+import {
+  parseRoutingSecret,
+  routeTableFileName,
+  routeTableHash,
+  routeTableHashAnnotation,
+  routingSecretFileName,
+  serializeRouteTable,
+} from '../../../contract/src/route-table.ts';
+import type { GatewayTarget } from '../config.ts';
+import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
+import { ingestKeysSecretName, keySetOf } from './desired/index.ts';
+import { buildRouteTable, type RoutedChannel } from './gateway-routes.ts';
+import { childResources } from './reconcile/children.ts';
+
+export type GatewayRoutesCore = Pick<
+  CoreV1Api,
+  | 'readNamespacedSecret'
+  | 'createNamespacedSecret'
+  | 'replaceNamespacedSecret'
+  | 'listNamespacedPod'
+  | 'patchNamespacedPod'
+>;
+
+export interface GatewayRoutesOptions {
+  core: GatewayRoutesCore;
+  target: GatewayTarget;
+  /** Every LiveStream with its key set, from the controller's caches. */
+  channels: () => RoutedChannel[];
+  logger: Logger;
+  /** Quiet time after the last change before the table is built (one write per burst). */
+  debounceMs?: number;
+  /** A rebuild without a change, a safety net (a missed trigger, an expired notAfter). */
+  resyncMs?: number;
+  now?: () => number;
+}
+
+const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway-routes' };
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+/** A read that may find nothing: undefined on 404, any other failure thrown. */
+async function readIfExists(read: () => Promise<V1Secret>): Promise<V1Secret | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+const text = (secret: V1Secret | undefined, key: string): string | undefined => {
+  const data = secret?.data?.[key];
+  return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+};
+
+export class GatewayRoutes {
+  private readonly opts: Required<Omit<GatewayRoutesOptions, 'now'>> & { now: () => number };
+  private secret: Buffer | undefined;
+  /** The routes Secret as last read or written (undefined: not read yet, or absent). */
+  private observed: { resourceVersion: string | undefined; text: string | undefined } | undefined;
+  private propagated: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private reread = false;
+  private failures = 0;
+  private stopped = false;
+  /** Writes of the routes Secret (for tests and the log). */
+  writes = 0;
+
+  constructor(options: GatewayRoutesOptions) {
+    this.opts = { debounceMs: 500, resyncMs: 30_000, now: Date.now, ...options };
+  }
+
+  start(): void {
+    this.resync = setInterval(() => {
+      this.reread = true; // a routes Secret edited or deleted by hand is put right
+      this.changed();
+    }, this.opts.resyncMs);
+    this.resync.unref();
+    this.changed();
+  }
+
+  /** Something a route depends on may have changed: publish after the debounce. */
+  changed(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), this.opts.debounceMs);
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    this.running = this.publish().then(
+      () => {
+        this.failures = 0;
+        this.settle(this.again ? this.opts.debounceMs : undefined);
+      },
+      (err: unknown) => {
+        this.failures++;
+        const delay = backoffDelay(this.failures, { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 });
+        this.opts.logger.warn({ err: describeApiError(err), retryInMs: delay }, 'gateway route table not published');
+        this.settle(delay);
+      },
+    );
+  }
+
+  private settle(retryInMs: number | undefined): void {
+    this.running = undefined;
+    this.again = false;
+    if (retryInMs !== undefined && !this.stopped) this.timer = setTimeout(() => this.run(), retryInMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.resync);
+    await this.running;
+  }
+
+  private async publish(): Promise<void> {
+    this.secret ??= await this.routingSecret();
+    if (this.reread) this.observed = undefined;
+    this.reread = false;
+    this.observed ??= await this.readRoutes();
+    const plan = buildRouteTable(this.opts.channels(), this.secret, this.opts.now());
+    if (plan.conflicts.length > 0) {
+      this.opts.logger.warn({ channels: plan.conflicts }, 'channels share a stream key: none is routed by it');
+    }
+    const table = serializeRouteTable(plan.table);
+    if (table !== this.observed.text) await this.writeRoutes(table, plan.table.entries.length);
+    await this.propagate(routeTableHash(table));
+  }
+
+  /** The routing secret, made once when absent (a create that loses a race reads the winner's). */
+  private async routingSecret(): Promise<Buffer> {
+    const { namespace, routingSecret: name } = this.opts.target;
+    const read = () => this.opts.core.readNamespacedSecret({ name, namespace });
+    let secret = await readIfExists(read);
+    if (!secret) {
+      const body: V1Secret = {
+        metadata: { name, namespace, labels },
+        type: 'Opaque',
+        data: { [routingSecretFileName]: b64(randomBytes(48).toString('base64url')) },
+      };
+      try {
+        secret = await this.opts.core.createNamespacedSecret({ namespace, body });
+        this.opts.logger.info({ secret: name }, 'gateway routing secret made');
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        secret = await read();
+      }
+    }
+    return parseRoutingSecret(Buffer.from(text(secret, routingSecretFileName) ?? '', 'utf8'));
+  }
+
+  private async readRoutes(): Promise<{ resourceVersion: string | undefined; text: string | undefined }> {
+    const { namespace, routesSecret: name } = this.opts.target;
+    const secret = await readIfExists(() => this.opts.core.readNamespacedSecret({ name, namespace }));
+    return { resourceVersion: secret?.metadata?.resourceVersion, text: text(secret, routeTableFileName) };
+  }
+
+  private async writeRoutes(table: string, entries: number): Promise<void> {
+    const { namespace, routesSecret: name } = this.opts.target;
+    const { resourceVersion } = this.observed ?? {};
+    const body: V1Secret = {
+      metadata: { name, namespace, labels, ...(resourceVersion !== undefined && { resourceVersion }) },
+      type: 'Opaque',
+      data: { [routeTableFileName]: b64(table) },
+    };
+    try {
+      const written =
+        resourceVersion === undefined
+          ? await this.opts.core.createNamespacedSecret({ namespace, body })
+          : await this.opts.core.replaceNamespacedSecret({ name, namespace, body });
+      this.observed = { resourceVersion: written.metadata?.resourceVersion, text: table };
+    } catch (err) {
+      // Someone else wrote it (or deleted it) since we read: read again and rebuild on the retry.
+      if (isConflict(err) || isNotFound(err)) this.observed = undefined;
+      throw err;
+    }
+    this.writes++;
+    this.opts.logger.info({ secret: name, entries }, 'gateway route table published');
+  }
+
+  /** The table's hash onto every gateway pod, once per table; the kubelet's periodic sync is the fallback. */
+  private async propagate(hash: string): Promise<void> {
+    const { namespace, podSelector: labelSelector } = this.opts.target;
+    if (labelSelector === undefined || this.propagated === hash) return;
+    try {
+      const pods = await this.opts.core.listNamespacedPod({ namespace, labelSelector });
+      for (const pod of pods.items) {
+        const name = pod.metadata?.name;
+        if (!name || pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[routeTableHashAnnotation] === hash)
+          continue;
+        await this.opts.core.patchNamespacedPod(
+          { name, namespace, body: { metadata: { annotations: { [routeTableHashAnnotation]: hash } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: describeApiError(err) },
+        'could not mark the gateway pods for a prompt table reload',
+      );
+    }
+    this.propagated = hash;
+  }
+}
+
+/** What the runner reads of the controller: the LiveStreams and each one's "<name>-ingest-keys" from the caches. */
+export interface ChannelCache {
+  list(): readonly LiveStream[];
+  cached<T extends KubernetesObject>(resource: string, namespace: string, name: string): T | undefined;
+}
+
+export function cachedChannels(cache: ChannelCache): RoutedChannel[] {
+  return cache.list().map((ls) => ({
+    ls,
+    keySet: keySetOf(
+      cache.cached<V1Secret>(childResources.secrets, ls.metadata.namespace ?? '', ingestKeysSecretName(ls)),
+    ),
+  }));
+}
+
+/** The leader's publisher, started; `changed()` after every reconcile, `stop()` with the controller. */
+export function startGatewayRoutes(deps: {
+  kc: KubeConfig;
+  target: GatewayTarget;
+  cache: ChannelCache;
+  logger: Logger;
+}) {
+  const routes = new GatewayRoutes({
+    core: deps.kc.makeApiClient(CoreV1Api),
+    target: deps.target,
+    channels: () => cachedChannels(deps.cache),
+    logger: deps.logger,
+  });
+  routes.start();
+  return routes;
+}
