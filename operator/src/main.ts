@@ -21,6 +21,7 @@ import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-rou
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
 import { reportEvents } from './controller/report-events.ts';
+import { reportTokenLookup } from './controller/reconcile/report-token.ts';
 import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeApiError, KubeClient, loadKubeConfig } from './k8s/client.ts';
@@ -125,6 +126,8 @@ async function startController(mine: number): Promise<void> {
       logger,
       invalidReports,
       onReport: reportHandler(),
+      // Each channel's token, from this term's cache of the operator's own Secrets (none before it has synced).
+      reportToken: reportTokenLookup({ child: (resource, ns, name) => controller?.cached(resource, ns, name) }),
     });
   }
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);

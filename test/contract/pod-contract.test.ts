@@ -21,11 +21,14 @@ import {
   ingestKeysSecretName,
   type BuildContext,
 } from '../../operator/src/controller/desired/index.ts';
+import { buildReportTokenSecret } from '../../operator/src/controller/desired/report-token-secret.ts';
+import { reportLogPorts } from '../../contract/src/report-log.ts';
 import { parseAndResolve } from '../../transcoder/src/config/load-livestream.ts';
 import {
   finalizeSettings,
   programUrl,
   relaySettings,
+  reportLogSettings,
   transcoderSettings,
 } from '../../transcoder/src/config/settings.ts';
 import { classifyPath } from '../../transcoder/src/hls/routes.ts';
@@ -179,6 +182,51 @@ describe.each(examples)('the pod contract, on the %s example', (_, ls) => {
       expect(declared).toContain(endpoint.port);
       expect(endpoint.path).toBe(contract.metricsPath);
     }
+  });
+});
+
+describe.each(examples)('the pod contract without Redis, on the %s example', (_, ls) => {
+  const { redis: _redis, ...withoutRedis } = ctx;
+  const pod = buildDeployment(ls, withoutRedis).spec?.template.spec as V1PodSpec;
+  const transcoder = containerOf(pod, contract.containerNames.transcoder);
+  const relay = containerOf(pod, contract.containerNames.relay);
+  const secret = buildReportTokenSecret(ls, { ...withoutRedis, token: 'T'.repeat(43) });
+
+  it("gives both containers the channel's report token from the Secret the operator makes, never a literal", () => {
+    for (const c of [transcoder, relay]) {
+      const ref = c.env?.find((e) => e.name === contract.env.reportToken);
+      expect(ref?.value).toBeUndefined();
+      const secretRef = ref?.valueFrom?.secretKeyRef;
+      expect(secretRef?.name).toBe(secret.metadata?.name);
+      expect(Object.keys(secret.data ?? {})).toContain(secretRef?.key);
+      // Required: the operator makes the Secret before the Deployment; a pod without it would refuse every poll.
+      expect(secretRef?.optional).toBeUndefined();
+    }
+    const placeholder = `<secret ${secret.metadata?.name}>`;
+    const settings = transcoderSettings({}, envOf(transcoder));
+    expect(settings).toMatchObject({ reportToken: placeholder });
+    expect(settings.redisUrl).toBeUndefined();
+    expect(reportLogSettings(envOf(transcoder)).token).toBe(placeholder);
+    expect(relaySettings({}, envOf(relay))).toMatchObject({ reportToken: placeholder });
+    expect(relaySettings({}, envOf(relay)).redisUrl).toBeUndefined();
+  });
+
+  it('declares the ports the containers serve their report logs on, where the poller asks, and no Service has them', () => {
+    const transcoderPort = reportLogSettings(envOf(transcoder)).port;
+    expect(portNamed(transcoder, contract.portNames.reports)?.containerPort).toBe(transcoderPort);
+    const relayPort = relaySettings({}, envOf(relay)).metricsPort;
+    expect(portNamed(relay, contract.portNames.relayMetrics)?.containerPort).toBe(relayPort);
+    expect(reportLogPorts).toEqual({ transcoder: transcoderPort, relay: relayPort });
+    const servicePorts = (buildService(ls, withoutRedis).spec?.ports ?? []).map((p) => p.targetPort);
+    expect(servicePorts).not.toContain(contract.portNames.reports);
+  });
+
+  it('with Redis gives no report token (no log is served)', () => {
+    const withRedis = buildDeployment(ls, ctx).spec?.template.spec as V1PodSpec;
+    for (const c of withRedis.containers) {
+      expect(c.env?.map((e) => e.name)).not.toContain(contract.env.reportToken);
+    }
+    expect(transcoderSettings({}, envOf(containerOf(withRedis, 'transcoder'))).reportToken).toBeUndefined();
   });
 });
 

@@ -23,6 +23,7 @@ import { defaultFigureWritesPerSecond, FigureBudget } from './reconcile/figure-b
 import { lostSessionStep } from './reconcile/lost-session.ts';
 import { RedisCredentials, type RedisCredentialDeps } from './reconcile/redis-credential.ts';
 import { finalizeJobsStep, recordingsStep } from './reconcile/recordings.ts';
+import { ReportTokens } from './reconcile/report-token.ts';
 import { IngestKeys } from './reconcile/ingest-keys.ts';
 import { SecretReads, secretMetadataResource } from './reconcile/secrets.ts';
 import { SessionSettingsSeen, StatusWriter, timeDrivenRecheck, transcoderHealth } from './reconcile/status-write.ts';
@@ -83,6 +84,7 @@ export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly secrets: SecretReads;
   private readonly redisCredentials: RedisCredentials;
+  private readonly reportTokens: ReportTokens;
   private readonly invalidSpecs = new InvalidSpecs();
   private readonly settingsSeen = new SessionSettingsSeen();
   private readonly ingestKeys: IngestKeys;
@@ -105,11 +107,13 @@ export class Reconciler {
     );
     const children = { ...deps, core };
     this.redisCredentials = new RedisCredentials(deps);
+    this.reportTokens = new ReportTokens(deps);
     const recordings = { ...deps, observation: (key: string) => deps.reports?.observation(key) };
     this.steps = [
       this.secrets.step(),
       lostSessionStep(deps.reports, heartbeatTtlMs, deps.onTransition),
       this.redisCredentials.step(),
+      this.reportTokens.step(),
       knownInvalidSpecStep(this.invalidSpecs),
       streamKeyStep(children),
       this.ingestKeys.step(),
@@ -169,6 +173,7 @@ export class Reconciler {
     this.secrets.forget(key);
     this.ingestKeys.forget(key);
     this.redisCredentials.forget(key);
+    this.reportTokens.forget(key);
     this.invalidSpecs.forget(key);
     this.settingsSeen.forget(key);
     this.streamMetrics.forget(key, namespace, name);

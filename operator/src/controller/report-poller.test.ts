@@ -151,9 +151,13 @@ describe('inParallel', () => {
   });
 });
 
-/** A fake pod: its containers' logs as pages, answered by a fetch that records what was asked. */
+/** A fake pod: its containers' logs as pages, answered by a fetch that records what was asked. Each container
+ * answers only the bearer token set for it in `tokens` (by origin), as the real ones do. */
 class FakePods {
   readonly asked: string[] = [];
+  readonly tokens = new Map<string, string>();
+  /** The Authorization headers each origin received. */
+  readonly authorizations = new Map<string, Set<string>>();
   readonly logs = new Map<string, { boot: string; entries: string[][] }>();
   failing = new Map<string, () => Response | Promise<Response>>();
   private seq = new Map<string, number>();
@@ -173,9 +177,12 @@ class FakePods {
     this.seq.set(url, 0);
   }
 
-  readonly fetch = (async (input: string | URL) => {
+  readonly fetch = (async (input: string | URL, init?: RequestInit) => {
     const url = new URL(input);
     this.asked.push(`${url.origin}${url.pathname}?${url.searchParams.toString()}`);
+    const authorization = new Headers(init?.headers).get('authorization') ?? '';
+    this.authorizations.set(url.origin, (this.authorizations.get(url.origin) ?? new Set()).add(authorization));
+    if (authorization !== `Bearer ${this.tokens.get(url.origin) ?? ''}`) return new Response('', { status: 401 });
     const fail = this.failing.get(url.origin);
     if (fail) return fail();
     const log = this.logs.get(url.origin) ?? { boot: 'b1', entries: [] };
@@ -210,20 +217,28 @@ const heartbeat: EventDataByType['heartbeat'] = {
   segments: { '360p': 2 },
 };
 
-function setup(targets = new Map([['media/news', endpoints]])) {
+const newsToken = 'news-token-0123456789abcdefghijklmnopqrstuvwx';
+
+function setup(
+  targets = new Map([['media/news', endpoints]]),
+  tokens = new Map([['media/news', newsToken]]),
+  log = logger,
+) {
   const pods = new FakePods();
+  for (const { url } of endpoints) pods.tokens.set(url, newsToken);
   let now = 0;
   const reports: string[] = [];
   const invalid: string[] = [];
   const poller = new ReportPoller({
     targets: { targets: () => targets },
-    logger,
+    reportToken: (key) => tokens.get(key),
+    logger: log,
     onReport: (key, transition, event) => reports.push(`${key} ${event.type} ${transition.kind}`),
     invalidReports: { inc: ({ type }) => invalid.push(type) },
     fetch: pods.fetch,
     now: () => now,
   });
-  return { pods, poller, reports, invalid, advance: (ms: number) => (now += ms), targets };
+  return { pods, poller, reports, invalid, advance: (ms: number) => (now += ms), targets, tokens };
 }
 
 describe('ReportPoller', () => {
@@ -319,6 +334,67 @@ describe('ReportPoller', () => {
     },
   );
 
+  it('sends each channel’s own token to its pods only, in the Authorization header, never in a URL', async () => {
+    const vault = 'http://10.0.0.7:8082';
+    const vaultToken = 'vault-token-0123456789abcdefghijklmnopqrstuv';
+    const { pods, poller, reports } = setup(
+      new Map([
+        ['media/news', endpoints],
+        ['bank/vault', [{ id: 'v/transcoder', url: vault }]],
+      ]),
+      new Map([
+        ['media/news', newsToken],
+        ['bank/vault', vaultToken],
+      ]),
+    );
+    pods.tokens.set(vault, vaultToken);
+    pods.entry(transcoder, 'heartbeat', heartbeat);
+    pods.entry(vault, 'heartbeat', heartbeat, 's1', 'bank/vault');
+    await poller.pollOnce();
+    expect(reports.sort()).toEqual(['bank/vault heartbeat none', 'media/news heartbeat none']);
+    expect(Object.fromEntries([...pods.authorizations].map(([origin, seen]) => [origin, [...seen]]))).toEqual({
+      [transcoder]: [`Bearer ${newsToken}`],
+      [relay]: [`Bearer ${newsToken}`],
+      [vault]: [`Bearer ${vaultToken}`],
+    });
+    for (const url of pods.asked) for (const t of [newsToken, vaultToken]) expect(url).not.toContain(t);
+    expect(poller.unreachable('media/news')).toBeUndefined();
+  });
+
+  it('asks no pod of a channel without a token, says why, and reads it once the token is there', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const { pods, poller, reports, tokens, advance } = setup(undefined, new Map(), log);
+    pods.entry(transcoder, 'heartbeat', heartbeat);
+    await poller.pollOnce();
+    await poller.pollOnce();
+    expect(pods.asked).toEqual([]);
+    expect(poller.unreachable('media/news')).toBe(
+      "no report token for media/news: the operator's Secret news-reports is not in its cache yet",
+    );
+    expect(lines.filter((l) => l.includes('no report token'))).toHaveLength(1); // once, not every round
+    tokens.set('media/news', newsToken);
+    advance(2_000);
+    await poller.pollOnce();
+    expect(reports).toEqual(['media/news heartbeat none']);
+    expect(poller.unreachable('media/news')).toBeUndefined();
+    expect(poller.unreachable('media/other')).toBeUndefined(); // no pods: nothing to say
+  });
+
+  it('a pod that refuses the token is unreachable with that reason, and the token is in no reason or log', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    const { pods, poller } = setup(undefined, undefined, log);
+    pods.tokens.set(transcoder, 'the-pod-started-with-an-older-token-0123456');
+    await poller.pollOnce();
+    const reason = poller.unreachable('media/news');
+    expect(reason).toContain(`${transcoder}: HTTP 401: the pod refused the channel’s report token`);
+    expect(reason).not.toContain(relay); // the relay has the token
+    expect(reason).not.toContain(newsToken);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toContain(newsToken);
+  });
+
   it('offers the consumer interface: no acks, seed only before reports, expire after the TTL, forget', async () => {
     const { pods, poller } = setup();
     expect(poller.pendingIds()).toEqual([]);
@@ -356,6 +432,7 @@ describe('ReportPoller', () => {
 
   it('runs rounds once started, and stops', async () => {
     const pods = new FakePods();
+    pods.tokens.set(transcoder, newsToken);
     const reports: string[] = [];
     const lifecycle: string[] = [];
     const poller = new ReportPoller({
@@ -364,6 +441,7 @@ describe('ReportPoller', () => {
         start: () => lifecycle.push('start'),
         stop: () => (lifecycle.push('stop'), Promise.resolve()),
       },
+      reportToken: () => newsToken,
       logger,
       onReport: (key) => reports.push(key),
       fetch: pods.fetch,

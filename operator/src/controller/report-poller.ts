@@ -5,16 +5,21 @@
 // sees the same interface as the consumer's (ReportSource): nothing here waits for an ack, reading never consumes, and
 // a new leader reads each log again from its start. A pod that cannot be reached folds nothing, so the heartbeat TTL
 // closes its open session as with Redis; unreachable(key) says why.
+// Each ask carries the bearer token of the channel asked (contract/src/report-log.ts), found by `reportToken` in the
+// operator's cache of its own "<name>-reports" Secrets: a channel without one is not asked at all (its pods would
+// refuse), and unreachable(key) says so. The token goes in the Authorization header only, never in a URL or a log.
 import type { Logger } from '../../../contract/src/logger.ts';
 import {
   maxReportLogResponseBytes,
   parseReportLogPage,
+  reportLogHeaders,
   reportLogQuery,
   type ReportLogPage,
 } from '../../../contract/src/report-log.ts';
 import type { AnyEvent } from '../../../contract/src/reports.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { splitKey } from '../runtime/controller.ts';
+import { reportTokenSecretName } from './desired/report-token-secret.ts';
 import { foldEntry, type EntryOutcome } from './events-consumer.ts';
 import { expireSession, type PublishObservation, type PublishTransition } from './publish-state.ts';
 import {
@@ -37,6 +42,8 @@ export interface ReportTargets {
 
 export interface ReportPollerOptions {
   targets: ReportTargets;
+  /** The report-log token of namespace/name (reconcile/report-token.ts: reportTokenLookup); undefined: none yet. */
+  reportToken: (key: string) => string | undefined;
   logger: Logger;
   /** Called after a report changed the observation of namespace/name (enqueue a reconcile there). */
   onReport: (key: string, transition: PublishTransition, event: AnyEvent) => void;
@@ -113,7 +120,9 @@ export class ReportPoller {
 
   /** Why the reports of `key` cannot be read right now, or undefined (read, or nothing to read yet). */
   unreachable(key: string): string | undefined {
-    return unreachableReason(this.opts.targets.targets().get(key) ?? [], (id) => this.endpoints.get(id));
+    const endpoints = this.opts.targets.targets().get(key) ?? [];
+    if (endpoints.length > 0 && this.opts.reportToken(key) === undefined) return noTokenReason(key);
+    return unreachableReason(endpoints, (id) => this.endpoints.get(id));
   }
 
   start(): void {
@@ -134,12 +143,18 @@ export class ReportPoller {
   async pollOnce(): Promise<void> {
     const targets = this.opts.targets.targets();
     const now = this.now();
-    const due: { key: string; endpoint: ReportEndpoint }[] = [];
+    const due: { key: string; endpoint: ReportEndpoint; token: string }[] = [];
     for (const [key, endpoints] of targets) {
-      for (const endpoint of dueEndpoints(endpoints, (id) => this.endpoints.get(id), now)) due.push({ key, endpoint });
+      const token = this.opts.reportToken(key);
+      if (token === undefined) {
+        this.logOnce(`token:${key}`, () => this.opts.logger.warn({ livestream: key }, noTokenReason(key)));
+        continue;
+      }
+      for (const endpoint of dueEndpoints(endpoints, (id) => this.endpoints.get(id), now))
+        due.push({ key, endpoint, token });
     }
     this.forgetGone(targets);
-    await inParallel(due, this.opts.concurrency ?? 16, ({ key, endpoint }) => this.poll(key, endpoint));
+    await inParallel(due, this.opts.concurrency ?? 16, ({ key, endpoint, token }) => this.poll(key, endpoint, token));
   }
 
   private async run(): Promise<void> {
@@ -173,12 +188,12 @@ export class ReportPoller {
     });
   }
 
-  private async poll(key: string, endpoint: ReportEndpoint): Promise<void> {
+  private async poll(key: string, endpoint: ReportEndpoint, token: string): Promise<void> {
     const prev = this.endpoints.get(endpoint.id) ?? newEndpointState(this.now());
     const interval = this.opts.intervalMs ?? 2_000;
     let page: ReportLogPage;
     try {
-      page = await this.fetchPage(endpoint, prev);
+      page = await this.fetchPage(endpoint, prev, token);
     } catch (err) {
       const next = afterFailure(prev, errorText(err), this.now(), interval);
       this.endpoints.set(endpoint.id, next);
@@ -194,14 +209,18 @@ export class ReportPoller {
     this.fold(key, page.entries);
   }
 
-  private async fetchPage(endpoint: ReportEndpoint, state: EndpointState): Promise<ReportLogPage> {
+  private async fetchPage(endpoint: ReportEndpoint, state: EndpointState, token: string): Promise<ReportLogPage> {
     const res = await (this.opts.fetch ?? fetch)(`${endpoint.url}${reportLogQuery(state.cursor)}`, {
+      headers: reportLogHeaders(token),
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 1_500),
       redirect: 'error',
     });
     if (!res.ok) {
       await res.body?.cancel();
-      throw new Error(`HTTP ${res.status}`);
+      // A pod started with another token (its Secret was replaced since) reads it again only when it restarts.
+      throw new Error(
+        res.status === 401 ? 'HTTP 401: the pod refused the channel’s report token' : `HTTP ${res.status}`,
+      );
     }
     const text = await readCapped(res, maxReportLogResponseBytes);
     let body: unknown;
@@ -282,6 +301,9 @@ export function startReportPoller(opts: StartReportPollerOptions): ReportPoller 
   poller.start();
   return poller;
 }
+
+const noTokenReason = (key: string): string =>
+  `no report token for ${key}: the operator's Secret ${reportTokenSecretName(splitKey(key).name)} is not in its cache yet`;
 
 /** The body, or an error once it exceeds `max` bytes (a pod must not make the operator buffer without bound). */
 async function readCapped(res: Response, max: number): Promise<string> {

@@ -23,6 +23,7 @@ type S3CredentialsRef = NonNullable<
 >;
 import { defaultRelayResources, defaultTranscoderResources, type BuildContext } from './context.ts';
 import { ingestKeysSecretName } from './ingest-keys-secret.ts';
+import { reportTokenSecretRef } from './report-token-secret.ts';
 import { childMetadata, childNames, labels, selectorLabels } from './metadata.ts';
 import { effectivePlacement, podPlacement, pullPolicy } from './placement.ts';
 import * as contract from '../../../../contract/src/pod-contract.ts';
@@ -151,18 +152,22 @@ function volumes(ls: LiveStream): V1Volume[] {
   return list;
 }
 
-function commonEnv(ctx: BuildContext): V1EnvVar[] {
+/**
+ * Where the reports go: with Redis the channel's own credential; without it the containers keep their reports in a
+ * log the operator polls, open only to the channel's token (the operator's "<name>-reports" Secret, made before the
+ * Deployment). Both from a Secret, never a literal: a pod spec is readable by more than the Secret is.
+ */
+function reportsEnv(ls: LiveStream, ctx: BuildContext): V1EnvVar {
+  const { name, ref } = ctx.redis
+    ? { name: contract.env.redisUrl, ref: ctx.redis }
+    : { name: contract.env.reportToken, ref: reportTokenSecretRef(ls) };
+  return { name, valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } };
+}
+
+function commonEnv(ls: LiveStream, ctx: BuildContext): V1EnvVar[] {
   return [
     { name: contract.env.config, value: contract.configPath },
-    // Without Redis no URL: the pods discard their reports and status comes from what the operator observes.
-    ...(ctx.redis
-      ? [
-          {
-            name: contract.env.redisUrl,
-            valueFrom: { secretKeyRef: { name: ctx.redis.secretName, key: ctx.redis.key } },
-          },
-        ]
-      : []),
+    reportsEnv(ls, ctx),
     { name: contract.env.rtmpPort, value: String(contract.ports.rtmp) },
     { name: contract.env.httpPort, value: String(contract.ports.http) },
     { name: contract.env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -188,8 +193,12 @@ function transcoderContainer(
     ports: [
       { name: contract.portNames.rtmp, containerPort: contract.ports.rtmp, protocol: 'TCP' },
       { name: contract.portNames.http, containerPort: contract.ports.http, protocol: 'TCP' },
+      // The report log, served only without Redis; never a port of the Service (the poller asks the pod's IP).
+      ...(ctx.redis
+        ? []
+        : [{ name: contract.portNames.reports, containerPort: contract.ports.reports, protocol: 'TCP' }]),
     ],
-    env: [...commonEnv(ctx), { name: contract.env.hlsDir, value: contract.hlsDir }],
+    env: [...commonEnv(ls, ctx), { name: contract.env.hlsDir, value: contract.hlsDir }],
     resources,
     volumeMounts: [
       readOnly(volumeNames.config, contract.configDir),
@@ -219,7 +228,7 @@ function relayContainer(
     ...pullPolicy(effectivePlacement(ls, ctx.placement)),
     workingDir: contract.workingDir,
     command: contract.relayCommand,
-    env: commonEnv(ctx),
+    env: commonEnv(ls, ctx),
     ports: [{ name: contract.portNames.relayMetrics, containerPort: contract.ports.relayMetrics, protocol: 'TCP' }],
     resources,
     volumeMounts: [

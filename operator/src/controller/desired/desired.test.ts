@@ -12,6 +12,7 @@ import { buildRedisSecret, channelOf } from './redis-secret.ts';
 import { buildService } from './service.ts';
 import { buildStreamKeySecret } from './stream-key-secret.ts';
 import { buildIngestKeysSecret, keySetOf } from './ingest-keys-secret.ts';
+import { buildReportTokenSecret, reportTokenOf } from './report-token-secret.ts';
 import { keyDigest, rollKeySet } from '../../../../contract/src/ingest-keys.ts';
 
 const ctx: BuildContext = {
@@ -19,6 +20,8 @@ const ctx: BuildContext = {
   redis: { secretName: 'livestream-redis', key: 'url' },
 };
 const key = 'k3y_Of-Test-0123456789abcdefXYZ';
+/** A report token as the report-token step makes them (a fixed one here). */
+const reportToken = 'rep0rt-T0ken_0f-Test-0123456789abcdefghijklm';
 const minimal = () => storedLiveStream(minimalExample);
 /** A channel credential as the redis-credential step makes it (a fixed password here). */
 const channelUrl = (ls: LiveStream, operatorUrl = 'redis://:pw@redis.lso-system:6379/0') =>
@@ -31,7 +34,9 @@ const { redis: _redis, ...ctxWithoutRedis } = ctx;
 function allChildren(ls: LiveStream, build: BuildContext = ctx) {
   return [
     ...(ls.spec.streamKey ? [] : [buildStreamKeySecret(ls, { streamKey: key })]),
-    ...(build.redis ? [buildRedisSecret(ls, { redisUrl: channelUrl(ls) })] : []),
+    ...(build.redis
+      ? [buildRedisSecret(ls, { redisUrl: channelUrl(ls) })]
+      : [buildReportTokenSecret(ls, { token: reportToken })]),
     buildConfigMap(ls, build),
     buildDeployment(ls, build),
     buildService(ls, build),
@@ -163,6 +168,22 @@ describe('Redis Secret', () => {
   });
 });
 
+describe('report token Secret', () => {
+  it('holds the channel’s token in its namespace, and only a token of the shape the operator makes', () => {
+    const secret = buildReportTokenSecret(minimal(), { token: reportToken });
+    expect(secret.metadata).toMatchObject({ name: 'minimal-reports', namespace: 'media' });
+    expect(Buffer.from(secret.data!.token!, 'base64').toString()).toBe(reportToken);
+    expect(reportTokenOf(secret)).toBe(reportToken);
+    for (const bad of ['', 'short', `${reportToken}!`, 'x'.repeat(129), `${reportToken.slice(1)} `]) {
+      expect(() => buildReportTokenSecret(minimal(), { token: bad })).toThrow(/base64url/);
+      const stored = { ...secret, data: { token: Buffer.from(bad).toString('base64') } };
+      expect(reportTokenOf(stored)).toBeUndefined();
+    }
+    expect(reportTokenOf(undefined)).toBeUndefined();
+    expect(reportTokenOf({ ...secret, data: {} })).toBeUndefined();
+  });
+});
+
 describe('ConfigMap', () => {
   it('carries the identity and the spec of the LiveStream, nothing else', () => {
     const ls = full();
@@ -246,6 +267,25 @@ describe('Deployment', () => {
     expect(container(minimal(), 'relay').command).toEqual(['node', 'transcoder/src/relay/main.ts']);
   });
 
+  it('without Redis declares the report log on the transcoder container, never on the Service', () => {
+    for (const ls of [minimal(), full()]) {
+      const [t, relay] = buildDeployment(ls, ctxWithoutRedis).spec!.template.spec!.containers;
+      expect(t!.ports).toContainEqual({ name: 'reports', containerPort: 8082, protocol: 'TCP' });
+      expect(relay!.ports).toEqual([{ name: 'relay-metrics', containerPort: 8081, protocol: 'TCP' }]);
+      for (const build of [ctx, ctxWithoutRedis]) {
+        const service = buildService(ls, build).spec!;
+        expect(service.ports!.map((p) => [p.port, p.targetPort])).toEqual([
+          [1935, 'rtmp'],
+          [8080, 'http'],
+        ]);
+      }
+      // With Redis no log is served and no token given.
+      const withRedis = buildDeployment(ls, ctx).spec!.template.spec!.containers;
+      expect(withRedis[0]!.ports!.map((p) => p.name)).not.toContain('reports');
+      for (const c of withRedis) expect(c.env!.map((e) => e.name)).not.toContain('LSO_REPORT_TOKEN');
+    }
+  });
+
   it('passes the Redis URL from the Secret of the context, never as a literal', () => {
     for (const name of ['transcoder', 'relay']) {
       const env = container(minimal(), name).env!;
@@ -260,7 +300,7 @@ describe('Deployment', () => {
     );
   });
 
-  it('without Redis references no Redis Secret (it is never made): the pods start and discard their reports', () => {
+  it('without Redis references no Redis Secret (it is never made), but the channel’s report token', () => {
     for (const ls of [minimal(), full()]) {
       const children = allChildren(ls, ctxWithoutRedis);
       const made = new Set(children.filter((c) => c.kind === 'Secret').map((c) => c.metadata?.name));
@@ -268,6 +308,11 @@ describe('Deployment', () => {
       const spec = buildDeployment(ls, ctxWithoutRedis).spec!.template.spec!;
       for (const c of spec.containers) {
         expect(c.env!.map((e) => e.name)).not.toContain('LSO_REDIS_URL');
+        // From the Secret, never a literal.
+        expect(c.env!.find((e) => e.name === 'LSO_REPORT_TOKEN')).toEqual({
+          name: 'LSO_REPORT_TOKEN',
+          valueFrom: { secretKeyRef: { name: `${ls.metadata.name}-reports`, key: 'token' } },
+        });
         // Every Secret an env var needs is one the operator makes (or optional).
         for (const ref of c.env!.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []))) {
           expect(ref.optional === true || made.has(ref.name)).toBe(true);
