@@ -1,0 +1,171 @@
+// The gateway's route table against a real API server and the operator process (LSO_GATEWAY_* set as the chart
+// does): the routes Secret parses with the gateway's own parser, names a user's key and a generated key by the right
+// keyed hash with the routing secret the operator made, keeps the previous key's hash after a rotation until the key
+// set's notAfter, has no entry for a paused channel nor a deleted one, holds no key or digest in plaintext, is not
+// rewritten while nothing changes, and its hash is patched onto the gateway pods.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyDigest, parseKeySet } from '../../../contract/src/ingest-keys.ts';
+import {
+  parseRouteTable,
+  parseRoutingSecret,
+  routeKeyHash,
+  routeTableHash,
+  routeTableHashAnnotation,
+  type RouteTable,
+} from '../../../contract/src/route-table.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
+import { liveStreams } from '../../../test/support/livestreams.ts';
+import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { useTestCluster } from '../../../test/support/test-namespace.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
+const gatewayLabels = { 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/instance': 'routes-test' };
+
+describe('gateway route table', () => {
+  const cluster = useTestCluster('routes');
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  const streams = liveStreams(cluster);
+  const ns = () => cluster.namespace;
+  let operator: OperatorProcess;
+
+  const routesSecret = () => core.readNamespacedSecret({ name: 'gw-routes', namespace: ns() });
+  const table = async (): Promise<{ text: string; table: RouteTable } | undefined> => {
+    const secret = await routesSecret().catch(() => undefined);
+    const text = secret?.data?.['routes.json'];
+    return text === undefined ? undefined : { text: unb64(text), table: parseRouteTable(unb64(text)) };
+  };
+  const untilTable = (what: string, check: (t: RouteTable) => boolean, timeoutMs = 10_000) =>
+    eventually(
+      async () => {
+        const t = await table();
+        return t && check(t.table) ? t : undefined;
+      },
+      timeoutMs,
+      what,
+    );
+  const routingSecret = async () =>
+    parseRoutingSecret(
+      Buffer.from(
+        unb64((await core.readNamespacedSecret({ name: 'gw-routing', namespace: ns() })).data?.['routing-secret']),
+      ),
+    );
+  const of = (t: RouteTable, name: string) => t.entries.filter((e) => e.name === name);
+  const generatedKey = async (name: string) =>
+    unb64((await core.readNamespacedSecret({ name: `${name}-stream-key`, namespace: ns() })).data?.streamKey);
+
+  beforeAll(async () => {
+    await applyLiveStreamCrd(cluster.kubectl);
+    await core.createNamespacedPod({
+      namespace: ns(),
+      body: {
+        metadata: { name: 'gateway-0', labels: gatewayLabels },
+        spec: { automountServiceAccountToken: false, containers: [{ name: 'gateway', image: 'none:0' }] },
+      },
+    });
+    operator = await startOperator({
+      kubeconfig: cluster.kubeconfig,
+      namespace: cluster.namespace,
+      env: {
+        LSO_TRANSCODER_IMAGE: 'livestream-transcoder:test',
+        LSO_GATEWAY_ROUTES_SECRET: 'gw-routes',
+        LSO_GATEWAY_ROUTING_SECRET: 'gw-routing',
+        LSO_GATEWAY_NAMESPACE: cluster.namespace,
+        LSO_GATEWAY_POD_SELECTOR: Object.entries(gatewayLabels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      },
+    });
+  });
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  it("routes a user's key and a generated key by their keyed hash, a rotated key until its notAfter, never a paused channel", async () => {
+    const [userKey, newKey, pausedKey] = ['user-route-key-0123456789', 'user-route-new-0123456789', 'paused-key-0123'];
+    for (const [name, key] of [
+      ['user-key', userKey],
+      ['paused-key', pausedKey],
+    ] as const) {
+      await core.createNamespacedSecret({ namespace: ns(), body: { metadata: { name }, data: { k: b64(key) } } });
+    }
+    await streams.apply('user', {
+      streamKey: { secretRef: { name: 'user-key', key: 'k' }, rotationGracePeriod: '30s' },
+    });
+    await streams.apply('gen', {});
+    await streams.apply('paused', { paused: true, streamKey: { secretRef: { name: 'paused-key', key: 'k' } } });
+
+    const first = await untilTable(
+      'user and gen routed',
+      (t) => of(t, 'user').length === 1 && of(t, 'gen').length === 1,
+    );
+    const secret = await routingSecret();
+    const genKey = await generatedKey('gen');
+    expect(of(first.table, 'user')).toEqual([
+      {
+        keyHash: routeKeyHash(secret, userKey),
+        namespace: ns(),
+        name: 'user',
+        app: 'live',
+        rtmp: `user.${ns()}.svc:1935`,
+        http: `user.${ns()}.svc:8080`,
+      },
+    ]);
+    expect(of(first.table, 'gen').map((e) => e.keyHash)).toEqual([routeKeyHash(secret, genKey)]);
+    expect(of(first.table, 'paused')).toEqual([]);
+    await eventually(
+      async () => {
+        const pod = await core.readNamespacedPod({ name: 'gateway-0', namespace: ns() });
+        return pod.metadata?.annotations?.[routeTableHashAnnotation] === routeTableHash(first.text) ? true : undefined;
+      },
+      5_000,
+      'the gateway pod marked with the table hash',
+    );
+
+    // Nothing changes: resyncs every 2 s reconcile every channel, and the Secret is not written again.
+    const version = (await routesSecret()).metadata?.resourceVersion;
+    await sleep(4_500);
+    expect((await routesSecret()).metadata?.resourceVersion).toBe(version);
+
+    const rotatedAt = Date.now();
+    await core.patchNamespacedSecret({
+      name: 'user-key',
+      namespace: ns(),
+      body: [{ op: 'replace', path: '/data/k', value: b64(newKey) }],
+    });
+    const rotated = await untilTable('both user keys routed', (t) => of(t, 'user').length === 2, 5_000);
+    expect(Date.now() - rotatedAt).toBeLessThan(5_000);
+    const keySet = parseKeySet(
+      unb64((await core.readNamespacedSecret({ name: 'user-ingest-keys', namespace: ns() })).data?.['keys.json']),
+    );
+    const notAfter = keySet.keys[1]?.notAfter;
+    expect(keySet.keys[1]?.sha256).toBe(keyDigest(userKey));
+    expect(of(rotated.table, 'user').map((e) => [e.keyHash, e.notAfter])).toEqual(
+      expect.arrayContaining([
+        [routeKeyHash(secret, newKey), undefined],
+        [routeKeyHash(secret, userKey), notAfter],
+      ]),
+    );
+    expect(Date.parse(notAfter ?? '') - rotatedAt).toBeGreaterThan(25_000);
+
+    const stored = JSON.stringify(await routesSecret());
+    for (const k of [userKey, newKey, genKey, pausedKey]) {
+      for (const form of [k, b64(k), keyDigest(k) ?? '']) expect(stored).not.toContain(form);
+    }
+
+    // Pause and deletion take the channel out; the paused one, resumed, comes in.
+    await streams.apply('gen', { paused: true });
+    await streams.apply('paused', { paused: false, streamKey: { secretRef: { name: 'paused-key', key: 'k' } } });
+    await cluster.kubectl(['delete', 'livestream', 'user', '-n', ns(), '--wait=false']);
+    const last = await untilTable(
+      'only the resumed channel',
+      (t) => t.entries.length === 1 && of(t, 'paused').length === 1,
+      10_000,
+    );
+    expect(last.table.entries[0]?.keyHash).toBe(routeKeyHash(secret, pausedKey));
+    // The routing secret was made once and never changed.
+    expect((await routingSecret()).equals(secret)).toBe(true);
+  });
+});
