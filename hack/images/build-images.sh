@@ -7,12 +7,13 @@
 #
 # --oci (what `make images` passes) also writes an OCI archive per image to a stable path, for other clusters:
 # ${LSO_OCI_DIR:-$LSO_CACHE/images/oci}/livestream-<image>.oci.tar, and prints how kind, k3d and containerd import
-# them. The operator and transcoder archives carry the chart's default references (values.yaml, as the kubelet
+# them. The operator, transcoder and gateway archives carry the chart's default references (values.yaml, as the kubelet
 # resolves them: docker.io/library/livestream-operator:<version>), so a plain `helm install` finds them; the others
 # keep their localhost/ names (the chart's Redis default is pullable; see the chart README for ours).
 #
-# IMAGE is operator, transcoder, pause, redis or minio; default all, in that order:
+# IMAGE is operator, transcoder, gateway, pause, redis or minio; default all, in that order:
 #   localhost/livestream-operator:<package.json version>, localhost/livestream-transcoder:<same>
+#   localhost/livestream-gateway:<same>           on the operator's base, staged with contract/ and gateway/ only
 #   localhost/livestream-pause:<pause version>   the pod sandbox image (containerd's sandbox_image), upstream's
 #                                                 pause.c from the pinned k8s.io/kubernetes (hack/tools/build.sh pause)
 #   localhost/livestream-redis:<redis version>   Debian's redis-server (hack/images/build-base.sh redis), uid 999: the
@@ -34,7 +35,7 @@ podman=(podman)
 
 log() { echo "build-images: $*" >&2; }
 ms() { date +%s%N | cut -c1-13; }
-all=(operator transcoder pause redis minio)
+all=(operator transcoder gateway pause redis minio)
 oci_dir=
 if [ "${1:-}" = --oci ]; then
   oci_dir=${LSO_OCI_DIR:-$cache_root/oci}
@@ -110,11 +111,12 @@ chart_ref() {
   echo "$repository:${2##*:}"
 }
 
-# Writes $oci_dir/livestream-NAME.oci.tar for TAG unless its .key names this build KEY already. The operator and
-# transcoder archives are named with the chart's default reference (tagged in podman for the save, then untagged).
+# Writes $oci_dir/livestream-NAME.oci.tar for TAG unless its .key names this build KEY already. The operator,
+# transcoder and gateway archives are named with the chart's default reference (tagged in podman for the save, then
+# untagged).
 oci_archive() {
   local name=$1 tag=$2 key=$3 file="$oci_dir/livestream-$1.oci.tar" ref=$2
-  case "$name" in operator | transcoder) ref=$(chart_ref "$name" "$tag") && ref=${ref:-$tag} ;; esac
+  case "$name" in operator | transcoder | gateway) ref=$(chart_ref "$name" "$tag") && ref=${ref:-$tag} ;; esac
   if [ -f "$file" ] && [ "$(cat "$file.key" 2>/dev/null)" = "$key $ref" ]; then return 0; fi
   log "writing $file ($ref)"
   [ "$ref" = "$tag" ] || "${podman[@]}" tag "$tag" "$ref"
@@ -127,7 +129,7 @@ oci_archive() {
 # A reproducible hash of a staged context directory (names, modes, contents; not times or the host's owners).
 tree_hash() { tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - "${@:2}" . | sha256sum | cut -c1-12; }
 
-if want operator || want transcoder; then
+if want operator || want transcoder || want gateway; then
   [ -x "$node_bin" ] || { log "$node_bin is missing: run make deps"; exit 1; }
   # Production node_modules, once per lockfile: `npm ci --omit=dev` in a staging dir, from npm's local cache.
   lock_hash=$( (cat "$repo/package-lock.json" "$repo/package.json"; "$node_bin" --version) | sha256sum | cut -c1-12)
@@ -143,24 +145,41 @@ if want operator || want transcoder; then
     log "production node_modules: $(du -sm "$prod/node_modules" | cut -f1) MB in $(($(ms) - t)) ms"
   fi
 
-  # The build context: the node binary and app/ (package.json for "type": "module", the sources without tests or
-  # benchmarks, production node_modules hard-linked from the cache).
-  ctx="$cache_root/context"
-  rm -rf "$ctx" && mkdir -p "$ctx/app"
-  cp "$node_bin" "$ctx/node"
-  cp "$repo/package.json" "$ctx/app/"
-  tar -C "$repo" -cf - --exclude='*.test.ts' --exclude='__golden__' \
-    contract/src operator/src transcoder/src | tar -C "$ctx/app" -xf -
-  cp -al "$prod/node_modules" "$ctx/app/node_modules"
-  ctx_hash=$(tree_hash "$ctx")
+  # A build context DIR: the node binary and app/ (package.json for "type": "module", the sources SRC... without
+  # tests or benchmarks, production node_modules hard-linked from the cache). Prints its hash.
+  stage() {
+    local dir=$1
+    rm -rf "$dir" && mkdir -p "$dir/app"
+    cp "$node_bin" "$dir/node"
+    cp "$repo/package.json" "$dir/app/"
+    tar -C "$repo" -cf - --exclude='*.test.ts' --exclude='__golden__' "${@:2}" | tar -C "$dir/app" -xf -
+    cp -al "$prod/node_modules" "$dir/app/node_modules"
+    tree_hash "$dir"
+  }
 
-  for kind in operator transcoder; do
-    want "$kind" || continue
-    base_ref=$(base "$kind")
+  # KIND from context CTX (hash CTX_HASH) on the base FLAVOR.
+  node_image() {
+    local kind=$1 ctx=$2 ctx_hash=$3 base_ref key
+    base_ref=$(base "$4")
     key=$( (echo "${base_ref##*:} $ctx_hash"; cat "$repo/hack/images/$kind.Dockerfile") | sha256sum | cut -c1-12)
     image "$kind" "localhost/livestream-$kind:$version" "$key" "$ctx" --build-arg "BASE=$base_ref"
-  done
-  rm -rf "$ctx"
+  }
+
+  if want operator || want transcoder; then
+    ctx="$cache_root/context"
+    ctx_hash=$(stage "$ctx" contract/src operator/src transcoder/src)
+    for kind in operator transcoder; do
+      if want "$kind"; then node_image "$kind" "$ctx" "$ctx_hash" "$kind"; fi
+    done
+    rm -rf "$ctx"
+  fi
+  if want gateway; then
+    # The gateway imports only contract/ (the lint's boundary), so nothing else is staged.
+    ctx="$cache_root/context-gateway"
+    ctx_hash=$(stage "$ctx" contract/src gateway/src)
+    node_image gateway "$ctx" "$ctx_hash" operator
+    rm -rf "$ctx"
+  fi
 fi
 
 # The binaries' cache entries are named <tool>-<version>-<hash of their sources and toolchain>: that name stands

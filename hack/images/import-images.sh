@@ -5,7 +5,7 @@
 #                         (socket default: $CONTAINERD_ADDRESS or /run/containerd/containerd.sock; IMAGE default: all)
 #
 # Builds what is missing first (hack/images/build-images.sh, cached), then `ctr -n k8s.io image import` of each docker
-# archive: the operator and transcoder, the sandbox image (localhost/livestream-pause:<pause version>, containerd's
+# archive: the operator, transcoder and gateway, the sandbox image (localhost/livestream-pause:<pause version>, containerd's
 # sandbox_image), Redis (the chart's redis.image) and MinIO. The images keep their names (checked with containerd
 # 1.6.20: the `localhost/name:tag` of podman's docker archive stays as is, and the CRI plugin adds its sha256:<id>
 # reference), so pods reference them with imagePullPolicy: Never or IfNotPresent; nothing is pulled.
