@@ -1,21 +1,39 @@
-// Reports without Redis, end to end without a node: the real transcoder and relay processes run as the two
-// containers of a pod with no Redis URL, a real ffmpeg publishes, and the operator's poller (its factory: the pod
-// informer on a real API server, the pod's IP) reads both containers' report logs and folds them. The Pod object is
-// real; with no kubelet here its status (IP 127.0.0.1, Running) is written by the test, and its containers' report
-// ports are the processes' local ones.
+// Reports without Redis, end to end without a node: the real operator (no Redis) makes the channel's Deployment,
+// ConfigMap and report token Secret; the real transcoder and relay processes run as the two containers of its pod
+// with the env the Deployment gives them (the token resolved from the Secret it references, as the kubelet does), a
+// real ffmpeg publishes, and the operator's poller (its factory: the pod informer on a real API server, the pod's IP,
+// each channel's token from an informer cache of the operator's labelled Secrets) reads both containers' report logs
+// and folds them. The Pod object is real; with no kubelet here its status (IP 127.0.0.1, Running) is written by the
+// test, and its containers' report ports are the processes' local ones. A request with another channel's token, or
+// none, is refused by both containers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubernetesObject,
+  type V1Container,
+  type V1Deployment,
+  type V1Pod,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../../hack/cluster/processes.ts';
-import { group, kind, version } from '../../../contract/src/api/index.ts';
+import * as contract from '../../../contract/src/pod-contract.ts';
+import { reportLogHeaders, reportLogQuery, reportTokenPattern } from '../../../contract/src/report-log.ts';
+import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
+import { liveStreams } from '../../../test/support/livestreams.ts';
+import { startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { useTestCluster } from '../../../test/support/test-namespace.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
+import { ResilientInformer } from '../runtime/informer.ts';
+import { childSelector } from '../watches.ts';
 import { publishPhase, type PublishTransition } from './publish-state.ts';
+import { reportTokenLookup } from './reconcile/report-token.ts';
 import { startReportPoller, type ReportPoller } from './report-poller.ts';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -48,11 +66,28 @@ function run(script: string, args: string[], env: Record<string, string>): Proc 
   };
 }
 
+/** The Secret data an env var references, as the kubelet resolves it; the test fails on a literal. */
+async function secretEnv(core: CoreV1Api, namespace: string, container: V1Container, name: string): Promise<string> {
+  const ref = container.env?.find((e) => e.name === name);
+  expect(ref?.value, `${container.name}: ${name} is never a literal`).toBeUndefined();
+  const { name: secret = '', key = '' } = ref?.valueFrom?.secretKeyRef ?? {};
+  const data = (await core.readNamespacedSecret({ name: secret, namespace })).data?.[key];
+  expect(data, `${container.name}: ${name} from Secret ${secret}`).toBeDefined();
+  return Buffer.from(data ?? '', 'base64').toString('utf8');
+}
+
 describe('reports without Redis: the poller reads the pod', () => {
   const cluster = useTestCluster('poller');
   const core = cluster.kc.makeApiClient(CoreV1Api);
+  const apps = cluster.kc.makeApiClient(AppsV1Api);
+  const streams = liveStreams(cluster);
   const namespace = cluster.namespace;
   const key = `${namespace}/show`;
+  let operator: OperatorProcess;
+  let secrets: ResilientInformer<V1Secret>;
+  let deployment: V1Deployment;
+  /** The token each container got from the Secret its env references. */
+  const tokens = { transcoder: '', relay: '' };
   let dir: string;
   let ports: { rtmp: number; http: number; reports: number; relay: number };
   let streamKey: string;
@@ -70,6 +105,7 @@ describe('reports without Redis: the poller reads the pod', () => {
       LSO_REPORTS_PORT: String(ports.reports),
       LSO_HLS_DIR: join(dir, 'hls'),
       LSO_X264_PRESET: 'ultrafast',
+      LSO_REPORT_TOKEN: tokens.transcoder,
       HOME: dir,
     });
   const observation = () => poller.observation(key);
@@ -92,20 +128,35 @@ describe('reports without Redis: the poller reads the pod', () => {
     const [rtmp, http, reports, relayPort] = await freePorts('127.0.0.1', 4);
     ports = { rtmp: rtmp!, http: http!, reports: reports!, relay: relayPort! };
     streamKey = `k${Math.random().toString(36).slice(2)}x`.padEnd(24, '0');
-    const ls = {
-      apiVersion: `${group}/${version}`,
-      kind,
-      metadata: { name: 'show', namespace, generation: 1, uid: 'uid-show' },
-      spec: {
-        ladder: {
-          renditions: [{ name: '180p', width: 320, height: 180, videoBitrateKbps: 300, fps: 15 }],
-          passthrough: false,
-        },
-        hls: { segmentSeconds: 1 },
-        reconnectWindowSeconds: windowSeconds,
+    await applyLiveStreamCrd(cluster.kubectl);
+    // The real operator, without Redis: it makes the channels' children, the token Secrets included.
+    operator = await startOperator({
+      kubeconfig: cluster.kubeconfig,
+      namespace,
+      env: { LSO_TRANSCODER_IMAGE: 'livestream-transcoder:test' },
+    });
+    await streams.apply('show', {
+      ladder: {
+        renditions: [{ name: '180p', width: 320, height: 180, videoBitrateKbps: 300, fps: 15 }],
+        passthrough: false,
       },
-    };
-    await writeFile(join(dir, 'livestream.json'), JSON.stringify(ls));
+      hls: { segmentSeconds: 1 },
+      reconnectWindowSeconds: windowSeconds,
+    });
+    await streams.apply('other', { ladder: { preset: '480p' } });
+    deployment = await waitFor(
+      'the Deployment of show',
+      () => apps.readNamespacedDeployment({ name: 'show-transcoder', namespace }).catch(() => undefined),
+      { timeoutMs: 20_000 },
+    );
+    // The pod's files and env as the kubelet would give them: the operator's ConfigMap, its Secrets.
+    const configMap = await core.readNamespacedConfigMap({ name: 'show-config', namespace });
+    await writeFile(join(dir, 'livestream.json'), configMap.data?.[contract.configFileName] ?? '');
+    const containers = deployment.spec?.template.spec?.containers ?? [];
+    for (const name of ['transcoder', 'relay'] as const) {
+      const container = containers.find((c) => c.name === name)!;
+      tokens[name] = await secretEnv(core, namespace, container, contract.env.reportToken);
+    }
     await writeFile(join(dir, 'key'), streamKey, { mode: 0o600 });
     transcoder = startTranscoder();
     relay = run('transcoder/src/relay/main.ts', ['--config', join(dir, 'livestream.json')], {
@@ -114,6 +165,7 @@ describe('reports without Redis: the poller reads the pod', () => {
       LSO_RELAY_KEYS_DIR: join(dir, 'relays'),
       LSO_RELAY_RUN_DIR: dir,
       LSO_RELAY_HEARTBEAT_MS: '1000',
+      LSO_REPORT_TOKEN: tokens.relay,
       HOME: dir,
     });
 
@@ -149,10 +201,24 @@ describe('reports without Redis: the poller reads the pod', () => {
       { timeoutMs: 20_000 },
     );
 
+    // The operator's cache of its own Secrets (label-selected, as watches.ts watches them).
+    secrets = new ResilientInformer<V1Secret>({
+      kc: cluster.kc,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      labelSelector: childSelector,
+      list: () => core.listNamespacedSecret({ namespace, labelSelector: childSelector }),
+      onChange: () => {},
+    });
+    secrets.start();
+    await secrets.waitForSync();
     poller = startReportPoller({
       kc: cluster.kc,
       namespace,
       logger: pino({ level: 'silent' }),
+      reportToken: reportTokenLookup({
+        child: <T extends KubernetesObject>(_resource: string, ns: string, name: string) =>
+          secrets.get(name, ns) as T | undefined,
+      }),
       onReport: (k, transition, event) => {
         reported.push(`${k} ${event.type}`);
         if (transition.kind !== 'none') transitions.push(transition);
@@ -164,10 +230,71 @@ describe('reports without Redis: the poller reads the pod', () => {
   afterAll(async () => {
     await publisher?.kill();
     await poller?.stop();
+    await secrets?.stop();
+    await operator?.stop();
     await transcoder?.signal('SIGTERM');
     await relay?.signal('SIGTERM');
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  it("the operator made the channel's token Secret, and the pod's containers get the token from it", async () => {
+    const secret = await core.readNamespacedSecret({ name: 'show-reports', namespace });
+    const ls = await streams.get('show');
+    expect(secret.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('livestream-operator');
+    expect(secret.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'LiveStream', uid: ls.metadata.uid }),
+    ]);
+    const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+    expect(token).toMatch(reportTokenPattern);
+    expect(tokens).toEqual({ transcoder: token, relay: token });
+    const other = await waitFor(
+      "the other channel's Secret",
+      () => core.readNamespacedSecret({ name: 'other-reports', namespace }).catch(() => undefined),
+      { timeoutMs: 15_000 },
+    );
+    expect(Buffer.from(other.data?.token ?? '', 'base64').toString('utf8')).not.toBe(token);
+
+    const pod = deployment.spec!.template.spec!;
+    const transcoderContainer = pod.containers.find((c) => c.name === 'transcoder')!;
+    expect(transcoderContainer.ports).toContainEqual({ name: 'reports', containerPort: 8082, protocol: 'TCP' });
+    const service = await core.readNamespacedService({ name: 'show', namespace });
+    expect(service.spec?.ports?.map((p) => p.port)).not.toContain(8082);
+    // The token is in the Secret only: not in the pod spec, the status, the events or the operator's log.
+    expect(JSON.stringify(deployment)).not.toContain(token);
+    expect(JSON.stringify(ls)).not.toContain(token);
+    const events = await core.listNamespacedEvent({ namespace });
+    expect(JSON.stringify(events.items)).not.toContain(token);
+    expect(operator.output()).not.toContain(token);
+  }, 30_000);
+
+  it("both containers refuse a request without the channel's token: none, another channel's, a guess", async () => {
+    const other = await core.readNamespacedSecret({ name: 'other-reports', namespace });
+    const otherToken = Buffer.from(other.data?.token ?? '', 'base64').toString('utf8');
+    const refused: Record<string, string>[] = [
+      {},
+      reportLogHeaders(otherToken),
+      reportLogHeaders(`${tokens.transcoder.slice(0, -2)}xx`),
+      { authorization: `Basic ${tokens.transcoder}` },
+    ];
+    await until('both logs served', () =>
+      poller.unreachable(key) === undefined && reported.length > 0 ? true : undefined,
+    );
+    for (const port of [ports.reports, ports.relay]) {
+      const url = `http://127.0.0.1:${port}${reportLogQuery({ boot: '', after: 0 })}`;
+      for (const headers of refused) {
+        const res = await fetch(url, { headers });
+        expect(res.status, `${port} ${JSON.stringify(Object.keys(headers))}`).toBe(401);
+        expect(await res.text()).not.toMatch(/boot|entries/);
+      }
+      const res = await fetch(url, { headers: reportLogHeaders(tokens.transcoder) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toHaveProperty('entries');
+    }
+    // A reconcile never rotates the token (the operator resyncs every 2 s here).
+    await new Promise((r) => setTimeout(r, 4_500));
+    const again = await core.readNamespacedSecret({ name: 'show-reports', namespace });
+    expect(Buffer.from(again.data?.token ?? '', 'base64').toString('utf8')).toBe(tokens.transcoder);
+  }, 40_000);
 
   it("folds both containers' reports: idle, then live with heartbeats, then the session's end", async () => {
     await until('an idle heartbeat and a relay heartbeat folded', () =>
