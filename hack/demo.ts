@@ -87,7 +87,12 @@ async function main(): Promise<void> {
   // The key stays out of ffmpeg's arguments (`ps` shows those): ffmpeg reads it from a preset file only root reads.
   const preset = join(demoDir, 'publish.ffpreset');
   writeFileSync(preset, `rtmp_app=live\nrtmp_playpath=${key}\n`, { mode: 0o600 });
-  const args = publisherArgs({ url: `rtmp://${host}:1935/live`, size: '1280x720', videoKbps: 2500 });
+  const args = publisherArgs({
+    url: `rtmp://${host}:1935/live`,
+    size: '1280x720',
+    videoKbps: 2500,
+    preset: 'ultrafast',
+  });
   args.splice(args.length - 1, 0, '-fpre', preset);
   background('publisher', 'ffmpeg', args);
   writeFileSync(join(demoDir, 'pids'), pids.join('\n'));

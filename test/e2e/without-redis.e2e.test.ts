@@ -3,7 +3,8 @@
 // period: the connected encoder is never cut off (not even once its key expired), the new key is accepted within
 // seconds of the Secret's change (the operator's key set reaches the pod without waiting for kubelet's resync), the
 // old key works inside the grace period and is refused after it.
-// Runs after livestream.e2e.test.ts (files run one at a time), whose release is uninstalled by then.
+// Runs after livestream.e2e.test.ts (files run one at a time), whose release is uninstalled by then and whose CRD
+// stays (crds.keep): this release installs without it, as a second release of the chart would.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { startPublisher, type Publisher } from '../support/rtmp-publisher.ts';
@@ -60,7 +61,7 @@ beforeAll(async () => {
     images,
     namespace: operatorNamespace,
     release,
-    values: ['redis.enabled=false'],
+    values: ['redis.enabled=false', 'crds.enabled=false'],
   });
   await setKey(keys.old);
 });
