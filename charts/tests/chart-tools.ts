@@ -107,6 +107,9 @@ export const allMonitoring = {
   },
 };
 
+/** Every switch on: monitoring, the gateway and its autoscaler. */
+export const everySwitch = { ...allMonitoring, gateway: { enabled: true, autoscaling: { enabled: true } } };
+
 export interface AlertRule {
   alert: string;
   expr: string;

@@ -5,7 +5,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { chartCopy, chartCopyPath, sourcePath } from '../../scripts/sync-chart-crd.ts';
-import { allMonitoring, chartDir, exec, renderChart, tool, toolBuildTimeoutMs, type K8sObject } from './chart-tools.ts';
+import {
+  allMonitoring,
+  chartDir,
+  everySwitch,
+  exec,
+  renderChart,
+  tool,
+  toolBuildTimeoutMs,
+  type K8sObject,
+} from './chart-tools.ts';
+import { parseRoutingSecret, routeTableFileName, routingSecretFileName } from '../../contract/src/route-table.ts';
+import { gatewayDefaults, gatewayEnv } from '../../gateway/src/config/settings.ts';
 
 type Obj = K8sObject & {
   spec?: any;
@@ -32,7 +43,8 @@ beforeAll(async () => {
 
 describe('helm lint and values', () => {
   it('passes helm lint --strict with defaults and with every switch on', async () => {
-    for (const args of [[], ['--set', 'monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true']]) {
+    const all = 'monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true,gateway.enabled=true';
+    for (const args of [[], ['--set', all], ['--set', `${all},gateway.autoscaling.enabled=true`]]) {
       const r = await exec(helm, ['lint', '--strict', chartDir, ...args]);
       expect(r.stdout + r.stderr).toContain('0 chart(s) failed');
       expect(r.code).toBe(0);
@@ -156,14 +168,6 @@ describe('the operator', () => {
 });
 
 describe('RBAC', () => {
-  const rulesOf = (o: Obj) =>
-    (o.rules ?? []).flatMap((r: any) =>
-      r.resources.map(
-        (res: string) =>
-          `${r.apiGroups[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`,
-      ),
-    );
-
   it('grants exactly the verbs the operator uses, cluster-wide, and the Lease in its own namespace', () => {
     expect(rulesOf(one(defaults, 'ClusterRole'))).toEqual([
       'streaming.livestream-operator.dev/livestreams: list,watch',
@@ -259,3 +263,172 @@ describe('monitoring switches', () => {
     ).rejects.toThrow(/not both/);
   });
 });
+
+describe('the gateway', () => {
+  let on: K8sObject[];
+  beforeAll(async () => {
+    on = await renderChart({ gateway: { enabled: true } });
+  });
+  const operatorEnv = (objs: K8sObject[]) =>
+    Object.fromEntries(
+      one(objs, 'Deployment', '-livestream-operator').spec.template.spec.containers[0].env.map((e: any) => [
+        e.name,
+        e.value ?? e.valueFrom,
+      ]),
+    );
+  const gatewayObjects = (objs: K8sObject[]) =>
+    objs.filter(
+      (o) => o.metadata.name.includes('gateway') || o.metadata.labels?.['app.kubernetes.io/component'] === 'gateway',
+    );
+
+  it('renders nothing of it by default, and the operator publishes no table', () => {
+    expect(gatewayObjects(defaults)).toEqual([]);
+    expect(Object.keys(operatorEnv(defaults)).filter((k) => k.startsWith('LSO_GATEWAY'))).toEqual([]);
+  });
+
+  it('runs 2 replicas with a PDB, probes, resource requests, no API token, both Secrets mounted where it reads them', () => {
+    const d = one(on, 'Deployment', '-gateway');
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const c = pod.containers[0];
+    expect(c.image).toBe('livestream-gateway:0.1.0');
+    expect(c.command).toEqual(['node', 'gateway/src/main.ts']);
+    expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.resources.requests).toEqual({ cpu: '200m', memory: '256Mi' });
+    expect(c.resources.limits.memory).toBeDefined();
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    const port = (name: string) => c.ports.find((p: any) => p.name === name).containerPort;
+    expect(Number(env[gatewayEnv.rtmpPort])).toBe(port('rtmp'));
+    expect(Number(env[gatewayEnv.httpPort])).toBe(port('http'));
+    // Where the gateway reads, what the volumes hold (the operator writes these data keys).
+    const mountOf = (volume: string) => c.volumeMounts.find((m: any) => m.name === volume).mountPath;
+    const volume = (name: string) => pod.volumes.find((v: any) => v.name === name).secret;
+    expect(env[gatewayEnv.routeTable]).toBe(gatewayDefaults.routeTable);
+    expect(env[gatewayEnv.routingSecretFile]).toBe(gatewayDefaults.routingSecretFile);
+    expect(`${mountOf('routes')}/${routeTableFileName}`).toBe(gatewayDefaults.routeTable);
+    expect(`${mountOf('routing-secret')}/${routingSecretFileName}`).toBe(gatewayDefaults.routingSecretFile);
+    expect(volume('routes')).toEqual({
+      secretName: 'lso-livestream-operator-gateway-routes',
+      optional: true,
+      items: [{ key: routeTableFileName, path: routeTableFileName }],
+    });
+    expect(volume('routing-secret')).toEqual({
+      secretName: 'lso-livestream-operator-gateway-routing',
+      optional: true,
+      items: [{ key: routingSecretFileName, path: routingSecretFileName }],
+    });
+    const pdb = one(on, 'PodDisruptionBudget', '-gateway');
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: d.spec.selector });
+    expect(find(on, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('runs under the restricted Pod Security Standard', () => {
+    const pod = one(on, 'Deployment', '-gateway').spec.template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.volumes.map((v: any) => Object.keys(v).filter((k) => k !== 'name')[0])).toEqual([
+      'emptyDir',
+      'secret',
+      'secret',
+    ]);
+  });
+
+  it('has one Service: RTMP 1935 and HTTP 80 to the gateway ports, of the type asked for', async () => {
+    const svc = one(on, 'Service', '-gateway');
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.selector).toEqual(one(on, 'Deployment', '-gateway').spec.selector.matchLabels);
+    expect(svc.spec.ports).toEqual([
+      { name: 'rtmp', protocol: 'TCP', port: 1935, targetPort: 'rtmp' },
+      { name: 'http', protocol: 'TCP', port: 80, targetPort: 'http' },
+    ]);
+    const lb = await renderChart({
+      gateway: {
+        enabled: true,
+        service: { type: 'LoadBalancer', httpPort: 8088, rtmpPort: 1935, annotations: { a: 'b' } },
+      },
+    });
+    expect(one(lb, 'Service', '-gateway').spec.type).toBe('LoadBalancer');
+    expect(one(lb, 'Service', '-gateway').metadata.annotations).toEqual({ a: 'b' });
+    expect(one(lb, 'Service', '-gateway').spec.ports[1].port).toBe(8088);
+    await expect(renderChart({ gateway: { enabled: true, service: { type: 'ExternalName' } } })).rejects.toThrow(
+      /type/,
+    );
+  });
+
+  it('tells the operator where the table goes, and which pods to mark', () => {
+    const env = operatorEnv(on);
+    expect(env.LSO_GATEWAY_ROUTES_SECRET).toBe('lso-livestream-operator-gateway-routes');
+    expect(env.LSO_GATEWAY_ROUTING_SECRET).toBe('lso-livestream-operator-gateway-routing');
+    expect(env.LSO_GATEWAY_NAMESPACE).toBe('lso-system');
+    const labels = one(on, 'Deployment', '-gateway').spec.template.metadata.labels;
+    const terms = String(env.LSO_GATEWAY_POD_SELECTOR)
+      .split(',')
+      .map((t) => t.split('='));
+    expect(terms.length).toBeGreaterThanOrEqual(3);
+    for (const [k, v] of terms) expect(labels[k ?? '']).toBe(v);
+    expect(Object.fromEntries(terms)).toEqual(one(on, 'Deployment', '-gateway').spec.selector.matchLabels);
+  });
+
+  it('lets the operator get, update and create the two Secrets and mark pods, in its own namespace only', () => {
+    const role = one(on, 'Role', '-gateway-routes');
+    expect(role.metadata.namespace).toBe('lso-system');
+    expect(rulesOf(role)).toEqual([
+      'core/secrets: create',
+      'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing]: get,update',
+      'core/pods: list,patch',
+    ]);
+    const binding = one(on, 'RoleBinding', '-gateway-routes');
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect((binding as any).subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'lso-livestream-operator', namespace: 'lso-system' },
+    ]);
+  });
+
+  it('renders no Secret of its own: the operator makes the routing secret once and keeps it across upgrades', () => {
+    expect(gatewayObjects(on).filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(() => parseRoutingSecret(Buffer.from('x'.repeat(31)))).toThrow(/32/);
+  });
+
+  it('scales with an HPA on CPU instead of a fixed replica count when asked', async () => {
+    const objs = await renderChart(everySwitch);
+    const d = one(objs, 'Deployment', '-gateway');
+    expect(d.spec.replicas).toBeUndefined();
+    const hpa = one(objs, 'HorizontalPodAutoscaler', '-gateway');
+    expect(hpa.spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name },
+      minReplicas: 2,
+      maxReplicas: 10,
+      metrics: [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      ],
+    });
+  });
+
+  it('rejects unknown gateway values', async () => {
+    await expect(renderChart({ gateway: { enabled: true, replica: 3 } })).rejects.toThrow(/replica/);
+    await expect(renderChart({ gateway: { image: { tag: 'latest' } } })).rejects.toThrow(/tag/);
+  });
+});
+
+function rulesOf(o: Obj): string[] {
+  return (o.rules ?? []).flatMap((r: any) =>
+    r.resources.map(
+      (res: string) =>
+        `${r.apiGroups[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames}]` : ''}: ${r.verbs.join(',')}`,
+    ),
+  );
+}

@@ -6,6 +6,8 @@ export interface StackImages {
   transcoder: string;
   redis: string;
   minio: string;
+  /** Absent when the images came from a build before the gateway had one (the chart's gateway is off then). */
+  gateway?: string;
 }
 
 /** The images from build-images.sh's tags (`localhost/livestream-<kind>:<tag>`). */
@@ -15,7 +17,14 @@ export function stackImages(tags: string[]): StackImages {
     if (!tag) throw new Error(`no livestream-${kind} image among ${tags.join(', ')}`);
     return tag;
   };
-  return { operator: find('operator'), transcoder: find('transcoder'), redis: find('redis'), minio: find('minio') };
+  const gateway = tags.find((t) => t.includes('/livestream-gateway:'));
+  return {
+    operator: find('operator'),
+    transcoder: find('transcoder'),
+    redis: find('redis'),
+    minio: find('minio'),
+    ...(gateway !== undefined && { gateway }),
+  };
 }
 
 /** `repo/name:tag` → repository and tag (the registry host may carry a port, so split at the last colon). */
@@ -35,6 +44,7 @@ export function chartImageValues(images: StackImages): string[] {
     ...set('operator.image', images.operator),
     ...set('transcoder.image', images.transcoder),
     ...set('redis.image', images.redis),
+    ...(images.gateway !== undefined ? set('gateway.image', images.gateway) : []),
   ];
 }
 

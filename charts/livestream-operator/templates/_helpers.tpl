@@ -93,3 +93,20 @@ fsGroup: {{ . }}
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* The gateway's two Secrets, both made and kept by the operator (never by Helm): the route table it writes, and
+     the routing secret (the HMAC key) it makes once. */}}
+{{- define "lso.gatewayRoutesSecret" -}}
+{{- printf "%s-gateway-routes" (include "lso.fullname" .) -}}
+{{- end -}}
+{{- define "lso.gatewayRoutingSecret" -}}
+{{- printf "%s-gateway-routing" (include "lso.fullname" .) -}}
+{{- end -}}
+
+{{/* The gateway pods' selector labels as a label selector string (k=v,...), for the operator's annotation patch. */}}
+{{- define "lso.gatewayPodSelector" -}}
+{{- $labels := include "lso.selectorLabels" (dict "ctx" . "component" "gateway") | fromYaml -}}
+{{- $terms := list -}}
+{{- range $k, $v := $labels }}{{ $terms = append $terms (printf "%s=%s" $k $v) }}{{ end -}}
+{{- join "," $terms -}}
+{{- end -}}
