@@ -1,14 +1,17 @@
-// The operator and transcoder images, built on the project's debootstrap bases, run what the pod contract says:
-// Node 24 as user 10001 on a read-only root filesystem; the operator reaches leadership on a real control plane
-// through a mounted kubeconfig; the transcoder image has ffmpeg and starts its ingest and origin.
+// The operator, transcoder and gateway images, built on the project's debootstrap bases, run what the pod contract
+// says: Node 24 as user 10001 on a read-only root filesystem; the operator reaches leadership on a real control plane
+// through a mounted kubeconfig; the transcoder image has ffmpeg and starts its ingest and origin; the gateway image
+// holds no operator or transcoder code and becomes ready on a mounted route table and routing secret.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, chmod, mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down, up, type ClusterState } from '../../hack/cluster/local-cluster.ts';
+import { routeTableFileName, routingSecretFileName } from '../../contract/src/route-table.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const run = promisify(execFile);
@@ -223,5 +226,53 @@ describe('transcoder image', () => {
     const stopped = new Promise<number | null>((resolve) => c.proc.once('exit', resolve));
     await podman(['stop', '--time', '10', name]);
     expect(await stopped, c.output()).toBe(0);
+  });
+});
+
+describe('gateway image', () => {
+  const tag = () => images.get('livestream-gateway')!.tag;
+
+  it('runs gateway/src/main.ts as user 10001, with only contract/ and gateway/ sources', async () => {
+    const { stdout: config } = await podman(['image', 'inspect', '--format', '{{json .Config}}', tag()]);
+    const parsed = JSON.parse(config) as { User: string; Entrypoint: string[]; Cmd: string[] };
+    expect(parsed).toMatchObject({ User: '10001:10001', Entrypoint: ['node'], Cmd: ['gateway/src/main.ts'] });
+    const { stdout } = await podman([
+      'run', '--rm', ...limits, ...locked, tag(), '-e',
+      "const fs = require('node:fs'); console.log(process.getuid(), fs.readdirSync('/app').filter((f) => !f.startsWith('.')).sort().join(','))",
+    ]); // prettier-ignore
+    expect(stdout.trim()).toBe('10001 contract,gateway,node_modules,package.json');
+  });
+
+  it('serves /healthz, becomes ready on a mounted table and secret, and stops on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lso-images-gateway-'));
+    try {
+      await mkdir(join(dir, 'routes'));
+      await mkdir(join(dir, 'secret'));
+      await writeFile(join(dir, 'routes', routeTableFileName), '{"version":1,"entries":[]}');
+      await writeFile(join(dir, 'secret', routingSecretFileName), randomBytes(48).toString('base64url'));
+      for (const p of [dir, join(dir, 'routes'), join(dir, 'secret')]) await chmod(p, 0o755);
+      const [httpPort, rtmpPort] = [await freePort(), await freePort()];
+      const name = `lso-images-gateway-${process.pid}`;
+      const c = startContainer(name, [
+        '--network', 'host',
+        '-v', `${join(dir, 'routes')}:/etc/livestream-gateway/routes:ro`,
+        '-v', `${join(dir, 'secret')}:/etc/livestream-gateway/secret:ro`,
+        '-e', `LSO_GATEWAY_HTTP_PORT=${httpPort}`,
+        '-e', `LSO_GATEWAY_RTMP_PORT=${rtmpPort}`,
+        tag(),
+      ]); // prettier-ignore
+      await waitUntil('the RTMP port', () => tcpOpen(rtmpPort), 30_000);
+      await waitUntil(
+        '/readyz 200',
+        async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200,
+        30_000,
+      );
+      expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+      const stopped = new Promise<number | null>((resolve) => c.proc.once('exit', resolve));
+      await podman(['stop', '--time', '10', name]);
+      expect(await stopped, c.output()).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
