@@ -4,14 +4,7 @@
 // the ingest-keys step (ADR 0012), so the mounted file changes within seconds. The routing secret (the HMAC key) is
 // made here once, random, when absent, and never changed: changing it would void every entry at once (ADR 0013).
 import { randomBytes } from 'node:crypto';
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
@@ -28,6 +21,7 @@ import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
 import { ingestKeysSecretName, keySetOf } from './desired/index.ts';
 import { buildRouteTable, type RoutedChannel } from './gateway-routes.ts';
 import { childResources } from './reconcile/children.ts';
+import { markPods } from './reconcile/ingest-keys.ts';
 
 export type GatewayRoutesCore = Pick<
   CoreV1Api,
@@ -207,16 +201,7 @@ export class GatewayRoutes {
     const { namespace, podSelector: labelSelector } = this.opts.target;
     if (labelSelector === undefined || this.propagated === hash) return;
     try {
-      const pods = await this.opts.core.listNamespacedPod({ namespace, labelSelector });
-      for (const pod of pods.items) {
-        const name = pod.metadata?.name;
-        if (!name || pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[routeTableHashAnnotation] === hash)
-          continue;
-        await this.opts.core.patchNamespacedPod(
-          { name, namespace, body: { metadata: { annotations: { [routeTableHashAnnotation]: hash } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-      }
+      await markPods(this.opts.core, namespace, labelSelector, routeTableHashAnnotation, hash);
     } catch (err) {
       this.opts.logger.warn(
         { err: describeApiError(err) },

@@ -44,6 +44,29 @@ export function rotationMessage(secret: string, set: IngestKeySet, nowMs: number
     : `the stream key in Secret ${secret} changed: the new key is accepted now, ${old}`;
 }
 
+/**
+ * Sets `annotation` to `value` on the pods `labelSelector` selects (merge patch; pods that have it or are going
+ * away are skipped). A pod update makes the kubelet sync the pod and refresh its Secret volumes at once (ADR 0012);
+ * used for the transcoder pods' key set and the gateway pods' route table.
+ */
+export async function markPods(
+  core: Pick<CoreV1Api, 'listNamespacedPod' | 'patchNamespacedPod'>,
+  namespace: string,
+  labelSelector: string,
+  annotation: string,
+  value: string,
+): Promise<void> {
+  const pods = await core.listNamespacedPod({ namespace, labelSelector });
+  for (const pod of pods.items) {
+    const name = pod.metadata?.name;
+    if (!name || pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[annotation] === value) continue;
+    await core.patchNamespacedPod(
+      { name, namespace, body: { metadata: { annotations: { [annotation]: value } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+}
+
 export class IngestKeys {
   private readonly deps: IngestKeysDeps;
   private readonly written = new Map<string, IngestKeySet>();
@@ -108,16 +131,7 @@ export class IngestKeys {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     try {
-      const pods = await this.deps.core.listNamespacedPod({ namespace, labelSelector });
-      for (const pod of pods.items) {
-        const name = pod.metadata?.name;
-        if (!name || pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[ingestKeysHashAnnotation] === hash)
-          continue;
-        await this.deps.core.patchNamespacedPod(
-          { name, namespace, body: { metadata: { annotations: { [ingestKeysHashAnnotation]: hash } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-      }
+      await markPods(this.deps.core, namespace, labelSelector, ingestKeysHashAnnotation, hash);
     } catch (err) {
       // Not retried: the kubelet refreshes the Secret volume on its own sync (about a minute) anyway.
       this.deps.logger.warn(
