@@ -238,15 +238,26 @@ describe('a LiveStream on a real node', () => {
     );
     expect(levels).toHaveLength(3);
     const currentTime = () => page.evaluate<number>("document.querySelector('video').currentTime");
-    // Each rendition chosen in the player's menu (hls.currentLevel): the picture it decodes is that rung's size.
+    // Each rendition chosen in the player's menu (hls.currentLevel): the picture it decodes is that rung's size. The
+    // page restarts its player (menu back to Auto) after a fatal error, so the choice is made again until it holds.
+    const playerState = () =>
+      page.evaluate<{ height: number; playing: boolean; choice: string; info: string }>(
+        "(() => { const v = document.querySelector('video'); return { height: v.videoHeight, playing: !v.paused && v.readyState >= 3, choice: document.querySelector('#quality').value, info: document.querySelector('#info').textContent }; })()",
+      );
     for (const level of [...levels].reverse()) {
       const height = Number(/^(\d+)p/.exec(level.label)?.[1]);
-      await page.selectOption('#quality', level.value);
-      await page.waitForFunction(
-        `(() => { const v = document.querySelector('video'); return v.videoHeight === ${height} && !v.paused && v.readyState >= 3; })()`,
-        undefined,
-        { timeout: 30_000 },
-      );
+      let last: Awaited<ReturnType<typeof playerState>> | undefined;
+      await waitFor(
+        `the player showing ${level.label}`,
+        async () => {
+          last = await playerState();
+          if (last.choice !== level.value) await page.selectOption('#quality', level.value);
+          return last.choice === level.value && last.height === height && last.playing;
+        },
+        { timeoutMs: 45_000, intervalMs: 500 },
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; player: ${JSON.stringify(last)}`);
+      });
       const before = await currentTime();
       await sleep(2_000);
       expect((await currentTime()) - before, `${level.label} keeps playing`).toBeGreaterThan(1);

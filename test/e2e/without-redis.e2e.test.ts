@@ -87,8 +87,9 @@ beforeEach(() => {
 
 describe('the chart without Redis, and a stream key rotation, on a real node', () => {
   it('installs no Redis, and a channel goes Live from the reports the operator polls', async () => {
-    const pods = await cluster.kubectl(['get', 'pods', '-n', operatorNamespace, '-o', 'name']);
-    expect(pods).not.toMatch(/redis/);
+    const all = ['get', 'pods,services', '-n', operatorNamespace, '-o', 'name'];
+    expect(await cluster.kubectl(all)).toMatch(/operator/);
+    expect((await cluster.kubectl([...all, '-l', 'app.kubernetes.io/component=redis'])).trim()).toBe('');
     const ls = {
       apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
       kind: 'LiveStream',
