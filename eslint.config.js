@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cluster/', 'test-results/', '**/dist/', 'transcoder/src/hls/player/vendor/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.cluster/',
+      '.livestream/',
+      'test-results/',
+      '**/dist/',
+      'transcoder/src/hls/player/vendor/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

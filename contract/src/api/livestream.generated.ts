@@ -169,7 +169,7 @@ export interface RenditionSpec {
    */
   fps: number;
   /**
-   * AAC bitrate in kbit/s of this rung's audio, 32..320. Each variant plays AAC at its own rung's bitrate (one audio rendition per distinct bitrate); a passed-through source keeps its own AAC; an audio-only source is served at the highest rung's bitrate.
+   * AAC bitrate in kbit/s of this rung's audio, 32..320. Each variant plays AAC at its own rung's bitrate (one audio rendition per distinct bitrate), the passed-through source's video too; an audio-only source is served at the highest rung's bitrate.
    */
   audioBitrateKbps: number;
 }

@@ -38,12 +38,12 @@ describe('planLadder', () => {
       '480p:encode:854x480',
       '360p:encode:640x360',
     ]);
-    // The copied source keeps its own AAC; the encoded rungs share one AAC at their (equal) rung bitrate.
+    // Every variant, the copied source's video included, shares one AAC at their (equal) rung bitrate: one group,
+    // so hls.js switches rungs without changing audio.
     expect(plan.audioRenditions).toEqual([
-      { name: 'audio', mode: 'copy', bitrateKbps: 128, codecString: 'mp4a.40.2' },
-      { name: 'audio_128k', mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' },
+      { name: 'audio', mode: 'encode', bitrateKbps: 128, codecString: 'mp4a.40.2' },
     ]);
-    expect(plan.videos.map((v) => v.audio)).toEqual(['audio', 'audio_128k', 'audio_128k']);
+    expect(plan.videos.map((v) => v.audio)).toEqual(['audio', 'audio', 'audio']);
     expect(plan.videos[0]?.codecString).toBe('avc1.64001f');
   });
 
@@ -108,7 +108,7 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-filter_complex')).toBe(
       '[0:v:0]split=2[s0][s1];[s0]scale=854:480,fps=30,format=yuv420p[v0];[s1]scale=640:360,fps=30,format=yuv420p[v1]',
     );
-    expect(args.filter((a) => a === '-map').length).toBe(5);
+    expect(args.filter((a) => a === '-map').length).toBe(4);
     expect(valueOf(args, '-c:v:0')).toBe('copy');
     expect(valueOf(args, '-c:v:1')).toBe('libx264');
     expect(valueOf(args, '-g:v:1')).toBe('60');
@@ -126,13 +126,11 @@ describe('buildFfmpegArgs', () => {
     expect(x264Params).toMatch(/^sync-lookahead=0:/);
     expect(valueOf(args, '-fps_mode:v:2')).toBe('passthrough');
     expect(args.filter((a) => a.startsWith('-') && a.endsWith(':v:0'))).toEqual(['-c:v:0']);
-    expect(valueOf(args, '-c:a:0')).toBe('copy');
-    expect([valueOf(args, '-c:a:1'), valueOf(args, '-b:a:1')]).toEqual(['aac', '128k']);
-    expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(2);
-    expect(args.filter((a) => a === '0:a:0')).toHaveLength(2);
+    expect([valueOf(args, '-c:a:0'), valueOf(args, '-b:a:0')]).toEqual(['aac', '128k']);
+    expect(args.filter((a) => a.startsWith('-c:a'))).toHaveLength(1);
+    expect(args.filter((a) => a === '0:a:0')).toHaveLength(1);
     expect(valueOf(args, '-var_stream_map')).toBe(
-      'v:0,agroup:audio,name:source v:1,agroup:audio_128k,name:480p v:2,agroup:audio_128k,name:360p ' +
-        'a:0,agroup:audio,name:audio a:1,agroup:audio_128k,name:audio_128k',
+      'v:0,agroup:audio,name:source v:1,agroup:audio,name:480p v:2,agroup:audio,name:360p a:0,agroup:audio,name:audio',
     );
     expect(valueOf(args, '-hls_time')).toBe('2');
     expect(valueOf(args, '-hls_list_size')).toBe('6');
@@ -222,10 +220,10 @@ describe('buildMasterPlaylist', () => {
     expect(master.variants.map((v) => v.averageBandwidth)).toEqual(plan.videos.map((v) => v.averageBandwidth));
     expect(master.variants.map((v) => v.audio.map((a) => [a.groupId, a.uri, a.name]))).toEqual([
       [['audio', 'audio/index.m3u8', 'audio']],
-      [['audio_128k', 'audio_128k/index.m3u8', 'audio']],
-      [['audio_128k', 'audio_128k/index.m3u8', 'audio']],
+      [['audio', 'audio/index.m3u8', 'audio']],
+      [['audio', 'audio/index.m3u8', 'audio']],
     ]);
-    expect(text.match(/#EXT-X-MEDIA:/g)).toHaveLength(2); // each audio rendition declared once
+    expect(text.match(/#EXT-X-MEDIA:/g)).toHaveLength(1); // the one audio rendition declared once
     expect(master.independentSegments).toBe(true);
   });
 });

@@ -256,11 +256,11 @@ describe('planLadder per class of source', () => {
       ['audio', 'audio_64k', 'audio_64k'],
     ],
     [
-      'the copied source keeps its AAC; the encoded rungs get theirs',
+      "the copied source's video plays with AAC encoded at its rung's bitrate, like the others",
       [128, 96, 64],
       true,
       {},
-      ['audio:copy:128', 'audio_96k:encode:96', 'audio_64k:encode:64'],
+      ['audio:encode:128', 'audio_96k:encode:96', 'audio_64k:encode:64'],
       ['audio', 'audio_96k', 'audio_64k'],
     ],
     [

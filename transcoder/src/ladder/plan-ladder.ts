@@ -3,8 +3,8 @@
 // scaled into each box keeping its aspect ratio (never upscaled); a source smaller than a rung still gets a rung at
 // its own size; the source itself becomes the top rung only when a browser can play it as is and its keyframes
 // land on the segment boundaries (the plan says why not otherwise). Audio follows each rung's audioBitrateKbps: one
-// AAC rendition per distinct bitrate, each an audio group of the variants that use it (the copied source keeps its
-// own AAC); an audio-only source is one audio rendition at the highest bitrate. Pure.
+// AAC rendition per distinct bitrate, each an audio group of the variants that use it (the copied source's video
+// too); an audio-only source is one audio rendition at the highest bitrate. Pure.
 import type { Rendition } from '../../../contract/src/api/index.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { peakBandwidth, averageBandwidth } from './bandwidth.ts';
@@ -93,8 +93,8 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
   };
 }
 
-// One audio rendition per distinct audio of the variants, top first: the copied source's own AAC, or AAC encoded at
-// a rung's audioBitrateKbps. The top variant's is `audio`; the others are named after their bitrate.
+// One audio rendition per distinct audio bitrate of the variants, top first: AAC encoded at the rung's
+// audioBitrateKbps. The top variant's is `audio`; the others are named after their bitrate.
 function planAudio(
   source: SourceInfo,
   rungs: readonly Rendition[],
@@ -110,12 +110,14 @@ function planAudio(
     };
   }
   const renditions: PlannedAudio[] = [];
-  const byVariant = ladder.map(({ rung, mode }) => {
-    const bitrateKbps = mode === 'copy' ? highest : rung.audioBitrateKbps;
-    const found = renditions.find((a) => a.mode === mode && a.bitrateKbps === bitrateKbps);
+  // The copied source's video plays with encoded audio too: its own AAC as a group of its own stalled hls.js on every
+  // switch between it and the encoded rungs (the groups' timestamps differ by the encoder's priming), seen on the node.
+  const byVariant = ladder.map(({ rung }) => {
+    const bitrateKbps = rung.audioBitrateKbps;
+    const found = renditions.find((a) => a.bitrateKbps === bitrateKbps);
     if (found !== undefined) return found;
     const name = renditions.length === 0 ? audioRenditionName : `${audioRenditionName}_${bitrateKbps}k`;
-    const added: PlannedAudio = { name, mode, bitrateKbps, codecString };
+    const added: PlannedAudio = { name, mode: 'encode', bitrateKbps, codecString };
     renditions.push(added);
     return added;
   });

@@ -221,7 +221,7 @@ describe('what a viewer gets, per class of source', () => {
     await expectBandwidthAtPeak(rungs);
   });
 
-  it('audio per rung: each variant plays AAC at its rung bitrate (the copied source its own), BANDWIDTH above the peak', async () => {
+  it('audio per rung: each variant plays AAC at its rung bitrate (the copied source too), BANDWIDTH above the peak', async () => {
     config = configOf(true, [
       { name: '360p', width: 640, height: 360, videoBitrateKbps: 800, audioBitrateKbps: 128 },
       { name: '240p', width: 426, height: 240, videoBitrateKbps: 400, audioBitrateKbps: 64 },
@@ -233,9 +233,10 @@ describe('what a viewer gets, per class of source', () => {
     const measured = [];
     for (const r of rungs) measured.push(await audioKbps(r.audioUri!));
     logger.info({ measured }, 'audio kbit/s per variant');
-    // The publisher's own 96 kbit/s AAC, copied with the source; the encoded rungs at their setting (+/- 15 %).
-    for (const [kbps, expected] of measured.map((m, i) => [m, [96, 64, 32][i]!])) {
-      expect(Math.abs(kbps! / expected! - 1)).toBeLessThan(0.15);
+    // Every variant at its rung's setting, the copied source's video with AAC encoded at 128 kbit/s: within 25 % (a
+    // plain tone leaves ffmpeg's AAC encoder under its target at 128k, about 103), which still tells 128, 64, 32 apart.
+    for (const [kbps, expected] of measured.map((m, i) => [m, [128, 64, 32][i]!])) {
+      expect(Math.abs(kbps! / expected! - 1)).toBeLessThan(0.25);
     }
     for (const r of rungs) expect(await decoded(r.audioUri!)).toEqual({ audio: ['aac'] });
     await expectEncodedRungs(rungs);
