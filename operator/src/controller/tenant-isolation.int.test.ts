@@ -244,12 +244,16 @@ describe('tenants on one Redis', () => {
   it('deletes the user and stream of a deleted LiveStream', async () => {
     await streamsA.apply('gone', {});
     const gone = { namespace: a.namespace, name: 'gone' };
+    // The user is set first, then the stream made with its group (from ID 0: nothing written in between is lost).
     await eventually(
-      async () => ((await admin.call('ACL', 'USERS')) as string[]).includes(channelUser(gone)) || undefined,
+      async () =>
+        ((await admin.call('ACL', 'USERS')) as string[]).includes(channelUser(gone)) &&
+        (await admin.exists(channelStream(gone))) === 1
+          ? true
+          : undefined,
       15_000,
-      'the user of A/gone',
+      'the user and the stream of A/gone',
     );
-    expect(await admin.exists(channelStream(gone))).toBe(1); // made with its group
     await a.kubectl(['delete', 'livestream', 'gone', '-n', a.namespace, '--wait=true']);
     await eventually(
       async () => {
