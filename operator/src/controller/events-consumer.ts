@@ -15,7 +15,7 @@ import type { Logger } from '../../../contract/src/logger.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import {
   applyReport,
-  expireSession,
+  PublishObservations,
   type PublishObservation,
   type PublishStep,
   type PublishTransition,
@@ -153,7 +153,7 @@ function channelOfKey(key: string): Channel {
 export class EventsConsumer {
   private readonly opts: EventsConsumerOptions;
   private readonly redis: Redis;
-  private readonly observations = new Map<string, PublishObservation>();
+  private readonly observations = new PublishObservations();
   private readonly pending = new Map<string, string[]>();
   private running = false;
   private loop: Promise<void> | undefined;
@@ -197,16 +197,12 @@ export class EventsConsumer {
    * expireSession), and returns what that means for events and metrics.
    */
   expire(key: string, nowMs: number, ttlMs: number): PublishTransition {
-    const obs = this.observations.get(key);
-    if (!obs) return { kind: 'none' };
-    const step = expireSession(obs, nowMs, ttlMs);
-    this.observations.set(key, step.obs);
-    return step.transition;
+    return this.observations.expire(key, nowMs, ttlMs);
   }
 
   /** Starts the observation of `key` from what status showed, unless reports have already been folded for it. */
   seed(key: string, obs: PublishObservation): void {
-    if (!this.observations.has(key)) this.observations.set(key, obs);
+    this.observations.seed(key, obs);
   }
 
   /** Forgets a LiveStream that no longer exists, with its stream and user (nothing is left to write them to). */

@@ -433,3 +433,23 @@ export function publishPhase(obs: PublishObservation | undefined, now: number, t
   }
   return { phase: 'idle' };
 }
+
+/**
+ * The observation of each LiveStream as a report source (the Redis consumer, the report poller) has folded it: one
+ * store, so expiry and seeding behave the same whichever transport the reports came through.
+ */
+export class PublishObservations extends Map<string, PublishObservation> {
+  /** Closes the open session of `key` if its transcoder has been silent for longer than `ttlMs` (expireSession). */
+  expire(key: string, nowMs: number, ttlMs: number): PublishTransition {
+    const obs = this.get(key);
+    if (!obs) return { kind: 'none' };
+    const step = expireSession(obs, nowMs, ttlMs);
+    this.set(key, step.obs);
+    return step.transition;
+  }
+
+  /** Starts the observation of `key` from what status showed, unless reports have already been folded for it. */
+  seed(key: string, obs: PublishObservation): void {
+    if (!this.has(key)) this.set(key, obs);
+  }
+}

@@ -21,7 +21,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { splitKey } from '../runtime/controller.ts';
 import { reportTokenSecretName } from './desired/report-token-secret.ts';
 import { foldEntry, type EntryOutcome } from './events-consumer.ts';
-import { expireSession, type PublishObservation, type PublishTransition } from './publish-state.ts';
+import { PublishObservations, type PublishObservation, type PublishTransition } from './publish-state.ts';
 import {
   afterFailure,
   afterPage,
@@ -64,7 +64,7 @@ const errorText = (err: unknown): string => {
 
 export class ReportPoller {
   private readonly opts: ReportPollerOptions;
-  private readonly observations = new Map<string, PublishObservation>();
+  private readonly observations = new PublishObservations();
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly logged = new Set<string>();
   private running = false;
@@ -101,16 +101,12 @@ export class ReportPoller {
 
   /** Closes the open session of `key` if its transcoder has been silent for longer than `ttlMs` (expireSession). */
   expire(key: string, nowMs: number, ttlMs: number): PublishTransition {
-    const obs = this.observations.get(key);
-    if (!obs) return { kind: 'none' };
-    const step = expireSession(obs, nowMs, ttlMs);
-    this.observations.set(key, step.obs);
-    return step.transition;
+    return this.observations.expire(key, nowMs, ttlMs);
   }
 
   /** Starts the observation of `key` from what status showed, unless reports have already been folded for it. */
   seed(key: string, obs: PublishObservation): void {
-    if (!this.observations.has(key)) this.observations.set(key, obs);
+    this.observations.seed(key, obs);
   }
 
   forget(key: string): Promise<void> {
