@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheControl, classifyPath, contentTypes, hlsJsAssetPath, viewerToken } from './routes.ts';
+import { cacheControl, classifyPath, contentTypes, hlsJsAssetPath } from './routes.ts';
 
 const hlsJs = hlsJsAssetPath('1.7.4');
 
@@ -59,18 +59,5 @@ describe('headers', () => {
   it('lets playlists be revalidated and segments be cached forever', () => {
     expect(cacheControl.playlist).toBe('no-cache');
     expect(cacheControl.immutable).toBe('public, max-age=31536000, immutable');
-  });
-});
-
-describe('viewerToken', () => {
-  it('reads a well-formed vs token', () => {
-    expect(viewerToken('vs=abcdef123456')).toBe('abcdef123456');
-    expect(viewerToken('x=1&vs=abcdef123456&y=2')).toBe('abcdef123456');
-  });
-  it('ignores missing, short, long or odd tokens', () => {
-    expect(viewerToken('')).toBeNull();
-    expect(viewerToken('vs=abc')).toBeNull();
-    expect(viewerToken('vs=' + 'a'.repeat(65))).toBeNull();
-    expect(viewerToken('vs=abc%20defghij')).toBeNull();
   });
 });

@@ -84,16 +84,3 @@ export const cacheControl = {
 export function routeLabel(target: Target): HttpRoute {
   return target.route;
 }
-
-// Viewer identity: the player's session token when it sent a well-formed one, else null (the caller hashes
-// IP + User-Agent). Tokens are opaque and short so they cannot bloat memory.
-const tokenPattern = /^[A-Za-z0-9_-]{8,64}$/;
-export function viewerToken(query: string): string | null {
-  for (const pair of query.split('&')) {
-    if (pair.startsWith('vs=')) {
-      const value = pair.slice(3);
-      return tokenPattern.test(value) ? value : null;
-    }
-  }
-  return null;
-}

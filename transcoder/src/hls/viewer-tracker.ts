@@ -1,9 +1,15 @@
 // Who is watching: HLS viewers seen in a sliding window (by player token, else by address + User-Agent) plus the
-// HTTP-FLV viewers connected right now.
-import { createHash } from 'node:crypto';
+// HTTP-FLV viewers connected right now. The gateway's own requests (gatewayRequestHeader) are not viewers: the
+// gateway counts the viewers behind it itself, and the operator sums both.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { viewerToken } from './routes.ts';
-import { ViewerWindow } from './viewer-window.ts';
+import {
+  anonymousViewerId,
+  gatewayRequestHeader,
+  viewerToken,
+  ViewerWindow,
+} from '../../../contract/src/viewer-window.ts';
+
+const fromGateway = (req: IncomingMessage): boolean => req.headers[gatewayRequestHeader] !== undefined;
 
 export class ViewerTracker {
   private readonly window: ViewerWindow;
@@ -29,11 +35,13 @@ export class ViewerTracker {
   }
 
   see(req: IncomingMessage, query: string): void {
+    if (fromGateway(req)) return;
     this.window.touch(viewerToken(query) ?? this.connectionId(req), Date.now());
   }
 
   // An HTTP-FLV viewer, counted until its response closes.
   watchFlv(res: ServerResponse): void {
+    if (fromGateway(res.req)) return;
     this.flvViewers++;
     res.once('close', () => this.flvViewers--);
   }
@@ -42,8 +50,7 @@ export class ViewerTracker {
     const ua = req.headers['user-agent'] ?? '';
     const known = this.connectionViewer.get(req.socket);
     if (known && known.ua === ua) return known.id;
-    const ip = req.socket.remoteAddress ?? '';
-    const id = '~' + createHash('sha1').update(ip).update('\n').update(ua).digest('base64url').slice(0, 16);
+    const id = anonymousViewerId(req.socket.remoteAddress ?? '', ua);
     this.connectionViewer.set(req.socket, { ua, id });
     return id;
   }
