@@ -1,13 +1,17 @@
 // The gateway as one object: the route source, the RTMP listener and the HTTP listener (playback, /healthz,
 // /readyz, /metrics). main.ts gives it its settings; tests start it in-process or as the real entry point.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { Logger } from '../../contract/src/logger.ts';
+import { handleAdmin, type AdminContext } from './admin/admin.ts';
+import { AdminToken } from './admin/admin-token.ts';
 import type { GatewaySettings } from './config/settings.ts';
 import { preflightHeaders } from './playback/cache-policy.ts';
 import { EdgeCache } from './playback/edge-cache.ts';
 import { handlePlayback, type PlaybackContext } from './playback/playback.ts';
+import { ChannelViewers } from './playback/viewers.ts';
 import { RouteSource } from './routes/route-source.ts';
 import { RtmpGateway } from './rtmp/rtmp-gateway.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
@@ -21,7 +25,15 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function onRequest(req: IncomingMessage, res: ServerResponse, routes: RouteSource, playback: PlaybackContext): void {
+interface RequestContext {
+  routes: RouteSource;
+  playback: PlaybackContext;
+  viewers: ChannelViewers;
+  admin: AdminContext;
+}
+
+function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
+  const { routes, playback } = context;
   const path = (req.url ?? '/').split('?')[0];
   const text = (status: number, body: string, headers: http.OutgoingHttpHeaders = {}) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
@@ -29,7 +41,9 @@ function onRequest(req: IncomingMessage, res: ServerResponse, routes: RouteSourc
   };
   if (path === '/healthz') return text(200, 'ok\n');
   if (path === '/readyz') return routes.ready() ? text(200, 'ready\n') : text(503, 'no route table yet\n');
+  if (path?.startsWith('/admin/')) return handleAdmin(req, res, path, context.admin);
   if (path === '/metrics') {
+    context.viewers.sweep(); // the viewers gauge as of this scrape, gone channels' series removed
     void playback.metrics.registry.metrics().then(
       (body) => text(200, body, { 'content-type': playback.metrics.registry.contentType }),
       () => text(500, 'metrics failed\n'),
@@ -65,14 +79,32 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     refusals: settings.refusals,
   });
   await rtmp.listen();
+  const viewers = new ChannelViewers({
+    trustedProxies: settings.trustedProxies,
+    isRouted: (ns, name) => routes.channel(ns, name) !== undefined,
+    gauge: metrics.viewers,
+  });
   const playback: PlaybackContext = {
     channel: (ns, name) => routes.channel(ns, name),
     cache: new EdgeCache(settings.cacheBytes),
     metrics,
     logger,
     fetchTimeoutMs: 10_000,
+    viewers,
   };
-  const server = http.createServer((req, res) => onRequest(req, res, routes, playback));
+  const adminToken = new AdminToken(settings.adminTokenPath, logger, settings.pollMs);
+  const context: RequestContext = {
+    routes,
+    playback,
+    viewers,
+    admin: {
+      replica: hostname(), // the pod's name
+      token: () => adminToken.current(),
+      viewers: () => viewers.counts(),
+      routes: () => routes.table(),
+    },
+  };
+  const server = http.createServer((req, res) => onRequest(req, res, context));
   server.keepAliveTimeout = 65_000; // behind a load balancer's 60 s idle timeout
   await new Promise<void>((resolve) => server.listen(settings.httpPort, settings.host, resolve));
   const readyTimer = setInterval(() => metrics.routeTableLoaded.set(routes.ready() ? 1 : 0), 500);
@@ -86,6 +118,7 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     close: async () => {
       clearInterval(readyTimer);
       routes.close();
+      adminToken.close();
       server.closeAllConnections();
       await Promise.all([rtmp.close(), new Promise((resolve) => server.close(resolve))]);
     },

@@ -14,6 +14,8 @@ export const gatewayEnv = {
   refusalBurst: 'LSO_GATEWAY_REFUSAL_BURST',
   refusalRefillMs: 'LSO_GATEWAY_REFUSAL_REFILL_MS',
   pollMs: 'LSO_GATEWAY_POLL_MS',
+  trustForwarded: 'LSO_GATEWAY_TRUST_FORWARDED',
+  adminTokenFile: 'LSO_GATEWAY_ADMIN_TOKEN_FILE',
 } as const;
 
 export const gatewayDefaults = {
@@ -25,6 +27,8 @@ export const gatewayDefaults = {
   refusalBurst: 10,
   refusalRefillMs: 6_000, // ten refused tries a minute per address, after the burst
   pollMs: 1_000,
+  trustForwarded: 0, // X-Forwarded-For is the client's own claim unless a proxy in front is trusted to write it
+  adminTokenFile: '/etc/livestream-gateway/admin/token',
 } as const;
 
 export interface GatewaySettings {
@@ -36,6 +40,10 @@ export interface GatewaySettings {
   cacheBytes: number;
   refusals: { burst: number; refillMs: number };
   pollMs: number;
+  /** Proxies in front trusted to write X-Forwarded-For (viewer identity); 0: the socket's address counts. */
+  trustedProxies: number;
+  /** The admin endpoints' bearer token (no file: they answer 503). */
+  adminTokenPath: string;
 }
 
 export class SettingsError extends Error {}
@@ -65,5 +73,15 @@ export function gatewaySettings(env: Env): GatewaySettings {
     cacheBytes: int(env, 'cacheBytes', 1024 * 1024, 64 * 1024 * 1024 * 1024),
     refusals: { burst: int(env, 'refusalBurst', 1, 10_000), refillMs: int(env, 'refusalRefillMs', 1, 3_600_000) },
     pollMs: int(env, 'pollMs', 50, 60_000),
+    trustedProxies: trustedProxies(env),
+    adminTokenPath: path.resolve(text(env, 'adminTokenFile', gatewayDefaults.adminTokenFile)),
   };
+}
+
+/** LSO_GATEWAY_TRUST_FORWARDED: how many proxies in front write X-Forwarded-For; `true` is one, `false` none. */
+function trustedProxies(env: Env): number {
+  const value = env[gatewayEnv.trustForwarded];
+  if (value === 'true') return 1;
+  if (value === 'false') return 0;
+  return int(env, 'trustForwarded', 0, 10);
 }

@@ -3,10 +3,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
+import { gatewayRequestHeader } from '../../../contract/src/viewer-window.ts';
 import type { FetchKind, GatewayMetrics } from '../telemetry/metrics.ts';
 import { answerHeaders, contentType, corsHeaders, errorTtlMs, type CachedAnswer } from './cache-policy.ts';
 import type { EdgeCache, Fetched } from './edge-cache.ts';
 import { parsePlaybackPath, type PlaybackKind } from './paths.ts';
+import type { ViewerCounter } from './viewers.ts';
 
 export interface PlaybackContext {
   channel(namespace: string, name: string): ChannelRoute | undefined;
@@ -14,7 +16,11 @@ export interface PlaybackContext {
   metrics: GatewayMetrics;
   logger: Logger;
   fetchTimeoutMs: number;
+  viewers: ViewerCounter;
 }
+
+// The origin does not count the gateway as a viewer: the gateway counts the viewers behind it (viewers.ts).
+const originHeaders = { [gatewayRequestHeader]: '1' };
 
 const fetchKind = (kind: PlaybackKind): FetchKind =>
   kind === 'segment' ? 'segment' : kind === 'flv' ? 'flv' : 'playlist';
@@ -30,7 +36,7 @@ function plain(res: ServerResponse, status: number, text: string, cache = true):
 
 async function fetchOrigin(url: string, context: PlaybackContext, kind: PlaybackKind): Promise<Fetched> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(context.fetchTimeoutMs) });
+    const res = await fetch(url, { headers: originHeaders, signal: AbortSignal.timeout(context.fetchTimeoutMs) });
     const body = Buffer.from(await res.arrayBuffer());
     context.metrics.backendFetchesTotal.inc({ kind: fetchKind(kind), outcome: String(res.status) });
     const etag = res.headers.get('etag');
@@ -65,29 +71,38 @@ function serve(req: IncomingMessage, res: ServerResponse, kind: PlaybackKind, an
 
 /** Handles a playback request; the caller has checked the method (GET or HEAD). */
 export async function handlePlayback(req: IncomingMessage, res: ServerResponse, context: PlaybackContext) {
-  const pathname = (req.url ?? '/').split('?')[0]!;
+  const [pathname = '/', query = ''] = (req.url ?? '/').split('?', 2);
   const target = parsePlaybackPath(pathname);
   if ('error' in target) return plain(res, target.error, target.error === 400 ? 'bad path\n' : 'not found\n');
   const channel = context.channel(target.namespace, target.name);
   if (!channel) return plain(res, 404, 'no such channel\n');
   const url = `http://${channel.http}${target.upstreamPath}`;
-  if (target.kind === 'flv') return streamFlv(req, res, url, context);
+  if (target.kind === 'flv') return streamFlv(req, res, url, context, target);
   const { answer, result } = await context.cache.get(`${channel.http}${target.upstreamPath}`, target.kind, () =>
     fetchOrigin(url, context, target.kind),
   );
   context.metrics.cacheRequestsTotal.inc({ result });
   context.metrics.cacheBytes.set(context.cache.bytes);
+  // Counted as the origin counts: every variant playlist and segment served (a master alone is no viewer yet).
+  if (answer.status === 200 && target.kind !== 'master') context.viewers.see(req, target.namespace, target.name, query);
   context.metrics.httpBytesOutTotal.inc(serve(req, res, target.kind, answer));
 }
 
 // HTTP-FLV is a stream without an end: piped from the origin, one upstream connection per viewer, never cached.
-function streamFlv(req: IncomingMessage, res: ServerResponse, url: string, context: PlaybackContext): void {
-  const upstream = http.get(url, (up) => {
+function streamFlv(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  context: PlaybackContext,
+  channel: { namespace: string; name: string },
+): void {
+  const upstream = http.get(url, { headers: originHeaders }, (up) => {
     context.metrics.backendFetchesTotal.inc({ kind: 'flv', outcome: String(up.statusCode ?? 0) });
     if (up.statusCode !== 200) {
       up.resume();
       return plain(res, up.statusCode === 404 ? 404 : 502, 'HTTP-FLV is not available\n');
     }
+    context.viewers.watchFlv(req, res, channel.namespace, channel.name);
     res.writeHead(200, { ...corsHeaders, 'content-type': 'video/x-flv', 'cache-control': 'no-store' });
     if (req.method === 'HEAD') {
       res.end();

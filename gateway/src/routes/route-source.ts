@@ -75,6 +75,11 @@ export class RouteSource {
     return lookupKey(this.index, this.secret, key, this.now());
   }
 
+  /** The table in force (the admin routes listing); undefined until one has loaded. */
+  table(): RouteIndex | undefined {
+    return this.index;
+  }
+
   channel(namespace: string, name: string): ChannelRoute | undefined {
     return this.index?.channels.get(channelId(namespace, name));
   }

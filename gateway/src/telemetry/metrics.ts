@@ -1,6 +1,6 @@
 // The gateway's Prometheus metrics (prefix livestream_gateway_). Labels are bounded sets: reasons, directions,
-// kinds, results. No key, key hash or client address is ever a label; channels are not labels either (a gateway
-// serves any number of them: per-channel figures come from the transcoders' own metrics).
+// kinds, results. No key, key hash or client address is ever a label. A channel is a label of one gauge only,
+// viewers: bounded by the route table and playback/viewers.ts, its series removed when the channel has none.
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { SessionRefusal } from '../rtmp/proxy-session.ts';
 
@@ -19,6 +19,7 @@ export interface GatewayMetrics {
   backendFetchesTotal: Counter<'kind' | 'outcome'>;
   cacheBytes: Gauge;
   routeTableLoaded: Gauge;
+  viewers: Gauge<'namespace' | 'name'>;
 }
 
 export const refusalLabels: SessionRefusal[] = [
@@ -47,6 +48,12 @@ export function createGatewayMetrics(registry: Registry, options: { defaultMetri
     backendFetchesTotal: counter('backend_fetches_total', 'Fetches from channel origins.', ['kind', 'outcome']),
     cacheBytes: gauge('cache_bytes', 'Bytes held by the playback cache.'),
     routeTableLoaded: gauge('route_table_loaded', '1 once the route table and the routing secret are loaded.'),
+    viewers: new Gauge({
+      name: metricPrefix + 'viewers',
+      help: 'Viewers of a channel through this replica (HLS in a sliding window, plus open HTTP-FLV responses).',
+      labelNames: ['namespace', 'name'],
+      registers,
+    }),
   };
   for (const reason of refusalLabels) metrics.publishesRefusedTotal.inc({ reason }, 0);
   for (const direction of ['in', 'out']) metrics.rtmpBytesTotal.inc({ direction }, 0);
