@@ -1,5 +1,6 @@
 // The gateway as one object: the route source, the RTMP listener and the HTTP listener (playback, /healthz,
-// /readyz, /metrics). main.ts gives it its settings; tests start it in-process or as the real entry point.
+// /readyz, /metrics); with a certificate, RTMPS and HTTPS in front of the same sessions and the same handler.
+// main.ts gives it its settings; tests start it in-process or as the real entry point.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +14,17 @@ import { EdgeCache } from './playback/edge-cache.ts';
 import { handlePlayback, type PlaybackContext } from './playback/playback.ts';
 import { ChannelViewers } from './playback/viewers.ts';
 import { RouteSource } from './routes/route-source.ts';
-import { RtmpGateway } from './rtmp/rtmp-gateway.ts';
+import { RtmpGateway, listenOn } from './rtmp/rtmp-gateway.ts';
+import { ReloadingCertificate } from './tls/reloading-certificate.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
 
 export interface Gateway {
   rtmpPort: number;
   httpPort: number;
+  /** With a certificate configured (settings.tls): the RTMPS and HTTPS ports. */
+  rtmpsPort: number | undefined;
+  httpsPort: number | undefined;
+  certificate: ReloadingCertificate | undefined;
   metrics: GatewayMetrics;
   routes: RouteSource;
   rtmp: RtmpGateway;
@@ -70,9 +76,12 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     logger,
     pollMs: settings.pollMs,
   });
+  const tls = settings.tls;
+  const certificate = tls && (await ReloadingCertificate.load(tls, logger));
   const rtmp = new RtmpGateway({
     host: settings.host,
     port: settings.rtmpPort,
+    secure: certificate && tls && { port: tls.rtmpsPort, server: (accept) => certificate.tlsServer(accept) },
     lookup: (key) => routes.lookup(key),
     metrics,
     logger,
@@ -104,14 +113,21 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
       routes: () => routes.table(),
     },
   };
-  const server = http.createServer((req, res) => onRequest(req, res, context));
-  server.keepAliveTimeout = 65_000; // behind a load balancer's 60 s idle timeout
+  const handler: http.RequestListener = (req, res) => onRequest(req, res, context);
+  const server = http.createServer(handler);
+  const secure = certificate?.httpsServer(handler);
+  for (const s of [server, secure]) if (s) s.keepAliveTimeout = 65_000; // behind a load balancer's 60 s idle timeout
   await new Promise<void>((resolve) => server.listen(settings.httpPort, settings.host, resolve));
+  const httpsPort = secure && tls && (await listenOn(secure, tls.httpsPort, settings.host));
+  if (tls) logger.info({ rtmpsPort: rtmp.securePort, httpsPort }, 'gateway listening with tls');
   const readyTimer = setInterval(() => metrics.routeTableLoaded.set(routes.ready() ? 1 : 0), 500);
   readyTimer.unref();
   return {
     rtmpPort: rtmp.port,
     httpPort: (server.address() as AddressInfo).port,
+    rtmpsPort: rtmp.securePort,
+    httpsPort,
+    certificate,
     metrics,
     routes,
     rtmp,
@@ -119,8 +135,10 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
       clearInterval(readyTimer);
       routes.close();
       adminToken.close();
-      server.closeAllConnections();
-      await Promise.all([rtmp.close(), new Promise((resolve) => server.close(resolve))]);
+      certificate?.close();
+      const servers = secure ? [server, secure] : [server];
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all([rtmp.close(), ...servers.map((s) => new Promise((resolve) => s.close(resolve)))]);
     },
   };
 }

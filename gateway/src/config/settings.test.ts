@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import { SettingsError, gatewayDefaults, gatewaySettings } from './settings.ts';
+
+const tlsOn = { LSO_GATEWAY_TLS_CERT_FILE: '/t/tls.crt', LSO_GATEWAY_TLS_KEY_FILE: '/t/tls.key' };
 
 describe('gatewaySettings', () => {
   it('has the pod defaults for an empty environment', () => {
@@ -12,6 +15,7 @@ describe('gatewaySettings', () => {
       routingSecretPath: gatewayDefaults.routingSecretFile,
       cacheBytes: gatewayDefaults.cacheBytes,
       refusals: { burst: 10, refillMs: 6000 },
+      tls: undefined, // no certificate: no RTMPS or HTTPS listener
     });
   });
 
@@ -40,5 +44,44 @@ describe('gatewaySettings', () => {
   ])('refuses %s=%s naming the variable', (name, value) => {
     expect(() => gatewaySettings({ [name]: value })).toThrow(SettingsError);
     expect(() => gatewaySettings({ [name]: value })).toThrow(name);
+  });
+
+  it('turns TLS on with both files, on the container ports 1936 and 8443 unless told', () => {
+    const s = gatewaySettings({ LSO_GATEWAY_TLS_CERT_FILE: '/t/tls.crt', LSO_GATEWAY_TLS_KEY_FILE: '/t/tls.key' });
+    expect(s.tls).toEqual({ certPath: '/t/tls.crt', keyPath: '/t/tls.key', rtmpsPort: 1936, httpsPort: 8443 });
+    const custom = gatewaySettings({
+      LSO_GATEWAY_TLS_CERT_FILE: 'rel/c.pem',
+      LSO_GATEWAY_TLS_KEY_FILE: 'rel/k.pem',
+      LSO_GATEWAY_RTMPS_PORT: '443',
+      LSO_GATEWAY_HTTPS_PORT: '0',
+    });
+    expect(custom.tls).toMatchObject({ certPath: path.resolve('rel/c.pem'), rtmpsPort: 443, httpsPort: 0 });
+  });
+
+  it('leaves TLS off when both files are empty, whatever the TLS ports say', () => {
+    const s = gatewaySettings({
+      LSO_GATEWAY_TLS_CERT_FILE: '',
+      LSO_GATEWAY_TLS_KEY_FILE: '',
+      LSO_GATEWAY_RTMPS_PORT: '1935',
+    });
+    expect(s.tls).toBeUndefined();
+  });
+
+  it.each([
+    [{ LSO_GATEWAY_TLS_CERT_FILE: '/t/tls.crt' }, 'LSO_GATEWAY_TLS_KEY_FILE must be set too'],
+    [{ LSO_GATEWAY_TLS_KEY_FILE: '/t/tls.key' }, 'LSO_GATEWAY_TLS_CERT_FILE must be set too'],
+    [{ ...tlsOn, LSO_GATEWAY_RTMPS_PORT: '70000' }, 'LSO_GATEWAY_RTMPS_PORT must be an integer'],
+    [{ ...tlsOn, LSO_GATEWAY_HTTPS_PORT: 'https' }, 'LSO_GATEWAY_HTTPS_PORT must be an integer'],
+    [{ ...tlsOn, LSO_GATEWAY_RTMPS_PORT: '1935' }, 'LSO_GATEWAY_RTMPS_PORT and LSO_GATEWAY_RTMP_PORT are both 1935'],
+    [{ ...tlsOn, LSO_GATEWAY_HTTPS_PORT: '8080' }, 'LSO_GATEWAY_HTTPS_PORT and LSO_GATEWAY_HTTP_PORT are both 8080'],
+    [{ LSO_GATEWAY_HTTP_PORT: '1935' }, 'LSO_GATEWAY_HTTP_PORT and LSO_GATEWAY_RTMP_PORT are both 1935'],
+  ])('refuses %o: %s', (env, message) => {
+    expect(() => gatewaySettings(env)).toThrow(SettingsError);
+    expect(() => gatewaySettings(env)).toThrow(message);
+  });
+
+  it('allows port 0 (any free port) on several listeners, as the tests use it', () => {
+    const s = gatewaySettings({ ...tlsOn, LSO_GATEWAY_RTMP_PORT: '0', LSO_GATEWAY_RTMPS_PORT: '0' });
+    expect([s.rtmpPort, s.tls?.rtmpsPort]).toEqual([0, 0]);
   });
 });

@@ -1,5 +1,6 @@
 // The RTMP listener: one ProxySession per encoder connection, one publisher per channel, refusals limited per
-// client address. The sessions do the protocol; this class holds what they share.
+// client address. The sessions do the protocol; this class holds what they share. RTMPS is a second socket source
+// (a TLS server made by the caller) feeding the same sessions: a session sees a decrypted socket and nothing else.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../contract/src/logger.ts';
@@ -18,11 +19,27 @@ export interface RtmpGatewayOptions {
   chunkSize?: number;
   timeoutMs?: { commands: number; backend: number };
   now?: () => number;
+  /** A second listener whose connections become the same sessions (RTMPS: `server` is a TLS server for `accept`). */
+  secure?: { port: number; server: (accept: (socket: net.Socket) => void) => net.Server };
+}
+
+export async function listenOn(server: net.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 export class RtmpGateway {
   port = 0;
+  /** Port of the secure listener; undefined without one. */
+  securePort: number | undefined;
   private readonly server: net.Server;
+  private readonly secureServer: net.Server | undefined;
   private readonly live = new Map<string, ProxySession>();
   private readonly sessions = new Set<ProxySession>();
   private readonly limiter: RefusalLimiter;
@@ -32,17 +49,15 @@ export class RtmpGateway {
     this.options = options;
     this.limiter = new RefusalLimiter(options.refusals);
     this.server = net.createServer((socket) => this.accept(socket));
+    this.secureServer = options.secure?.server((socket) => this.accept(socket));
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+    const host = this.options.host ?? '0.0.0.0';
+    this.port = await listenOn(this.server, this.options.port, host);
+    if (this.secureServer && this.options.secure) {
+      this.securePort = await listenOn(this.secureServer, this.options.secure.port, host);
+    }
   }
 
   /** Channels with a publisher now ("namespace/name"). */
@@ -84,8 +99,9 @@ export class RtmpGateway {
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const servers = [this.server, this.secureServer].filter((s) => s?.listening) as net.Server[];
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const s of this.sessions) s.close();
-    await closed;
+    await Promise.all(closed);
   }
 }
