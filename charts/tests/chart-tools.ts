@@ -102,6 +102,7 @@ export const allMonitoring = {
   monitoring: {
     operator: { serviceMonitor: { enabled: true } },
     transcoders: { podMonitor: { enabled: true } },
+    gateway: { podMonitor: { enabled: true } }, // rendered with gateway.enabled only (everySwitch)
     prometheusRule: { enabled: true },
     dashboards: { enabled: true },
   },

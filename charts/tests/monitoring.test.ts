@@ -1,16 +1,20 @@
 // The chart's alerts and dashboards checked by the pinned promtool: the rule file passes `check rules`, its unit tests
 // pass `test rules`, every dashboard query parses as PromQL (as a recording rule in a generated file), and every
-// alert carries what an on-call engineer needs, with a runbook that exists.
+// alert carries what an on-call engineer needs, with a runbook that exists. The gateway's PodMonitor and dashboard
+// row, rendered by the pinned helm, are checked against the labels its alerts rely on.
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
+  allMonitoring,
   dashboardQueries,
+  everySwitch,
   exec,
   metricNames,
   readAlertRules,
   readDashboards,
+  renderChart,
   rulesPath,
   runbooksDir,
   toPromQL,
@@ -19,6 +23,7 @@ import {
   withTempDir,
   type AlertRule,
   type Dashboard,
+  type K8sObject,
 } from './chart-tools.ts';
 
 let promtool: string;
@@ -67,6 +72,9 @@ describe('alerting rules', () => {
         'LiveStreamRelayRetrying',
         'LiveStreamRecordingUploadsFailing',
         'LiveStreamRecordingSpooling',
+        'LiveStreamGatewayRefusingPublishes',
+        'LiveStreamGatewayBackendsUnavailable',
+        'LiveStreamGatewayNoRouteTable',
       ]),
     );
     for (const a of alerts) {
@@ -123,6 +131,59 @@ describe('dashboards', () => {
       expect(r.stdout + r.stderr).toContain(`SUCCESS: ${rules.length} rules found`);
       expect(r.code).toBe(0);
     });
+  });
+});
+
+describe('gateway monitoring', () => {
+  type PodMonitor = K8sObject & { spec: any };
+  const gatewayMonitors = (objs: K8sObject[]) =>
+    objs.filter((o) => o.kind === 'PodMonitor' && o.metadata.name.endsWith('-gateway')) as PodMonitor[];
+
+  it('a PodMonitor selects the gateway pods, ready or not, with the labels the gateway alerts use', async () => {
+    const objs = await renderChart(everySwitch);
+    const [monitor] = gatewayMonitors(objs);
+    const deployment = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-gateway')) as PodMonitor;
+    expect(monitor?.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+    expect(podLabels['app.kubernetes.io/component']).toBe('gateway');
+    // up{app_kubernetes_io_component="gateway"} in LiveStreamGatewayNoRouteTable comes from this target label.
+    expect(monitor?.spec.podTargetLabels).toEqual(['app.kubernetes.io/component']);
+    const port = (deployment.spec.template.spec.containers[0].ports as { name: string }[]).map((p) => p.name);
+    expect(port).toContain(monitor?.spec.podMetricsEndpoints[0].port);
+    expect(monitor?.spec.podMetricsEndpoints[0]).toMatchObject({ path: '/metrics', honorLabels: true });
+    const noRouteTable = alerts.find((a) => a.alert === 'LiveStreamGatewayNoRouteTable');
+    expect(noRouteTable?.expr).toContain('up{app_kubernetes_io_component="gateway"}');
+  });
+
+  it('renders no gateway PodMonitor without the gateway, nor without its switch', async () => {
+    expect(gatewayMonitors(await renderChart(allMonitoring))).toEqual([]);
+    expect(gatewayMonitors(await renderChart({ gateway: { enabled: true } }))).toEqual([]);
+  });
+
+  it('the fleet dashboard has a Gateway row with every gateway figure', () => {
+    const fleet = dashboards.get('livestream-fleet.json')!;
+    const row = fleet.panels.findIndex((p) => p.type === 'row' && p.title === 'Gateway');
+    expect(row).toBeGreaterThan(0);
+    const next = fleet.panels.findIndex((p, i) => i > row && p.type === 'row');
+    const panels = fleet.panels.slice(row + 1, next === -1 ? undefined : next);
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+    for (const name of [
+      'livestream_gateway_publishes_routed_total',
+      'livestream_gateway_publishes_refused_total',
+      'livestream_gateway_rtmp_bytes_total',
+      'livestream_gateway_http_bytes_out_total',
+      'livestream_gateway_cache_requests_total',
+      'livestream_gateway_backend_fetches_total',
+      'livestream_gateway_viewers',
+      'livestream_gateway_route_table_loaded',
+    ]) {
+      expect(
+        exprs.some((e) => metricNames(toPromQL(e)).includes(name)),
+        name,
+      ).toBe(true);
+    }
+    expect(exprs).toContain('topk(10, sum by (namespace, name) (livestream_gateway_viewers))');
+    expect(exprs.filter((e) => e.includes('by (pod)')).length).toBeGreaterThanOrEqual(4);
   });
 });
 
