@@ -101,6 +101,12 @@ const invalid: Array<[string, Input, RegExp]> = [
     /spec\.ingest\.serviceType: Unsupported value: "ExternalName"/,
   ],
   [
+    'a LoadBalancer for a channel reached via the gateway only',
+    { ingest: { via: 'Gateway', serviceType: 'LoadBalancer' } },
+    /spec\.ingest\.serviceType: Forbidden: ingest\.serviceType NodePort or LoadBalancer gives the channel an address/,
+  ],
+  ['an unknown ingest.via', { ingest: { via: 'Proxy' } }, /spec\.ingest\.via: Unsupported value: "Proxy"/],
+  [
     'a grace period above 24h',
     { streamKey: { rotationGracePeriod: '25h' } },
     /spec\.streamKey\.rotationGracePeriod: Invalid value: .*streamKey\.rotationGracePeriod must be at most 24h/,

@@ -69,6 +69,9 @@ describe('LSO_GATEWAY_*', () => {
       routesSecret: 'lso-gateway-routes',
       routingSecret: 'lso-gateway-routing',
       podSelector: undefined,
+      service: undefined,
+      ingestUrl: undefined,
+      playbackUrl: undefined,
     });
     const selector = 'app.kubernetes.io/instance=lso,app.kubernetes.io/component=gateway';
     const config = loadOperatorConfig({
@@ -87,7 +90,27 @@ describe('LSO_GATEWAY_*', () => {
     ['one Secret for both', { ...gateway, LSO_GATEWAY_ROUTING_SECRET: 'lso-gateway-routes' }, /differ/],
     ['a set-based selector', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'tier in (a,b)' }, /LSO_GATEWAY_POD_SELECTOR/],
     ['a trailing comma', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'a=b,' }, /LSO_GATEWAY_POD_SELECTOR/],
+    ['a bad Service name', { ...gateway, LSO_GATEWAY_SERVICE: 'Gate_way' }, /LSO_GATEWAY_SERVICE must/],
+    ['an ingest URL of another scheme', { ...gateway, LSO_GATEWAY_INGEST_URL: 'https://x.example' }, /rtmp: or rtmps:/],
+    ['an ingest URL with a path', { ...gateway, LSO_GATEWAY_INGEST_URL: 'rtmp://x.example/live' }, /no path/],
+    ['credentials in a URL', { ...gateway, LSO_GATEWAY_PLAYBACK_URL: 'https://u:p@x.example' }, /no credentials/],
+    ['a query in a URL', { ...gateway, LSO_GATEWAY_PLAYBACK_URL: 'https://x.example/?t=1' }, /no credentials/],
+    ['not a URL', { ...gateway, LSO_GATEWAY_PLAYBACK_URL: 'cdn.example.com' }, /must be a URL/],
   ])('refuses %s', (_, env, message) => {
     expect(() => loadOperatorConfig(env)).toThrow(message);
+  });
+
+  it('takes the public URLs as given, without a trailing slash; a playback URL may have a path prefix', () => {
+    const config = loadOperatorConfig({
+      ...gateway,
+      LSO_GATEWAY_SERVICE: 'lso-gateway',
+      LSO_GATEWAY_INGEST_URL: 'rtmps://ingest.example.com:443/',
+      LSO_GATEWAY_PLAYBACK_URL: 'https://cdn.example.com/live/',
+    });
+    expect(config.gateway).toMatchObject({
+      service: 'lso-gateway',
+      ingestUrl: 'rtmps://ingest.example.com:443',
+      playbackUrl: 'https://cdn.example.com/live',
+    });
   });
 });

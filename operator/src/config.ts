@@ -41,6 +41,12 @@ export interface GatewayTarget {
   routingSecret: string;
   /** Label selector of the gateway pods, annotated after a table change for a prompt kubelet refresh. */
   podSelector: string | undefined;
+  /** The gateway's Service (in `namespace`), whose address status shows when no public URL is set. */
+  service?: string | undefined;
+  /** What streamers type as the server, without the app ("rtmps://ingest.example.com:443"); set by the platform. */
+  ingestUrl?: string | undefined;
+  /** Where viewers' players load from, a prefix of "/<namespace>/<name>/master.m3u8" (a CDN's address). */
+  playbackUrl?: string | undefined;
 }
 
 const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
@@ -86,7 +92,33 @@ function gatewayTarget(env: NodeJS.ProcessEnv): GatewayTarget | undefined {
   if (podSelector !== undefined && !selector.test(podSelector)) {
     throw new Error('LSO_GATEWAY_POD_SELECTOR must be a label selector of key=value terms');
   }
-  return { namespace, routesSecret, routingSecret, podSelector };
+  const service = env.LSO_GATEWAY_SERVICE || undefined;
+  if (service !== undefined && !dnsSubdomain.test(service))
+    throw new Error('LSO_GATEWAY_SERVICE must be a Service name');
+  const ingestUrl = publicUrl(env, 'LSO_GATEWAY_INGEST_URL', ['rtmp:', 'rtmps:'], false);
+  const playbackUrl = publicUrl(env, 'LSO_GATEWAY_PLAYBACK_URL', ['http:', 'https:'], true);
+  return { namespace, routesSecret, routingSecret, podSelector, service, ingestUrl, playbackUrl };
+}
+
+/**
+ * A public base URL as status will show it: the scheme and host (and port), a path only where one may be a prefix
+ * (a CDN's), never credentials, a query or a fragment. Returned without a trailing slash.
+ */
+function publicUrl(env: NodeJS.ProcessEnv, name: string, schemes: string[], pathAllowed: boolean): string | undefined {
+  const raw = env[name] || undefined;
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be a URL (${schemes.join(' or ')}//host[:port])`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  if (!schemes.includes(url.protocol) || !url.hostname || url.username || url.password || url.search || url.hash) {
+    throw new Error(`${name} must be ${schemes.join(' or ')}//host[:port] with no credentials, query or fragment`);
+  }
+  if (path !== '' && !pathAllowed) throw new Error(`${name} must have no path (the app is the channel's own)`);
+  return `${url.protocol}//${url.host}${path}`;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

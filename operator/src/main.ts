@@ -13,10 +13,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { group, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
 import { loadOperatorConfig } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
+import { GatewayAddress } from './controller/gateway-address.ts';
 import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
@@ -57,6 +59,8 @@ let consumer: EventsConsumer | ReportPoller | undefined;
 let channels: RedisChannels | undefined;
 /** The gateway's route table publisher (only with a gateway installed), started once the caches are full. */
 let gatewayRoutes: GatewayRoutes | undefined;
+/** The gateway's URLs for status (only with a gateway installed), read by this term's leader. */
+let gatewayAddress: GatewayAddress | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
 /** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
@@ -130,6 +134,20 @@ async function startController(mine: number): Promise<void> {
       reportToken: reportTokenLookup({ child: (resource, ns, name) => controller?.cached(resource, ns, name) }),
     });
   }
+  if (config.gateway) {
+    // Before the first reconcile, so status shows the gateway's address from the start (bounded: a Service that
+    // cannot be read leaves the cluster DNS name until it can).
+    gatewayAddress = new GatewayAddress({
+      core: kc.makeApiClient(CoreV1Api),
+      target: config.gateway,
+      nodeAddress: config.nodeAddress,
+      logger,
+      onChange: () => controller?.resync(),
+    });
+    await gatewayAddress.start();
+    if (!inTerm(mine)) throw new LostLeadership();
+  }
+  const address = gatewayAddress;
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -143,6 +161,7 @@ async function startController(mine: number): Promise<void> {
     redisUrl: config.redisUrl,
     ...(channels && { channels }),
     ...(config.nodeAddress !== undefined && { nodeAddress: config.nodeAddress }),
+    ...(address && { gateway: () => address.current() }),
     ...(config.transcoderPlacement !== undefined && { placement: config.transcoderPlacement }),
     podMonitors,
     metrics,
@@ -181,6 +200,8 @@ function stopController(): Promise<void> {
   channels = undefined;
   const g = gatewayRoutes;
   gatewayRoutes = undefined;
+  gatewayAddress?.stop();
+  gatewayAddress = undefined;
   const earlier = controllerStopped;
   controllerStopped = (async () => {
     await r?.stop();

@@ -68,6 +68,8 @@ export const ConditionReason = {
   InvalidSpec: 'InvalidSpec',
   /** The stream key Secret (spec.streamKey.secretRef) is missing or lacks its key: no publisher can be accepted. */
   StreamKeyMissing: 'StreamKeyMissing',
+  /** spec.ingest.via is Gateway or Both and the operator was installed without the gateway: no gateway address. */
+  GatewayNotInstalled: 'GatewayNotInstalled',
   // Publishing
   /** No report from the transcoder yet. */
   Initializing: 'Initializing',

@@ -118,6 +118,10 @@ export interface StreamKeySecretRef {
  */
 export interface IngestSpec {
   /**
+   * How encoders and viewers reach the channel: Gateway (the shared gateway's one ingest address, routed by stream key, and its one playback origin), Service (the channel's own Service only), or Both. Absent: Gateway when the operator was installed with the gateway (Both when serviceType is NodePort or LoadBalancer), else Service. status.ingest.via says which applies.
+   */
+  via?: 'Gateway' | 'Service' | 'Both';
+  /**
    * RTMP application: encoders publish to rtmp://<host>:1935/<app> with the stream key as the stream name.
    */
   app: string;
@@ -441,9 +445,17 @@ export interface LiveStreamCondition {
  */
 export interface IngestStatus {
   /**
-   * RTMP server URL for encoders (e.g. rtmp://<service>.<namespace>.svc:1935/live, or the node or load balancer address and port of the Service); never the key.
+   * RTMP server URL for encoders: the gateway's (e.g. rtmps://ingest.example.com:443/live) when via is Gateway or Both, else the channel's Service (rtmp://<service>.<namespace>.svc:1935/live, or the node or load balancer address and port of the Service); never the key.
    */
   url?: string;
+  /**
+   * How the channel is reached (spec.ingest.via as it applies to this installation).
+   */
+  via?: 'Gateway' | 'Service' | 'Both';
+  /**
+   * With via Both, the RTMP URL of the channel's own Service (url is the gateway's).
+   */
+  serviceUrl?: string;
   /**
    * Name of the Secret holding the stream key (the key itself is never in status).
    */
@@ -458,9 +470,13 @@ export interface IngestStatus {
  */
 export interface PlaybackStatus {
   /**
-   * URL of the HLS master playlist.
+   * URL of the HLS master playlist: on the gateway (<gateway>/<namespace>/<name>/master.m3u8) when via is Gateway or Both, else on the channel's Service (/hls/master.m3u8).
    */
   url?: string;
+  /**
+   * With via Both, the master playlist on the channel's own Service.
+   */
+  serviceUrl?: string;
 }
 /**
  * The current session (from the first publish until the reconnect window expires).

@@ -122,6 +122,11 @@ describe('validateLiveStream', () => {
       /^spec\.relays\[0\]\.url: Forbidden: url must not carry a key/,
     ],
     [
+      'a NodePort for a channel reached via the gateway only',
+      { ingest: { via: 'Gateway', serviceType: 'NodePort' } },
+      /^spec\.ingest\.serviceType: Forbidden: ingest\.serviceType NodePort or LoadBalancer gives the channel an address/,
+    ],
+    [
       'recording without S3',
       { recording: { enabled: true } },
       /^spec\.recording\.s3: Required value: recording\.s3 \(bucket and credentialsSecretRef\) is required/,

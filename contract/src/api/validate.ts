@@ -82,6 +82,10 @@ const celRules: Record<string, (self: never) => boolean> = {
     enabled: boolean;
     s3?: { credentialsSecretRef?: unknown };
   }) => !self.enabled || self.s3 === undefined || self.s3.credentialsSecretRef !== undefined,
+  "!has(self.via) || self.via != 'Gateway' || self.serviceType == 'ClusterIP'": (self: {
+    via?: string;
+    serviceType: string;
+  }) => self.via !== 'Gateway' || self.serviceType === 'ClusterIP',
   "duration(self) <= duration('24h')": (self: string) => parseDuration(self) <= maxRotationGraceMs,
   // spec.placement.tolerations[] (a placement default of the chart is checked with these too).
   "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''": (self: Toleration) =>

@@ -95,6 +95,23 @@ describe('buildRouteTable', () => {
     expect(channelEntries(channel('paused', setOf('x'), { paused: true }), secret, t0)).toEqual([]);
   });
 
+  it('routes a channel reached through the gateway (Gateway, Both, or absent) and not one reached via Service only', () => {
+    const ingest = (via: 'Gateway' | 'Service' | 'Both' | undefined, serviceType = 'ClusterIP' as const) => ({
+      ingest: { app: 'live', serviceType, httpFlv: false, ...(via ? { via } : {}) },
+    });
+    const plan = buildRouteTable(
+      [
+        channel('gateway', setOf('k1'), ingest('Gateway')),
+        channel('both', setOf('k2'), ingest('Both')),
+        channel('own', setOf('k3'), ingest('Service')),
+        channel('default', setOf('k4'), ingest(undefined)),
+      ],
+      secret,
+      t0,
+    );
+    expect(plan.table.entries.map((e) => e.name).sort()).toEqual(['both', 'default', 'gateway']);
+  });
+
   it('routes a key shared by two channels to neither, names both, and keeps the others', () => {
     const plan = buildRouteTable(
       [channel('b', setOf('same', 'b-own')), channel('a', setOf('same')), channel('c', setOf('c-own'))],

@@ -1,6 +1,6 @@
 // The gateway's route table from the operator's view of the channels (pure; the runner that writes it is
 // gateway-routes-runner.ts). A channel is routed when its LiveStream is not paused nor being deleted and its key set
-// ("<name>-ingest-keys", contract/src/ingest-keys.ts) accepts a key: one entry per accepted key, named by
+// ("<name>-ingest-keys", contract/src/ingest-keys.ts) accepts a key, unless spec.ingest.via is Service: one entry per accepted key, named by
 // routeHashOfDigest(routing secret, the key's digest), so the current key and the superseded ones in their grace
 // (with the set's own notAfter) come from the set alone, with no key in plaintext (ADR 0013). The backend is the
 // channel's Service by its cluster DNS name, which follows a replaced pod without a table change.
@@ -14,6 +14,7 @@ import {
   type RouteTable,
 } from '../../../contract/src/route-table.ts';
 import { childNames } from './desired/index.ts';
+import { ingestVia, throughGateway } from './ingest-via.ts';
 
 export interface RoutedChannel {
   ls: LiveStream;
@@ -35,6 +36,7 @@ export function channelEntries(channel: RoutedChannel, secret: Buffer | string, 
   const { ls, keySet } = channel;
   const { name, namespace } = ls.metadata;
   if (!name || !namespace || ls.spec.paused === true || ls.metadata.deletionTimestamp) return [];
+  if (!throughGateway(ingestVia(ls.spec, true))) return [];
   const host = `${childNames(ls).service}.${namespace}.svc`;
   const backend = { namespace, name, app: appOf(ls), rtmp: `${host}:${ports.rtmp}`, http: `${host}:${ports.http}` };
   return (keySet?.keys ?? [])

@@ -29,6 +29,7 @@ import { SecretReads, secretMetadataResource } from './reconcile/secrets.ts';
 import { SessionSettingsSeen, StatusWriter, timeDrivenRecheck, transcoderHealth } from './reconcile/status-write.ts';
 import { runSteps, type ReconcileState, type Step } from './reconcile/step.ts';
 import { StreamMetrics } from './reconcile/stream-metrics.ts';
+import type { GatewayUrls } from './gateway-address.ts';
 import { computeStatus, externalEndpoint, type ChildrenObservation } from './status/index.ts';
 
 export { childResources };
@@ -62,6 +63,8 @@ export interface ReconcilerDeps {
   redisUrl: string | undefined;
   /** Applies each channel's Redis ACL user (RedisChannels); absent without Redis. */
   channels?: RedisCredentialDeps['channels'];
+  /** The gateway's URLs (installed with one); status shows them for the channels reached through it. */
+  gateway?: () => GatewayUrls;
   /** A node's address for the URLs of NodePort Services (LSO_NODE_ADDRESS); without it they show the cluster DNS name. */
   nodeAddress?: string;
   /** Chart-wide placement of the media pods; spec.placement overrides it field by field. */
@@ -225,6 +228,7 @@ export class Reconciler {
       ...(recordings ? { recordings } : {}),
       ...(sessionSettings ? { sessionSettings } : {}),
       ...(state.ingestKeys ? { ingestKeys: state.ingestKeys } : {}),
+      ...(this.deps.gateway ? { gateway: this.deps.gateway() } : {}),
     });
     this.streamMetrics.update(key, ls, status);
     const inSession = phase.phase === 'live' || phase.phase === 'reconnecting';

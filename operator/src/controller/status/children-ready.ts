@@ -1,6 +1,7 @@
 // ChildrenReady: can the channel's objects carry a publisher? Only the stream key's Secret blocks the channel; a
 // missing relay key or S3 credentials Secret degrades that relay or the recording (their own conditions say so).
 import { ConditionReason, ConditionType } from '../../../../contract/src/api/index.ts';
+import { ingestVia, throughGateway } from '../ingest-via.ts';
 import { always, firstRule, type Cond, type Rule } from './rules.ts';
 import { isReporting, type StatusInput } from './input.ts';
 
@@ -24,6 +25,14 @@ export const childrenReadyRules: readonly Rule<StatusInput>[] = [
     reason: ConditionReason.Paused,
     when: (i) => i.ls.spec.paused === true,
     message: () => 'spec.paused is true: the transcoder is scaled to zero',
+  },
+  {
+    status: 'False',
+    reason: ConditionReason.GatewayNotInstalled,
+    when: (i) => i.gateway === undefined && throughGateway(ingestVia(i.ls.spec, false)),
+    message: (i) =>
+      `spec.ingest.via is ${i.ls.spec.ingest?.via} but the operator was installed without the gateway ` +
+      '(install the chart with gateway.enabled=true, or set spec.ingest.via to Service)',
   },
   {
     status: 'False',

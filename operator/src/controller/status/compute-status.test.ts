@@ -56,6 +56,17 @@ describe('computeStatus', () => {
     expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'StreamKeyMissing' });
   });
 
+  it('is not Ready when spec.ingest.via asks for a gateway this installation does not have, and says how to fix it', () => {
+    const asked = ls({ ingest: { ...spec.ingest, via: 'Both' } });
+    const s = computeStatus(input({ ls: asked, phase: { phase: 'idle' } }));
+    expect(condition(s, 'ChildrenReady')).toMatchObject({ status: 'False', reason: 'GatewayNotInstalled' });
+    expect(condition(s, 'ChildrenReady')?.message).toMatch(/spec.ingest.via is Both .*gateway.enabled=true/);
+    const gateway = { ingest: 'rtmp://gw.edge.svc:1935', playback: 'http://gw.edge.svc' };
+    const fine = computeStatus(input({ ls: asked, phase: { phase: 'idle' }, gateway }));
+    expect(condition(fine, 'ChildrenReady')?.status).toBe('True');
+    expect(fine.ingest).toMatchObject({ url: 'rtmp://gw.edge.svc:1935/live', via: 'Both' });
+  });
+
   it('is not Live while an encoder publishes into an ffmpeg that keeps failing, and says why', () => {
     const s = computeStatus(
       input({

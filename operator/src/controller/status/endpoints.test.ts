@@ -2,7 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { buildService } from '../desired/service.ts';
 import { minimalExample, storedLiveStream } from '../../../../test/support/livestream-examples.ts';
-import { externalEndpoint, ingestUrl, playbackUrl, type ChildrenObservation } from './index.ts';
+import { channelUrls, externalEndpoint, ingestUrl, playbackUrl, type ChildrenObservation } from './index.ts';
 
 // The Service as the operator builds it for a type, then as the API server and a load-balancer controller fill it in.
 function observed(
@@ -76,5 +76,49 @@ describe('status URLs from the observed Service', () => {
 
   it('no Service observed yet: the cluster DNS name', () => {
     expect(externalEndpoint(undefined, '192.0.2.10')).toBeUndefined();
+  });
+});
+
+describe('status URLs through the gateway', () => {
+  const gateway = { ingest: 'rtmps://ingest.example.com:443', playback: 'https://live.example.com' };
+  const children: ChildrenObservation = { applied: true, transcoderAvailable: true, serviceHost: 'show.tv.svc' };
+  const channel = (ingest: Record<string, unknown> = {}) => {
+    const ls = storedLiveStream(minimalExample, { namespace: 'tv' });
+    ls.metadata.name = 'show';
+    ls.spec.ingest = { ...ls.spec.ingest, ...ingest };
+    return ls;
+  };
+
+  it("Gateway (and absent, with a gateway): the gateway's server with the app, the channel's path on it", () => {
+    for (const ls of [channel({ via: 'Gateway', app: 'studio' }), channel({ app: 'studio' })]) {
+      expect(channelUrls({ ls, children, gateway })).toEqual({
+        ingest: { url: 'rtmps://ingest.example.com:443/studio', via: 'Gateway' },
+        playback: { url: 'https://live.example.com/tv/show/master.m3u8' },
+      });
+    }
+  });
+
+  it("Both: the gateway's URLs, and the Service's as serviceUrl", () => {
+    expect(channelUrls({ ls: channel({ serviceType: 'NodePort' }), children, gateway })).toEqual({
+      ingest: { url: 'rtmps://ingest.example.com:443/live', via: 'Both', serviceUrl: 'rtmp://show.tv.svc:1935/live' },
+      playback: {
+        url: 'https://live.example.com/tv/show/master.m3u8',
+        serviceUrl: 'http://show.tv.svc:8080/hls/master.m3u8',
+      },
+    });
+  });
+
+  it('Service, or no gateway installed: the Service only', () => {
+    const own = { url: 'rtmp://show.tv.svc:1935/live' };
+    expect(channelUrls({ ls: channel({ via: 'Service' }), children, gateway }).ingest).toEqual({
+      ...own,
+      via: 'Service',
+    });
+    expect(channelUrls({ ls: channel(), children }).ingest).toEqual({ ...own, via: 'Service' });
+    // Asked for the gateway on an installation without one: the Service (ChildrenReady says why).
+    expect(channelUrls({ ls: channel({ via: 'Gateway' }), children })).toEqual({
+      ingest: { ...own, via: 'Gateway' },
+      playback: { url: 'http://show.tv.svc:8080/hls/master.m3u8' },
+    });
   });
 });

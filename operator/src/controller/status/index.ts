@@ -11,6 +11,8 @@ import {
 import { previousKeyExpiry } from '../../../../contract/src/ingest-keys.ts';
 import { ports } from '../../../../contract/src/pod-contract.ts';
 import { rfc3339 } from '../../../../contract/src/time.ts';
+import { gatewayIngestUrl, gatewayPlaybackUrl } from '../gateway-address.ts';
+import { ingestVia, throughGateway, throughService } from '../ingest-via.ts';
 import { relaysStatus } from '../media-status.ts';
 import { maxSessionHistory } from '../publish-state.ts';
 import { childrenReadyCondition } from './children-ready.ts';
@@ -59,15 +61,44 @@ export function mergeConditions(
   });
 }
 
+/** The RTMP URL of the channel's own Service. */
 export function ingestUrl(input: Pick<StatusInput, 'ls' | 'children'>): string {
   const app = input.ls.spec.ingest?.app ?? 'live';
   const { host, rtmpPort } = reachedAt(input.children);
   return `rtmp://${host}:${rtmpPort}/${app}`;
 }
 
+/** The master playlist on the channel's own Service. */
 export function playbackUrl(children: ChildrenObservation): string {
   const { host, httpPort } = reachedAt(children);
   return `http://${host}:${httpPort}/hls/master.m3u8`;
+}
+
+/**
+ * status.ingest and status.playback without the key expiry: the addresses streamers and viewers really use. Through
+ * the gateway, its URLs (the channel's Service ones as serviceUrl too with Both); without a gateway address (via
+ * Gateway on an installation without one) the Service's, which the gateway would have used as its backend anyway,
+ * while ChildrenReady says why.
+ */
+export function channelUrls(input: Pick<StatusInput, 'ls' | 'children' | 'gateway'>) {
+  const via = ingestVia(input.ls.spec, input.gateway !== undefined);
+  const service = { ingest: ingestUrl(input), playback: playbackUrl(input.children) };
+  const { namespace = '', name = '' } = input.ls.metadata;
+  if (input.gateway === undefined || !throughGateway(via)) {
+    return { ingest: { url: service.ingest, via }, playback: { url: service.playback } };
+  }
+  const both = throughService(via);
+  return {
+    ingest: {
+      url: gatewayIngestUrl(input.gateway, input.ls.spec.ingest?.app ?? 'live'),
+      via,
+      ...(both ? { serviceUrl: service.ingest } : {}),
+    },
+    playback: {
+      url: gatewayPlaybackUrl(input.gateway, namespace, name),
+      ...(both ? { serviceUrl: service.playback } : {}),
+    },
+  };
 }
 
 /** status.ingest.previousKeyExpiresAt: while a superseded stream key is still accepted, when the last one expires. */
@@ -109,6 +140,7 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
     (phase.phase === 'live' || phase.phase === 'reconnecting') && obs !== undefined && obs.session !== '';
   const figures = obs?.figures;
   const expiresAt = previousKeyExpiresAt(input);
+  const urls = channelUrls(input);
   const status: LiveStreamStatus = {
     state,
     conditions: mergeConditions(
@@ -118,11 +150,11 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
       rfc3339(input.nowMs),
     ),
     ingest: {
-      url: ingestUrl(input),
+      ...urls.ingest,
       streamKeySecret: streamKeySecretName(ls),
       ...(expiresAt !== undefined ? { previousKeyExpiresAt: expiresAt } : {}),
     },
-    playback: { url: playbackUrl(input.children) },
+    playback: urls.playback,
     viewers: inSession ? (figures?.viewers ?? 0) : 0,
     bitrateKbps: isLive(input) ? Math.round(figures?.bitrateKbps ?? 0) : 0,
   };

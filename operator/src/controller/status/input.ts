@@ -2,6 +2,7 @@
 // and what the transcoder reported. Plain data; the reconciler gathers it, the rules stay pure.
 import type { LiveStream, LiveStreamSpec, RecordingStatus } from '../../../../contract/src/api/index.ts';
 import type { IngestKeySet } from '../../../../contract/src/ingest-keys.ts';
+import type { GatewayUrls } from '../gateway-address.ts';
 import type { PublishObservation, PublishPhase } from '../publish-state.ts';
 import type { ExternalEndpoint } from './endpoints.ts';
 
@@ -56,6 +57,8 @@ export interface StatusInput {
   sessionSettings?: Partial<Pick<LiveStreamSpec, 'ladder' | 'hls'>>;
   /** The key set applied in this reconcile; absent: not computed (status keeps what it says, while it holds). */
   ingestKeys?: IngestKeySet;
+  /** The gateway's URLs when the operator was installed with one. */
+  gateway?: GatewayUrls;
 }
 
 export const isLive = (input: Pick<StatusInput, 'phase'>): boolean => input.phase.phase === 'live';

@@ -84,6 +84,12 @@ table('ChildrenReady', childrenReadyRules, [
     status: 'False',
   },
   {
+    rule: 'GatewayNotInstalled',
+    input: input({ ls: liveStream({ ingest: { ...spec.ingest, via: 'Gateway' } }) }),
+    status: 'False',
+    message: /spec.ingest.via is Gateway but the operator was installed without the gateway/,
+  },
+  {
     rule: 'StreamKeyMissing',
     input: input({ missing: { relays: {}, streamKey: 'Secret my-key' } }),
     status: 'False',
