@@ -20,6 +20,7 @@ import type { GatewayTarget } from '../config.ts';
 import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
 import { ingestKeysSecretName, keySetOf } from './desired/index.ts';
 import { buildRouteTable, type RoutedChannel } from './gateway-routes.ts';
+import { readOrMakeSecretValue } from './make-once-secret.ts';
 import { childResources } from './reconcile/children.ts';
 import { markPods } from './reconcile/ingest-keys.ts';
 
@@ -145,26 +146,12 @@ export class GatewayRoutes {
     await this.propagate(routeTableHash(table));
   }
 
-  /** The routing secret, made once when absent (a create that loses a race reads the winner's). */
+  /** The routing secret, made once when absent (make-once-secret.ts). */
   private async routingSecret(): Promise<Buffer> {
     const { namespace, routingSecret: name } = this.opts.target;
-    const read = () => this.opts.core.readNamespacedSecret({ name, namespace });
-    let secret = await readIfExists(read);
-    if (!secret) {
-      const body: V1Secret = {
-        metadata: { name, namespace, labels },
-        type: 'Opaque',
-        data: { [routingSecretFileName]: b64(randomBytes(48).toString('base64url')) },
-      };
-      try {
-        secret = await this.opts.core.createNamespacedSecret({ namespace, body });
-        this.opts.logger.info({ secret: name }, 'gateway routing secret made');
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        secret = await read();
-      }
-    }
-    return parseRoutingSecret(Buffer.from(text(secret, routingSecretFileName) ?? '', 'utf8'));
+    const make = () => randomBytes(48).toString('base64url');
+    const secret = { namespace, name, key: routingSecretFileName, labels, make };
+    return parseRoutingSecret(Buffer.from(await readOrMakeSecretValue(this.opts.core, secret, this.opts.logger)));
   }
 
   private async readRoutes(): Promise<{ resourceVersion: string | undefined; text: string | undefined }> {

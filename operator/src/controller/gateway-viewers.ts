@@ -7,7 +7,7 @@
 // The admin token lives in a Secret the operator makes once when absent (data `token`), as it does the routing
 // secret (ADR 0013): the gateway pods mount it, and nothing ever rewrites it.
 import { randomBytes } from 'node:crypto';
-import type { CoreV1Api, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import {
   adminTokenFileName,
@@ -17,7 +17,8 @@ import {
 } from '../../../contract/src/gateway-admin.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import { channelId } from '../../../contract/src/route-table.ts';
-import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
+import { describeApiError } from '../k8s/client.ts';
+import { readOrMakeSecretValue } from './make-once-secret.ts';
 
 /** One gateway replica to ask: `id` stays the same across polls (the pod's uid), `url` its HTTP base. */
 export interface GatewayReplica {
@@ -83,39 +84,17 @@ export function listGatewayReplicas(
   return async () => gatewayReplicas((await core.listNamespacedPod({ namespace, labelSelector })).items);
 }
 
-/**
- * The admin token from the Secret `name` (data `token`), made once (random) when absent: a create that loses a race
- * reads the winner's. Never updated here.
- */
+/** The gateway admin token from the Secret `name` (data `token`), 48 random bytes made once when absent. */
 export async function gatewayAdminToken(
   core: Pick<CoreV1Api, 'readNamespacedSecret' | 'createNamespacedSecret'>,
   namespace: string,
   name: string,
   logger: Logger,
 ): Promise<string> {
-  const read = () => core.readNamespacedSecret({ name, namespace });
-  let secret: V1Secret;
-  try {
-    secret = await read();
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway' };
-    const token = randomBytes(48).toString('base64url');
-    const body: V1Secret = {
-      metadata: { name, namespace, labels },
-      type: 'Opaque',
-      data: { [adminTokenFileName]: Buffer.from(token, 'utf8').toString('base64') },
-    };
-    try {
-      secret = await core.createNamespacedSecret({ namespace, body });
-      logger.info({ secret: name }, 'gateway admin token made');
-    } catch (createErr) {
-      if (!isConflict(createErr)) throw createErr;
-      secret = await read();
-    }
-  }
-  const data = secret.data?.[adminTokenFileName];
-  return parseAdminToken(Buffer.from(data ?? '', 'base64'));
+  const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway' };
+  const make = () => randomBytes(48).toString('base64url');
+  const key = adminTokenFileName;
+  return parseAdminToken(await readOrMakeSecretValue(core, { namespace, name, key, labels, make }, logger));
 }
 
 export interface GatewayViewersOptions {
