@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { keyDigest, parseKeySet } from '../../../contract/src/ingest-keys.ts';
 import {
   parseRouteTable,
@@ -65,6 +66,21 @@ describe('gateway route table', () => {
         spec: { automountServiceAccountToken: false, containers: [{ name: 'gateway', image: 'none:0' }] },
       },
     });
+    // The gateway's Service as the chart renders it with service.type NodePort (the API server assigns the ports).
+    await core.createNamespacedService({
+      namespace: ns(),
+      body: {
+        metadata: { name: 'gw' },
+        spec: {
+          type: 'NodePort',
+          selector: gatewayLabels,
+          ports: [
+            { name: 'rtmp', port: 1935, targetPort: 'rtmp' },
+            { name: 'http', port: 80, targetPort: 'http' },
+          ],
+        },
+      },
+    });
     operator = await startOperator({
       kubeconfig: cluster.kubeconfig,
       namespace: cluster.namespace,
@@ -73,6 +89,9 @@ describe('gateway route table', () => {
         LSO_GATEWAY_ROUTES_SECRET: 'gw-routes',
         LSO_GATEWAY_ROUTING_SECRET: 'gw-routing',
         LSO_GATEWAY_NAMESPACE: cluster.namespace,
+        LSO_GATEWAY_SERVICE: 'gw',
+        LSO_GATEWAY_PLAYBACK_URL: 'https://cdn.example.com/live/',
+        LSO_NODE_ADDRESS: '192.0.2.10',
         LSO_GATEWAY_POD_SELECTOR: Object.entries(gatewayLabels)
           .map(([k, v]) => `${k}=${v}`)
           .join(','),
@@ -167,5 +186,41 @@ describe('gateway route table', () => {
     expect(last.table.entries[0]?.keyHash).toBe(routeKeyHash(secret, pausedKey));
     // The routing secret was made once and never changed.
     expect((await routingSecret()).equals(secret)).toBe(true);
+  });
+
+  it("shows the gateway's address in status for channels reached through it, and follows the gateway Service", async () => {
+    const nodePort = async () =>
+      (await core.readNamespacedService({ name: 'gw', namespace: ns() })).spec?.ports?.find((p) => p.name === 'rtmp')
+        ?.nodePort;
+    await streams.apply('via-gateway', {});
+    await streams.apply('via-both', { ingest: { via: 'Both' } });
+    await streams.apply('via-service', { ingest: { via: 'Service' } });
+    const first = await nodePort();
+    const status = (name: string, check: (s: NonNullable<LiveStream['status']>) => boolean) =>
+      streams.until(name, `status of ${name}`, (ls) => (ls.status && check(ls.status) ? ls.status : undefined), 25_000);
+    const gateway = await status('via-gateway', (s) => s.ingest?.via === 'Gateway');
+    expect(gateway.ingest?.url).toBe(`rtmp://192.0.2.10:${first}/live`);
+    expect(gateway.ingest?.serviceUrl).toBeUndefined();
+    expect(gateway.playback?.url).toBe(`https://cdn.example.com/live/${ns()}/via-gateway/master.m3u8`);
+    const both = await status('via-both', (s) => s.ingest?.via === 'Both');
+    expect(both.ingest).toMatchObject({
+      url: `rtmp://192.0.2.10:${first}/live`,
+      serviceUrl: `rtmp://via-both.${ns()}.svc:1935/live`,
+    });
+    expect(both.playback?.serviceUrl).toBe(`http://via-both.${ns()}.svc:8080/hls/master.m3u8`);
+    const own = await status('via-service', (s) => s.ingest?.via === 'Service');
+    expect(own.ingest?.url).toBe(`rtmp://via-service.${ns()}.svc:1935/live`);
+    const table = await untilTable('via-gateway and via-both routed', (t) => of(t, 'via-both').length === 1);
+    expect(of(table.table, 'via-service')).toEqual([]);
+
+    // The gateway Service gets another node port: every channel through it follows within the operator's poll.
+    const next = first === 31999 ? 31998 : 31999;
+    await core.patchNamespacedService({
+      name: 'gw',
+      namespace: ns(),
+      body: [{ op: 'replace', path: '/spec/ports/0/nodePort', value: next }],
+    });
+    const moved = await status('via-gateway', (s) => s.ingest?.url === `rtmp://192.0.2.10:${next}/live`);
+    expect(moved.playback?.url).toBe(`https://cdn.example.com/live/${ns()}/via-gateway/master.m3u8`);
   });
 });
