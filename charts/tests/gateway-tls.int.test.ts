@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestCluster } from '../../test/support/test-namespace.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { exec, renderChart, repo, toolBuildTimeoutMs, type K8sObject } from './chart-tools.ts';
 
 const cluster = useTestCluster('chart-tls');
@@ -25,7 +26,11 @@ beforeAll(async () => {
   const crds = await exec(join(repo, 'hack', 'tools', 'cert-manager-crds', 'crds.sh'), []);
   if (crds.code !== 0) throw new Error(crds.stderr);
   await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.stdout.trim()]);
-  await cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io']);
+  // Polled rather than `kubectl wait`, which fails outright on a CRD whose status has no conditions yet.
+  const established = ['get', 'crd', 'certificates.cert-manager.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']; // prettier-ignore
+  await waitFor('the Certificate CRD to be established', async () => (await cluster.kubectl(established)) === 'True', {
+    timeoutMs: 60_000,
+  });
 }, toolBuildTimeoutMs);
 
 describe('gateway TLS on the real API server', () => {
@@ -48,6 +53,33 @@ describe('gateway TLS on the real API server', () => {
         .filter((l) => l.includes('(server dry run)')),
     ).toHaveLength(3);
     expect(out).toMatch(/certificate\.cert-manager\.io\/\S+ serverside-applied \(server dry run\)/);
+  });
+
+  it('the gateway pod with its TLS mount is admitted under the restricted Pod Security Standard', async () => {
+    const ns = `${cluster.namespace}-restricted`;
+    await cluster.kubectl(['create', 'namespace', ns]);
+    try {
+      await cluster.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+      // Admission looks up the pod's ServiceAccount, which the controller-manager makes shortly after the namespace.
+      await waitFor(
+        `serviceaccount default in ${ns}`,
+        () => cluster.kubectl(['get', 'serviceaccount', 'default', '-n', ns]),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      const objs = await renderChart({ gateway: { enabled: true, tls: { certManager } } }, { release, namespace: ns });
+      const deployment = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-gateway')) as
+        (K8sObject & { spec: { template: { spec: { volumes: { name: string }[] } } } }) | undefined;
+      const spec = deployment?.spec.template.spec;
+      expect(spec?.volumes.map((v) => v.name)).toContain('tls');
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gateway-tls', namespace: ns }, spec };
+      expect(await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod))).toContain(
+        '(server dry run)',
+      );
+    } finally {
+      await cluster.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    }
   });
 
   it("cert-manager's CRD does check the Certificate: a field it does not allow is refused", async () => {
