@@ -44,7 +44,7 @@ describe('gateway TLS', () => {
     expect(servicePorts(objs).map((p) => p.name)).toEqual(['rtmp', 'http']);
     expect(certificates(objs)).toEqual([]);
     // certManager needs the gateway: nothing of it without gateway.enabled.
-    const without = await renderChart({ gateway: { tls: { certManager: certManagerValues } } });
+    const without = await renderChart({ gateway: { enabled: false, tls: { certManager: certManagerValues } } });
     expect(certificates(without)).toEqual([]);
   });
 
