@@ -136,7 +136,7 @@ describe('the operator', () => {
     expect(env.LSO_LEASE_NAME).toBe('lso-livestream-operator');
     expect(env.POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     expect(env.LSO_METRICS_PORT).toBe('8080');
-    const pdb = one(defaults, 'PodDisruptionBudget');
+    const pdb = one(defaults, 'PodDisruptionBudget', '-livestream-operator');
     expect(pdb.spec.minAvailable).toBe(1);
     expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
   });
@@ -153,7 +153,7 @@ describe('the operator', () => {
     const pods = (await renderChart()).flatMap((o: Obj) =>
       o.kind === 'Deployment' ? [o.spec.template.spec] : o.kind === 'Pod' ? [o.spec] : [],
     );
-    expect(pods).toHaveLength(3); // operator, redis, helm test
+    expect(pods).toHaveLength(4); // operator, gateway, redis, helm test
     for (const pod of pods) {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       for (const c of pod.containers) {
@@ -281,9 +281,30 @@ describe('the gateway', () => {
       (o) => o.metadata.name.includes('gateway') || o.metadata.labels?.['app.kubernetes.io/component'] === 'gateway',
     );
 
-  it('renders nothing of it by default, and the operator publishes no table', () => {
-    expect(gatewayObjects(defaults)).toEqual([]);
-    expect(Object.keys(operatorEnv(defaults)).filter((k) => k.startsWith('LSO_GATEWAY'))).toEqual([]);
+  it('is on by default, and with gateway.enabled=false renders nothing of it and the operator publishes no table', async () => {
+    expect(gatewayObjects(defaults).map((o) => o.kind)).toEqual(expect.arrayContaining(['Deployment', 'Service']));
+    const off = await renderChart({ gateway: { enabled: false } });
+    expect(gatewayObjects(off)).toEqual([]);
+    expect(Object.keys(operatorEnv(off)).filter((k) => k.startsWith('LSO_GATEWAY'))).toEqual([]);
+  });
+
+  it('gives the operator the gateway Service for status, and the public URLs only when they are set', async () => {
+    const env = operatorEnv(on);
+    expect(env.LSO_GATEWAY_SERVICE).toBe('lso-livestream-operator-gateway');
+    expect(one(on, 'Service', '-gateway').metadata.name).toBe(env.LSO_GATEWAY_SERVICE);
+    expect(env.LSO_GATEWAY_INGEST_URL).toBeUndefined();
+    expect(env.LSO_GATEWAY_PLAYBACK_URL).toBeUndefined();
+    const urls = { ingest: 'rtmps://ingest.example.com:443', playback: 'https://cdn.example.com/live' };
+    const set = operatorEnv(await renderChart({ gateway: { enabled: true, urls } }));
+    expect([set.LSO_GATEWAY_INGEST_URL, set.LSO_GATEWAY_PLAYBACK_URL]).toEqual([urls.ingest, urls.playback]);
+    // A URL the operator would refuse (config.ts) is refused by the schema at install already.
+    for (const bad of [
+      { ingest: 'https://x.example' },
+      { ingest: 'rtmp://x.example/live' },
+      { playback: 'https://u@x' },
+    ]) {
+      await expect(renderChart({ gateway: { enabled: true, urls: { ...urls, ...bad } } })).rejects.toThrow(/urls/);
+    }
   });
 
   it('runs 2 replicas with a PDB, probes, resource requests, no API token, both Secrets mounted where it reads them', () => {
@@ -383,13 +404,14 @@ describe('the gateway', () => {
     expect(Object.fromEntries(terms)).toEqual(one(on, 'Deployment', '-gateway').spec.selector.matchLabels);
   });
 
-  it('lets the operator get, update and create the two Secrets and mark pods, in its own namespace only', () => {
+  it('lets the operator get, update and create the two Secrets, mark pods and read the Service, in its own namespace only', () => {
     const role = one(on, 'Role', '-gateway-routes');
     expect(role.metadata.namespace).toBe('lso-system');
     expect(rulesOf(role)).toEqual([
       'core/secrets: create',
       'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing]: get,update',
       'core/pods: list,patch',
+      'core/services[lso-livestream-operator-gateway]: get',
     ]);
     const binding = one(on, 'RoleBinding', '-gateway-routes');
     expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
