@@ -108,6 +108,10 @@ bench-ladder: deps ## Our ladder against the seed's, CPU per second of content; 
 bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints one JSON line
 	$(NODE) bench/origin.ts
 
+.PHONY: bench-gateway
+bench-gateway: deps ## Routed against direct publish, playback through the gateway against the origin; one JSON line
+	$(NODE) bench/gateway.ts
+
 .PHONY: images
 images: system-deps deps ## Build (or load from cache) the images; also OCI archives for kind, k3d, containerd (README: Images)
 	hack/images/build-images.sh --oci

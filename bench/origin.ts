@@ -6,17 +6,18 @@
 //    no segment fetch fails or takes longer than a segment lasts.
 // usage: node bench/origin.ts
 //   env: BENCH_WRK_SECONDS, BENCH_STEP_SECONDS, BENCH_STEPS=500,1000,..., BENCH_PARTS=nginx,viewers
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHlsWriter, type HlsWriter, type TestRendition } from '../test/support/ffmpeg-hls-writer.ts';
 import { pickFreePort } from '../test/support/redis-process.ts';
+import { cpuSeconds } from '../test/support/process-cpu.ts';
 import { startNginx, type NginxProcess } from './origin/nginx.ts';
+import { startOriginProcess, type OriginChild } from './origin/origin-child.ts';
+import { encodeStaticSample } from './origin/static-sample.ts';
 import { simulateViewers, type ViewerSimResult } from './origin/viewer-sim.ts';
-import { runWrk } from './origin/wrk.ts';
+import { wrkSideBySide } from './origin/wrk-compare.ts';
 
 const wrkSeconds = Number(process.env.BENCH_WRK_SECONDS ?? 5);
 const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 12);
@@ -45,59 +46,11 @@ type StepResult = ViewerSimResult & {
   originCountedViewers: number;
 };
 
-interface OriginChild {
-  port: number;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startOriginProcess(hlsDir: string): Promise<OriginChild> {
-  const proc = spawn(process.execPath, [join(import.meta.dirname, 'origin', 'origin-process.ts'), hlsDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: proc.stdout });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('origin process did not start within 10 s')), 10_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-    proc.once('exit', (code) => reject(new Error(`origin process exited with ${code}`)));
-  });
-  return {
-    port,
-    proc,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
-}
-
 async function compareWithNginx(root: string): Promise<Record<string, unknown>> {
   const hlsDir = join(root, 'hls');
   await mkdir(hlsDir, { recursive: true });
   log('encoding a 720p sample (3 x 2 s segments)');
-  const sample = await startHlsWriter({
-    dir: hlsDir,
-    renditions: [ladder[0]!],
-    segmentSeconds,
-    realtime: false,
-    durationSeconds: 6.5,
-    fps: 30,
-    preset: 'veryfast',
-  });
-  if ((await sample.exited) !== 0) throw new Error(`sample encode failed: ${sample.stderr()}`);
+  await encodeStaticSample(hlsDir, segmentSeconds);
   const playlistPath = '/hls/720p/index.m3u8';
   const segmentPath = '/hls/720p/seg-00001.ts';
   const playlistBytes = (await readFile(join(root, playlistPath))).length;
@@ -114,35 +67,14 @@ async function compareWithNginx(root: string): Promise<Record<string, unknown>> 
       workers: nginxWorkers,
     });
     const nginxPids = await nginx.workerPids();
-    const cpuOf = async (pids: number[]): Promise<number> =>
-      (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
     const measure = async (path: string): Promise<Record<string, number>> => {
-      // req/s, and server CPU microseconds per request (steadier than req/s on a machine shared with other work)
-      const run = async (port: number, pids: number[]): Promise<{ rps: number; usPerRequest: number }> => {
-        const cpu0 = await cpuOf(pids);
-        const result = await runWrk(`http://127.0.0.1:${port}${path}`, wrkLoad);
-        const cpu = (await cpuOf(pids)) - cpu0;
-        if (result.non2xx > 0 || result.socketErrors > 0) {
-          throw new Error(`wrk saw errors on port ${port}${path}: ${JSON.stringify(result)}`);
-        }
-        return {
-          rps: result.requestsPerSecond,
-          usPerRequest: (cpu * 1e6) / (result.requestsPerSecond * wrkLoad.seconds),
-        };
-      };
-      const o = { port: origin!.port, pids: [origin!.proc.pid!] };
-      const n = { port: nginx!.port, pids: nginxPids };
-      // warm both (file cache, JIT), then ABBA
-      await runWrk(`http://127.0.0.1:${o.port}${path}`, { ...wrkLoad, seconds: 1 });
-      await runWrk(`http://127.0.0.1:${n.port}${path}`, { ...wrkLoad, seconds: 1 });
-      const n1 = await run(n.port, n.pids);
-      const o1 = await run(o.port, o.pids);
-      const o2 = await run(o.port, o.pids);
-      const n2 = await run(n.port, n.pids);
-      const originRps = Math.round((o1.rps + o2.rps) / 2);
-      const nginxRps = Math.round((n1.rps + n2.rps) / 2);
-      const originCpuUs = Math.round(((o1.usPerRequest + o2.usPerRequest) / 2) * 10) / 10;
-      const nginxCpuUs = Math.round(((n1.usPerRequest + n2.usPerRequest) / 2) * 10) / 10;
+      const { a: o, b: n } = await wrkSideBySide(
+        { url: `http://127.0.0.1:${origin!.port}${path}`, pids: [origin!.proc.pid!] },
+        { url: `http://127.0.0.1:${nginx!.port}${path}`, pids: nginxPids },
+        wrkLoad,
+      );
+      const [originRps, nginxRps] = [o.rps, n.rps];
+      const [originCpuUs, nginxCpuUs] = [o.cpuUsPerRequest, n.cpuUsPerRequest];
       const ratio = Math.round((originRps / nginxRps) * 100) / 100;
       const cpuRatio = Math.round((nginxCpuUs / originCpuUs) * 100) / 100;
       log(

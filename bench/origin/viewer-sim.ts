@@ -5,8 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { KeepAliveClient } from './keep-alive-client.ts';
 
-export interface ViewerSimOptions {
+/** Where a channel's HLS is: `${baseUrl}${path}/<rendition>/index.m3u8`. */
+export interface ViewerChannel {
   baseUrl: string; // http://127.0.0.1:PORT
+  path: string; // '/hls' on a transcoder's origin, '/<namespace>/<name>' through the gateway
+}
+
+export interface ViewerSimOptions {
+  baseUrl: string; // http://127.0.0.1:PORT (the one channel at /hls when `channels` is not given)
+  channels?: ViewerChannel[]; // viewers are spread over these, viewer i on channel i % channels.length
   renditions: string[]; // viewers are spread over these (ABR audiences watch every rung)
   viewers: number;
   seconds: number; // measured time, after the ramp
@@ -22,6 +29,7 @@ export interface SliceResult {
   segmentFailures: number;
   bytes: number;
   lagP99Ms: number;
+  segmentUrls: string[]; // every distinct segment URL answered 200, ramp included
 }
 
 export interface ViewerSimResult {
@@ -38,6 +46,7 @@ export interface ViewerSimResult {
   megabytesPerSecond: number;
   loadGeneratorLagP99Ms: number; // this process's event loop delay: large values mean the client, not the origin, lagged
   loadGeneratorCpuPercent: number; // all load generator threads, % of one core
+  distinctSegments: number; // distinct segment URLs answered 200 (over every channel), ramp included
 }
 
 export function segmentUris(playlist: string): string[] {
@@ -57,15 +66,26 @@ export async function runViewerSlice(options: ViewerSimOptions, first: number, c
   const start = performance.now();
   const measureFrom = start + options.rampSeconds * 1000;
   const end = measureFrom + options.seconds * 1000;
-  const result: SliceResult = { pollMs: [], segmentMs: [], pollFailures: 0, segmentFailures: 0, bytes: 0, lagP99Ms: 0 };
+  const result: SliceResult = {
+    pollMs: [],
+    segmentMs: [],
+    pollFailures: 0,
+    segmentFailures: 0,
+    bytes: 0,
+    lagP99Ms: 0,
+    segmentUrls: [],
+  };
   const lag = monitorEventLoopDelay({ resolution: 10 });
+  const channels = options.channels ?? [{ baseUrl: options.baseUrl, path: '/hls' }];
+  const answered = new Set<string>();
 
   async function viewer(i: number): Promise<void> {
-    const url = new URL(options.baseUrl);
+    const channel = channels[i % channels.length]!;
+    const url = new URL(channel.baseUrl);
     const client = new KeepAliveClient(url.hostname, Number(url.port));
-    const rendition = options.renditions[i % options.renditions.length]!;
+    const rendition = options.renditions[Math.floor(i / channels.length) % options.renditions.length]!;
     const token = `bench-viewer-${i}`;
-    const base = `/hls/${rendition}/`;
+    const base = `${channel.path}/${rendition}/`;
     const seen = new Set<string>();
     await sleep(Math.floor((i / options.viewers) * options.rampSeconds * 1000));
     try {
@@ -91,6 +111,7 @@ export async function runViewerSlice(options: ViewerSimOptions, first: number, c
           try {
             const res = await client.get(`${base}${uri}?vs=${token}`, false, options.requestTimeoutMs);
             if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+            answered.add(`${channel.baseUrl}${base}${uri}`);
             if (s0 >= measureFrom) {
               result.segmentMs.push(performance.now() - s0);
               result.bytes += res.length;
@@ -112,6 +133,7 @@ export async function runViewerSlice(options: ViewerSimOptions, first: number, c
   await Promise.all(Array.from({ length: count }, (_, k) => viewer(first + k)));
   lag.disable();
   result.lagP99Ms = lag.percentile(99) / 1e6;
+  result.segmentUrls = [...answered];
   return result;
 }
 
@@ -154,5 +176,6 @@ export async function simulateViewers(options: ViewerSimOptions): Promise<Viewer
     megabytesPerSecond: round(sum((s) => s.bytes) / 1e6 / options.seconds),
     loadGeneratorLagP99Ms: round(Math.max(...slices.map((s) => s.lagP99Ms))),
     loadGeneratorCpuPercent,
+    distinctSegments: new Set(slices.flatMap((s) => s.segmentUrls)).size,
   };
 }

@@ -2,22 +2,15 @@
 // given bitrate, each stamped with its send time, to a backend that reads them with the send-time clock (both in
 // this process), once directly and once through the real gateway (its entry point, a child process, whose CPU is
 // read from /proc). Latency is per message, send to arrival at the backend; CPU is the gateway process's user +
-// system time over the publish. For the ADR now and `make bench-gateway` later.
-import { spawn } from 'node:child_process';
+// system time over the publish. For ADR 0011 and `make bench-gateway` (bench/gateway.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { routeKeyHash, serializeRouteTable } from '../../contract/src/route-table.ts';
 import { decodeCommand } from '../../gateway/src/rtmp/amf0.ts';
 import { ChunkReader, encodeMessage, messageType, type RtmpMessage } from '../../gateway/src/rtmp/chunk-stream.ts';
 import * as m from '../../gateway/src/rtmp/messages.ts';
-import { pickFreePort } from './redis-process.ts';
-import { waitFor } from './wait-for.ts';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
 
-const repo = path.join(import.meta.dirname, '..', '..');
 const hs = m.handshakeSize;
 
 /** Reads exactly n bytes, then hands the rest of the socket's data to `rest`. */
@@ -95,13 +88,7 @@ async function publish(port: number, key: string, kbps: number, seconds: number)
   socket.end();
 }
 
-const cpuSeconds = async (pid: number): Promise<number> => {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-};
-
-const percentile = (xs: number[], p: number): number => {
+export const percentile = (xs: number[], p: number): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
@@ -114,49 +101,32 @@ export interface RoutingCost {
   gatewayP50Ms: number;
   gatewayP99Ms: number;
   addedP50Ms: number;
+  addedP99Ms: number;
   gatewayCpuPercentOfCore: number;
   gatewayIdleCpuPercentOfCore: number;
 }
 
 export async function measureRouting(options: { kbps: number; seconds: number }): Promise<RoutingCost> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gateway-measure-'));
   const direct: number[] = [];
   const routed: number[] = [];
   const directBackend = await startBackend(direct);
   const routedBackend = await startBackend(routed);
-  const secret = randomBytes(32).toString('hex');
   const key = randomBytes(16).toString('hex');
   const backendPort = (routedBackend.address() as AddressInfo).port;
-  const entry = { namespace: 'bench', name: 'ch', app: 'live', rtmp: `127.0.0.1:${backendPort}`, http: '127.0.0.1:1' };
-  await writeFile(path.join(dir, 'secret'), secret);
-  const table = { version: 1 as const, entries: [{ keyHash: routeKeyHash(secret, key), ...entry }] };
-  await writeFile(path.join(dir, 'routes.json'), serializeRouteTable(table));
-  const [rtmpPort, httpPort] = [await pickFreePort(), await pickFreePort()];
-  const gateway = spawn(process.execPath, ['gateway/src/main.ts'], {
-    cwd: repo,
-    stdio: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      LOG_LEVEL: 'warn',
-      LSO_GATEWAY_HOST: '127.0.0.1',
-      LSO_GATEWAY_RTMP_PORT: String(rtmpPort),
-      LSO_GATEWAY_HTTP_PORT: String(httpPort),
-      LSO_GATEWAY_ROUTE_TABLE: path.join(dir, 'routes.json'),
-      LSO_GATEWAY_ROUTING_SECRET_FILE: path.join(dir, 'secret'),
-    },
-  });
+  const route = { key, namespace: 'bench', name: 'ch', rtmp: `127.0.0.1:${backendPort}`, http: '127.0.0.1:1' };
+  let gateway: GatewayProcess | undefined;
   try {
-    await waitFor('the gateway', () => fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok));
+    gateway = await startGatewayProcess({ routes: [route] });
     // The direct publish doubles as the gateway's idle baseline (its timers, file polls, metrics).
-    const idleBefore = await cpuSeconds(gateway.pid!);
+    const idleBefore = await gateway.cpuSeconds();
     const i0 = process.hrtime.bigint();
     await publish((directBackend.address() as AddressInfo).port, key, options.kbps, options.seconds);
-    const idle = ((await cpuSeconds(gateway.pid!)) - idleBefore) / (Number(process.hrtime.bigint() - i0) / 1e9);
-    const cpuBefore = await cpuSeconds(gateway.pid!);
+    const idle = ((await gateway.cpuSeconds()) - idleBefore) / (Number(process.hrtime.bigint() - i0) / 1e9);
+    const cpuBefore = await gateway.cpuSeconds();
     const t0 = process.hrtime.bigint();
-    await publish(rtmpPort, key, options.kbps, options.seconds);
+    await publish(gateway.rtmpPort, key, options.kbps, options.seconds);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = (await cpuSeconds(gateway.pid!)) - cpuBefore;
+    const cpu = (await gateway.cpuSeconds()) - cpuBefore;
     const result = {
       kbps: options.kbps,
       seconds: options.seconds,
@@ -165,6 +135,7 @@ export async function measureRouting(options: { kbps: number; seconds: number })
       gatewayP50Ms: percentile(routed, 50),
       gatewayP99Ms: percentile(routed, 99),
       addedP50Ms: percentile(routed, 50) - percentile(direct, 50),
+      addedP99Ms: percentile(routed, 99) - percentile(direct, 99),
       gatewayCpuPercentOfCore: (cpu / wall) * 100,
       gatewayIdleCpuPercentOfCore: idle * 100,
     };
@@ -172,9 +143,8 @@ export async function measureRouting(options: { kbps: number; seconds: number })
       Object.entries(result).map(([k, v]) => [k, Math.round(v * 1000) / 1000]),
     ) as unknown as RoutingCost;
   } finally {
-    gateway.kill('SIGKILL');
+    await gateway?.close();
     directBackend.close();
     routedBackend.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
