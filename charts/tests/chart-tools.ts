@@ -102,7 +102,7 @@ export const allMonitoring = {
   monitoring: {
     operator: { serviceMonitor: { enabled: true } },
     transcoders: { podMonitor: { enabled: true } },
-    gateway: { podMonitor: { enabled: true } }, // rendered with gateway.enabled only (everySwitch)
+    gateway: { podMonitor: { enabled: true } }, // rendered only with gateway.enabled (the default)
     prometheusRule: { enabled: true },
     dashboards: { enabled: true },
   },

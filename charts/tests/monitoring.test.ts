@@ -141,6 +141,7 @@ describe('gateway monitoring', () => {
 
   it('a PodMonitor selects the gateway pods, ready or not, with the labels the gateway alerts use', async () => {
     const objs = await renderChart(everySwitch);
+    expect(gatewayMonitors(objs)).toHaveLength(1);
     const [monitor] = gatewayMonitors(objs);
     const deployment = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-gateway')) as PodMonitor;
     expect(monitor?.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
@@ -156,7 +157,7 @@ describe('gateway monitoring', () => {
   });
 
   it('renders no gateway PodMonitor without the gateway, nor without its switch', async () => {
-    expect(gatewayMonitors(await renderChart(allMonitoring))).toEqual([]);
+    expect(gatewayMonitors(await renderChart({ ...allMonitoring, gateway: { enabled: false } }))).toEqual([]);
     expect(gatewayMonitors(await renderChart({ gateway: { enabled: true } }))).toEqual([]);
   });
 
