@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { E2eSequencer } from './test/support/e2e-sequencer.ts';
 
 // Test tiers (docs/architecture.md): `unit` is pure and fast; `kube` runs against a real kube-apiserver (started
 // once for the run by the global setup unless KUBECONFIG points at a cluster); `media` runs real ffmpeg,
@@ -9,6 +10,7 @@ const code = '{contract,operator,transcoder,gateway,hack,test,bench,crds,scripts
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: E2eSequencer },
     projects: [
       {
         test: {

@@ -13,7 +13,7 @@ import { kubectl as runKubectl } from './cluster/kubectl.ts';
 import { defaultClusterDir, up } from './cluster/local-cluster.ts';
 import { nodeImages } from './cluster/node.ts';
 import { stackImages } from './stack/manifests.ts';
-import { installOperator } from './stack/operator-install.ts';
+import { lightGatewayValues, installOperator, nodeGatewayValues } from './stack/operator-install.ts';
 
 const repo = join(import.meta.dirname, '..');
 const demoDir = join(defaultClusterDir, 'demo');
@@ -42,7 +42,9 @@ async function main(): Promise<void> {
 
   const images = stackImages(tags);
   step('helm upgrade --install lso charts/livestream-operator --namespace livestream-system');
-  await installOperator({ kubeconfig, images, namespace: 'livestream-system', release: 'lso' });
+  // On the local node the gateway's Service is a NodePort, so the URLs status gives work from this host.
+  const values = external ? lightGatewayValues : nodeGatewayValues;
+  await installOperator({ kubeconfig, images, namespace: 'livestream-system', release: 'lso', values });
 
   const example = join(repo, 'examples', 'basic.yaml');
   const { metadata } = parse(await readFile(example, 'utf8')) as { metadata: { name: string; namespace: string } };
@@ -56,9 +58,14 @@ async function main(): Promise<void> {
     intervalMs: 1_000,
   });
 
-  // The Service's address: reachable from the host through kube-proxy on the local node; on another cluster,
-  // through a port-forward kept running beside the publisher.
-  let host = (await kubectl(['get', 'svc', metadata.name, ...ns, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  // Encoders publish through the gateway, at the address status gives (the node port on the local node); the
+  // channel's own Service serves its player page (reachable from the host through kube-proxy). On another cluster,
+  // both through port-forwards kept running beside the publisher.
+  const status = async (path: string) =>
+    (await kubectl(['get', 'livestream', metadata.name, ...ns, '-o', `jsonpath={.status.${path}}`])).trim();
+  let ingest = await status('ingest.url');
+  let playlist = await status('playback.url');
+  let player = `http://${(await kubectl(['get', 'svc', metadata.name, ...ns, '-o', 'jsonpath={.spec.clusterIP}'])).trim()}:8080/`;
   await mkdir(demoDir, { recursive: true });
   const pids: number[] = [];
   const background = (name: string, command: string, args: string[]) => {
@@ -68,11 +75,17 @@ async function main(): Promise<void> {
     if (child.pid !== undefined) pids.push(child.pid);
   };
   if (external) {
-    host = '127.0.0.1';
-    step('kubectl port-forward of the Service to 127.0.0.1:1935 and :8080');
-    background('port-forward', kubectlBin, [
-      ...['--kubeconfig', kubeconfig, 'port-forward', ...ns, `svc/${metadata.name}`, '1935:1935', '8080:8080'],
+    step('kubectl port-forward of the gateway to 127.0.0.1:1935 and :8081, of the channel to :8080');
+    const forward = (name: string, namespace: string, service: string, ports: string[]) =>
+      background(name, kubectlBin, ['--kubeconfig', kubeconfig, 'port-forward', '-n', namespace, service, ...ports]);
+    forward('port-forward-gateway', 'livestream-system', 'svc/lso-livestream-operator-gateway', [
+      '1935:1935',
+      '8081:80',
     ]);
+    forward('port-forward', metadata.namespace, `svc/${metadata.name}`, ['8080:8080']);
+    ingest = `rtmp://127.0.0.1:1935/${new URL(ingest).pathname.slice(1)}`;
+    playlist = `http://127.0.0.1:8081${new URL(playlist).pathname}`;
+    player = 'http://127.0.0.1:8080/';
     await new Promise((r) => setTimeout(r, 3_000));
   }
   const secret = (
@@ -83,12 +96,12 @@ async function main(): Promise<void> {
     'base64',
   ).toString();
   // 720p: the default ladder passes it through as the top rung and encodes 480p and 360p.
-  step(`publishing a test pattern (ffmpeg testsrc2 + sine, 1280x720) to rtmp://${host}:1935/live/<stream key>`);
+  step(`publishing a test pattern (ffmpeg testsrc2 + sine, 1280x720) to ${ingest}/<stream key>`);
   // The key stays out of ffmpeg's arguments (`ps` shows those): ffmpeg reads it from a preset file only root reads.
   const preset = join(demoDir, 'publish.ffpreset');
-  writeFileSync(preset, `rtmp_app=live\nrtmp_playpath=${key}\n`, { mode: 0o600 });
+  writeFileSync(preset, `rtmp_app=${new URL(ingest).pathname.slice(1)}\nrtmp_playpath=${key}\n`, { mode: 0o600 });
   const args = publisherArgs({
-    url: `rtmp://${host}:1935/live`,
+    url: ingest,
     size: '1280x720',
     videoKbps: 2500,
     preset: 'ultrafast',
@@ -102,8 +115,9 @@ async function main(): Promise<void> {
   });
 
   process.stdout.write(`\n${await kubectl(['get', 'livestreams', '-A'])}\n`);
-  process.stdout.write(`Player:   http://${host}:8080/\n`);
-  process.stdout.write(`Playlist: http://${host}:8080/hls/master.m3u8\n`);
+  process.stdout.write(`Server:   ${ingest}   (what OBS takes as the server; the stream key is in Secret ${secret})\n`);
+  process.stdout.write(`Playlist: ${playlist}   (through the gateway)\n`);
+  process.stdout.write(`Player:   ${player}   (the channel's own page)\n`);
   process.stdout.write(`kubectl:  ${kubectlBin} --kubeconfig ${kubeconfig} get livestreams -A\n`);
   process.stdout.write(`Stop the publisher with 'make demo-stop'; the cluster with 'make cluster-down'.\n`);
   step('ready');

@@ -28,6 +28,13 @@ export async function helm(kubeconfig: string, args: string[]): Promise<string> 
   }
 }
 
+/**
+ * The gateway as the e2e and the demo run it on the one 2-core node: its two replicas ask for little CPU (the node's
+ * requests are the transcoders'), and its Service is a NodePort so that the URLs status gives work from the host.
+ */
+export const lightGatewayValues = ['gateway.resources.requests.cpu=50m'];
+export const nodeGatewayValues = [...lightGatewayValues, 'gateway.service.type=NodePort'];
+
 /** Installs (or upgrades) the chart and waits until its Deployments are available. */
 export async function installOperator(i: InstallInput): Promise<void> {
   const values = [...chartImageValues(i.images), ...(i.values ?? [])].flatMap((v) => ['--set', v]);

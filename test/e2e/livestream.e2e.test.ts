@@ -17,10 +17,10 @@ import { createBucket } from '../support/s3-server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ffprobe } from '../support/media-probe.ts';
 import { channelStream, channelUser } from '../../contract/src/report-streams.ts';
-import { startPublisher, type Publisher, type PublisherOptions } from '../support/rtmp-publisher.ts';
+import { keepPublishing, startPublisher } from '../support/rtmp-publisher.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
-import { helm, installOperator } from '../../hack/stack/operator-install.ts';
+import { lightGatewayValues, helm, installOperator } from '../../hack/stack/operator-install.ts';
 import {
   liveStream,
   minioObjects,
@@ -53,8 +53,8 @@ interface LiveStreamView {
     sessions?: { id: string; endedAt?: string; endReason?: string }[];
     conditions?: { type: string; status: string; reason: string; message: string }[];
     relays?: { name: string; state: string }[];
-    ingest?: { url?: string };
-    playback?: { url?: string };
+    ingest?: { url?: string; via?: string; serviceUrl?: string };
+    playback?: { url?: string; serviceUrl?: string };
     recordings?: { session: string; state: string; playlistUri?: string; mp4Uri?: string }[];
   };
 }
@@ -70,26 +70,6 @@ const untilState = (state: string, timeoutMs: number) =>
     intervalMs: 500,
   });
 
-/** An encoder that reconnects, as OBS does: when the connection drops, it publishes again a second later. */
-function keepPublishing(url: string, source: Omit<PublisherOptions, 'url'> = {}): { stop: () => Promise<void> } {
-  let stopped = false;
-  let current: Publisher | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      current = startPublisher({ url, ...source });
-      await current.exited;
-      if (!stopped) await sleep(1_000);
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await current?.stop();
-      await loop;
-    },
-  };
-}
-
 let publisher: { stop: () => Promise<void> } | undefined;
 let browser: Browser | undefined;
 let s3: S3Client;
@@ -97,7 +77,13 @@ let minioUrl: string;
 let vodUrl: string;
 
 beforeAll(async () => {
-  await installOperator({ kubeconfig: cluster.kubeconfig, images, namespace: operatorNamespace, release });
+  await installOperator({
+    kubeconfig: cluster.kubeconfig,
+    images,
+    namespace: operatorNamespace,
+    release,
+    values: lightGatewayValues,
+  });
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'relay-keys' }, stringData: relayKeys };
   const objects = [
     secret,
@@ -189,7 +175,8 @@ describe('a LiveStream on a real node', () => {
     const key = Buffer.from(keySecret.data.streamKey ?? '', 'base64').toString();
     // 720p: the default ladder passes the top rung through and encodes 480p and 360p on the node. x264's ultrafast
     // keeps the publisher itself to a quarter of a core on the 2-core machine (veryfast takes 0.6).
-    publisher = keepPublishing(`rtmp://${ip}:1935/live/${key}`, {
+    publisher = keepPublishing({
+      url: `rtmp://${ip}:1935/live/${key}`,
       size: '1280x720',
       videoKbps: 2500,
       preset: 'ultrafast',
@@ -481,7 +468,7 @@ describe('a LiveStream on a real node', () => {
     expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
   });
 
-  it('publishes a NodePort channel through the ingest URL its status gives, and plays it from its playback URL', async () => {
+  it('publishes a NodePort channel through the Service URL its status gives, and plays it from its playback URL', async () => {
     const other = 'nodeport';
     const ls = {
       apiVersion: 'streaming.livestream-operator.dev/v1alpha1',
@@ -501,18 +488,21 @@ describe('a LiveStream on a real node', () => {
     );
     const svc = await kubectlJson<{ spec: { ports: { name: string; nodePort: number }[] } }>(['get', 'svc', other]);
     const nodePort = (port: string) => svc.spec.ports.find((p) => p.name === port)?.nodePort;
-    // The URLs name the node's address and the node ports, not the Service's ports.
-    expect(idle.ingest?.url).toMatch(new RegExp(`^rtmp://[^/:]+:${nodePort('rtmp')}/live$`));
-    expect(idle.playback?.url).toMatch(new RegExp(`^http://[^/:]+:${nodePort('http')}/`));
+    // With the gateway installed, a NodePort channel is reached both ways (via unset means Both): url is the
+    // gateway's, serviceUrl names the node's address and the channel's node ports, not the Service's ports.
+    expect(idle.ingest?.via).toBe('Both');
+    expect(idle.ingest?.url).toBe(`rtmp://${release}-livestream-operator-gateway.${operatorNamespace}.svc:1935/live`);
+    expect(idle.ingest?.serviceUrl).toMatch(new RegExp(`^rtmp://[^/:]+:${nodePort('rtmp')}/live$`));
+    expect(idle.playback?.serviceUrl).toMatch(new RegExp(`^http://[^/:]+:${nodePort('http')}/`));
     const keySecret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${other}-stream-key`]);
     const key = Buffer.from(keySecret.data.streamKey ?? '', 'base64').toString();
-    const encoder = startPublisher({ url: `${idle.ingest?.url}/${key}` });
+    const encoder = startPublisher({ url: `${idle.ingest?.serviceUrl}/${key}` });
     try {
       await waitFor(`LiveStream ${other} Live`, async () => (await get()).status?.state === 'Live', {
         timeoutMs: 60_000,
         intervalMs: 500,
       });
-      const playback = (await get()).status?.playback?.url ?? '';
+      const playback = (await get()).status?.playback?.serviceUrl ?? '';
       const master = await waitFor(
         'the master playlist at the playback URL',
         async () => {

@@ -61,3 +61,26 @@ export function startPublisher(options: PublisherOptions): Publisher {
   };
   return { process: proc, exited, stderr: () => stderr, stop: () => end('SIGINT'), kill: () => end('SIGKILL') };
 }
+
+/** An encoder that reconnects, as OBS does: when the connection drops, it publishes again a second later. */
+export function keepPublishing(options: PublisherOptions): { stop: () => Promise<void>; connects: () => number } {
+  let stopped = false;
+  let current: Publisher | undefined;
+  let connects = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      current = startPublisher(options);
+      connects++;
+      await current.exited;
+      if (!stopped) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  })();
+  return {
+    connects: () => connects,
+    stop: async () => {
+      stopped = true;
+      await current?.stop();
+      await loop;
+    },
+  };
+}
