@@ -365,7 +365,24 @@ describe('the gateway', () => {
       'emptyDir',
       'secret',
       'secret',
+      'secret',
     ]);
+  });
+
+  it('mounts the admin token the operator makes, and tells the operator its Secret', () => {
+    const pod = one(on, 'Deployment', '-gateway').spec.template.spec;
+    const c = pod.containers[0];
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    const volume = pod.volumes.find((v: any) => v.name === 'admin-token');
+    expect(volume.secret).toEqual({
+      secretName: 'lso-livestream-operator-gateway-admin',
+      optional: true,
+      items: [{ key: 'token', path: 'token' }],
+    });
+    const mount = c.volumeMounts.find((m: any) => m.name === 'admin-token');
+    expect(`${mount.mountPath}/token`).toBe(env[gatewayEnv.adminTokenFile]);
+    expect(env[gatewayEnv.trustForwarded]).toBe('0');
+    expect(operatorEnv(on).LSO_GATEWAY_ADMIN_SECRET).toBe(volume.secret.secretName);
   });
 
   it('has one Service: RTMP 1935 and HTTP 80 to the gateway ports, of the type asked for', async () => {
@@ -404,12 +421,12 @@ describe('the gateway', () => {
     expect(Object.fromEntries(terms)).toEqual(one(on, 'Deployment', '-gateway').spec.selector.matchLabels);
   });
 
-  it('lets the operator get, update and create the two Secrets, mark pods and read the Service, in its own namespace only', () => {
+  it('lets the operator get, update and create its three Secrets, mark pods and read the Service, in its own namespace only', () => {
     const role = one(on, 'Role', '-gateway-routes');
     expect(role.metadata.namespace).toBe('lso-system');
     expect(rulesOf(role)).toEqual([
       'core/secrets: create',
-      'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing]: get,update',
+      'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing,lso-livestream-operator-gateway-admin]: get,update',
       'core/pods: list,patch',
       'core/services[lso-livestream-operator-gateway]: get',
     ]);

@@ -70,6 +70,7 @@ describe('LSO_GATEWAY_*', () => {
       routingSecret: 'lso-gateway-routing',
       podSelector: undefined,
       service: undefined,
+      adminSecret: undefined,
       ingestUrl: undefined,
       playbackUrl: undefined,
     });
@@ -91,6 +92,11 @@ describe('LSO_GATEWAY_*', () => {
     ['a set-based selector', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'tier in (a,b)' }, /LSO_GATEWAY_POD_SELECTOR/],
     ['a trailing comma', { ...gateway, LSO_GATEWAY_POD_SELECTOR: 'a=b,' }, /LSO_GATEWAY_POD_SELECTOR/],
     ['a bad Service name', { ...gateway, LSO_GATEWAY_SERVICE: 'Gate_way' }, /LSO_GATEWAY_SERVICE must/],
+    [
+      'the admin token in the routes Secret',
+      { ...gateway, LSO_GATEWAY_ADMIN_SECRET: 'lso-gateway-routes' },
+      /ADMIN_SECRET/,
+    ],
     ['an ingest URL of another scheme', { ...gateway, LSO_GATEWAY_INGEST_URL: 'https://x.example' }, /rtmp: or rtmps:/],
     ['an ingest URL with a path', { ...gateway, LSO_GATEWAY_INGEST_URL: 'rtmp://x.example/live' }, /no path/],
     ['credentials in a URL', { ...gateway, LSO_GATEWAY_PLAYBACK_URL: 'https://u:p@x.example' }, /no credentials/],

@@ -41,6 +41,8 @@ export interface GatewayTarget {
   routingSecret: string;
   /** Label selector of the gateway pods, annotated after a table change for a prompt kubelet refresh. */
   podSelector: string | undefined;
+  /** The Secret of the gateway's admin token (data `token`), made by the operator when absent; it polls viewers with it. */
+  adminSecret?: string | undefined;
   /** The gateway's Service (in `namespace`), whose address status shows when no public URL is set. */
   service?: string | undefined;
   /** What streamers type as the server, without the app ("rtmps://ingest.example.com:443"); set by the platform. */
@@ -95,9 +97,16 @@ function gatewayTarget(env: NodeJS.ProcessEnv): GatewayTarget | undefined {
   const service = env.LSO_GATEWAY_SERVICE || undefined;
   if (service !== undefined && !dnsSubdomain.test(service))
     throw new Error('LSO_GATEWAY_SERVICE must be a Service name');
+  const adminSecret = env.LSO_GATEWAY_ADMIN_SECRET || undefined;
+  if (
+    adminSecret !== undefined &&
+    (!dnsSubdomain.test(adminSecret) || [routesSecret, routingSecret].includes(adminSecret))
+  ) {
+    throw new Error('LSO_GATEWAY_ADMIN_SECRET must be a Secret name of its own');
+  }
   const ingestUrl = publicUrl(env, 'LSO_GATEWAY_INGEST_URL', ['rtmp:', 'rtmps:'], false);
   const playbackUrl = publicUrl(env, 'LSO_GATEWAY_PLAYBACK_URL', ['http:', 'https:'], true);
-  return { namespace, routesSecret, routingSecret, podSelector, service, ingestUrl, playbackUrl };
+  return { namespace, routesSecret, routingSecret, podSelector, service, ingestUrl, playbackUrl, adminSecret };
 }
 
 /**

@@ -15,10 +15,11 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { group, plural, version, type LiveStream } from '../../contract/src/api/index.ts';
-import { loadOperatorConfig } from './config.ts';
+import { loadOperatorConfig, type GatewayTarget } from './config.ts';
 import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
 import { GatewayAddress } from './controller/gateway-address.ts';
+import { gatewayAdminToken, GatewayViewers, listGatewayReplicas } from './controller/gateway-viewers.ts';
 import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
@@ -61,6 +62,8 @@ let channels: RedisChannels | undefined;
 let gatewayRoutes: GatewayRoutes | undefined;
 /** The gateway's URLs for status (only with a gateway installed), read by this term's leader. */
 let gatewayAddress: GatewayAddress | undefined;
+/** Viewers through the gateway, summed over its replicas (only with a gateway installed), polled by the leader. */
+let gatewayViewers: GatewayViewers | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
 /** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
@@ -109,6 +112,23 @@ function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer
   return r;
 }
 
+/** Polls the gateway replicas' viewer counts; a channel whose sum changed is reconciled (its status.viewers). */
+function startGatewayViewers(target: GatewayTarget): GatewayViewers | undefined {
+  const { adminSecret, podSelector, namespace } = target;
+  if (adminSecret === undefined || podSelector === undefined) return undefined;
+  const core = kc.makeApiClient(CoreV1Api);
+  const v = new GatewayViewers({
+    replicas: listGatewayReplicas(core, namespace, podSelector),
+    token: () => gatewayAdminToken(core, namespace, adminSecret, logger),
+    logger,
+  });
+  v.onChange((changed) => {
+    for (const c of changed) controller?.queue.add(`${c.namespace}/${c.name}`);
+  });
+  v.start();
+  return v;
+}
+
 /** Starts this term's controller. Everything is published before anything awaits, so a step-down can stop it. */
 async function startController(mine: number): Promise<void> {
   if (!(await servesKind(mine, group, version, plural))) {
@@ -146,8 +166,10 @@ async function startController(mine: number): Promise<void> {
     });
     await gatewayAddress.start();
     if (!inTerm(mine)) throw new LostLeadership();
+    gatewayViewers = startGatewayViewers(config.gateway);
   }
   const address = gatewayAddress;
+  const viewers = gatewayViewers;
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
@@ -162,6 +184,7 @@ async function startController(mine: number): Promise<void> {
     ...(channels && { channels }),
     ...(config.nodeAddress !== undefined && { nodeAddress: config.nodeAddress }),
     ...(address && { gateway: () => address.current() }),
+    ...(viewers && { gatewayViewers: (namespace: string, name: string) => viewers.viewersOf(namespace, name) }),
     ...(config.transcoderPlacement !== undefined && { placement: config.transcoderPlacement }),
     podMonitors,
     metrics,
@@ -202,11 +225,14 @@ function stopController(): Promise<void> {
   gatewayRoutes = undefined;
   gatewayAddress?.stop();
   gatewayAddress = undefined;
+  const v = gatewayViewers;
+  gatewayViewers = undefined;
   const earlier = controllerStopped;
   controllerStopped = (async () => {
     await r?.stop();
     await ch?.stop();
     await g?.stop();
+    await v?.stop();
     await c?.stop();
     await earlier;
   })();

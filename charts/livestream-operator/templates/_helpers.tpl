@@ -102,6 +102,9 @@ seccompProfile:
 {{- define "lso.gatewayRoutingSecret" -}}
 {{- printf "%s-gateway-routing" (include "lso.fullname" .) -}}
 {{- end -}}
+{{- define "lso.gatewayAdminSecret" -}}
+{{- printf "%s-gateway-admin" (include "lso.fullname" .) -}}
+{{- end -}}
 
 {{/* The gateway pods' selector labels as a label selector string (k=v,...), for the operator's annotation patch. */}}
 {{- define "lso.gatewayPodSelector" -}}

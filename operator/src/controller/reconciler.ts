@@ -65,6 +65,8 @@ export interface ReconcilerDeps {
   channels?: RedisCredentialDeps['channels'];
   /** The gateway's URLs (installed with one); status shows them for the channels reached through it. */
   gateway?: () => GatewayUrls;
+  /** Viewers of a channel through the gateway, summed over its replicas (the transcoder counts only its own). */
+  gatewayViewers?: (namespace: string, name: string) => number;
   /** A node's address for the URLs of NodePort Services (LSO_NODE_ADDRESS); without it they show the cluster DNS name. */
   nodeAddress?: string;
   /** Chart-wide placement of the media pods; spec.placement overrides it field by field. */
@@ -229,6 +231,7 @@ export class Reconciler {
       ...(sessionSettings ? { sessionSettings } : {}),
       ...(state.ingestKeys ? { ingestKeys: state.ingestKeys } : {}),
       ...(this.deps.gateway ? { gateway: this.deps.gateway() } : {}),
+      gatewayViewers: this.deps.gatewayViewers?.(ls.metadata.namespace ?? '', ls.metadata.name ?? '') ?? 0,
     });
     this.streamMetrics.update(key, ls, status);
     const inSession = phase.phase === 'live' || phase.phase === 'reconnecting';

@@ -56,6 +56,13 @@ describe('computeStatus', () => {
     expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'StreamKeyMissing' });
   });
 
+  it("counts the gateway's viewers with the transcoder's own while live, and none off air", () => {
+    const live = computeStatus(input({ gatewayViewers: 7 }));
+    expect([live.viewers, live.session?.viewers]).toEqual([4 + 7, 4 + 7]);
+    expect(computeStatus(input({ gatewayViewers: 7, phase: { phase: 'idle' } })).viewers).toBe(0);
+    expect(computeStatus(input()).viewers).toBe(4);
+  });
+
   it('is not Ready when spec.ingest.via asks for a gateway this installation does not have, and says how to fix it', () => {
     const asked = ls({ ingest: { ...spec.ingest, via: 'Both' } });
     const s = computeStatus(input({ ls: asked, phase: { phase: 'idle' } }));

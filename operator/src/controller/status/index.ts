@@ -141,6 +141,8 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
   const figures = obs?.figures;
   const expiresAt = previousKeyExpiresAt(input);
   const urls = channelUrls(input);
+  // The transcoder counts who plays from its own Service; the gateway's replicas who play through them.
+  const viewers = (figures?.viewers ?? 0) + (input.gatewayViewers ?? 0);
   const status: LiveStreamStatus = {
     state,
     conditions: mergeConditions(
@@ -155,7 +157,7 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
       ...(expiresAt !== undefined ? { previousKeyExpiresAt: expiresAt } : {}),
     },
     playback: urls.playback,
-    viewers: inSession ? (figures?.viewers ?? 0) : 0,
+    viewers: inSession ? viewers : 0,
     bitrateKbps: isLive(input) ? Math.round(figures?.bitrateKbps ?? 0) : 0,
   };
   if (inSession && obs && figures) {
@@ -167,7 +169,7 @@ export function computeStatus(input: StatusInput): LiveStreamStatus {
       width: figures.width,
       height: figures.height,
       resolution: `${figures.width}x${figures.height}`,
-      viewers: figures.viewers,
+      viewers,
       bytesIn: figures.bytesIn,
     };
   }

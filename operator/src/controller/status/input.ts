@@ -59,6 +59,8 @@ export interface StatusInput {
   ingestKeys?: IngestKeySet;
   /** The gateway's URLs when the operator was installed with one. */
   gateway?: GatewayUrls;
+  /** Viewers through the gateway now (summed over its replicas); absent: none. */
+  gatewayViewers?: number;
 }
 
 export const isLive = (input: Pick<StatusInput, 'phase'>): boolean => input.phase.phase === 'live';
