@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { kubectl, loadKubeConfig } from '../../hack/cluster/kubectl.ts';
+import { waitFor } from './wait-for.ts';
 
 export interface TestCluster {
   kubeconfig: string;
@@ -24,6 +25,17 @@ export function useTestCluster(prefix = 'test'): TestCluster {
   const core = kc.makeApiClient(CoreV1Api);
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
+    // Pods are refused until the controller manager has made the namespace's default ServiceAccount (a moment
+    // later, seconds under load).
+    await waitFor(
+      `the default ServiceAccount of ${namespace}`,
+      () =>
+        core.readNamespacedServiceAccount({ name: 'default', namespace }).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   });
   afterAll(async () => {
     // Fire the deletion; the namespace controller finishes it in the background.
