@@ -5,7 +5,8 @@
 //    routed publish (% of a core, and its idle baseline over a window as long);
 //  - playback.wrk: one channel, a variant playlist and a 2 s 720p segment under the same wrk load, through the
 //    gateway against straight from the transcoder's origin (bench/origin/origin-process.ts), B-A-A-B; req/s ratio,
-//    p99 latencies and CPU per request of each server;
+//    p99 latencies and CPU per request of each server; and the segment through the gateway against nginx (one
+//    worker, sendfile) serving the same file: the issue's reference for the cache;
 //  - playback.viewers: N simulated HLS viewers (playlist poll every second + every new segment) spread over C
 //    channels, each channel an origin of its own over one real-time ffmpeg ladder, straight to the origins and then
 //    through the gateway: poll and segment latencies both ways, and backend segment fetches per distinct segment the
@@ -22,6 +23,8 @@ import { smallLadder, startHlsWriter, type HlsWriter } from '../test/support/ffm
 import { startGatewayProcess, type GatewayProcess, type GatewayRoute } from '../test/support/gateway-process.ts';
 import { measureRouting } from '../test/support/gateway-rtmp-measure.ts';
 import { cpuSeconds } from '../test/support/process-cpu.ts';
+import { pickFreePort } from '../test/support/redis-process.ts';
+import { startNginx, type NginxProcess } from './origin/nginx.ts';
 import { startOriginProcess, type OriginChild } from './origin/origin-child.ts';
 import { encodeStaticSample } from './origin/static-sample.ts';
 import { simulateViewers, type ViewerChannel, type ViewerSimResult } from './origin/viewer-sim.ts';
@@ -69,27 +72,46 @@ async function wrkPlayback(root: string): Promise<Record<string, unknown>> {
   await encodeStaticSample(hlsDir, segmentSeconds);
   let origin: OriginChild | undefined;
   let gateway: GatewayProcess | undefined;
+  let nginx: NginxProcess | undefined;
   try {
     origin = await startOriginProcess(hlsDir);
     gateway = await startGatewayProcess({ routes: routesTo([origin], () => 'static') });
-    const out: Record<string, unknown> = {};
+    // One nginx worker: the gateway is one Node process.
+    nginx = await startNginx({ port: await pickFreePort(), hlsDir, workDir: join(root, 'nginx'), workers: 1 });
+    const sides = {
+      gateway: (file: string) => ({
+        url: `http://127.0.0.1:${gateway!.httpPort}/${namespace}/static/${file}`,
+        pids: [gateway!.process.pid!],
+      }),
+      origin: (file: string) => ({ url: `http://127.0.0.1:${origin!.port}/hls/${file}`, pids: [origin!.proc.pid!] }),
+      nginx: async (file: string) => ({
+        url: `http://127.0.0.1:${nginx!.port}/hls/${file}`,
+        pids: await nginx!.workerPids(),
+      }),
+    };
+    const out: Record<string, Record<string, unknown>> = {};
     for (const [what, file] of [
       ['playlist', '720p/index.m3u8'],
       ['segment', '720p/seg-00001.ts'],
     ] as const) {
-      const { a: viaGateway, b: direct } = await wrkSideBySide(
-        { url: `http://127.0.0.1:${gateway.httpPort}/${namespace}/static/${file}`, pids: [gateway.process.pid!] },
-        { url: `http://127.0.0.1:${origin.port}/hls/${file}`, pids: [origin.proc.pid!] },
-        wrkLoad,
-      );
+      const { a: viaGateway, b: direct } = await wrkSideBySide(sides.gateway(file), sides.origin(file), wrkLoad);
       const bytes = (await readFile(join(hlsDir, file))).length;
       out[what] = { rpsRatio: round(viaGateway.rps / direct.rps), gateway: viaGateway, origin: direct, bytes };
       log(`${what}: ${JSON.stringify(out[what])}`);
     }
+    // The issue's reference for segments from the cache: nginx serving the same file (sendfile).
+    const { a: viaGateway, b: reference } = await wrkSideBySide(
+      sides.gateway('720p/seg-00001.ts'),
+      await sides.nginx('720p/seg-00001.ts'),
+      wrkLoad,
+    );
+    out.segment!.vsNginx = { rpsRatio: round(viaGateway.rps / reference.rps), gateway: viaGateway, nginx: reference };
+    log(`segment against nginx: ${JSON.stringify(out.segment!.vsNginx)}`);
     return { ...out, wrk: wrkLoad };
   } finally {
     await gateway?.close();
     await origin?.stop();
+    await nginx?.stop();
   }
 }
 
