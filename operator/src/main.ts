@@ -112,6 +112,23 @@ function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer
   return r;
 }
 
+/**
+ * The gateway's address and viewers for status, started before the first reconcile so status shows the address from
+ * the start (bounded: a Service that cannot be read leaves the cluster DNS name until it can).
+ */
+async function startGatewayStatus(mine: number, target: GatewayTarget): Promise<void> {
+  gatewayAddress = new GatewayAddress({
+    core: kc.makeApiClient(CoreV1Api),
+    target,
+    nodeAddress: config.nodeAddress,
+    logger,
+    onChange: () => controller?.resync(),
+  });
+  await gatewayAddress.start();
+  if (!inTerm(mine)) throw new LostLeadership();
+  gatewayViewers = startGatewayViewers(target);
+}
+
 /** Polls the gateway replicas' viewer counts; a channel whose sum changed is reconciled (its status.viewers). */
 function startGatewayViewers(target: GatewayTarget): GatewayViewers | undefined {
   const { adminSecret, podSelector, namespace } = target;
@@ -154,20 +171,7 @@ async function startController(mine: number): Promise<void> {
       reportToken: reportTokenLookup({ child: (resource, ns, name) => controller?.cached(resource, ns, name) }),
     });
   }
-  if (config.gateway) {
-    // Before the first reconcile, so status shows the gateway's address from the start (bounded: a Service that
-    // cannot be read leaves the cluster DNS name until it can).
-    gatewayAddress = new GatewayAddress({
-      core: kc.makeApiClient(CoreV1Api),
-      target: config.gateway,
-      nodeAddress: config.nodeAddress,
-      logger,
-      onChange: () => controller?.resync(),
-    });
-    await gatewayAddress.start();
-    if (!inTerm(mine)) throw new LostLeadership();
-    gatewayViewers = startGatewayViewers(config.gateway);
-  }
+  if (config.gateway) await startGatewayStatus(mine, config.gateway);
   const address = gatewayAddress;
   const viewers = gatewayViewers;
   const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
