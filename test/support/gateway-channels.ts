@@ -1,13 +1,12 @@
 // Channels behind one gateway without Kubernetes: real transcoder processes in standalone mode (each with its own
-// stream key, data directory and ports, a passthrough-only ladder so that three fit on two cores), a routing secret,
-// the route table the operator would publish (written to a file the gateway watches), and the real gateway entry
-// point as a child process.
+// stream key, data directory and ports, a passthrough-only ladder so that three fit on two cores) and the real
+// gateway entry point (gateway-process.ts) with the route table the operator would publish for them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { routeKeyHash, serializeRouteTable, type RouteEntry } from '../../contract/src/route-table.ts';
+import { startGatewayProcess, type GatewayProcess, type GatewayRoute } from './gateway-process.ts';
 import { pickFreePort } from './redis-process.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -115,7 +114,7 @@ async function startChannel(root: string, name: string): Promise<TestChannel> {
 export interface GatewayRig {
   dir: string;
   channels: TestChannel[];
-  gateway: Child;
+  gateway: GatewayProcess;
   rtmpPort: number;
   httpPort: number;
   /** rtmp://127.0.0.1:<gateway>/live/<key> */
@@ -133,37 +132,18 @@ export async function startGatewayRig(options: {
   env?: Record<string, string>;
 }): Promise<GatewayRig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gateway-rig-'));
-  const secretFile = path.join(dir, 'routing-secret');
-  const tableFile = path.join(dir, 'routes.json');
-  const secret = randomBytes(32).toString('hex');
-  await writeFile(secretFile, secret + '\n', { mode: 0o600 });
   const channels: TestChannel[] = [];
   for (let i = 0; i < options.channels; i++) channels.push(await startChannel(dir, `ch-${i}`));
-  const writeTable = async () => {
-    const entries: RouteEntry[] = channels.map((c) => ({
-      keyHash: routeKeyHash(secret, c.key),
+  const routes = (): GatewayRoute[] =>
+    channels.map((c) => ({
+      key: c.key,
       namespace: gatewayTestNamespace,
       name: c.name,
-      app: 'live',
       rtmp: `127.0.0.1:${c.rtmpPort}`,
       http: `127.0.0.1:${c.httpPort}`,
     }));
-    await writeFile(`${tableFile}.tmp`, serializeRouteTable({ version: 1, entries }));
-    await rename(`${tableFile}.tmp`, tableFile);
-  };
-  await writeTable();
-  const rtmpPort = await pickFreePort();
-  const httpPort = await pickFreePort();
-  const gateway = run(['gateway/src/main.ts'], {
-    LSO_GATEWAY_HOST: '127.0.0.1',
-    LSO_GATEWAY_RTMP_PORT: String(rtmpPort),
-    LSO_GATEWAY_HTTP_PORT: String(httpPort),
-    LSO_GATEWAY_ROUTE_TABLE: tableFile,
-    LSO_GATEWAY_ROUTING_SECRET_FILE: secretFile,
-    LSO_GATEWAY_POLL_MS: '100',
-    ...options.env,
-  });
-  await ready(`http://127.0.0.1:${httpPort}/readyz`, gateway, 'the gateway');
+  const gateway = await startGatewayProcess({ routes: routes(), env: { LOG_LEVEL: 'info', ...options.env } });
+  const { rtmpPort, httpPort } = gateway;
   return {
     dir,
     channels,
@@ -172,14 +152,14 @@ export async function startGatewayRig(options: {
     httpPort,
     publishUrl: (key, app = 'live') => `rtmp://127.0.0.1:${rtmpPort}/${app}/${key}`,
     playbackUrl: (c, file = 'master.m3u8') => `http://127.0.0.1:${httpPort}/${gatewayTestNamespace}/${c.name}/${file}`,
-    writeTable,
+    writeTable: () => gateway.writeRoutes(routes()),
     metric: async (series) => {
-      const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text());
+      const text = await gateway.metrics();
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? NaN : Number(line.slice(series.length + 1));
     },
     close: async () => {
-      await gateway.kill('SIGTERM');
+      await gateway.close();
       await Promise.all(channels.map((c) => c.transcoder.kill('SIGKILL')));
       await rm(dir, { recursive: true, force: true });
     },
