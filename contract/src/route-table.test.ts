@@ -2,6 +2,8 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyDigest } from './ingest-keys.ts';
 import {
+  decodeRouteTable,
+  encodeRouteTable,
   indexRouteTable,
   lookupKey,
   parseRouteTable,
@@ -137,5 +139,36 @@ describe('parseRouteTable / serializeRouteTable', () => {
     }
     expect(message).toMatch(/^the route table is/);
     expect(message).not.toContain(routeKeyHash(secret, 'a'));
+  });
+});
+
+describe('encodeRouteTable / decodeRouteTable', () => {
+  // A fleet of the size the fleet issue asks for, with the cluster DNS names the operator writes.
+  const fleet = (channels: number): RouteTable => ({
+    version: 1,
+    entries: Array.from({ length: channels }, (_, i) => {
+      const host = `channel-${i}.tenant-${i % 50}.svc`;
+      return { keyHash: routeKeyHash(secret, `key-${i}`), namespace: `tenant-${i % 50}`, name: `channel-${i}`, app: 'live', rtmp: `${host}:1935`, http: `${host}:8080` }; // prettier-ignore
+    }),
+  });
+
+  it('gives back the same text, and the same bytes for the same text', () => {
+    const text = serializeRouteTable(fleet(20));
+    expect(decodeRouteTable(encodeRouteTable(text))).toBe(text);
+    expect(encodeRouteTable(text).equals(encodeRouteTable(text))).toBe(true);
+  });
+
+  it('fits 5,000 channels with a rotation each in a Secret (1 MiB), which plain JSON does not', () => {
+    const table = fleet(10_000);
+    const text = serializeRouteTable(table);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    expect(encodeRouteTable(text).length).toBeLessThan(1024 * 1024);
+  });
+
+  it('reads plain JSON too (a table written by hand or by an older operator), and refuses broken gzip', () => {
+    const text = serializeRouteTable(fleet(2));
+    expect(decodeRouteTable(Buffer.from(text))).toBe(text);
+    const broken = encodeRouteTable(text).subarray(0, 20);
+    expect(() => decodeRouteTable(broken)).toThrow(/not valid gzip/);
   });
 });

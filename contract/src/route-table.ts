@@ -12,13 +12,18 @@
 //
 // Every function here is pure; time comes in as `nowMs`.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { normalizeKey } from './ingest-keys.ts';
 
 export const routeTableVersion = 1;
 
-/** The data keys of the two Secrets the gateway mounts: the table (operator-written) and the routing secret. */
-export const routeTableFileName = 'routes.json';
+/**
+ * The data keys of the two Secrets the gateway mounts: the table (operator-written, gzip-compressed: a Secret holds
+ * at most 1 MiB, which plain JSON fills at about 4,800 routed channels; compressed, 5,000 take 250 KiB) and the
+ * routing secret.
+ */
+export const routeTableFileName = 'routes.json.gz';
 export const routingSecretFileName = 'routing-secret';
 /** Patched onto the gateway pods after a table change, so the kubelet refreshes the mounted table at once. */
 export const routeTableHashAnnotation = 'streaming.livestream-operator.dev/gateway-routes-hash';
@@ -141,6 +146,25 @@ export function parseRouteTable(text: string): RouteTable {
 /** A short hash of a serialized table (the pods' annotation: it changes with the table and reveals no entry). */
 export function routeTableHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Larger than any table a Secret can carry once compressed: what a decompressed table may not exceed. */
+const maxTableBytes = 64 * 1024 * 1024;
+
+/** The table as the Secret holds it: its canonical text, gzip-compressed (deterministic: no name, no time). */
+export function encodeRouteTable(text: string): Buffer {
+  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 });
+}
+
+/** The table's text from a file or Secret value: gzip-compressed (as the operator writes it) or plain JSON. */
+export function decodeRouteTable(content: Buffer): string {
+  const gzip = content.length >= 2 && content[0] === 0x1f && content[1] === 0x8b;
+  if (!gzip) return content.toString('utf8');
+  try {
+    return gunzipSync(content, { maxOutputLength: maxTableBytes }).toString('utf8');
+  } catch {
+    throw new Error('the route table is not valid gzip (or too large)');
+  }
 }
 
 /** The canonical text of a table (equal tables give equal bytes). */

@@ -6,7 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { routeKeyHash, serializeRouteTable, type RouteEntry } from '../../contract/src/route-table.ts';
+import {
+  encodeRouteTable,
+  routeKeyHash,
+  routeTableFileName,
+  serializeRouteTable,
+  type RouteEntry,
+} from '../../contract/src/route-table.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { pickFreePort } from './redis-process.ts';
 import { waitFor } from './wait-for.ts';
@@ -37,7 +43,7 @@ export async function startGatewayProcess(options: {
   const dir = await mkdtemp(path.join(tmpdir(), 'gateway-process-'));
   const secret = randomBytes(32).toString('hex');
   const secretFile = path.join(dir, 'routing-secret');
-  const tableFile = path.join(dir, 'routes.json');
+  const tableFile = path.join(dir, routeTableFileName);
   await writeFile(secretFile, secret + '\n', { mode: 0o600 });
   const writeRoutes = async (routes: GatewayRoute[]) => {
     const entries = routes.map(({ key, app, ...route }) => ({
@@ -45,7 +51,8 @@ export async function startGatewayProcess(options: {
       app: app ?? 'live',
       ...route,
     }));
-    await writeFile(`${tableFile}.tmp`, serializeRouteTable({ version: 1, entries }));
+    // Compressed, as the operator writes it into the routes Secret.
+    await writeFile(`${tableFile}.tmp`, encodeRouteTable(serializeRouteTable({ version: 1, entries })));
     await rename(`${tableFile}.tmp`, tableFile);
   };
   await writeRoutes(options.routes);

@@ -25,7 +25,7 @@ export const gatewayEnv = {
 export const gatewayDefaults = {
   rtmpPort: 1935,
   httpPort: 8080,
-  routeTable: '/etc/livestream-gateway/routes/routes.json',
+  routeTable: '/etc/livestream-gateway/routes/routes.json.gz',
   routingSecretFile: '/etc/livestream-gateway/secret/routing-secret',
   cacheBytes: 256 * 1024 * 1024,
   refusalBurst: 10,

@@ -7,6 +7,7 @@ import {
   channelId,
   indexRouteTable,
   lookupKey,
+  decodeRouteTable,
   parseRouteTable,
   parseRoutingSecret,
   type ChannelRoute,
@@ -49,7 +50,7 @@ export class RouteSource {
 
   private loadTable(content: Buffer): void {
     try {
-      const index = indexRouteTable(parseRouteTable(content.toString('utf8')));
+      const index = indexRouteTable(parseRouteTable(decodeRouteTable(content)));
       this.index = index;
       this.logger.info({ entries: index.entries.length, channels: index.channels.size }, 'route table loaded');
     } catch (err) {

@@ -3,10 +3,12 @@ import { ApiException, type V1Pod, type V1Secret } from '@kubernetes/client-node
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keyDigest, type IngestKeySet } from '../../../contract/src/ingest-keys.ts';
 import {
+  decodeRouteTable,
   parseRouteTable,
   routeKeyHash,
-  routeTableHashAnnotation,
   type RouteTable,
+  routeTableFileName,
+  routeTableHashAnnotation,
 } from '../../../contract/src/route-table.ts';
 import { minimalExample, storedLiveStream } from '../../../test/support/livestream-examples.ts';
 import type { RoutedChannel } from './gateway-routes.ts';
@@ -51,8 +53,15 @@ function fakeCore() {
     },
   } as unknown as GatewayRoutesCore;
   const data = (name: string, key: string) =>
-    Buffer.from(secrets.get(name)?.data?.[key] ?? '', 'base64').toString('utf8');
-  return { core, secrets, pods, calls, data, table: (): RouteTable => parseRouteTable(data('routes', 'routes.json')) };
+    decodeRouteTable(Buffer.from(secrets.get(name)?.data?.[key] ?? '', 'base64'));
+  return {
+    core,
+    secrets,
+    pods,
+    calls,
+    data,
+    table: (): RouteTable => parseRouteTable(data('routes', routeTableFileName)),
+  };
 }
 
 const channel = (name: string, key: string, paused = false): RoutedChannel => {
@@ -143,15 +152,15 @@ describe('GatewayRoutes', () => {
     const { api, routes } = setup();
     routes.start();
     await vi.advanceTimersByTimeAsync(150);
-    const good = api.data('routes', 'routes.json');
+    const good = api.data('routes', routeTableFileName);
     const edited = structuredClone(api.secrets.get('routes'));
-    if (edited?.data) edited.data['routes.json'] = Buffer.from('{"version":1,"entries":[]}').toString('base64');
+    if (edited?.data) edited.data[routeTableFileName] = Buffer.from('{"version":1,"entries":[]}').toString('base64');
     api.secrets.set('routes', { ...edited, metadata: { ...edited?.metadata, resourceVersion: '999' } });
     await vi.advanceTimersByTimeAsync(10_200);
-    expect(api.data('routes', 'routes.json')).toBe(good);
+    expect(api.data('routes', routeTableFileName)).toBe(good);
     api.secrets.delete('routes');
     await vi.advanceTimersByTimeAsync(10_200);
-    expect(api.data('routes', 'routes.json')).toBe(good);
+    expect(api.data('routes', routeTableFileName)).toBe(good);
     expect(routes.writes).toBe(3);
     await routes.stop();
   });

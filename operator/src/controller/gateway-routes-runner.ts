@@ -1,5 +1,5 @@
 // Publishes the gateway's route table (gateway-routes.ts) while this replica leads: the Secret `target.routesSecret`
-// (data routes.json) in the gateway's namespace, rewritten only when its bytes would change, at most once per burst
+// (data routes.json.gz, the table's canonical text compressed) in the gateway's namespace, rewritten only when its bytes would change, at most once per burst
 // of reconciles (debounced), then the gateway pods get the table's hash as an annotation, the kubelet-refresh trick of
 // the ingest-keys step (ADR 0012), so the mounted file changes within seconds. The routing secret (the HMAC key) is
 // made here once, random, when absent, and never changed: changing it would void every entry at once (ADR 0013).
@@ -9,6 +9,8 @@ import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import {
+  decodeRouteTable,
+  encodeRouteTable,
   parseRoutingSecret,
   routeTableFileName,
   routeTableHash,
@@ -47,7 +49,6 @@ export interface GatewayRoutesOptions {
 }
 
 const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway-routes' };
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 /** A read that may find nothing: undefined on 404, any other failure thrown. */
 async function readIfExists(read: () => Promise<V1Secret>): Promise<V1Secret | undefined> {
   try {
@@ -57,11 +58,6 @@ async function readIfExists(read: () => Promise<V1Secret>): Promise<V1Secret | u
     throw err;
   }
 }
-
-const text = (secret: V1Secret | undefined, key: string): string | undefined => {
-  const data = secret?.data?.[key];
-  return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
-};
 
 export class GatewayRoutes {
   private readonly opts: Required<Omit<GatewayRoutesOptions, 'now'>> & { now: () => number };
@@ -157,7 +153,15 @@ export class GatewayRoutes {
   private async readRoutes(): Promise<{ resourceVersion: string | undefined; text: string | undefined }> {
     const { namespace, routesSecret: name } = this.opts.target;
     const secret = await readIfExists(() => this.opts.core.readNamespacedSecret({ name, namespace }));
-    return { resourceVersion: secret?.metadata?.resourceVersion, text: text(secret, routeTableFileName) };
+    const data = secret?.data?.[routeTableFileName];
+    // A value that does not decode is rewritten, as one edited by hand is.
+    let text: string | undefined;
+    try {
+      text = data === undefined ? undefined : decodeRouteTable(Buffer.from(data, 'base64'));
+    } catch {
+      text = undefined;
+    }
+    return { resourceVersion: secret?.metadata?.resourceVersion, text };
   }
 
   private async writeRoutes(table: string, entries: number): Promise<void> {
@@ -166,7 +170,7 @@ export class GatewayRoutes {
     const body: V1Secret = {
       metadata: { name, namespace, labels, ...(resourceVersion !== undefined && { resourceVersion }) },
       type: 'Opaque',
-      data: { [routeTableFileName]: b64(table) },
+      data: { [routeTableFileName]: encodeRouteTable(table).toString('base64') },
     };
     try {
       const written =

@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { keyDigest, parseKeySet } from '../../../contract/src/ingest-keys.ts';
 import {
+  decodeRouteTable,
   parseRouteTable,
   parseRoutingSecret,
   routeKeyHash,
   routeTableHash,
+  routeTableFileName,
   routeTableHashAnnotation,
   type RouteTable,
 } from '../../../contract/src/route-table.ts';
@@ -35,8 +37,10 @@ describe('gateway route table', () => {
   const routesSecret = () => core.readNamespacedSecret({ name: 'gw-routes', namespace: ns() });
   const table = async (): Promise<{ text: string; table: RouteTable } | undefined> => {
     const secret = await routesSecret().catch(() => undefined);
-    const text = secret?.data?.['routes.json'];
-    return text === undefined ? undefined : { text: unb64(text), table: parseRouteTable(unb64(text)) };
+    const data = secret?.data?.[routeTableFileName];
+    if (data === undefined) return undefined;
+    const text = decodeRouteTable(Buffer.from(data, 'base64'));
+    return { text, table: parseRouteTable(text) };
   };
   const untilTable = (what: string, check: (t: RouteTable) => boolean, timeoutMs = 10_000) =>
     eventually(
@@ -169,7 +173,7 @@ describe('gateway route table', () => {
     );
     expect(Date.parse(notAfter ?? '') - rotatedAt).toBeGreaterThan(25_000);
 
-    const stored = JSON.stringify(await routesSecret());
+    const stored = JSON.stringify(await routesSecret()) + ((await table())?.text ?? '');
     for (const k of [userKey, newKey, genKey, pausedKey]) {
       for (const form of [k, b64(k), keyDigest(k) ?? '']) expect(stored).not.toContain(form);
     }
