@@ -37,6 +37,7 @@ export interface PlaylistSegment {
   uri: string;
   duration: number; // seconds, from EXTINF
   discontinuity: boolean; // an #EXT-X-DISCONTINUITY precedes it
+  programDateTime?: Date; // #EXT-X-PROGRAM-DATE-TIME: the wall clock at its first sample
 }
 
 /** The complete media segments of a media playlist (a trailing EXTINF without its URI is not one). */
@@ -46,7 +47,15 @@ export function mediaSegments(text: string): PlaylistSegment[] {
   const base = playlist.mediaSequenceBase ?? 0;
   return playlist.segments.flatMap((s, i) =>
     typeof s.uri === 'string' && s.uri !== '' && Number.isFinite(s.duration)
-      ? [{ sequence: base + i, uri: s.uri, duration: s.duration, discontinuity: s.discontinuity === true }]
+      ? [
+          {
+            sequence: base + i,
+            uri: s.uri,
+            duration: s.duration,
+            discontinuity: s.discontinuity === true,
+            ...(s.programDateTime !== undefined && { programDateTime: s.programDateTime }),
+          },
+        ]
       : [],
   );
 }
@@ -97,6 +106,7 @@ export function writeMediaPlaylist(spec: MediaPlaylistSpec): string {
           duration: s.duration,
           mediaSequenceNumber: s.sequence,
           discontinuity: s.discontinuity,
+          ...(s.programDateTime !== undefined && { programDateTime: s.programDateTime }),
         }),
     ),
   });

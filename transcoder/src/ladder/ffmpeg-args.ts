@@ -68,7 +68,9 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
     args.push(...(a.mode === 'copy' ? [`-c:a:${j}`, 'copy'] : [`-c:a:${j}`, 'aac', `-b:a:${j}`, `${a.bitrateKbps}k`])),
   );
 
-  const flags = ['delete_segments', 'independent_segments', 'temp_file', 'omit_endlist'];
+  // program_date_time: every segment carries its wall-clock start (EXT-X-PROGRAM-DATE-TIME), which players use to
+  // show and measure latency and to line renditions up; on a resume ffmpeg starts the new segments at the new time.
+  const flags = ['delete_segments', 'independent_segments', 'temp_file', 'omit_endlist', 'program_date_time'];
   if (options.resume) flags.push('append_list', 'discont_start');
   args.push(
     '-max_muxing_queue_size', '1024',

@@ -135,7 +135,9 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-hls_time')).toBe('2');
     expect(valueOf(args, '-hls_list_size')).toBe('6');
     expect(valueOf(args, '-hls_delete_threshold')).toBe(String(deleteMargin(plan)));
-    expect(valueOf(args, '-hls_flags')).toBe('delete_segments+independent_segments+temp_file+omit_endlist');
+    expect(valueOf(args, '-hls_flags')).toBe(
+      'delete_segments+independent_segments+temp_file+omit_endlist+program_date_time',
+    );
     expect(valueOf(args, '-hls_segment_filename')).toBe(`${outDir}/%v/seg_%05d.ts`);
     expect(args.at(-1)).toBe(`${outDir}/%v/index.m3u8`);
     expect(args).not.toContain('-master_pl_name');
@@ -200,7 +202,7 @@ describe('buildFfmpegArgs', () => {
     const plan = planLadder(settings(), h264Aac720p);
     const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: true });
     expect(valueOf(args, '-hls_flags')).toBe(
-      'delete_segments+independent_segments+temp_file+omit_endlist+append_list+discont_start',
+      'delete_segments+independent_segments+temp_file+omit_endlist+program_date_time+append_list+discont_start',
     );
   });
 });
