@@ -2,6 +2,10 @@
 // caches hold no user's Secret), and every Secret by metadata only (names and resourceVersions, never data), so that
 // a change to a Secret a LiveStream references (stream key, relay key, S3 credentials) is reconciled at once.
 // Cluster-wide, or one namespace.
+//
+// Each cache keeps only what the operator reads (childTransforms): of a child, the fields our manager applied (what
+// change detection compares) and the status or assigned fields a step reads; nothing of a Job but its outcome; of a
+// Secret and a LiveStream everything but managedFields and kubectl's last-applied copy.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -17,9 +21,32 @@ import { childResources } from './controller/reconciler.ts';
 import { referencedSecretNames, secretMetadataResource } from './controller/reconcile/secrets.ts';
 import { managedBy, podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controller/desired/index.ts';
 import { keyOf, ownerKey, type WatchSpec } from './runtime/controller.ts';
-import { metadataOnly, partialObjectMetadataList } from './runtime/informer.ts';
+import { metadataOnly, partialObjectMetadataList, type CacheTransform } from './runtime/informer.ts';
+import { childProjection, withoutBookkeeping, type FieldSet } from './runtime/cache-transform.ts';
+import { fieldManager } from './k8s/client.ts';
 
 export const childSelector = `app.kubernetes.io/managed-by=${managedBy}`;
+
+/** What the operator reads of its children besides the fields it applies (grep `cache.child`). */
+export const childReads = {
+  // status/endpoints.ts: the type, the node ports the API server assigns, a load balancer's ingress.
+  services: { 'f:spec': { 'f:type': {}, 'f:ports': {} }, 'f:status': { 'f:loadBalancer': {} } },
+  // reconciler.ts observeChildren: whether the transcoder is available.
+  deployments: { 'f:status': { 'f:availableReplicas': {} } },
+  // reconcile/recordings.ts jobOutcome: Jobs are created once and never compared, so only their outcome.
+  jobs: { 'f:status': { 'f:succeeded': {}, 'f:conditions': {} } },
+} satisfies Record<string, FieldSet>;
+
+/** The cache transform of each child resource (cache-transform.ts). */
+export const childTransforms: Record<string, CacheTransform<KubernetesObject>> = {
+  // Read whole by the steps (keys, tokens, credentials) and small: only the bookkeeping goes.
+  [childResources.secrets]: withoutBookkeeping,
+  [childResources.configMaps]: childProjection({ manager: fieldManager }),
+  [childResources.services]: childProjection({ manager: fieldManager, reads: childReads.services }),
+  [childResources.deployments]: childProjection({ manager: fieldManager, reads: childReads.deployments }),
+  [childResources.podMonitors]: childProjection({ manager: fieldManager }),
+  [childResources.jobs]: childProjection({ reads: childReads.jobs }),
+};
 
 interface Lister {
   (namespace: string | undefined, labelSelector?: string): Promise<unknown>;
@@ -90,6 +117,7 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
     labelSelector: childSelector,
     list: () => lister(namespace, childSelector) as Promise<KubernetesListObject<KubernetesObject>>,
     keyFor: (obj) => ownerKey(obj, group, kind),
+    ...(childTransforms[resource] ? { transform: childTransforms[resource] } : {}),
   });
 
   const secondaries: WatchSpec[] = [
@@ -133,6 +161,7 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
     resource: plural,
     path: collectionPath(`/apis/${group}/${version}`, plural, namespace),
     list: () => liveStreams(namespace) as Promise<KubernetesListObject<LiveStream>>,
+    transform: withoutBookkeeping,
     keyFor: (ls) => {
       references.note(ls);
       return keyOf(ls);

@@ -3,7 +3,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
-import { ResilientInformer } from './informer.ts';
+import { ResilientInformer, type CacheTransform } from './informer.ts';
 import { WorkQueue, type ProcessResult } from './work-queue.ts';
 import { within } from './within.ts';
 
@@ -15,6 +15,8 @@ export interface WatchSpec<T extends KubernetesObject = KubernetesObject> {
   labelSelector?: string;
   /** The queue key an object maps to, or undefined to ignore it. */
   keyFor: (obj: T) => string | undefined;
+  /** What the cache keeps of each object (cache-transform.ts); undefined: all of it. */
+  transform?: CacheTransform<T>;
 }
 
 export interface ControllerOptions<P extends KubernetesObject> {
@@ -73,6 +75,7 @@ export class Controller<P extends KubernetesObject> {
         path: spec.path,
         list: spec.list,
         ...(spec.labelSelector !== undefined ? { labelSelector: spec.labelSelector } : {}),
+        ...(spec.transform ? { transform: spec.transform } : {}),
         onChange: (obj) => {
           const key = spec.keyFor(obj);
           if (key) this.queue.add(key);

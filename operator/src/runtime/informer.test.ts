@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { metadataOnly } from './informer.ts';
+import { metadataOnly, withListKind } from './informer.ts';
 
 describe('metadataOnly', () => {
   it('reads an empty PartialObjectMetadataList, whose items the API server sends as null', async () => {
@@ -30,5 +30,18 @@ describe('metadataOnly', () => {
         metadata: { name: 'k', namespace: 'ns', resourceVersion: '7' },
       },
     ]);
+  });
+});
+
+describe('withListKind', () => {
+  it("gives a list item the list's apiVersion and kind, which the API server leaves out of items", () => {
+    const list = { apiVersion: 'apps/v1', kind: 'DeploymentList', items: [] };
+    expect(withListKind(list, { metadata: { name: 'd' } })).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+    });
+    const item = { apiVersion: 'x/v1', kind: 'LiveStream', metadata: { name: 'l' } };
+    expect(withListKind({ apiVersion: 'x/v1', kind: 'LiveStreamList', items: [] }, item)).toBe(item);
   });
 });

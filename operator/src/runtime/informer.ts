@@ -7,6 +7,9 @@
 // Accept header reaches client-node's Watch through the config's applySecurityAuthentication, the only place it takes
 // headers from. Annotations and managedFields are dropped too (kubectl apply copies a Secret's whole data into its
 // last-applied-configuration annotation).
+//
+// Any other informer may keep less of each object too: a transform (cache-transform.ts) applied to every listed and
+// watched object before the cache holds it, as client-go's SetTransform does.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +20,8 @@ export const partialObjectMetadata = 'application/json;as=PartialObjectMetadata;
 
 const metadataOnlyList = Symbol('metadataOnly');
 type Lister<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** What the cache keeps of an object (client-go's transform): applied to every listed and watched object. */
+export type CacheTransform<T extends KubernetesObject> = (obj: T) => T;
 
 /** Name, namespace, resourceVersion, uid, labels, owners: what a metadata informer keeps of an object. */
 export function strippedMetadata<T extends KubernetesObject>(obj: T): T {
@@ -29,35 +34,57 @@ export function strippedMetadata<T extends KubernetesObject>(obj: T): T {
  * items are stripped, and the informer's watch asks for PartialObjectMetadata.
  */
 export function metadataOnly<T extends KubernetesObject>(list: Lister<T>): Lister<T> {
-  const wrapped = async () => {
-    const result = await list();
-    // An empty PartialObjectMetadataList comes as `"items": null` (the API server's nil slice), not [].
-    const items = (result.items as T[] | null | undefined) ?? [];
-    return { ...result, items: items.map(strippedMetadata) };
-  };
-  return Object.assign(wrapped, { [metadataOnlyList]: true });
+  return Object.assign(transformedList(list, strippedMetadata), { [metadataOnlyList]: true });
 }
 
 const isMetadataOnly = (list: Lister<KubernetesObject>): boolean =>
   (list as { [metadataOnlyList]?: boolean })[metadataOnlyList] === true;
 
-/** client-node's Watch asking for PartialObjectMetadata, with each object stripped before the cache sees it. */
-class MetadataWatch extends Watch {
-  constructor(kc: KubeConfig) {
-    const accepting = Object.create(kc) as KubeConfig;
-    accepting.applySecurityAuthentication = async (context) => {
-      await kc.applySecurityAuthentication(context);
-      context.setHeaderParam('Accept', partialObjectMetadata);
-    };
-    super(accepting);
+/**
+ * An item of a list, with the apiVersion and kind the API server leaves out of list items (the list carries them:
+ * "v1", "ConfigMapList"), as watch events have them: change detection compares them with the desired object's.
+ */
+export function withListKind<T extends KubernetesObject>(list: KubernetesListObject<T>, item: T): T {
+  if (item.apiVersion !== undefined && item.kind !== undefined) return item;
+  const kind = list.kind?.endsWith('List') ? list.kind.slice(0, -'List'.length) : undefined;
+  return { ...item, apiVersion: item.apiVersion ?? list.apiVersion, kind: item.kind ?? kind };
+}
+
+/** `list` with every item given its kind and transformed. */
+function transformedList<T extends KubernetesObject>(list: Lister<T>, transform?: CacheTransform<T>): Lister<T> {
+  return async () => {
+    const result = await list();
+    // An empty PartialObjectMetadataList comes as `"items": null` (the API server's nil slice), not [].
+    const items = ((result.items as T[] | null | undefined) ?? []).map((item) => withListKind(result, item));
+    return { ...result, items: transform ? items.map(transform) : items };
+  };
+}
+
+/** `kc` with an Accept header on every request (client-node's Watch takes headers from nowhere else). */
+function accepting(kc: KubeConfig, accept: string): KubeConfig {
+  const config = Object.create(kc) as KubeConfig;
+  config.applySecurityAuthentication = async (context) => {
+    await kc.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', accept);
+  };
+  return config;
+}
+
+/** client-node's Watch with each object transformed before the cache sees it (and, for metadata, its Accept). */
+class TransformingWatch<T extends KubernetesObject> extends Watch {
+  private readonly transform: CacheTransform<T>;
+
+  constructor(kc: KubeConfig, transform: CacheTransform<T>, accept?: string) {
+    super(accept === undefined ? kc : accepting(kc, accept));
+    this.transform = transform;
   }
 
   override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): Promise<AbortController> {
     return super.watch(
       path,
       query,
-      (phase, obj: KubernetesObject, raw) =>
-        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : strippedMetadata(obj), raw),
+      (phase, obj: T, raw) =>
+        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.transform(obj), raw),
       done,
     );
   }
@@ -72,6 +99,19 @@ export interface InformerOptions<T extends KubernetesObject> {
   onChange: (obj: T, kind: 'add' | 'update' | 'delete') => void;
   onError?: (err: unknown, retryInMs: number) => void;
   backoff?: BackoffPolicy;
+  /** What the cache keeps of each object; undefined: all of it (a metadata-only list strips by itself). */
+  transform?: CacheTransform<T>;
+}
+
+/** The watch of an informer: metadata-only, transformed, or plain. */
+function cacheWatch<T extends KubernetesObject>(opts: InformerOptions<T>): Watch {
+  if (isMetadataOnly(opts.list)) return new TransformingWatch(opts.kc, strippedMetadata, partialObjectMetadata);
+  return opts.transform ? new TransformingWatch(opts.kc, opts.transform) : new Watch(opts.kc);
+}
+
+/** The list of an informer, its items transformed as the watch's objects are (a metadata-only list already is). */
+function cacheList<T extends KubernetesObject>(opts: InformerOptions<T>): Lister<T> {
+  return isMetadataOnly(opts.list) ? opts.list : transformedList(opts.list, opts.transform);
 }
 
 const restartBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 0.3 };
@@ -87,8 +127,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
-    const watch = isMetadataOnly(opts.list) ? new MetadataWatch(opts.kc) : new Watch(opts.kc);
-    this.inner = new ListWatch<T>(opts.path, watch, opts.list, false, opts.labelSelector);
+    this.inner = new ListWatch<T>(opts.path, cacheWatch(opts), cacheList(opts), false, opts.labelSelector);
     this.inner.on('add', (o) => this.emit(o, 'add'));
     this.inner.on('update', (o) => this.emit(o, 'update'));
     this.inner.on('delete', (o) => this.emit(o, 'delete'));
