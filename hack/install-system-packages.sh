@@ -23,6 +23,7 @@ util-linux              test  flock (tool and image build locks), mount, umount
 time                    test  /usr/bin/time: CPU of the ladder benchmark
 ffmpeg                  test  the ladder, publishers in tests and the demo, ffprobe in checks
 redis-server            test  the report stream of the media tier (brings redis-cli)
+postgresql              test  the session history store tests (initdb, postgres: test/support/postgres-process.ts)
 chromium                test  hls.js playing in headless Chromium
 nginx-light             test  the origin benchmark baseline
 wrk                     test  the origin benchmark load
