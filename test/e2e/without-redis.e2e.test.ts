@@ -181,7 +181,17 @@ describe('the chart without Redis, and a stream key rotation, on a real node', (
     await publisher.stop();
     publisher = undefined;
     expect(await refused(keys.old)).toBe(true);
-    publisher = publish(keys.new);
+    // The refusal puts this address in the transcoder's penalty for a second (publish-guard.ts): the encoder's
+    // reconnect, as OBS's, gets through once it is over.
+    publisher = await waitFor(
+      'a publish with the new key accepted after the refusal',
+      async () => {
+        const p = publish(keys.new);
+        const gone = await Promise.race([p.exited.then(() => true), sleep(4_000).then(() => false)]);
+        return gone ? undefined : p;
+      },
+      { timeoutMs: 20_000, intervalMs: 1_000 },
+    );
     await untilState('Live', 30_000);
   });
 
