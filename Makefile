@@ -100,6 +100,10 @@ test-unit: deps ## Unit tests only
 bench-operator: deps ## 500 LiveStreams on a control plane of its own; prints one JSON line
 	$(NODE) bench/operator.ts 500
 
+.PHONY: bench-fleet
+bench-fleet: deps ## kwok fake nodes, LSO_FLEET_CHANNELS channels (default 100) in LSO_FLEET_NAMESPACES; one JSON line
+	$(NODE) bench/fleet.ts
+
 .PHONY: bench-ladder
 bench-ladder: deps ## Our ladder against the seed's, CPU per second of content; prints one JSON line
 	$(NODE) bench/ladder.ts
@@ -111,6 +115,10 @@ bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints o
 .PHONY: bench-gateway
 bench-gateway: deps ## Routed against direct publish, playback through the gateway against the origin; one JSON line
 	$(NODE) bench/gateway.ts
+
+.PHONY: bench-latency
+bench-latency: deps ## Glass-to-glass latency of HLS (direct, through the gateway) and HTTP-FLV, 60 s each in one run; one JSON line
+	$(NODE) bench/latency.ts
 
 .PHONY: images
 images: system-deps deps ## Build (or load from cache) the images; also OCI archives for kind, k3d, containerd (README: Images)
