@@ -18,6 +18,8 @@ export interface OutputFigures {
   bufferP5Ms?: number; // media buffered ahead of the playhead, 5th percentile: how close to a stall it ran
 }
 
+const byValue = (a: number, b: number): number => a - b;
+
 export function summarizeOutput(samples: readonly PageSample[]): OutputFigures {
   const latencies: number[] = [];
   const pdt: number[] = [];
@@ -49,22 +51,10 @@ export function summarizeOutput(samples: readonly PageSample[]): OutputFigures {
     undecoded,
     spanSeconds: ats.length > 1 ? Math.round((Math.max(...ats) - Math.min(...ats)) / 100) / 10 : 0,
   };
-  const median = (xs: number[], p = 50) =>
-    Math.round(
-      percentile(
-        xs.toSorted((a, b) => a - b),
-        p,
-      ),
-    );
+  const median = (xs: number[], p = 50) => Math.round(percentile(xs.toSorted(byValue), p));
   if (pdt.length > 0) figures.pdtP50Ms = median(pdt);
   if (own.length > 0) figures.hlsLatencyP50Ms = median(own);
   if (buffer.length > 0) figures.bufferP5Ms = median(buffer, 5);
-  figures.pdtP50Ms = Math.round(
-    percentile(
-      pdt.toSorted((a, b) => a - b),
-      50,
-    ),
-  );
   if (heights.size > 0) figures.heights = [...heights].toSorted((a, b) => a - b);
   return figures;
 }
