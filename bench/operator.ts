@@ -5,7 +5,7 @@
 // (viewers, bitrate, segments), as transcoders do; liveStatusWritesPerSecond is the status writes per second they
 // cause once their transitions are written, against figureWriteBudgetPerSecond (the operator's cluster-wide cap).
 // Writes are counted by the API server's audit log, by the operator's own user.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,13 +14,12 @@ import type { Redis } from 'ioredis';
 import { writesBy, type AuditEvent } from '../hack/cluster/audit.ts';
 import { down, up } from '../hack/cluster/local-cluster.ts';
 import { kubectl, loadKubeConfig } from '../hack/cluster/kubectl.ts';
-import { auditLog, startOperator, type OperatorProcess } from '../test/support/operator-process.ts';
+import { auditLog, startOperator } from '../test/support/operator-process.ts';
 import { startRedisProcess } from '../test/support/redis-process.ts';
 import { channelConnection, liveHeartbeat, reportWriter, type ReportWriter } from '../test/support/report-writer.ts';
 import { group, plural, version, type LiveStream } from '../contract/src/api/index.ts';
 import { defaultFigureWritesPerSecond } from '../operator/src/controller/reconcile/figure-budget.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
-import { memoryLine as processMemoryLine, memoryMiB } from './process-memory.ts';
 
 const count = Number(process.argv[2] ?? 500);
 const live = Math.min(200, count);
@@ -30,18 +29,14 @@ const heartbeatSeconds = 5;
 const warmupSeconds = 30;
 const measureSeconds = 60;
 const namespace = 'bench';
-/** Extra node flags for the operator process (e.g. heap sizes), to measure their effect; unset: none. */
-const nodeOptions = process.env.LSO_BENCH_NODE_OPTIONS;
-/** glibc's malloc arenas for the operator process (LSO_BENCH_MALLOC_ARENA_MAX), to measure native memory; unset: glibc's. */
-const mallocArenas = process.env.LSO_BENCH_MALLOC_ARENA_MAX;
 const user = 'livestream-operator';
 const log = (line: string) => process.stderr.write(`bench-operator: ${line}\n`);
-const memoryLine = async (operator: OperatorProcess) =>
-  processMemoryLine(
-    operator.child.pid ?? 0,
-    await operator.metrics(),
-    'livestream_operator_nodejs_heap_size_used_bytes',
-  );
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+}
 
 const inNamespace = (e: AuditEvent) =>
   e.objectRef?.namespace === namespace && e.objectRef.resource !== 'leases' && e.objectRef.resource !== 'events';
@@ -136,16 +131,12 @@ async function main(): Promise<void> {
         LSO_CONCURRENCY: '8',
         LOG_LEVEL: 'warn',
         LSO_REDIS_URL: redisProcess.url,
-        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-        ...(mallocArenas ? { MALLOC_ARENA_MAX: mallocArenas } : {}),
       },
     });
     const started = Date.now();
     await createLiveStreams(kc);
     await waitConverged(kc, started);
     const convergeSeconds = (Date.now() - started) / 1000;
-    const convergePeakRssMiB = await memoryMiB(operator.child.pid ?? 0, 'VmHWM');
-    log(`converged: ${await memoryLine(operator)}`);
     const convergeWrites = writesBy(auditLog(state.kubeconfig), user, started).filter(inNamespace).length;
     await sleep(2_000);
     const quietFrom = Date.now();
@@ -153,12 +144,10 @@ async function main(): Promise<void> {
     const writesOnResync = writesBy(auditLog(state.kubeconfig), user, quietFrom).filter(inNamespace).length;
     log(`${live} streams live, heartbeats every ${heartbeatSeconds} s`);
     const liveWrites = await liveStatusWritesPerSecond(kc, state.kubeconfig);
-    log(`after the live figures: ${await memoryLine(operator)}`);
     const result = {
       livestreams: count,
       convergeSeconds: Math.round(convergeSeconds * 10) / 10,
-      peakRssMiB: await memoryMiB(operator.child.pid ?? 0, 'VmHWM'),
-      convergePeakRssMiB,
+      peakRssMiB: await peakRssMiB(operator.child.pid ?? 0),
       writesPerLiveStream: Math.round((convergeWrites / count) * 100) / 100,
       writesOnResync,
       liveStreams: live,
