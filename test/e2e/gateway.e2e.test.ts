@@ -15,7 +15,7 @@ import { helm, installOperator, nodeGatewayValues } from '../../hack/stack/opera
 import { stackImages } from '../../hack/stack/manifests.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ffprobe } from '../support/media-probe.ts';
-import { keepPublishing, startPublisher } from '../support/rtmp-publisher.ts';
+import { keepPublishing, publishRefused, startPublisher } from '../support/rtmp-publisher.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 
@@ -92,12 +92,8 @@ const encoders = new Map<string, ReturnType<typeof keepPublishing>>();
 let browser: Browser | undefined;
 
 /** Whether a publish with `key` at `url` is refused: ffmpeg exits on its own within the wait. */
-async function refused(url: string, key: string): Promise<boolean> {
-  const p = startPublisher({ url: `${url}/${key}`, size: '320x180', preset: 'ultrafast' });
-  const outcome = await Promise.race([p.exited.then(() => 'exited' as const), sleep(8_000).then(() => 'on air')]);
-  await p.stop();
-  return outcome === 'exited';
-}
+const refused = (url: string, key: string): Promise<boolean> =>
+  publishRefused(() => startPublisher({ url: `${url}/${key}`, size: '320x180', preset: 'ultrafast' }));
 const publish = (c: Channel) =>
   keepPublishing({
     url: `${ingestUrls.get(c.name)}/${keys.get(c.name)}`,

@@ -7,7 +7,7 @@
 // stays (crds.keep): this release installs without it, as a second release of the chart would.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { startPublisher, type Publisher } from '../support/rtmp-publisher.ts';
+import { publishAccepted, publishRefused, startPublisher, type Publisher } from '../support/rtmp-publisher.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
 import { helm, installOperator } from '../../hack/stack/operator-install.ts';
@@ -48,12 +48,7 @@ let ingestUrl = '';
 let publisher: Publisher | undefined;
 const publish = (key: string) => startPublisher({ url: `${ingestUrl}/${key}` });
 /** Whether a publish with `key` is refused: ffmpeg exits on its own within the wait, with an error. */
-async function refused(key: string): Promise<boolean> {
-  const p = publish(key);
-  const outcome = await Promise.race([p.exited.then(() => 'exited' as const), sleep(8_000).then(() => 'on air')]);
-  await p.stop();
-  return outcome === 'exited';
-}
+const refused = (key: string): Promise<boolean> => publishRefused(() => publish(key));
 
 beforeAll(async () => {
   await installOperator({
@@ -131,15 +126,10 @@ describe('the chart without Redis, and a stream key rotation, on a real node', (
 
     // It leaves; the new key is taken inside the reconnect window, in the same session.
     await publisher?.stop();
-    publisher = await waitFor(
-      'a publish with the new key accepted',
-      async () => {
-        const p = publish(keys.new);
-        const gone = await Promise.race([p.exited.then(() => true), sleep(4_000).then(() => false)]);
-        return gone ? undefined : p;
-      },
-      { timeoutMs: 20_000, intervalMs: 500 },
-    );
+    publisher = await publishAccepted(() => publish(keys.new), 'a publish with the new key accepted', {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+    });
     const acceptedAfterMs = Date.now() - rotatedAt;
     process.stderr.write(`e2e: the new stream key was accepted ${acceptedAfterMs} ms after the Secret changed\n`);
     expect(acceptedAfterMs).toBeLessThan(25_000);
@@ -154,13 +144,9 @@ describe('the chart without Redis, and a stream key rotation, on a real node', (
 
     // Inside the grace the old key is still taken (the encoder that has not been moved yet).
     await publisher.stop();
-    publisher = await waitFor(
+    publisher = await publishAccepted(
+      () => publish(keys.old),
       'a publish with the old key accepted inside the grace period',
-      async () => {
-        const p = publish(keys.old);
-        const gone = await Promise.race([p.exited.then(() => true), sleep(4_000).then(() => false)]);
-        return gone ? undefined : p;
-      },
       { timeoutMs: 15_000, intervalMs: 500 },
     );
     expect(Date.now()).toBeLessThan(Date.parse(expires));
@@ -183,13 +169,9 @@ describe('the chart without Redis, and a stream key rotation, on a real node', (
     expect(await refused(keys.old)).toBe(true);
     // The refusal puts this address in the transcoder's penalty for a second (publish-guard.ts): the encoder's
     // reconnect, as OBS's, gets through once it is over.
-    publisher = await waitFor(
+    publisher = await publishAccepted(
+      () => publish(keys.new),
       'a publish with the new key accepted after the refusal',
-      async () => {
-        const p = publish(keys.new);
-        const gone = await Promise.race([p.exited.then(() => true), sleep(4_000).then(() => false)]);
-        return gone ? undefined : p;
-      },
       { timeoutMs: 20_000, intervalMs: 1_000 },
     );
     await untilState('Live', 30_000);

@@ -1,6 +1,7 @@
 // A real encoder for media tests: ffmpeg publishing a synthetic source (testsrc2 + a sine tone) to an RTMP URL in
 // real time, H.264/AAC like OBS with a keyframe every `gopSeconds`. Small sizes keep the 2-core test machine free.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './wait-for.ts';
 
 export interface PublisherOptions {
   url: string; // rtmp://127.0.0.1:<port>/<app>/<key>
@@ -83,4 +84,37 @@ export function keepPublishing(options: PublisherOptions): { stop: () => Promise
       await loop;
     },
   };
+}
+
+/** Whether ffmpeg exits on its own within `ms` (a refused publish does) rather than staying on air. */
+export async function exitsWithin(p: Publisher, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const onAir = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const gone = await Promise.race([p.exited.then(() => true as const), onAir]);
+  clearTimeout(timer);
+  return gone;
+}
+
+/** Whether the publish `start` makes is refused (it is stopped either way). */
+export async function publishRefused(start: () => Publisher, waitMs = 8_000): Promise<boolean> {
+  const p = start();
+  const gone = await exitsWithin(p, waitMs);
+  await p.stop();
+  return gone;
+}
+
+/** A publish that stays on air for `onAirMs`, tried again as an encoder's reconnect is until one is not refused. */
+export function publishAccepted(
+  start: () => Publisher,
+  what: string,
+  options: { timeoutMs: number; onAirMs?: number; intervalMs?: number },
+): Promise<Publisher> {
+  return waitFor(
+    what,
+    async () => {
+      const p = start();
+      return (await exitsWithin(p, options.onAirMs ?? 4_000)) ? undefined : p;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: options.intervalMs ?? 500 },
+  );
 }
