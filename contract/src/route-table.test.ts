@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyDigest } from './ingest-keys.ts';
 import {
+  channelAccess,
   decodeRouteTable,
   encodeRouteTable,
   indexRouteTable,
@@ -139,6 +140,49 @@ describe('parseRouteTable / serializeRouteTable', () => {
     }
     expect(message).toMatch(/^the route table is/);
     expect(message).not.toContain(routeKeyHash(secret, 'a'));
+  });
+});
+
+describe('channel access', () => {
+  const hash = `scrypt$14$8$1$${'A'.repeat(22)}$${'B'.repeat(43)}`;
+  const table: RouteTable = {
+    version: 1,
+    entries: [entry('a', 'one', 1), entry('b', 'two', 2), entry('c', 'three', 3)],
+    access: [
+      { namespace: 'tenant-a', name: 'one', visibility: 'private', revokedViewers: ['v-1'] },
+      { namespace: 'tenant-a', name: 'two', visibility: 'password', passwordHash: hash },
+    ],
+  };
+
+  it('round-trips, and says public for a channel it does not name', () => {
+    const text = serializeRouteTable(table);
+    expect(parseRouteTable(text)).toEqual(table);
+    const index = indexRouteTable(parseRouteTable(text));
+    expect(channelAccess(index, 'tenant-a', 'one')).toMatchObject({ visibility: 'private', revokedViewers: ['v-1'] });
+    expect(channelAccess(index, 'tenant-a', 'two').passwordHash).toBe(hash);
+    expect(channelAccess(index, 'tenant-a', 'three')).toEqual({
+      namespace: 'tenant-a',
+      name: 'three',
+      visibility: 'public',
+    });
+  });
+
+  it('leaves the field out when every channel is public (older tables keep their bytes)', () => {
+    expect(serializeRouteTable({ ...table, access: [] })).not.toContain('access');
+  });
+
+  const one = table.access?.[0];
+  const bad: Array<[string, unknown]> = [
+    ['an unknown visibility', [{ ...one, visibility: 'secret' }]],
+    ['a password channel without a hash', [{ ...one, visibility: 'password' }]],
+    ['a hash on a private channel', [{ ...one, passwordHash: hash }]],
+    ['a plaintext password', [{ ...one, visibility: 'password', passwordHash: 'hunter2' }]],
+    ['two entries for one channel', [one, one]],
+    ['an empty viewer id', [{ ...one, revokedViewers: [''] }]],
+  ];
+  it.each(bad)('refuses %s', (_what, access) => {
+    const text = JSON.stringify({ version: 1, entries: table.entries, access });
+    expect(() => parseRouteTable(text)).toThrow(/^the route table is malformed at access/);
   });
 });
 

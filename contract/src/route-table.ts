@@ -8,7 +8,12 @@
 // superseded ones (notAfter = when they stop).
 //
 // { "version": 1, "entries": [ { "keyHash": "<hex>", "namespace": "ns", "name": "ch", "app": "live",
-//                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080" } ] }
+//                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080" } ],
+//   "access": [ { "namespace": "ns", "name": "ch", "visibility": "private", "revokedViewers": ["v-17"] } ] }
+//
+// `access` says who may watch a routed channel; a channel without an access entry is public (so it holds only the
+// channels that are not). A password channel's entry carries the password's scrypt hash (viewer-password.ts), never
+// the password.
 //
 // Every function here is pure; time comes in as `nowMs`.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -50,9 +55,26 @@ export interface RouteEntry {
   http: string;
 }
 
+/** Who may watch: `public` (listed), `unlisted` (by URL), `private` (a playback token), `password`. */
+export type Visibility = 'public' | 'unlisted' | 'private' | 'password';
+export const visibilities: readonly Visibility[] = ['public', 'unlisted', 'private', 'password'];
+
+/** A channel's viewing rules, as the gateway enforces them. */
+export interface ChannelAccess {
+  namespace: string;
+  name: string;
+  visibility: Visibility;
+  /** For `password`: the viewer password's hash (viewer-password.ts). */
+  passwordHash?: string;
+  /** For `private`: viewer ids (a token's `vid` claim) that no token opens the channel for. */
+  revokedViewers?: string[];
+}
+
 export interface RouteTable {
   version: typeof routeTableVersion;
   entries: RouteEntry[];
+  /** Channels that are not public (absent or empty: every routed channel is public). */
+  access?: ChannelAccess[];
 }
 
 /** Where one channel is served: what every entry of the channel has in common. */
@@ -94,10 +116,40 @@ const entrySchema = z
   })
   .strict();
 
+const viewerId = z.string().min(1).max(128);
+/** The shape hashViewerPassword writes: `scrypt$<log2 N>$<r>$<p>$<salt b64url>$<hash b64url>`. */
+const passwordHashShape = /^scrypt\$\d{1,2}\$\d{1,2}\$\d{1,2}\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128}$/;
+
+const accessSchema = z
+  .object({
+    namespace: z.string().regex(dnsLabel, 'namespace must be a DNS label'),
+    name: z.string().regex(dnsSubdomain, 'name must be a DNS subdomain'),
+    visibility: z.enum(['public', 'unlisted', 'private', 'password']),
+    passwordHash: z.string().regex(passwordHashShape, 'passwordHash must be a scrypt hash').optional(),
+    revokedViewers: z.array(viewerId).max(10_000).optional(),
+  })
+  .strict()
+  .refine((a) => (a.visibility === 'password') === (a.passwordHash !== undefined), {
+    message: 'a password channel needs a passwordHash, and only a password channel has one',
+    path: ['passwordHash'],
+  });
+
 export const routeTableSchema = z
-  .object({ version: z.literal(routeTableVersion), entries: z.array(entrySchema).max(100_000) })
+  .object({
+    version: z.literal(routeTableVersion),
+    entries: z.array(entrySchema).max(100_000),
+    access: z.array(accessSchema).max(100_000).optional(),
+  })
   .strict()
   .superRefine((table, ctx) => {
+    const ruled = new Set<string>();
+    for (const [i, a] of (table.access ?? []).entries()) {
+      const channel = `${a.namespace}/${a.name}`;
+      if (ruled.has(channel)) {
+        ctx.addIssue({ code: 'custom', path: ['access', i], message: `${channel} has two access entries` });
+      }
+      ruled.add(channel);
+    }
     // One key opens one channel; and one channel has one backend (a table mid-move is the operator's bug).
     const owner = new Map<string, string>();
     const backend = new Map<string, string>();
@@ -140,7 +192,8 @@ export function parseRouteTable(text: string): RouteTable {
     throw new Error(`the route table is malformed at ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   const entries = parsed.data.entries.map(({ notAfter, ...e }) => ({ ...e, ...(notAfter ? { notAfter } : {}) }));
-  return { version: routeTableVersion, entries };
+  const access = parsed.data.access ?? [];
+  return { version: routeTableVersion, entries, ...(access.length > 0 && { access }) };
 }
 
 /** A short hash of a serialized table (the pods' annotation: it changes with the table and reveals no entry). */
@@ -178,13 +231,22 @@ export function serializeRouteTable(table: RouteTable): string {
     rtmp: e.rtmp,
     http: e.http,
   }));
-  return JSON.stringify({ version: routeTableVersion, entries });
+  const access = (table.access ?? []).map((a) => ({
+    namespace: a.namespace,
+    name: a.name,
+    visibility: a.visibility,
+    ...(a.passwordHash !== undefined && { passwordHash: a.passwordHash }),
+    ...(a.revokedViewers !== undefined && { revokedViewers: a.revokedViewers }),
+  }));
+  return JSON.stringify({ version: routeTableVersion, entries, ...(access.length > 0 && { access }) });
 }
 
 /** A table prepared for lookups: the hashes as bytes, the expiry as a number, the channels by "namespace/name". */
 export interface RouteIndex {
   entries: ReadonlyArray<{ hash: Buffer; notAfterMs: number; channel: ChannelRoute }>;
   channels: ReadonlyMap<string, ChannelRoute>;
+  /** By "namespace/name"; a routed channel not here is public. */
+  access: ReadonlyMap<string, ChannelAccess>;
 }
 
 export const channelId = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -204,7 +266,13 @@ export function indexRouteTable(table: RouteTable): RouteIndex {
     const notAfterMs = e.notAfter === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.notAfter);
     return { hash: Buffer.from(e.keyHash, 'hex'), notAfterMs, channel };
   });
-  return { entries, channels };
+  const access = new Map((table.access ?? []).map((a) => [channelId(a.namespace, a.name), a]));
+  return { entries, channels, access };
+}
+
+/** The viewing rules of a routed channel (public unless the table says otherwise). */
+export function channelAccess(index: RouteIndex, namespace: string, name: string): ChannelAccess {
+  return index.access.get(channelId(namespace, name)) ?? { namespace, name, visibility: 'public' };
 }
 
 /**

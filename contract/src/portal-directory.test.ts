@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { acceptsUpdate, parseDirectoryUpdate, type DirectoryUpdate } from './portal-directory.ts';
+
+const listing = {
+  namespace: 'tenant-a',
+  name: 'show',
+  title: 'The show',
+  visibility: 'public',
+  state: 'Live',
+  liveSince: '2026-12-02T12:00:00Z',
+  viewers: 3,
+};
+const update: DirectoryUpdate = {
+  generation: 'g1',
+  sequence: 2,
+  reset: false,
+  upserts: [listing as DirectoryUpdate['upserts'][number]],
+  deletes: [],
+};
+
+describe('directory updates', () => {
+  it('parses a well-formed update', () => {
+    expect(parseDirectoryUpdate(JSON.parse(JSON.stringify(update)))).toEqual(update);
+  });
+
+  it.each<[string, unknown]>([
+    ['an unknown visibility', { ...update, upserts: [{ ...listing, visibility: 'hidden' }] }],
+    ['an over-long title', { ...update, upserts: [{ ...listing, title: 'x'.repeat(141) }] }],
+    ['a bad time', { ...update, upserts: [{ ...listing, liveSince: 'soon' }] }],
+    ['a negative viewer count', { ...update, upserts: [{ ...listing, viewers: -1 }] }],
+    ['an unknown field', { ...update, upserts: [{ ...listing, streamKey: 'k' }] }],
+    ['a bad namespace', { ...update, deletes: [{ namespace: 'A_B', name: 'x' }] }],
+  ])('refuses %s, naming the field', (_what, value) => {
+    expect(() => parseDirectoryUpdate(value)).toThrow(/^the directory update is malformed at (upserts|deletes)\.0/);
+  });
+
+  it('takes a reset always, otherwise only the next update of the generation it holds', () => {
+    const held = { generation: 'g1', sequence: 1 };
+    expect(acceptsUpdate(held, update)).toBe(true);
+    expect(acceptsUpdate(held, { ...update, sequence: 3 })).toBe(false);
+    expect(acceptsUpdate(held, { ...update, sequence: 1 })).toBe(false);
+    expect(acceptsUpdate(held, { ...update, generation: 'g2' })).toBe(false);
+    expect(acceptsUpdate(held, { ...update, generation: 'g2', sequence: 9, reset: true })).toBe(true);
+  });
+});
