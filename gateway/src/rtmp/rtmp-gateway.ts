@@ -7,7 +7,7 @@ import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { ProxySession, type SessionRefusal } from './proxy-session.ts';
-import { RefusalLimiter, type BucketPolicy } from './rate-limit.ts';
+import { RefusalLimiter, type BucketPolicy } from '../../../contract/src/refusal-limiter.ts';
 
 export interface RtmpGatewayOptions {
   host?: string;

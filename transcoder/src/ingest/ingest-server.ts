@@ -23,6 +23,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { internalStreamName } from '../../../contract/src/pod-contract.ts';
+import { defaultRefusalPolicy, RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import type { SourceInfo } from '../ladder/source-info.ts';
 import type { PublishRefusedReason, TranscoderMetrics } from '../telemetry/metrics.ts';
 import { addSample, ingestRates, type IngestSample } from './ingest-rates.ts';
@@ -38,7 +39,7 @@ import {
   routeNmsLogs,
   wireNmsEvents,
 } from './nms-wiring.ts';
-import { addressOf, decidePublish, isLoopback, PenaltyBox } from './publish-guard.ts';
+import { addressOf, decidePublish, isLoopback } from './publish-guard.ts';
 import { SourceProbe } from './source-probe.ts';
 import type { StreamKey } from './stream-key.ts';
 
@@ -52,7 +53,8 @@ export interface IngestOptions {
   streamKey: StreamKey;
   logger: Logger;
   metrics?: TranscoderMetrics;
-  penalties?: PenaltyBox;
+  /** Refused publishes per address (default: ten a minute after a burst of ten), on the clock `now`. */
+  refusals?: { limiter: RefusalLimiter; now: () => number };
   audioWaitMs?: number; // after the video header, how long to wait for an audio header before deciding "no audio"
   segmentSeconds?: () => number; // of the current config: a copyable source's keyframes are measured that far
   publisherIdleMs?: number; // a publisher that sends nothing this long is disconnected (default 5 s)
@@ -125,7 +127,7 @@ class IngestServer implements Ingest {
   private readonly options: IngestOptions;
   private readonly logger: Logger;
   private readonly metrics: TranscoderMetrics | undefined;
-  private readonly penalties: PenaltyBox;
+  private readonly refusals: { limiter: RefusalLimiter; now: () => number };
   private readonly nms: NmsServer;
   private readonly unwire: () => void;
   private readonly sampler: NodeJS.Timeout;
@@ -138,7 +140,7 @@ class IngestServer implements Ingest {
     this.options = options;
     this.logger = options.logger;
     this.metrics = options.metrics;
-    this.penalties = options.penalties ?? new PenaltyBox();
+    this.refusals = options.refusals ?? { limiter: new RefusalLimiter(defaultRefusalPolicy), now: Date.now };
     this.publishApp = options.app();
     routeNmsLogs(this.logger);
     this.nms = createNms(options.flvPort !== undefined);
@@ -222,7 +224,8 @@ class IngestServer implements Ingest {
         keyMatches: (name) => name !== internalStreamName && this.options.streamKey.matches(name),
         busy: this.current !== undefined,
       },
-      this.penalties,
+      this.refusals.limiter,
+      this.refusals.now(),
     );
     if (!decision.accept) return this.refuse(session, decision.reason, address);
     this.accept(session, address, app);

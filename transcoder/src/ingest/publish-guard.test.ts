@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressOf, decidePublish, isLoopback, PenaltyBox } from './publish-guard.ts';
+import { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
+import { addressOf, decidePublish, isLoopback } from './publish-guard.ts';
 
 const state = (over: Partial<{ app: string; busy: boolean }> = {}) => ({
   app: 'live',
@@ -7,72 +8,55 @@ const state = (over: Partial<{ app: string; busy: boolean }> = {}) => ({
   busy: false,
   ...over,
 });
+const limiter = (burst = 10) => new RefusalLimiter({ burst, refillMs: 1_000 });
 
 describe('decidePublish', () => {
   it('accepts the right app and key when nobody publishes', () => {
-    const box = new PenaltyBox();
-    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), box)).toEqual({ accept: true });
+    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), limiter(), 0)).toEqual({
+      accept: true,
+    });
   });
 
   it('refuses by reason: wrong_path, bad_key, busy', () => {
-    const box = new PenaltyBox({ baseMs: 0 });
-    expect(decidePublish({ address: 'a', app: 'other', name: 'right-key' }, state(), box)).toEqual({
+    const l = limiter();
+    expect(decidePublish({ address: 'a', app: 'other', name: 'right-key' }, state(), l, 0)).toEqual({
       accept: false,
       reason: 'wrong_path',
     });
-    expect(decidePublish({ address: 'b', app: 'live', name: 'nope' }, state(), box)).toEqual({
+    expect(decidePublish({ address: 'b', app: 'live', name: 'nope' }, state(), l, 0)).toEqual({
       accept: false,
       reason: 'bad_key',
     });
-    expect(decidePublish({ address: 'c', app: 'live', name: 'right-key' }, state({ busy: true }), box)).toEqual({
+    expect(decidePublish({ address: 'c', app: 'live', name: 'right-key' }, state({ busy: true }), l, 0)).toEqual({
       accept: false,
       reason: 'busy',
     });
   });
 
   it('tells a keyless second publisher bad_key, not busy', () => {
-    const box = new PenaltyBox();
-    expect(decidePublish({ address: 'a', app: 'live', name: 'x' }, state({ busy: true }), box)).toMatchObject({
+    expect(decidePublish({ address: 'a', app: 'live', name: 'x' }, state({ busy: true }), limiter(), 0)).toMatchObject({
       reason: 'bad_key',
     });
   });
 
-  it('rate-limits an address after a failure, even with the right key, then lets it in and forgives it', () => {
-    let now = 0;
-    const box = new PenaltyBox({ baseMs: 1000, maxMs: 8000, now: () => now });
-    decidePublish({ address: 'a', app: 'live', name: 'bad' }, state(), box);
-    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), box)).toMatchObject({
+  it('lets the right key in right after a typo', () => {
+    const l = limiter(3);
+    decidePublish({ address: 'a', app: 'live', name: 'typo' }, state(), l, 0);
+    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), l, 1)).toEqual({ accept: true });
+  });
+
+  it('refuses an address out of tries even with the right key, others not, until a try has come back', () => {
+    const l = limiter(2);
+    for (const name of ['bad', 'worse']) decidePublish({ address: 'a', app: 'live', name }, state(), l, 0);
+    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), l, 10)).toMatchObject({
       reason: 'rate_limited',
     });
-    expect(decidePublish({ address: 'other', app: 'live', name: 'right-key' }, state(), box)).toEqual({ accept: true });
-    now = 1000;
-    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), box)).toEqual({ accept: true });
-    expect(box.size).toBe(0);
-  });
-});
-
-describe('PenaltyBox', () => {
-  it('doubles the penalty per failure up to the cap', () => {
-    const box = new PenaltyBox({ baseMs: 100, maxMs: 1000, now: () => 0 });
-    expect([1, 2, 3, 4, 5, 6].map(() => box.fail('x'))).toEqual([100, 200, 400, 800, 1000, 1000]);
-  });
-
-  it('forgets an address once its penalty has long expired', () => {
-    let now = 0;
-    const box = new PenaltyBox({ baseMs: 100, maxMs: 1000, now: () => now });
-    box.fail('x');
-    box.fail('x');
-    now = 200 + 1000;
-    expect(box.blocked('x')).toBe(false);
-    expect(box.fail('x')).toBe(100);
-  });
-
-  it('is bounded: the least recently failing address goes first', () => {
-    const box = new PenaltyBox({ maxEntries: 3, now: () => 0 });
-    for (const a of ['a', 'b', 'c', 'd']) box.fail(a);
-    expect(box.size).toBe(3);
-    expect(box.blocked('a')).toBe(false);
-    expect(box.blocked('d')).toBe(true);
+    expect(decidePublish({ address: 'other', app: 'live', name: 'right-key' }, state(), l, 10)).toEqual({
+      accept: true,
+    });
+    expect(decidePublish({ address: 'a', app: 'live', name: 'right-key' }, state(), l, 1_000)).toEqual({
+      accept: true,
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
-import { PenaltyBox } from '../ingest/publish-guard.ts';
+import { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import type { EventType } from '../../../contract/src/reports.ts';
 import { createLogger } from '../../../contract/src/logger.ts';
 import { createTranscoderMetrics, type TranscoderMetrics } from '../telemetry/metrics.ts';
@@ -36,7 +36,7 @@ const config = resolveSpec(
 let h: ChannelHarness;
 let metrics: TranscoderMetrics;
 const reports: Array<{ type: EventType; session: string; data: Record<string, unknown> }> = [];
-let penaltyClock = 0;
+let penaltyClock = 0; // the refusal limiter's
 const logger = createLogger('channel-int', process.env.LOG_LEVEL ?? 'warn');
 
 /** Publishes with the stream key (or `name`) into `app`. */
@@ -74,8 +74,9 @@ beforeAll(async () => {
     logger,
     ingest: {
       metrics,
-      // The penalty clock is the test's: publisher start-up times vary too much on a busy machine to race a real one.
-      penalties: new PenaltyBox({ baseMs: 1_000, maxMs: 1_000, now: () => penaltyClock }),
+      // The limiter's clock is the test's: publisher start-up times vary too much on a busy machine to race a real one.
+      // Two tries, then one back per second of that clock.
+      refusals: { limiter: new RefusalLimiter({ burst: 2, refillMs: 1_000 }), now: () => penaltyClock },
     },
     channel: {
       metrics,
@@ -89,11 +90,10 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 describe('transcoder session on real node-media-server and ffmpeg', () => {
-  it('refuses a wrong key, a wrong app and a penalised address, counts each, and writes no HLS output', async () => {
+  it('refuses a wrong key, a wrong app and an address out of tries, counts each, and writes no HLS output', async () => {
     await expectRefused(publish('not-the-key'));
-    penaltyClock += 5_000; // the per-address penalty lapses
     await expectRefused(publish(h.key, 'other'));
-    // Again, this time with the right key, but the address is still being penalised.
+    // Again, this time with the right key, but the address has used up its tries.
     await expectRefused(publish(h.key));
 
     expect(await metric('publish_refused_total', { reason: 'bad_key' })).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RefusalLimiter, allows, refill, takeToken, type Bucket } from './rate-limit.ts';
+import { RefusalLimiter, allows, refill, takeToken, type Bucket } from './refusal-limiter.ts';
 
 const policy = { burst: 5, refillMs: 1_000 };
 

@@ -1,12 +1,16 @@
-// Per-address limits on refused publishes: a token bucket (pure) and the table of buckets by client address. Only
-// refusals take a token, so a streamer whose encoder reconnects with a valid key is never slowed down, while
-// guessing keys from one address runs dry after `burst` tries and then gets one try per `refillMs`. An empty bucket
-// refuses before the key is even looked up.
+// Per-address limits on refused attempts (publishes with a wrong key, wrong viewer passwords): a token bucket (pure)
+// and the table of buckets by client address. Only refusals take a token, so a streamer whose encoder reconnects
+// with a valid key is never slowed down (not even right after a typo), while guessing from one address runs dry after
+// `burst` tries and then gets one try per `refillMs`. An empty bucket refuses before the secret is even looked at.
+// The one limiter of the project: the gateway's RTMP ingest, the transcoder's ingest and the gateway's password form.
 
 export interface BucketPolicy {
   burst: number; // tokens a fresh address has
   refillMs: number; // one token back per this many milliseconds
 }
+
+/** Ten refused tries a minute per address, after a burst of ten. */
+export const defaultRefusalPolicy: BucketPolicy = { burst: 10, refillMs: 6_000 };
 
 export interface Bucket {
   tokens: number;
