@@ -18,6 +18,8 @@ import { visibilities, type Visibility } from './route-table.ts';
 export const adminDirectoryPath = '/admin/directory';
 export const titleMaxLength = 140;
 export const descriptionMaxLength = 5000;
+/** The largest update body a replica reads (413 beyond): send a large directory as a reset and its continuations. */
+export const directoryUpdateMaxBytes = 16 * 1024 * 1024;
 
 /** The channel states a listing shows (the LiveStream's status.state). */
 export const listingStates = ['Pending', 'Idle', 'Live', 'Reconnecting', 'Failed', 'Paused'] as const;

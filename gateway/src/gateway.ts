@@ -13,6 +13,8 @@ import { preflightHeaders } from './playback/cache-policy.ts';
 import { EdgeCache } from './playback/edge-cache.ts';
 import { handlePlayback, type PlaybackContext } from './playback/playback.ts';
 import { ChannelViewers } from './playback/viewers.ts';
+import { DirectoryStore } from './portal/directory-store.ts';
+import { Portal, loadPortalAssets } from './portal/portal.ts';
 import { RouteSource } from './routes/route-source.ts';
 import { RtmpGateway, listenOn } from './rtmp/rtmp-gateway.ts';
 import { ReloadingCertificate } from './tls/reloading-certificate.ts';
@@ -36,6 +38,7 @@ interface RequestContext {
   playback: PlaybackContext;
   viewers: ChannelViewers;
   admin: AdminContext;
+  portal: Portal;
 }
 
 function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -56,6 +59,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
     );
     return;
   }
+  if (context.portal.handle(req, res)) return;
   if (req.method === 'OPTIONS') {
     res.writeHead(204, preflightHeaders);
     return void res.end();
@@ -101,16 +105,20 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     fetchTimeoutMs: 10_000,
     viewers,
   };
+  const directory = new DirectoryStore();
+  const portal = new Portal({ directory, assets: await loadPortalAssets(), logger });
   const adminToken = new AdminToken(settings.adminTokenPath, logger, settings.pollMs);
   const context: RequestContext = {
     routes,
     playback,
     viewers,
+    portal,
     admin: {
       replica: hostname(), // the pod's name
       token: () => adminToken.current(),
       viewers: () => viewers.counts(),
       routes: () => routes.table(),
+      directory,
     },
   };
   const handler: http.RequestListener = (req, res) => onRequest(req, res, context);
@@ -135,6 +143,7 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
       clearInterval(readyTimer);
       routes.close();
       adminToken.close();
+      portal.close();
       certificate?.close();
       const servers = secure ? [server, secure] : [server];
       for (const s of servers) s.closeAllConnections();

@@ -1,6 +1,7 @@
 // GET /admin/viewers and GET /admin/routes on the gateway's HTTP port (contract/src/gateway-admin.ts): this
 // replica's viewers per channel, for the operator to sum, and which channel is served where, without any key hash.
-// Both want the admin token as a bearer token (compared in constant time); without a token file they answer 503.
+// POST /admin/directory (contract/src/portal-directory.ts): the operator's push of the portal's listings.
+// All want the admin token as a bearer token (compared in constant time); without a token file they answer 503.
 // Neither the presented nor the expected token is ever logged.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -13,8 +14,15 @@ import {
   type RoutesAnswer,
   type ViewersAnswer,
 } from '../../../contract/src/gateway-admin.ts';
+import {
+  adminDirectoryPath,
+  directoryUpdateMaxBytes,
+  parseDirectoryUpdate,
+  type DirectoryAnswer,
+} from '../../../contract/src/portal-directory.ts';
 import { channelId, type RouteIndex } from '../../../contract/src/route-table.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
+import type { DirectoryStore } from '../portal/directory-store.ts';
 
 export interface AdminContext {
   /** This replica's name in the answers (its pod name). */
@@ -23,6 +31,8 @@ export interface AdminContext {
   token(): string | undefined;
   viewers(): ChannelViewerCount[];
   routes(): RouteIndex | undefined;
+  /** Where pushed directory updates go; absent: POST /admin/directory answers 404. */
+  directory?: Pick<DirectoryStore, 'apply'>;
   now?: () => number;
 }
 
@@ -58,24 +68,83 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body) + '\n');
 }
 
+type BodyResult = { ok: true; text: string } | { ok: false; status: 400 | 413; error: string };
+
+/** The request body as text, read no further than `maxBytes` (413 beyond, said before reading when declared). */
+export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  const tooLarge = { ok: false, status: 413, error: `the body exceeds ${maxBytes} bytes` } as const;
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return Promise.resolve(tooLarge);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        resolve(tooLarge);
+        req.pause(); // the answer closes the connection; nothing more is read
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
+    req.once('error', () => resolve({ ok: false, status: 400, error: 'the body could not be read' }));
+  });
+}
+
+async function handleDirectoryPush(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: AdminContext,
+  directory: Pick<DirectoryStore, 'apply'>,
+): Promise<void> {
+  const body = await readBoundedBody(req, directoryUpdateMaxBytes);
+  if (!body.ok)
+    return json(res, body.status, { error: body.error }, body.status === 413 ? { connection: 'close' } : {});
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.text);
+  } catch {
+    return json(res, 400, { error: 'the body is not JSON' });
+  }
+  let update;
+  try {
+    update = parseDirectoryUpdate(parsed);
+  } catch (err) {
+    return json(res, 400, { error: (err as Error).message });
+  }
+  const { accepted, held } = directory.apply(update);
+  json(res, accepted ? 200 : 409, { replica: context.replica, ...held } satisfies DirectoryAnswer);
+}
+
+function unauthorized(res: ServerResponse, auth: AdminAuth): boolean {
+  if (auth === 'unconfigured') json(res, 503, { error: 'no admin token is configured' });
+  else if (auth === 'unauthorized') {
+    json(
+      res,
+      401,
+      { error: 'a bearer token is required' },
+      { 'www-authenticate': 'Bearer realm="livestream-gateway"' },
+    );
+  } else return false;
+  return true;
+}
+
 /** Answers any request under /admin/ (the caller routes them here). */
 export function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string, context: AdminContext): void {
+  if (path === adminDirectoryPath && context.directory) {
+    if (req.method !== 'POST') return json(res, 405, { error: 'POST only' }, { allow: 'POST' });
+    if (unauthorized(res, authorize(req.headers.authorization, context.token()))) return;
+    const directory = context.directory;
+    handleDirectoryPush(req, res, context, directory).catch(() => {
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+    return;
+  }
   if (path !== adminViewersPath && path !== adminRoutesPath) return json(res, 404, { error: 'not found' });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return json(res, 405, { error: 'GET only' }, { allow: 'GET, HEAD' });
   }
-  const auth = authorize(req.headers.authorization, context.token());
-  if (auth === 'unconfigured') return json(res, 503, { error: 'no admin token is configured' });
-  if (auth === 'unauthorized') {
-    return json(
-      res,
-      401,
-      { error: 'a bearer token is required' },
-      {
-        'www-authenticate': 'Bearer realm="livestream-gateway"',
-      },
-    );
-  }
+  if (unauthorized(res, authorize(req.headers.authorization, context.token()))) return;
   const now = context.now?.() ?? Date.now();
   const head = { replica: context.replica, at: rfc3339(now) };
   if (path === adminViewersPath)

@@ -1,7 +1,6 @@
 // The player page and the hls.js it loads, read once at start: hls.js under a versioned path, so that it can be
 // cached as immutable.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { loadHlsJs } from '../../../contract/src/hls-js.ts';
 import { renderPlayerPage } from './player-page.ts';
 import { hlsJsAssetPath } from './routes.ts';
 
@@ -13,10 +12,8 @@ export interface PlayerAssets {
 }
 
 export async function loadPlayerAssets(title: string): Promise<PlayerAssets> {
-  const requireFromHere = createRequire(import.meta.url);
-  const hlsJsVersion = (requireFromHere('hls.js/package.json') as { version: string }).version;
+  const { version: hlsJsVersion, bytes: hlsJs } = await loadHlsJs();
   const hlsJsPath = hlsJsAssetPath(hlsJsVersion);
-  const hlsJs = await readFile(requireFromHere.resolve('hls.js/dist/hls.min.js'));
   const page = Buffer.from(renderPlayerPage({ hlsJsPath, title }));
   return { hlsJsVersion, hlsJsPath, hlsJs, page };
 }

@@ -1,0 +1,196 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../contract/src/logger.ts';
+import type { ChannelListing, DirectoryUpdate } from '../../../contract/src/portal-directory.ts';
+import { handleAdmin } from '../admin/admin.ts';
+import { DirectoryStore } from './directory-store.ts';
+import { Portal, loadPortalAssets, parseChannelPagePath } from './portal.ts';
+
+const token = 'an-admin-token-of-at-least-32-characters';
+const listing = (name: string, extra: Partial<ChannelListing> = {}): ChannelListing => ({
+  namespace: 'ns',
+  name,
+  title: name,
+  visibility: 'public',
+  state: 'Live',
+  liveSince: '2026-12-02T12:00:00Z',
+  viewers: 2,
+  ...extra,
+});
+
+let base = '';
+let server: http.Server;
+let portal: Portal;
+let sequence = 0;
+
+async function push(update: Partial<DirectoryUpdate>, auth = `Bearer ${token}`) {
+  const body = { generation: 'g', sequence: sequence + 1, reset: false, upserts: [], deletes: [], ...update };
+  const res = await fetch(`${base}/admin/directory`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status === 200) sequence = body.sequence;
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  const directory = new DirectoryStore();
+  portal = new Portal({
+    directory,
+    assets: await loadPortalAssets(),
+    logger: createLogger('portal-test'),
+    coalesceMs: 50,
+    heartbeatMs: 200,
+  });
+  const admin = { replica: 'gw-0', token: () => token, viewers: () => [], routes: () => undefined, directory };
+  server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path.startsWith('/admin/')) return handleAdmin(req, res, path, admin);
+    if (!portal.handle(req, res)) res.writeHead(418).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  expect(
+    (await push({ reset: true, sequence: 0, upserts: [listing('a'), listing('u', { visibility: 'unlisted' })] }))
+      .status,
+  ).toBe(200);
+});
+
+afterAll(() => {
+  portal.close();
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('POST /admin/directory', () => {
+  it('wants the admin token', async () => {
+    expect((await push({}, 'Bearer wrong-token-wrong-token-wrong-token')).status).toBe(401);
+    expect((await push({}, '')).status).toBe(401);
+  });
+
+  it('names the malformed field, and never echoes a value', async () => {
+    const res = await push({ upserts: [listing('b', { viewers: -1, title: '<secret>' })] });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/upserts\.0\.viewers/);
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+    const notJson = await fetch(`${base}/admin/directory`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{',
+    });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('answers 409 with what it holds for an update that does not continue it, 200 for the next one', async () => {
+    const gap = await push({ sequence: sequence + 2 });
+    expect(gap).toEqual({ status: 409, body: { replica: 'gw-0', generation: 'g', sequence } });
+    const next = await push({});
+    expect(next).toEqual({ status: 200, body: { replica: 'gw-0', generation: 'g', sequence } });
+  });
+
+  it('refuses a body beyond its bound and any method but POST', async () => {
+    const big = await fetch(`${base}/admin/directory`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-length': String(64 * 1024 * 1024) },
+      body: 'x'.repeat(1024),
+      duplex: 'half',
+    }).catch((err: Error) => err);
+    expect(big instanceof Error ? big.message : big.status).not.toBe(200);
+    if (!(big instanceof Error)) expect(big.status).toBe(413);
+    expect((await fetch(`${base}/admin/directory`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      405,
+    );
+  });
+});
+
+describe('the pages', () => {
+  it('the directory lists public live channels only, escaped, with a strict policy and no external resource', async () => {
+    await push({ upserts: [listing('x', { title: '<script>window.pwned=1</script> & "q"' })] });
+    const res = await fetch(`${base}/`);
+    const html = await res.text();
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(html).toContain('href="/ns/a/"');
+    expect(html).toContain('src="/ns/a/thumbnail.jpg"');
+    expect(html).not.toContain('/ns/u/');
+    expect(html).toContain('&lt;script&gt;window.pwned=1&lt;/script&gt; &amp; &quot;q&quot;');
+    expect(html).not.toMatch(/<script>|<style|style=|\son\w+=/);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it('a stream page renders the description sanitized; an unlisted one is served by URL; unknown ones are 404', async () => {
+    await push({
+      upserts: [listing('d', { description: 'hi <img src=x onerror=alert(1)> [x](javascript:alert(2))' })],
+    });
+    const html = await (await fetch(`${base}/ns/d/`)).text();
+    expect(html).toContain('<div id="description" class="description"><p>hi  <a rel="nofollow noopener ugc">x</a></p>');
+    expect((await fetch(`${base}/ns/u/`)).status).toBe(200);
+    const missing = await fetch(`${base}/ns/nope/`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect((await fetch(`${base}/ns/a`, { redirect: 'manual' })).headers.get('location')).toBe('/ns/a/');
+    expect((await fetch(`${base}/ns/nope`)).status).toBe(418); // left to playback
+    expect((await fetch(`${base}/ns/a/master.m3u8`)).status).toBe(418);
+  });
+
+  it('serves its scripts with the hls.js path filled in, and hls.js as immutable', async () => {
+    const script = await (await fetch(`${base}/_portal/stream.js`)).text();
+    const hlsPath = /'(\/_portal\/hls-[\d.]+\.min\.js)'/.exec(script)?.[1];
+    expect(hlsPath).toBeDefined();
+    const hls = await fetch(`${base}${hlsPath}`);
+    expect(hls.headers.get('cache-control')).toContain('immutable');
+    expect((await hls.text()).length).toBeGreaterThan(100_000);
+    expect((await fetch(`${base}/_portal/nothing.js`)).status).toBe(404);
+    expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('streams the directory and a channel as events after each push', async () => {
+    const read = async (path: string, needle: string, act: () => Promise<unknown>) => {
+      const res = await fetch(`${base}${path}`);
+      const reader: ReadableStreamDefaultReader<Uint8Array> = res.body!.getReader();
+      let text = '';
+      let acted = false;
+      const deadline = Date.now() + 3000;
+      while (!text.includes(needle) && Date.now() < deadline) {
+        const { value } = await reader.read();
+        text += new TextDecoder().decode(value);
+        if (!acted && text.includes('\n\n')) {
+          acted = true;
+          await act();
+        }
+      }
+      await reader.cancel();
+      return text;
+    };
+    const dir = await read('/_portal/events', '/ns/late/', () => push({ upserts: [listing('late')] }));
+    expect(dir).toMatch(/^retry: 3000\nevent: directory\ndata: \{"live":/);
+    expect(dir).toContain('/ns/late/');
+    const ch = await read('/ns/late/events', '"phase":"ended"', () =>
+      push({
+        upserts: [listing('late', { state: 'Idle', liveSince: undefined, lastEndedAt: '2026-12-02T12:30:00Z' })],
+      }),
+    );
+    expect(ch).toContain('event: channel\ndata: {"phase":"live"');
+    expect(ch).toContain('"phase":"ended"');
+    const gone = await read('/ns/late/events', 'event: gone', () =>
+      push({ deletes: [{ namespace: 'ns', name: 'late' }] }),
+    );
+    expect(gone).toContain('event: gone');
+  });
+});
+
+describe('parseChannelPagePath', () => {
+  it.each([
+    ['/ns/a/', 'page'],
+    ['/ns/a', 'redirect'],
+    ['/ns/a/events', 'events'],
+    ['/ns/a/master.m3u8', undefined],
+    ['/NS/a/', undefined],
+    ['/_portal/x/', undefined],
+    ['/ns/a%2e/', undefined],
+  ])('%s', (path, kind) => {
+    expect(parseChannelPagePath(path)?.kind).toBe(kind);
+  });
+});
