@@ -20,6 +20,7 @@ import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controll
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
 import { GatewayAddress } from './controller/gateway-address.ts';
 import { gatewayAdminToken, GatewayViewers, listGatewayReplicas } from './controller/gateway-viewers.ts';
+import { startGatewayDirectory, type GatewayDirectory } from './controller/gateway-directory-runner.ts';
 import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
@@ -64,6 +65,8 @@ let gatewayRoutes: GatewayRoutes | undefined;
 let gatewayAddress: GatewayAddress | undefined;
 /** Viewers through the gateway, summed over its replicas (only with a gateway installed), polled by the leader. */
 let gatewayViewers: GatewayViewers | undefined;
+/** The portal directory pushed to every gateway replica (with the gateway's admin Secret), by the leader. */
+let gatewayDirectory: GatewayDirectory | undefined;
 /** The stop of the previous term's controller: a new term starts only after it. */
 let controllerStopped: Promise<void> = Promise.resolve();
 /** Counts leadership terms; a start that belongs to an ended term must not publish anything. */
@@ -203,7 +206,12 @@ async function startController(mine: number): Promise<void> {
     secondaries,
     // The fence: a key dequeued after this replica stepped down is not reconciled.
     reconcile: (key) =>
-      inTerm(mine) ? reconciler.reconcile(key).finally(() => gatewayRoutes?.changed()) : Promise.resolve(),
+      inTerm(mine)
+        ? reconciler.reconcile(key).finally(() => {
+            gatewayRoutes?.changed();
+            gatewayDirectory?.changed();
+          })
+        : Promise.resolve(),
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     metrics,
@@ -215,6 +223,8 @@ async function startController(mine: number): Promise<void> {
   channels?.sweep((ch) => c.get(ch.namespace, ch.name) !== undefined, config.watchNamespace);
   if (config.gateway && inTerm(mine))
     gatewayRoutes = startGatewayRoutes({ kc, target: config.gateway, cache: c, logger });
+  if (config.gateway && inTerm(mine))
+    gatewayDirectory = startGatewayDirectory({ kc, target: config.gateway, cache: c, logger, metrics });
 }
 
 /** Stops the published controller and consumer (idempotent); resolves when they and any earlier stop are done. */
@@ -231,12 +241,15 @@ function stopController(): Promise<void> {
   gatewayAddress = undefined;
   const v = gatewayViewers;
   gatewayViewers = undefined;
+  const d = gatewayDirectory;
+  gatewayDirectory = undefined;
   const earlier = controllerStopped;
   controllerStopped = (async () => {
     await r?.stop();
     await ch?.stop();
     await g?.stop();
     await v?.stop();
+    await d?.stop();
     await c?.stop();
     await earlier;
   })();

@@ -19,6 +19,11 @@ export interface OperatorMetrics {
   reportsConsumed: Counter<'type'>;
   /** Stream entries acknowledged without effect (not a valid report, or the fold failed), by report type. */
   reportsInvalid: Counter<'type'>;
+  /** Directory pushes to gateway replicas (gateway-directory-runner.ts), by kind (reset, update) and outcome. */
+  gatewayDirectoryPushes: Counter<'kind' | 'outcome'>;
+  gatewayDirectoryPushDuration: Histogram;
+  gatewayDirectoryListings: Gauge;
+  gatewayDirectoryReplicas: Gauge<'state'>;
 }
 
 const streamLabels = ['namespace', 'livestream'] as const;
@@ -95,7 +100,36 @@ function streamMetrics(registry: Registry) {
   };
 }
 
+/** The portal directory pushed to the gateway replicas; no channel labels (one series set, whatever the fleet). */
+function gatewayDirectoryMetrics(registry: Registry) {
+  const { counter, gauge } = on(registry);
+  return {
+    gatewayDirectoryPushes: counter(
+      'gateway_directory_pushes_total',
+      'Directory updates sent to gateway replicas, by kind (reset, update) and outcome (ok, conflict, error, timeout).',
+      ['kind', 'outcome'],
+    ),
+    gatewayDirectoryPushDuration: new Histogram({
+      name: `${prefix}gateway_directory_push_duration_seconds`,
+      help: 'Time from sending one directory update to a gateway replica to its answer (or failure).',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    gatewayDirectoryListings: gauge('gateway_directory_listings', 'Channels in the directory pushed to the gateway.'),
+    gatewayDirectoryReplicas: gauge(
+      'gateway_directory_replicas',
+      'Gateway replicas by whether they hold the current directory (synced) or not yet (behind).',
+      ['state'],
+    ),
+  };
+}
+
 export function createOperatorMetrics(registry = new Registry()): OperatorMetrics {
   collectDefaultMetrics({ register: registry, prefix });
-  return { registry, ...controlMetrics(registry), ...streamMetrics(registry) };
+  return {
+    registry,
+    ...controlMetrics(registry),
+    ...streamMetrics(registry),
+    ...gatewayDirectoryMetrics(registry),
+  };
 }
