@@ -9,6 +9,7 @@ import { fullExample, minimalExample } from '../test/support/livestream-examples
 import type { LiveStream } from '../contract/src/api/index.ts';
 import { useTestCluster } from '../test/support/test-namespace.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
+import { validateLiveStream } from '../contract/src/api/validate.ts';
 
 const crdFile = join(import.meta.dirname, 'livestream.yaml');
 const apiVersion = 'streaming.livestream-operator.dev/v1alpha1';
@@ -202,6 +203,67 @@ const invalid: Array<[string, Input, RegExp]> = [
   ],
   ['a misspelt field', { ladder: { presets: '720p' } }, /\.spec\.ladder\.presets: field not declared in schema/],
   [
+    'a password channel without its Secret',
+    { audience: { visibility: 'password' } },
+    /spec\.audience\.password: Required value: audience\.password \(secretName, key\) is required when audience\.visibility is password/,
+  ],
+  [
+    'a password Secret on a private channel',
+    { audience: { visibility: 'private', password: { secretName: 'pw' } } },
+    /spec\.audience\.password: Forbidden: audience\.password applies only when audience\.visibility is password/,
+  ],
+  [
+    'a password Secret with the default (public) visibility',
+    { audience: { password: { secretName: 'pw' } } },
+    /spec\.audience\.password: Forbidden: audience\.password applies only/,
+  ],
+  [
+    'an unknown visibility',
+    { audience: { visibility: 'secret' } },
+    /spec\.audience\.visibility: Unsupported value: "secret"/,
+  ],
+  ['an empty title', { audience: { title: '' } }, /spec\.audience\.title: Invalid value: "": .*at least 1 chars long/],
+  [
+    'a title over 140 characters',
+    { audience: { title: 't'.repeat(141) } },
+    /spec\.audience\.title: Too long: may not be (more|longer) than 140/,
+  ],
+  [
+    'a description over 5000 characters',
+    { audience: { description: 'd'.repeat(5001) } },
+    /spec\.audience\.description: Too long: may not be (more|longer) than 5000/,
+  ],
+  [
+    'a scheduled start that is not RFC 3339',
+    { audience: { scheduledStart: '24 December, 18:00' } },
+    /spec\.audience\.scheduledStart: Invalid value: "24 December, 18:00": .*date-time/,
+  ],
+  [
+    'a scheduled start without a zone',
+    { audience: { scheduledStart: '2026-12-24T18:00:00' } },
+    /spec\.audience\.scheduledStart: Invalid value: .*date-time/,
+  ],
+  [
+    'more than 1000 revoked viewers',
+    { audience: { revokedViewers: Array.from({ length: 1001 }, (_, i) => `v${i}`) } },
+    /spec\.audience\.revokedViewers: Too many: 1001: must have at most 1000 items/,
+  ],
+  [
+    'a revoked viewer id over 128 characters',
+    { audience: { revokedViewers: ['v'.repeat(129)] } },
+    /spec\.audience\.revokedViewers\[0\]: Too long: may not be (more|longer) than 128/,
+  ],
+  [
+    'a revoked viewer listed twice',
+    { audience: { revokedViewers: ['v1', 'v1'] } },
+    /\.spec\.audience\.revokedViewers: duplicate entries for key \[="v1"\]/,
+  ],
+  [
+    'a password Secret name that is not a DNS subdomain',
+    { audience: { visibility: 'password', password: { secretName: 'Pass_Word' } } },
+    /spec\.audience\.password\.secretName: Invalid value: "Pass_Word"/,
+  ],
+  [
     'a name that cannot be a Service name',
     { manifest: { apiVersion, kind: 'LiveStream', metadata: { name: '1st-channel' }, spec: {} } },
     /metadata\.name must be a DNS-1035 label of at most 48 characters/,
@@ -294,6 +356,41 @@ describe('LiveStream CRD', () => {
     await apply(example.written);
     const stored = await get(name);
     expect(stored.spec).toEqual(example.storedSpec);
+  });
+
+  it.each([
+    ['livestream-public.yaml', 'launch'],
+    ['livestream-private.yaml', 'all-hands'],
+    ['livestream-password.yaml', 'webinar'],
+  ])('accepts the audience example %s and stores what the standalone validator stores', async (file, name) => {
+    const written = parse(await readFile(join(import.meta.dirname, 'examples', file), 'utf8')) as object;
+    await apply(written);
+    expect((await get(name)).spec).toEqual(validateLiveStream(written).spec);
+  });
+
+  it('accepts the audience at its limits, a past scheduled start included (CEL has no clock)', async () => {
+    const audience = {
+      title: 't'.repeat(140),
+      description: 'd'.repeat(5000),
+      visibility: 'private',
+      scheduledStart: '2001-01-01T00:00:00.5+01:00',
+      revokedViewers: Array.from({ length: 1000 }, (_, i) => `v${i}`.padEnd(128, 'x')),
+    };
+    await apply({ apiVersion, kind: 'LiveStream', metadata: { name: 'audience-limits' }, spec: { audience } });
+    expect((await get('audience-limits')).spec.audience).toEqual(audience);
+    // The rule holds on update: turning a channel into a password channel needs the Secret in the same write.
+    await expect(
+      cluster.kubectl([
+        'patch',
+        'livestream',
+        'audience-limits',
+        '-n',
+        cluster.namespace,
+        '--type=merge',
+        '-p',
+        '{"spec":{"audience":{"visibility":"password"}}}',
+      ]),
+    ).rejects.toThrow(/spec\.audience\.password: Required value/);
   });
 
   it('accepts every preset, relay scheme and a 16-relay, 8-rendition channel at the limits', async () => {
@@ -408,6 +505,7 @@ describe('LiveStream CRD', () => {
       'BITRATE',
       'AGE',
       'MESSAGE',
+      'VISIBILITY',
       'PREVIOUS KEY EXPIRES',
     ]);
     const row = rows.find((r) => r.startsWith('with-status '));
@@ -445,6 +543,7 @@ describe('LiveStream CRD', () => {
       'relays',
       'recording',
       'resources',
+      'audience',
     ]) {
       expect(spec).toMatch(new RegExp(`^  ${field}\\s`, 'm'));
     }

@@ -29,6 +29,10 @@ export type PodAntiAffinity = Record<string, unknown>;
  */
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 /**
+ * Who may watch: public (listed in the directory), unlisted (anyone with the stream page's URL), private (viewers with a playback token; revokedViewers are refused), password (viewers who enter the password in the Secret named by password).
+ */
+export type AudienceVisibility = 'public' | 'unlisted' | 'private' | 'password';
+/**
  * Summary for humans, derived from the conditions: Pending (children not ready), Idle (ready, no publisher), Live (publishing, HLS produced), Reconnecting (publisher gone, window running), Failed (cannot serve viewers: stream key missing, invalid spec, a lost transcoder or one that produces no HLS; Ready says why), Paused. A missing relay key or S3 Secret does not make a channel Failed.
  */
 export type LiveStreamState = 'Pending' | 'Idle' | 'Live' | 'Reconnecting' | 'Failed' | 'Paused';
@@ -89,6 +93,7 @@ export interface LiveStreamSpec {
   recording?: RecordingSpec;
   resources?: ResourceRequirements;
   placement?: PlacementSpec;
+  audience?: AudienceSpec;
 }
 /**
  * Where the stream key lives and how it is rotated. Without secretRef the operator generates a random key into the Secret "<name>-stream-key" (edit or delete that Secret to rotate it). Encoders send the key as the RTMP stream name. A new key in the Secret is accepted at once; the previous one keeps working for rotationGracePeriod (status.ingest.previousKeyExpiresAt says until when).
@@ -368,6 +373,46 @@ export interface ImagePullSecret {
    * Name of a Secret of type kubernetes.io/dockerconfigjson.
    */
   name: string;
+}
+/**
+ * What viewers see and who may watch: the title, description and planned start shown on the gateway's directory and stream page, and the channel's visibility. Changes apply during a broadcast (through the gateway's route table and directory), without restarting the transcoder.
+ */
+export interface AudienceSpec {
+  /**
+   * The channel's title on the directory and its stream page (the channel's name when absent).
+   */
+  title?: string;
+  /**
+   * Markdown shown on the stream page (rendered and sanitized by the gateway: no raw HTML, scripts or styles survive); at most 5000 characters.
+   */
+  description?: string;
+  visibility: AudienceVisibility;
+  /**
+   * When the broadcast is planned to start (RFC 3339, e.g. 2026-12-24T18:00:00Z), shown while the channel is not live. The API server cannot compare with the clock: a start more than 24 hours in the past is accepted but ignored (not shown).
+   */
+  scheduledStart?: string;
+  password?: ViewerPasswordSecretRef;
+  /**
+   * Viewer ids (a playback token's vid claim) refused even with a valid token, e.g. a leaked one; at most 1000.
+   *
+   * @maxItems 1000
+   *
+   * Items: A viewer id, 1..128 characters.
+   */
+  revokedViewers?: string[];
+}
+/**
+ * With visibility password: the Secret in the LiveStream's namespace holding the viewer password (1..256 characters). The gateway gets only its scrypt hash. A changed password applies within seconds; while the Secret or its key is missing nobody can watch (ViewerPasswordMissing Warning event).
+ */
+export interface ViewerPasswordSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  secretName: string;
+  /**
+   * Key of the password in the Secret's data.
+   */
+  key: string;
 }
 /**
  * Observed state of the channel, written by the operator.

@@ -5,6 +5,7 @@ import {
   SchemaValidationError,
   validateLiveStream,
   validateS3Destination,
+  specWarnings,
   validateSpec,
 } from './validate.ts';
 
@@ -151,6 +152,68 @@ describe('validateLiveStream', () => {
       { ladder: {}, recording: { enabled: true, rendition: '1080p', s3 } },
       /^spec\.recording\.rendition: .*not a rendition of the ladder's preset$/,
     ],
+    [
+      'a password channel without its Secret',
+      { audience: { visibility: 'password' } },
+      /^spec\.audience\.password: Required value: audience\.password \(secretName, key\) is required/,
+    ],
+    [
+      'a password Secret on a channel that is not a password channel',
+      { audience: { visibility: 'private', password: { secretName: 'pw' } } },
+      /^spec\.audience\.password: Forbidden: audience\.password applies only when audience\.visibility is password/,
+    ],
+    [
+      'a password Secret with the default visibility',
+      { audience: { password: { secretName: 'pw' } } },
+      /^spec\.audience\.password: Forbidden: /,
+    ],
+    ['an unknown visibility', { audience: { visibility: 'secret' } }, /^spec\.audience\.visibility: Unsupported value/],
+    ['an empty title', { audience: { title: '' } }, /^spec\.audience\.title: .*at least 1 chars long$/],
+    [
+      'a title over 140 characters',
+      { audience: { title: 't'.repeat(141) } },
+      /^spec\.audience\.title: Too long: may not be more than 140/,
+    ],
+    [
+      'a description over 5000 characters',
+      { audience: { description: 'd'.repeat(5001) } },
+      /^spec\.audience\.description: Too long: may not be more than 5000/,
+    ],
+    [
+      'a scheduled start that is not RFC 3339',
+      { audience: { scheduledStart: '24 December, 18:00' } },
+      /^spec\.audience\.scheduledStart: Invalid value: "string": must match format "date-time"$/,
+    ],
+    [
+      'a scheduled start without a zone',
+      { audience: { scheduledStart: '2026-12-24T18:00:00' } },
+      /^spec\.audience\.scheduledStart: .*date-time/,
+    ],
+    [
+      'a scheduled start on a day that does not exist',
+      { audience: { scheduledStart: '2026-02-30T18:00:00Z' } },
+      /^spec\.audience\.scheduledStart: .*date-time/,
+    ],
+    [
+      'more than 1000 revoked viewers',
+      { audience: { revokedViewers: Array.from({ length: 1001 }, (_, i) => `v${i}`) } },
+      /^spec\.audience\.revokedViewers: Too many: 1001: must have at most 1000 items$/,
+    ],
+    [
+      'a revoked viewer id over 128 characters',
+      { audience: { revokedViewers: ['v'.repeat(129)] } },
+      /^spec\.audience\.revokedViewers\[0\]: Too long: may not be more than 128/,
+    ],
+    [
+      'a revoked viewer listed twice (a set)',
+      { audience: { revokedViewers: ['v1', 'v2', 'v1'] } },
+      /^spec\.audience\.revokedViewers\[2\]: Duplicate value: "string"$/,
+    ],
+    [
+      'a password Secret name that is not a DNS subdomain',
+      { audience: { visibility: 'password', password: { secretName: 'Pass_Word' } } },
+      /^spec\.audience\.password\.secretName: .*should match/,
+    ],
   ])('refuses %s with the field named', (_, spec, expected) => {
     const causes = refusal(spec);
     expect(causes).toHaveLength(1);
@@ -176,6 +239,36 @@ describe('validateLiveStream', () => {
     const spec = validateSpec({ ladder: { preset: '1080p' }, recording: { enabled: true, rendition: '1080p', s3 } });
     expect(spec.recording?.rendition).toBe('1080p');
     expect(() => validateSpec({ resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } })).not.toThrow();
+  });
+});
+
+describe('spec.audience', () => {
+  it('defaults the visibility to public and the password key to "password"', () => {
+    expect(validateSpec({ audience: { title: 'Launch' } }).audience).toEqual({ title: 'Launch', visibility: 'public' });
+    expect(validateSpec({ audience: { visibility: 'password', password: { secretName: 'pw' } } }).audience).toEqual({
+      visibility: 'password',
+      password: { secretName: 'pw', key: 'password' },
+    });
+  });
+
+  it('accepts the limits: 140 characters of title, 5000 of description, 1000 revoked viewers, RFC 3339 offsets', () => {
+    const audience = {
+      title: 't'.repeat(140),
+      description: 'd'.repeat(5000),
+      visibility: 'private',
+      scheduledStart: '2026-12-24T18:00:00.5+01:00',
+      revokedViewers: Array.from({ length: 1000 }, (_, i) => `v${i}`.padEnd(128, 'x')),
+    };
+    expect(validateSpec({ audience }).audience).toEqual(audience);
+  });
+
+  it('warns about a scheduled start more than 24 h in the past, which the CRD cannot see (no clock in CEL)', () => {
+    const now = Date.parse('2026-12-02T12:00:00Z');
+    const at = (scheduledStart: string) => specWarnings({ audience: { visibility: 'public', scheduledStart } }, now);
+    expect(at('2026-12-24T18:00:00Z')).toEqual([]);
+    expect(at('2026-12-01T12:00:00Z')).toEqual([]); // exactly a day ago: a start that slipped is still shown
+    expect(at('2026-12-01T11:59:59Z')).toEqual([expect.stringMatching(/^spec\.audience\.scheduledStart is more/)]);
+    expect(specWarnings({}, now)).toEqual([]);
   });
 });
 

@@ -7,13 +7,21 @@
 //   pattern beside anyOf (int-or-string quantities).
 // - Unknown fields are refused, as kubectl's strict field validation refuses them (a typo must not pass silently).
 // - status is dropped, as the API server drops it on create (the status subresource owns it).
-// - x-kubernetes-list-type: map lists must have unique keys (read from the schema).
+// - x-kubernetes-list-type: map lists must have unique keys, set lists unique items (read from the schema).
 // - x-kubernetes-validations (CEL): see celRules below.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import schemaJson from './livestream.schema.json' with { type: 'json' };
 import { apiVersion, defaultPreset, kind, presets } from './index.ts';
 import { maxRotationGraceMs, parseDuration } from '../ingest-keys.ts';
-import type { LadderPreset, LiveStream, LiveStreamSpec, S3Destination, Toleration } from './livestream.generated.ts';
+import { scheduledStartIgnored, scheduledStartWarning } from './audience.ts';
+import type {
+  AudienceSpec,
+  LadderPreset,
+  LiveStream,
+  LiveStreamSpec,
+  S3Destination,
+  Toleration,
+} from './livestream.generated.ts';
 
 interface CelRule {
   rule: string;
@@ -87,6 +95,11 @@ const celRules: Record<string, (self: never) => boolean> = {
     serviceType: string;
   }) => self.via !== 'Gateway' || self.serviceType === 'ClusterIP',
   "duration(self) <= duration('24h')": (self: string) => parseDuration(self) <= maxRotationGraceMs,
+  // spec.audience: a password Secret exactly when the visibility is password.
+  "!has(self.visibility) || self.visibility != 'password' || has(self.password)": (self: AudienceSpec) =>
+    self.visibility !== 'password' || self.password !== undefined,
+  "(has(self.visibility) && self.visibility == 'password') || !has(self.password)": (self: AudienceSpec) =>
+    self.visibility === 'password' || self.password === undefined,
   // spec.placement.tolerations[] (a placement default of the chart is checked with these too).
   "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''": (self: Toleration) =>
     self.operator !== 'Exists' || !self.value,
@@ -138,6 +151,15 @@ export function celRuleCoverage(): RuleCoverage[] {
   };
   walk(crd, '');
   return out;
+}
+
+/** RFC 3339 date-time (kube-openapi's strfmt: a date, 'T' or 't' or a space, a time, Z or an offset). */
+function isRfc3339(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour < 24 && minute < 60 && second < 61;
 }
 
 // --- The schema as the validator compiles it ------------------------------------------------------------------------
@@ -197,7 +219,8 @@ function validators(): Validators {
     allErrors: true,
     verbose: true,
     strictTypes: false, // int-or-string puts maxLength and pattern beside anyOf, as Kubernetes allows
-    formats: { int32: true, int64: true },
+    // date-time as the API server checks it (RFC 3339 with a zone); the other formats only carry the integer size.
+    formats: { int32: true, int64: true, 'date-time': isRfc3339 },
   });
   ajv.addVocabulary([
     'x-kubernetes-validations',
@@ -295,6 +318,9 @@ function celError(rule: CelRule, self: unknown, at: string): string {
 }
 
 function duplicateKeys(schema: Schema, list: unknown[], at: string): string[] {
+  if (schema['x-kubernetes-list-type'] === 'set') {
+    return list.flatMap((item, i) => (list.indexOf(item) < i ? [`${at}[${i}]: Duplicate value: ${shown(item)}`] : []));
+  }
   const keys = schema['x-kubernetes-list-map-keys'];
   if (schema['x-kubernetes-list-type'] !== 'map' || !keys) return [];
   const seen = new Set<string>();
@@ -348,4 +374,13 @@ export function validateSpec(spec: unknown): LiveStreamSpec {
 /** An S3 destination checked and defaulted by spec.recording.s3's schema; `at` names where it came from in errors. */
 export function validateS3Destination(value: unknown, at?: string): S3Destination {
   return check('s3', value, at) as S3Destination;
+}
+
+/**
+ * What a valid spec asks for that cannot take effect at `nowMs`, as kubectl prints an API server's warnings: the
+ * CRD cannot compare with the clock (CEL has none), so these are checked here and by the operator (ADR 0015).
+ */
+export function specWarnings(spec: Pick<LiveStreamSpec, 'audience'>, nowMs: number): string[] {
+  const start = spec.audience?.scheduledStart;
+  return start !== undefined && scheduledStartIgnored(start, nowMs) ? [scheduledStartWarning] : [];
 }
