@@ -13,6 +13,7 @@ import {
   serializeRouteTable,
   type RouteEntry,
 } from '../../contract/src/route-table.ts';
+import { adminDirectoryPath, type DirectoryUpdate } from '../../contract/src/portal-directory.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { pickFreePort } from './redis-process.ts';
 import { waitFor } from './wait-for.ts';
@@ -30,6 +31,10 @@ export interface GatewayProcess {
   writeRoutes(routes: GatewayRoute[]): Promise<void>;
   /** The text of its /metrics. */
   metrics(): Promise<string>;
+  /** The admin bearer token it was started with (its file unless the env names another). */
+  adminToken: string;
+  /** POST /admin/directory with the admin token, as the operator pushes it: the status and the parsed answer. */
+  pushDirectory(update: DirectoryUpdate): Promise<{ status: number; body: unknown }>;
   /** User + system CPU seconds the process has used so far. */
   cpuSeconds(): Promise<number>;
   output(): string;
@@ -45,6 +50,9 @@ export async function startGatewayProcess(options: {
   const secretFile = path.join(dir, 'routing-secret');
   const tableFile = path.join(dir, routeTableFileName);
   await writeFile(secretFile, secret + '\n', { mode: 0o600 });
+  const adminToken = randomBytes(24).toString('hex');
+  const adminTokenFile = path.join(dir, 'admin-token');
+  await writeFile(adminTokenFile, adminToken + '\n', { mode: 0o600 });
   const writeRoutes = async (routes: GatewayRoute[]) => {
     const entries = routes.map(({ key, app, ...route }) => ({
       keyHash: routeKeyHash(secret, key),
@@ -70,6 +78,7 @@ export async function startGatewayProcess(options: {
       LSO_GATEWAY_ROUTE_TABLE: tableFile,
       LSO_GATEWAY_ROUTING_SECRET_FILE: secretFile,
       LSO_GATEWAY_POLL_MS: '100',
+      LSO_GATEWAY_ADMIN_TOKEN_FILE: adminTokenFile,
       ...options.env,
     },
   });
@@ -102,6 +111,15 @@ export async function startGatewayProcess(options: {
     httpPort,
     writeRoutes,
     metrics: () => fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()),
+    adminToken,
+    pushDirectory: async (update) => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}${adminDirectoryPath}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(update),
+      });
+      return { status: res.status, body: await res.json() };
+    },
     cpuSeconds: () => cpuSeconds(child.pid!),
     output: () => out,
     close,

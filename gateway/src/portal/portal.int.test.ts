@@ -1,0 +1,256 @@
+// The portal in a real browser against the real gateway process and real transcoders (passthrough, 320x180): the
+// directory follows pushed listings in place, a scheduled stream's page counts down and then plays, and a hostile
+// description stays inert. Screenshots go to test-results/portal/ (kept by CI).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelListing, DirectoryUpdate } from '../../../contract/src/portal-directory.ts';
+import { launchChromium } from '../../../test/support/chromium.ts';
+import {
+  gatewayTestNamespace as ns,
+  startGatewayRig,
+  type GatewayRig,
+} from '../../../test/support/gateway-channels.ts';
+import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
+
+const shots = path.join(import.meta.dirname, '..', '..', '..', 'test-results', 'portal');
+const light = { size: '320x180', fps: 15, videoKbps: 250, preset: 'ultrafast', gopSeconds: 2 };
+
+let rig: GatewayRig;
+let browser: Browser;
+const publishers: Publisher[] = [];
+let sequence = 0;
+const held = new Map<string, ChannelListing>();
+
+const listing = (name: string, extra: Partial<ChannelListing> = {}): ChannelListing => ({
+  namespace: ns,
+  name,
+  title: `Channel ${name}`,
+  visibility: 'public',
+  state: 'Live',
+  liveSince: new Date(Date.now() - 12 * 60_000).toISOString(),
+  viewers: 3,
+  ...extra,
+});
+
+/** Pushes listings as the operator does (the next sequence of one generation), expecting 200. */
+async function push(upserts: ChannelListing[], reset = false): Promise<void> {
+  const update: DirectoryUpdate = {
+    generation: 'int-test',
+    sequence: reset ? 0 : sequence + 1,
+    reset,
+    upserts,
+    deletes: [],
+  };
+  const { status, body } = await rig.gateway.pushDirectory(update);
+  expect(status, JSON.stringify(body)).toBe(200);
+  sequence = update.sequence;
+  for (const l of upserts) held.set(l.name, l);
+}
+
+async function newPage(): Promise<{ page: Page; dialogs: string[]; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+  const dialogs: string[] = [];
+  const problems: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) problems.push(m.text());
+  });
+  return { page, dialogs, problems };
+}
+
+// The page's DOM is reached through expressions (the project's TypeScript has no DOM library).
+const liveCards = (page: Page) =>
+  page.evaluate<string[]>(`[...document.querySelectorAll('#live a')].map((a) => a.getAttribute('href'))`);
+const flagOf = (page: Page) => page.evaluate<unknown>('window.pwned');
+const notReloaded = (page: Page) => page.evaluate<unknown>('window.notReloaded');
+const markLoaded = (page: Page) => page.evaluate('window.notReloaded = true');
+// Polled with evaluate: waitForFunction's string predicates are eval()ed in the page, which its CSP forbids.
+const until = (page: Page, expression: string, timeoutMs: number) =>
+  waitFor(expression, () => page.evaluate<unknown>(expression).then(Boolean), { timeoutMs, intervalMs: 100 });
+
+beforeAll(async () => {
+  await mkdir(shots, { recursive: true });
+  rig = await startGatewayRig({ channels: 4 });
+  for (const c of rig.channels.slice(0, 3)) publishers.push(startPublisher({ url: rig.publishUrl(c.key), ...light }));
+  for (const c of rig.channels.slice(0, 3)) {
+    await waitFor(`${c.name} playing through the gateway`, () => fetch(rig.playbackUrl(c)).then((r) => r.ok), {
+      timeoutMs: 40_000,
+    });
+  }
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(publishers.map((p) => p.stop()));
+  await rig?.close();
+});
+
+describe('the portal in Chromium', () => {
+  it('lists exactly the public live channels; a third appears and goes within 5 s, without a reload', async () => {
+    await push(
+      [
+        listing('ch-0', { viewers: 5 }),
+        listing('ch-1', { title: 'Second <b>public</b> & co' }),
+        listing('ch-2', { visibility: 'unlisted', title: 'Unlisted one' }),
+        listing('ch-3', {
+          state: 'Idle',
+          liveSince: undefined,
+          scheduledStart: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      ],
+      true,
+    );
+    const { page, problems } = await newPage();
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    expect(await liveCards(page)).toEqual([`/${ns}/ch-0/`, `/${ns}/ch-1/`]);
+    expect(await page.textContent('#live')).toContain('Second <b>public</b> & co'); // as text, not markup
+    expect(await page.textContent('#live')).toMatch(/live for 1[23] min/);
+    expect(await page.textContent('#scheduled')).toMatch(/Channel ch-3[\s\S]*starts in (59 min|1 h)/);
+    expect(await page.textContent('body')).not.toContain('Unlisted one');
+    // The thumbnails are not served yet here: the placeholder stands in.
+    await until(page, `document.querySelectorAll('#live .thumb.placeholder').length === 2`, 5000);
+    await page.screenshot({ path: path.join(shots, 'directory.png'), fullPage: true });
+    await markLoaded(page);
+
+    // The SSE stream is open (the first event arrived): now a third public channel goes live.
+    const pushedAt = Date.now();
+    await push([listing('extra', { title: 'Third public', liveSince: new Date().toISOString() })]);
+    await page.waitForSelector(`#live a[href="/${ns}/extra/"]`, { timeout: 5000 });
+    const appearedMs = Date.now() - pushedAt;
+    expect((await liveCards(page)).sort()).toEqual([`/${ns}/ch-0/`, `/${ns}/ch-1/`, `/${ns}/extra/`]);
+    await page.screenshot({ path: path.join(shots, 'directory-third-live.png'), fullPage: true });
+
+    const endedAt = Date.now();
+    await push([
+      listing('extra', {
+        title: 'Third public',
+        state: 'Idle',
+        liveSince: undefined,
+        lastEndedAt: new Date().toISOString(),
+      }),
+    ]);
+    await page.waitForSelector(`#live a[href="/${ns}/extra/"]`, { state: 'detached', timeout: 5000 });
+    const goneMs = Date.now() - endedAt;
+    expect(await liveCards(page)).toEqual([`/${ns}/ch-0/`, `/${ns}/ch-1/`]);
+    expect(await notReloaded(page)).toBe(true);
+    console.log(JSON.stringify({ portalDirectoryAppearMs: appearedMs, portalDirectoryGoneMs: goneMs }));
+
+    // Usable with a keyboard: the skip link, then the cards are real links in tab order.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<unknown>('document.activeElement?.textContent')).toBe('Skip to content');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(shots, 'directory-phone.png'), fullPage: true });
+    expect(await page.evaluate<unknown>('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a scheduled stream counts down, then plays when it goes live, without a reload', async () => {
+    const start = new Date(Date.now() + 90_000).toISOString();
+    await push([listing('ch-3', { title: 'Later today', state: 'Idle', liveSince: undefined, scheduledStart: start })]);
+    const { page, problems } = await newPage();
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-3/`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    expect(await page.getAttribute('#channel', 'data-phase')).toBe('scheduled');
+    await until(page, `/^in 1 min \\d\\d s$/.test(document.getElementById('countdown').textContent)`, 3000);
+    expect(await page.isVisible('#video')).toBe(false);
+    await page.screenshot({ path: path.join(shots, 'stream-scheduled.png') });
+    await markLoaded(page);
+
+    const ch3 = rig.channels[3]!;
+    publishers.push(startPublisher({ url: rig.publishUrl(ch3.key), ...light }));
+    await waitFor('ch-3 publishing', async () => (await ch3.publishing()) === 1, { timeoutMs: 20_000 });
+    await push([
+      listing('ch-3', { title: 'Later today', scheduledStart: start, liveSince: new Date().toISOString(), viewers: 1 }),
+    ]);
+    await until(page, `document.getElementById('channel').dataset.phase === 'live'`, 5000);
+    const video = `document.querySelector('video')`;
+    await until(page, `${video}.readyState >= 3 && ${video}.currentTime > 1 && ${video}.videoWidth === 320`, 45_000);
+    expect(await page.textContent('#viewers')).toBe('1 viewer');
+    expect(await page.textContent('#duration')).toMatch(/^live for \d+ s$/);
+    expect(await notReloaded(page)).toBe(true);
+    await page.screenshot({ path: path.join(shots, 'stream-playing.png') });
+
+    await push([
+      listing('ch-3', {
+        title: 'Later today',
+        state: 'Idle',
+        liveSince: undefined,
+        lastEndedAt: new Date().toISOString(),
+      }),
+    ]);
+    await until(page, `/ended/.test(document.getElementById('notice-text').textContent)`, 5000);
+    expect(await page.isVisible('#video')).toBe(false);
+    await page.screenshot({ path: path.join(shots, 'stream-ended.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a hostile description and title render inert', async () => {
+    const flag = 'window.pwned = (window.pwned || 0) + 1';
+    const description = [
+      '## About',
+      `<script>${flag}</script>`,
+      `<img src=x onerror="${flag}; alert('img')">`,
+      `<iframe src="javascript:alert('frame')"></iframe>`,
+      `[click me](javascript:alert('link'))`,
+      `[data](data:text/html,<script>alert('data')</script>)`,
+      `<a href="#" onclick="${flag}">handler</a>`,
+      `<div style="position:fixed;inset:0;background:red" onmouseover="alert('over')">cover</div>`,
+      `<svg onload="alert('svg')"></svg>`,
+      '<style>body{display:none}</style>',
+    ].join('\n\n');
+    await push([listing('ch-0', { title: `<script>${flag}</script><img src=x onerror=alert(1)>`, description })]);
+    const { page, dialogs, problems } = await newPage();
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-0/`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    await page.hover('#description');
+    for (const link of await page.$$('#description a')) await link.click({ timeout: 2000 }).catch(() => {});
+    await page.waitForTimeout(1000);
+    expect(await page.textContent('#title')).toBe(`<script>${flag}</script><img src=x onerror=alert(1)>`);
+    const all = `[...document.querySelectorAll('#description *')]`;
+    const description$ = await page.evaluate<{
+      elements: string[];
+      hrefs: (string | null)[];
+      rels: string[];
+      attrs: string[];
+    }>(`({
+      elements: ${all}.map((e) => e.tagName.toLowerCase()),
+      hrefs: ${all}.filter((e) => e.tagName === 'A').map((a) => a.getAttribute('href')),
+      rels: ${all}.filter((e) => e.hasAttribute('href')).map((a) => a.getAttribute('rel')),
+      attrs: ${all}.flatMap((e) => e.getAttributeNames()),
+    })`);
+    expect(description$.elements.filter((t) => !['h3', 'p', 'a'].includes(t))).toEqual([]);
+    expect(description$.hrefs.filter((h) => h !== null && h !== '#')).toEqual([]);
+    expect(description$.attrs.filter((a) => !['href', 'rel'].includes(a))).toEqual([]);
+    expect(description$.rels.every((r) => r === 'nofollow noopener ugc')).toBe(true);
+    expect(await page.isVisible('#video')).toBe(true); // the style did not hide the page
+    await page.screenshot({ path: path.join(shots, 'stream-hostile-description.png') });
+    expect(await flagOf(page)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    // The detectors work: a script that does run is seen by both.
+    await page.evaluate(`${flag}; setTimeout(() => alert('control'))`);
+    await page.waitForTimeout(300);
+    expect(dialogs).toEqual(['control']);
+    expect(await flagOf(page)).toBe(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('an unknown channel is a 404 page', async () => {
+    const { page } = await newPage();
+    const res = await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/nobody/`);
+    expect(res?.status()).toBe(404);
+    expect(await page.textContent('h1')).toBe('No such channel');
+    await page.close();
+  });
+});
