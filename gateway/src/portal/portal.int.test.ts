@@ -163,7 +163,7 @@ describe('the portal in Chromium', () => {
     expect(await page.getAttribute('#channel', 'data-phase')).toBe('scheduled');
     await until(page, `/^in 1 min \\d\\d s$/.test(document.getElementById('countdown').textContent)`, 3000);
     expect(await page.isVisible('#video')).toBe(false);
-    await page.screenshot({ path: path.join(shots, 'stream-scheduled.png') });
+    await page.screenshot({ path: path.join(shots, 'stream-scheduled.png'), fullPage: true });
     await markLoaded(page);
 
     const ch3 = rig.channels[3]!;
@@ -178,7 +178,7 @@ describe('the portal in Chromium', () => {
     expect(await page.textContent('#viewers')).toBe('1 viewer');
     expect(await page.textContent('#duration')).toMatch(/^live for \d+ s$/);
     expect(await notReloaded(page)).toBe(true);
-    await page.screenshot({ path: path.join(shots, 'stream-playing.png') });
+    await page.screenshot({ path: path.join(shots, 'stream-playing.png'), fullPage: true });
 
     await push([
       listing('ch-3', {
@@ -190,7 +190,7 @@ describe('the portal in Chromium', () => {
     ]);
     await until(page, `/ended/.test(document.getElementById('notice-text').textContent)`, 5000);
     expect(await page.isVisible('#video')).toBe(false);
-    await page.screenshot({ path: path.join(shots, 'stream-ended.png') });
+    await page.screenshot({ path: path.join(shots, 'stream-ended.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -234,7 +234,7 @@ describe('the portal in Chromium', () => {
     expect(description$.attrs.filter((a) => !['href', 'rel'].includes(a))).toEqual([]);
     expect(description$.rels.every((r) => r === 'nofollow noopener ugc')).toBe(true);
     expect(await page.isVisible('#video')).toBe(true); // the style did not hide the page
-    await page.screenshot({ path: path.join(shots, 'stream-hostile-description.png') });
+    await page.screenshot({ path: path.join(shots, 'stream-hostile-description.png'), fullPage: true });
     expect(await flagOf(page)).toBeUndefined();
     expect(dialogs).toEqual([]);
     // The detectors work: a script that does run is seen by both.
