@@ -144,6 +144,8 @@ describe('the pages', () => {
     expect((await hls.text()).length).toBeGreaterThan(100_000);
     expect((await fetch(`${base}/_portal/nothing.js`)).status).toBe(404);
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${base}/_portal/events`, { method: 'HEAD' })).status).toBe(405);
   });
 
   it('streams the directory and a channel as events after each push', async () => {

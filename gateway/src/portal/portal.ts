@@ -112,7 +112,7 @@ export class Portal {
       return this.#get(req, res, () => this.#page(res, 200, renderDirectoryPage(this.#directory())));
     }
     if (pathname === directoryEventsPath) {
-      return this.#get(req, res, () => this.#hub.open(req, res, directoryTopic, [this.#directoryEvent()]));
+      return this.#get(req, res, () => this.#hub.open(req, res, directoryTopic, [this.#directoryEvent()]), 'GET');
     }
     const asset = this.options.assets.get(pathname);
     if (asset) return this.#get(req, res, () => this.#asset(req, res, asset));
@@ -128,11 +128,17 @@ export class Portal {
       res.end();
       return true;
     }
-    return this.#get(req, res, () => {
-      if (!listing) return this.#page(res, 404, renderNotFoundPage());
-      if (target.kind === 'page') return this.#page(res, 200, renderStreamPage(listing, this.#status(listing)));
-      this.#hub.open(req, res, channelId(listing.namespace, listing.name), [this.#channelEvent(listing)]);
-    });
+    const methods = target.kind === 'events' ? 'GET' : 'GET, HEAD'; // a HEAD would hold a stream open for nothing
+    return this.#get(
+      req,
+      res,
+      () => {
+        if (!listing) return this.#page(res, 404, renderNotFoundPage());
+        if (target.kind === 'page') return this.#page(res, 200, renderStreamPage(listing, this.#status(listing)));
+        this.#hub.open(req, res, channelId(listing.namespace, listing.name), [this.#channelEvent(listing)]);
+      },
+      methods,
+    );
   }
 
   close(): void {
@@ -141,10 +147,10 @@ export class Portal {
     this.#hub.close();
   }
 
-  #get(req: IncomingMessage, res: ServerResponse, serve: () => unknown): true {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
-      res.end('GET or HEAD\n');
+  #get(req: IncomingMessage, res: ServerResponse, serve: () => unknown, methods = 'GET, HEAD'): true {
+    if (!methods.split(', ').includes(req.method ?? '')) {
+      res.writeHead(405, { allow: methods, 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${methods}\n`);
       return true;
     }
     try {

@@ -80,8 +80,16 @@ function stopPlayer() {
   clearTimeout(retryTimer);
 }
 
+let sessionExpiresAt = Infinity;
 function retry() {
   stopPlayer();
+  if (Date.now() >= sessionExpiresAt) {
+    // The session ran out: ask for the password again rather than retrying a refused one.
+    access = null;
+    sessionExpiresAt = Infinity;
+    render();
+    return;
+  }
   retryTimer = setTimeout(() => void startPlayer(), 2000);
 }
 
@@ -126,6 +134,7 @@ form?.addEventListener('submit', (e) => {
       const body = await res.json().catch(() => ({}));
       if (res.ok && typeof body.session === 'string') {
         access = `session=${encodeURIComponent(body.session)}`;
+        sessionExpiresAt = Date.parse(body.expiresAt) || Infinity;
         render();
       } else {
         error.textContent = body.message || body.error || `Refused (${res.status}).`;
