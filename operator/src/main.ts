@@ -21,7 +21,8 @@ import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
 import { GatewayAddress } from './controller/gateway-address.ts';
 import { gatewayAdminToken, GatewayViewers, listGatewayReplicas } from './controller/gateway-viewers.ts';
 import { startGatewayDirectory, type GatewayDirectory } from './controller/gateway-directory-runner.ts';
-import { startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
+import { notifySecretEvents, startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
+import { makePlaybackKeys, playbackKeysSecretOf } from './controller/playback-keys.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
 import { reportEvents } from './controller/report-events.ts';
@@ -43,13 +44,14 @@ const logger = createLogger('livestream-operator');
 /** Settings and cluster access, or a one-line reason and exit code 2 (a user's error, not a crash). */
 function startup() {
   try {
-    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig() };
+    const playbackKeys = playbackKeysSecretOf(process.env);
+    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig(), playbackKeys };
   } catch (err) {
     process.stderr.write(`livestream-operator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
 }
-const { config, kc } = startup();
+const { config, kc, playbackKeys } = startup();
 const client = new KubeClient(kc);
 const metrics = createOperatorMetrics();
 const events = new EventRecorder(kc, 'livestream-operator', logger);
@@ -129,6 +131,10 @@ async function startGatewayStatus(mine: number, target: GatewayTarget): Promise<
   });
   await gatewayAddress.start();
   if (!inTerm(mine)) throw new LostLeadership();
+  if (playbackKeys !== undefined) {
+    const secret = { namespace: target.namespace, name: playbackKeys };
+    void makePlaybackKeys({ core: kc.makeApiClient(CoreV1Api), secret, logger, active: () => inTerm(mine) });
+  }
   gatewayViewers = startGatewayViewers(target);
 }
 
@@ -203,7 +209,7 @@ async function startController(mine: number): Promise<void> {
   const c = new Controller<LiveStream>({
     kc,
     primary,
-    secondaries,
+    secondaries: notifySecretEvents(secondaries, (ns, name) => gatewayRoutes?.secretChanged(ns, name)),
     // The fence: a key dequeued after this replica stepped down is not reconciled.
     reconcile: (key) =>
       inTerm(mine)
@@ -222,7 +228,7 @@ async function startController(mine: number): Promise<void> {
   // The caches are full: users and streams of LiveStreams deleted while no operator led can go.
   channels?.sweep((ch) => c.get(ch.namespace, ch.name) !== undefined, config.watchNamespace);
   if (config.gateway && inTerm(mine))
-    gatewayRoutes = startGatewayRoutes({ kc, target: config.gateway, cache: c, logger });
+    gatewayRoutes = startGatewayRoutes({ kc, target: config.gateway, cache: c, logger, events });
   if (config.gateway && inTerm(mine))
     gatewayDirectory = startGatewayDirectory({ kc, target: config.gateway, cache: c, logger, metrics });
 }

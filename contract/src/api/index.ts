@@ -154,6 +154,9 @@ export const EventReason = {
   ApplyFailed: 'ApplyFailed',
   /** The API server rejected a child built from the spec (reconcile). */
   InvalidSpec: 'InvalidSpec',
+  /** A password channel's password Secret (spec.audience.password) is missing or lacks a usable password: the
+   * gateway lets nobody watch until it is there (gateway-routes-runner.ts). */
+  ViewerPasswordMissing: 'ViewerPasswordMissing',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

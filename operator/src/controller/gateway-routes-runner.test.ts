@@ -11,8 +11,12 @@ import {
   routeTableHashAnnotation,
 } from '../../../contract/src/route-table.ts';
 import { minimalExample, storedLiveStream } from '../../../test/support/livestream-examples.ts';
-import type { RoutedChannel } from './gateway-routes.ts';
-import { GatewayRoutes, type GatewayRoutesCore } from './gateway-routes-runner.ts';
+import { lockedPasswordHash, type RoutedChannel } from './gateway-routes.ts';
+import { GatewayRoutes, notifySecretEvents, type GatewayRoutesCore } from './gateway-routes-runner.ts';
+import type { PasswordProblem } from './gateway-routes-passwords.ts';
+import { secretMetadataResource } from './reconcile/secrets.ts';
+import { verifyViewerPassword } from '../../../contract/src/viewer-password.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const silent = { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} } as never;
 const target = { namespace: 'ops', routesSecret: 'routes', routingSecret: 'routing', podSelector: 'c=gateway' };
@@ -181,5 +185,74 @@ describe('GatewayRoutes', () => {
     routes.changed();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(api.calls).toEqual(calls);
+  });
+});
+
+describe('GatewayRoutes with password channels', () => {
+  // Real timers: scrypt completes on the thread pool, which fake timers do not wait for.
+  it('publishes the hash, locks the channel while its Secret is missing, follows a changed password at once', async () => {
+    const api = fakeCore();
+    const ls = storedLiveStream(minimalExample);
+    ls.metadata.name = 'webinar';
+    ls.spec.audience = { visibility: 'password', password: { secretName: 'webinar-pw', key: 'password' } };
+    const problems: PasswordProblem[] = [];
+    const versions = new Map<string, string>();
+    const routes = new GatewayRoutes({
+      core: api.core,
+      target,
+      channels: () => [{ ls, keySet: { keys: [{ sha256: keyDigest('key-w') ?? '' }] } }],
+      logger: silent,
+      debounceMs: 20,
+      resyncMs: 600_000,
+      secretVersion: (_, name) => versions.get(name) ?? null,
+      onPasswordProblem: (p) => problems.push(p),
+    });
+    const access = () => api.table().access?.[0];
+    routes.start();
+    await waitFor('a table', () => api.secrets.has('routes'), { timeoutMs: 5_000, intervalMs: 20 });
+    expect(access()).toMatchObject({ name: 'webinar', visibility: 'password' });
+    const locked = access()?.passwordHash ?? '';
+    expect(locked).toBe(lockedPasswordHash(api.data('routing', 'routing-secret'), 'media', 'webinar'));
+    expect(problems.map((p) => p.ls.metadata.name)).toEqual(['webinar']);
+
+    const put = (password: string) => {
+      const body = { metadata: { name: 'webinar-pw' }, data: { password: Buffer.from(password).toString('base64') } };
+      api.secrets.set('webinar-pw', {
+        ...body,
+        metadata: { ...body.metadata, resourceVersion: `${versions.size + 1}` },
+      });
+      versions.set('webinar-pw', `${versions.size + 1}`);
+      routes.secretChanged('media', 'webinar-pw');
+    };
+    put('first password');
+    await waitFor('the first hash', () => access()?.passwordHash !== locked, { timeoutMs: 5_000, intervalMs: 20 });
+    expect(await verifyViewerPassword('first password', access()?.passwordHash ?? '')).toBe(true);
+    const writes = routes.writes;
+    // A Secret no password channel names does not rebuild; an unchanged password keeps the bytes.
+    routes.secretChanged('media', 'unrelated');
+    routes.changed();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(routes.writes).toBe(writes);
+    expect(routes.passwordHashes).toBe(1);
+
+    put('second password');
+    await waitFor('the second hash', () => routes.writes > writes, { timeoutMs: 5_000, intervalMs: 20 });
+    expect(await verifyViewerPassword('second password', access()?.passwordHash ?? '')).toBe(true);
+    expect(await verifyViewerPassword('first password', access()?.passwordHash ?? '')).toBe(false);
+    await routes.stop();
+  });
+});
+
+describe('notifySecretEvents', () => {
+  it('tells of every event of the metadata-only Secret watch and keeps every key mapping', () => {
+    const seen: string[] = [];
+    const specs = [
+      { resource: 'secrets', keyFor: (_: object) => 'ns/owner' },
+      { resource: secretMetadataResource, keyFor: (_: object) => 'ns/referrer' },
+    ];
+    const wrapped = notifySecretEvents(specs, (ns, name) => seen.push(`${ns}/${name}`));
+    const secret = { metadata: { namespace: 'ns', name: 'pw' } };
+    expect(wrapped.map((s) => s.keyFor(secret))).toEqual(['ns/owner', 'ns/referrer']);
+    expect(seen).toEqual(['ns/pw']);
   });
 });

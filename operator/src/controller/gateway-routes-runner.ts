@@ -3,9 +3,12 @@
 // of reconciles (debounced), then the gateway pods get the table's hash as an annotation, the kubelet-refresh trick of
 // the ingest-keys step (ADR 0012), so the mounted file changes within seconds. The routing secret (the HMAC key) is
 // made here once, random, when absent, and never changed: changing it would void every entry at once (ADR 0013).
+// Password channels' hashes come from gateway-routes-passwords.ts; a change to a Secret one of them names triggers a
+// rebuild (secretChanged, fed by the metadata-only Secret watch), and a password that cannot be read is reported
+// (onPasswordProblem, a Warning event) while the channel stays locked.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
-import type { LiveStream } from '../../../contract/src/api/index.ts';
+import { EventReason, type LiveStream } from '../../../contract/src/api/index.ts';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import {
@@ -19,11 +22,14 @@ import {
   serializeRouteTable,
 } from '../../../contract/src/route-table.ts';
 import type { GatewayTarget } from '../config.ts';
+import type { EventRecorder } from '../telemetry/events.ts';
 import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
 import { ingestKeysSecretName, keySetOf } from './desired/index.ts';
 import { buildRouteTable, type RoutedChannel } from './gateway-routes.ts';
+import { ViewerPasswords, type PasswordProblem, type SecretVersion } from './gateway-routes-passwords.ts';
 import { readOrMakeSecretValue } from './make-once-secret.ts';
 import { childResources } from './reconcile/children.ts';
+import { secretMetadataResource } from './reconcile/secrets.ts';
 import { markPods } from './reconcile/ingest-keys.ts';
 
 export type GatewayRoutesCore = Pick<
@@ -46,6 +52,10 @@ export interface GatewayRoutesOptions {
   /** A rebuild without a change, a safety net (a missed trigger, an expired notAfter). */
   resyncMs?: number;
   now?: () => number;
+  /** A Secret's resourceVersion in the metadata cache (password Secrets are read again only when it changes). */
+  secretVersion?: SecretVersion;
+  /** A password channel's password cannot be read (at each publish while it lasts; the recorder deduplicates). */
+  onPasswordProblem?: (problem: PasswordProblem) => void;
 }
 
 const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway-routes' };
@@ -60,7 +70,13 @@ async function readIfExists(read: () => Promise<V1Secret>): Promise<V1Secret | u
 }
 
 export class GatewayRoutes {
-  private readonly opts: Required<Omit<GatewayRoutesOptions, 'now'>> & { now: () => number };
+  private readonly opts: Required<Omit<GatewayRoutesOptions, 'now' | 'secretVersion' | 'onPasswordProblem'>> & {
+    now: () => number;
+  };
+  private readonly passwords: ViewerPasswords;
+  private readonly onPasswordProblem: (problem: PasswordProblem) => void;
+  /** "namespace/name" of the Secrets that password channels named at the last publish. */
+  private passwordSecrets = new Set<string>();
   private secret: Buffer | undefined;
   /** The routes Secret as last read or written (undefined: not read yet, or absent). */
   private observed: { resourceVersion: string | undefined; text: string | undefined } | undefined;
@@ -76,7 +92,20 @@ export class GatewayRoutes {
   writes = 0;
 
   constructor(options: GatewayRoutesOptions) {
-    this.opts = { debounceMs: 500, resyncMs: 30_000, now: Date.now, ...options };
+    const { secretVersion, onPasswordProblem, ...rest } = options;
+    this.opts = { debounceMs: 500, resyncMs: 30_000, now: Date.now, ...rest };
+    this.passwords = new ViewerPasswords(options.core, secretVersion);
+    this.onPasswordProblem = onPasswordProblem ?? (() => {});
+  }
+
+  /** A Secret changed (any, from the Secret watch): a rebuild when a password channel names it. */
+  secretChanged(namespace: string, name: string): void {
+    if (this.passwordSecrets.has(`${namespace}/${name}`)) this.changed();
+  }
+
+  /** scrypt runs so far (for tests and the log). */
+  get passwordHashes(): number {
+    return this.passwords.hashes;
   }
 
   start(): void {
@@ -133,7 +162,16 @@ export class GatewayRoutes {
     if (this.reread) this.observed = undefined;
     this.reread = false;
     this.observed ??= await this.readRoutes();
-    const plan = buildRouteTable(this.opts.channels(), this.secret, this.opts.now());
+    const listed = this.opts.channels();
+    this.passwordSecrets = new Set(
+      listed.flatMap(({ ls }) => {
+        const ref = ls.spec.audience?.password;
+        return ref ? [`${ls.metadata.namespace ?? ''}/${ref.secretName}`] : [];
+      }),
+    );
+    const { channels, problems } = await this.passwords.resolve(listed, this.secret);
+    for (const problem of problems) this.onPasswordProblem(problem);
+    const plan = buildRouteTable(channels, this.secret, this.opts.now());
     if (plan.conflicts.length > 0) {
       this.opts.logger.warn({ channels: plan.conflicts }, 'channels share a stream key: none is routed by it');
     }
@@ -218,19 +256,54 @@ export function cachedChannels(cache: ChannelCache): RoutedChannel[] {
   }));
 }
 
+/** A Secret's resourceVersion from the controller's metadata-only Secret cache (null: no such Secret). */
+export const cachedSecretVersion =
+  (cache: Pick<ChannelCache, 'cached'>): SecretVersion =>
+  (namespace, name) =>
+    cache.cached(secretMetadataResource, namespace, name)?.metadata?.resourceVersion ?? null;
+
 /** The leader's publisher, started; `changed()` after every reconcile, `stop()` with the controller. */
 export function startGatewayRoutes(deps: {
   kc: KubeConfig;
   target: GatewayTarget;
   cache: ChannelCache;
   logger: Logger;
+  /** Where a password that cannot be read is reported (a Warning event ViewerPasswordMissing on the LiveStream). */
+  events?: Pick<EventRecorder, 'record'>;
 }) {
+  const { events } = deps;
   const routes = new GatewayRoutes({
     core: deps.kc.makeApiClient(CoreV1Api),
     target: deps.target,
     channels: () => cachedChannels(deps.cache),
     logger: deps.logger,
+    secretVersion: cachedSecretVersion(deps.cache),
+    ...(events && {
+      onPasswordProblem: (p: PasswordProblem) =>
+        events.record(p.ls, 'Warning', EventReason.ViewerPasswordMissing, p.message),
+    }),
   });
   routes.start();
   return routes;
+}
+
+/**
+ * The watch specs with the metadata-only Secret watch also telling `onSecret` of every Secret event (its key mapping
+ * unchanged): a password Secret is named by no child and may be referenced by no reconciled field, so the table
+ * would otherwise see a changed password only at its resync.
+ */
+export function notifySecretEvents<
+  T extends { resource: string; keyFor: (obj: KubernetesObject) => string | undefined },
+>(specs: T[], onSecret: (namespace: string, name: string) => void): T[] {
+  return specs.map((spec) =>
+    spec.resource !== secretMetadataResource
+      ? spec
+      : {
+          ...spec,
+          keyFor: (obj: KubernetesObject) => {
+            onSecret(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+            return spec.keyFor(obj);
+          },
+        },
+  );
 }

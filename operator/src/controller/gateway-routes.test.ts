@@ -2,10 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { keyDigest, rollKeySet, type IngestKeySet } from '../../../contract/src/ingest-keys.ts';
-import { indexRouteTable, lookupKey, parseRouteTable, serializeRouteTable } from '../../../contract/src/route-table.ts';
+import {
+  channelAccess,
+  indexRouteTable,
+  lookupKey,
+  parseRouteTable,
+  serializeRouteTable,
+} from '../../../contract/src/route-table.ts';
+import { hashViewerPassword, verifyViewerPassword } from '../../../contract/src/viewer-password.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
 import { minimalExample, storedLiveStream } from '../../../test/support/livestream-examples.ts';
-import { buildRouteTable, channelEntries, type RoutedChannel } from './gateway-routes.ts';
+import {
+  buildRouteTable,
+  channelAccessEntry,
+  channelEntries,
+  lockedPasswordHash,
+  viewerPasswordSalt,
+  type RoutedChannel,
+} from './gateway-routes.ts';
 
 const secret = randomBytes(32).toString('base64url');
 const t0 = Date.UTC(2026, 11, 1, 12);
@@ -133,5 +147,89 @@ describe('buildRouteTable', () => {
     expect(text(channels.slice(1))).not.toBe(text(channels));
     expect(text([...channels.slice(1), channel('x', setOf('x-3'))])).not.toBe(text(channels));
     expect(text([...channels.slice(1), channel('x', setOf('x-1', 'x-2'), { paused: true })])).not.toBe(text(channels));
+  });
+});
+
+describe('access entries from spec.audience', () => {
+  const audience = (visibility: string, more: object = {}) =>
+    ({ audience: { visibility, ...more } }) as unknown as Partial<LiveStream['spec']>;
+
+  it('rules every channel that is not public, as the gateway reads the table; public ones have no entry', async () => {
+    const hash = await hashViewerPassword('open sesame', viewerPasswordSalt(secret, 'media', 'pw'));
+    const pw = { ...channel('pw', setOf('k-pw'), audience('password', { password: { secretName: 's' } })) };
+    const index = asGateway([
+      channel('open', setOf('k-open'), audience('public', { revokedViewers: ['v1'] })),
+      channel('bare', setOf('k-bare')),
+      channel('unl', setOf('k-unl'), audience('unlisted')),
+      channel('priv', setOf('k-priv'), audience('private', { revokedViewers: ['v9', 'v2'] })),
+      { ...pw, passwordHash: hash },
+    ]);
+    expect([...index.access.keys()]).toEqual(['media/priv', 'media/pw', 'media/unl']);
+    expect(channelAccess(index, 'media', 'open').visibility).toBe('public');
+    expect(channelAccess(index, 'media', 'bare').visibility).toBe('public');
+    expect(channelAccess(index, 'media', 'unl')).toEqual({ namespace: 'media', name: 'unl', visibility: 'unlisted' });
+    expect(channelAccess(index, 'media', 'priv').revokedViewers).toEqual(['v2', 'v9']);
+    const gated = channelAccess(index, 'media', 'pw');
+    expect(gated.visibility).toBe('password');
+    expect(await verifyViewerPassword('open sesame', gated.passwordHash ?? '')).toBe(true);
+    expect(await verifyViewerPassword('open sesam', gated.passwordHash ?? '')).toBe(false);
+  });
+
+  it('keeps a password channel closed while its password is unknown: a well-formed hash that no password opens', async () => {
+    const pw = channel('pw', setOf('k'), audience('password', { password: { secretName: 's' } }));
+    const index = asGateway([pw]);
+    const locked = channelAccess(index, 'media', 'pw');
+    expect(locked).toEqual({
+      namespace: 'media',
+      name: 'pw',
+      visibility: 'password',
+      passwordHash: lockedPasswordHash(secret, 'media', 'pw'),
+    });
+    for (const guess of ['', 'password', 'k', secret, 'pw']) {
+      expect(await verifyViewerPassword(guess, locked.passwordHash ?? '')).toBe(false);
+    }
+    // Deterministic: a missing Secret does not rewrite the table at each rebuild; per channel and routing secret.
+    expect(lockedPasswordHash(secret, 'media', 'pw')).toBe(locked.passwordHash);
+    expect(lockedPasswordHash(secret, 'media', 'pw2')).not.toBe(locked.passwordHash);
+    expect(lockedPasswordHash('another routing secret of 32 chars', 'media', 'pw')).not.toBe(locked.passwordHash);
+  });
+
+  it('treats a visibility it does not know as private, and rules paused channels but not deleted or via-Service ones', () => {
+    const odd = channel('odd', setOf('k1'), audience('friends-only'));
+    expect(channelAccessEntry(odd, secret)?.visibility).toBe('private');
+    const paused = channel('paused', setOf('k2'), { ...audience('private'), paused: true });
+    expect(channelAccessEntry(paused, secret)?.visibility).toBe('private');
+    const gone = channel('gone', setOf('k3'), audience('private'));
+    gone.ls.metadata.deletionTimestamp = new Date(t0);
+    expect(channelAccessEntry(gone, secret)).toBeUndefined();
+    const own = channel('own', setOf('k4'), {
+      ...audience('private'),
+      ingest: { app: 'live', serviceType: 'ClusterIP', httpFlv: false, via: 'Service' },
+    });
+    expect(channelAccessEntry(own, secret)).toBeUndefined();
+    // An access entry without routes (no key yet) still parses: the gateway learns the rule before the first publish.
+    const plan = buildRouteTable([channel('nokey', undefined, audience('unlisted'))], secret, t0);
+    expect(parseRouteTable(serializeRouteTable(plan.table)).access).toEqual([
+      { namespace: 'media', name: 'nokey', visibility: 'unlisted' },
+    ]);
+  });
+
+  it('derives the salt from the routing secret and the channel, 16 bytes, the same at every build', () => {
+    const salt = viewerPasswordSalt(secret, 'media', 'pw');
+    expect(salt).toHaveLength(16);
+    expect(viewerPasswordSalt(secret, 'media', 'pw')).toEqual(salt);
+    expect(viewerPasswordSalt(secret, 'media2', 'pw')).not.toEqual(salt);
+    expect(viewerPasswordSalt(secret, 'medi', 'apw')).not.toEqual(viewerPasswordSalt(secret, 'media', 'pw'));
+  });
+
+  it('gives the same bytes for unchanged audiences, other bytes when a visibility or revoked viewer changes', () => {
+    const text = (cs: RoutedChannel[]) => serializeRouteTable(buildRouteTable(cs, secret, t0).table);
+    const base = [channel('a', setOf('a'), audience('private')), channel('b', setOf('b'), audience('unlisted'))];
+    expect(text([...base].reverse())).toBe(text(base));
+    expect(text([base[0]!, channel('b', setOf('b'), audience('private'))])).not.toBe(text(base));
+    expect(text([channel('a', setOf('a'), audience('private', { revokedViewers: ['x'] })), base[1]!])).not.toBe(
+      text(base),
+    );
+    expect(serializeRouteTable(buildRouteTable([channel('p', setOf('p'))], secret, t0).table)).not.toContain('access');
   });
 });
