@@ -366,6 +366,7 @@ describe('the gateway', () => {
       'secret',
       'secret',
       'secret',
+      'secret',
     ]);
   });
 
@@ -407,6 +408,33 @@ describe('the gateway', () => {
     );
   });
 
+  it('mounts the playback signing keys read-only, whole, and has the operator make them once unless you name yours', async () => {
+    const mounted = (objs: K8sObject[]) => {
+      const pod = one(objs, 'Deployment', '-gateway').spec.template.spec;
+      const c = pod.containers[0];
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+      const mount = c.volumeMounts.find((m: any) => m.name === 'playback-keys');
+      return { env, mount, volume: pod.volumes.find((v: any) => v.name === 'playback-keys') };
+    };
+    const made = mounted(on);
+    expect(made.volume.secret).toEqual({
+      secretName: 'lso-livestream-operator-playback-keys',
+      optional: true,
+      defaultMode: 0o440,
+    });
+    expect(made.mount).toEqual({ name: 'playback-keys', mountPath: '/etc/livestream/playback-keys', readOnly: true });
+    expect(made.env.LSO_GATEWAY_PLAYBACK_KEYS_DIR).toBe(made.mount.mountPath);
+    expect(operatorEnv(on).LSO_GATEWAY_PLAYBACK_KEYS_SECRET).toBe(made.volume.secret.secretName);
+    expect(find(on, 'Secret').map((o) => o.metadata.name)).not.toContain(made.volume.secret.secretName);
+
+    const own = await renderChart({ gateway: { enabled: true, playbackKeys: { secretName: 'my-signing-keys' } } });
+    expect(mounted(own).volume.secret.secretName).toBe('my-signing-keys');
+    expect(operatorEnv(own).LSO_GATEWAY_PLAYBACK_KEYS_SECRET).toBeUndefined();
+    expect(rulesOf(one(own, 'Role', '-gateway-routes')).join('\n')).not.toMatch(/playback-keys|my-signing-keys/);
+    await expect(renderChart({ gateway: { playbackKeys: { secretName: 'Bad_Name' } } })).rejects.toThrow(/secretName/);
+    await expect(renderChart({ gateway: { playbackKeys: { dir: '/x' } } })).rejects.toThrow(/dir/);
+  });
+
   it('tells the operator where the table goes, and which pods to mark', () => {
     const env = operatorEnv(on);
     expect(env.LSO_GATEWAY_ROUTES_SECRET).toBe('lso-livestream-operator-gateway-routes');
@@ -421,12 +449,12 @@ describe('the gateway', () => {
     expect(Object.fromEntries(terms)).toEqual(one(on, 'Deployment', '-gateway').spec.selector.matchLabels);
   });
 
-  it('lets the operator get, update and create its three Secrets, mark pods and read the Service, in its own namespace only', () => {
+  it('lets the operator get, update and create its four Secrets, mark pods and read the Service, in its own namespace only', () => {
     const role = one(on, 'Role', '-gateway-routes');
     expect(role.metadata.namespace).toBe('lso-system');
     expect(rulesOf(role)).toEqual([
       'core/secrets: create',
-      'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing,lso-livestream-operator-gateway-admin]: get,update',
+      'core/secrets[lso-livestream-operator-gateway-routes,lso-livestream-operator-gateway-routing,lso-livestream-operator-gateway-admin,lso-livestream-operator-playback-keys]: get,update',
       'core/pods: list,patch',
       'core/services[lso-livestream-operator-gateway]: get',
     ]);

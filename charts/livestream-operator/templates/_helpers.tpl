@@ -105,6 +105,11 @@ seccompProfile:
 {{- define "lso.gatewayAdminSecret" -}}
 {{- printf "%s-gateway-admin" (include "lso.fullname" .) -}}
 {{- end -}}
+{{/* The playback token signing keys: the user's Secret (gateway.playbackKeys.secretName), else the one the operator
+     makes once. */}}
+{{- define "lso.gatewayPlaybackKeysSecret" -}}
+{{- .Values.gateway.playbackKeys.secretName | default (printf "%s-playback-keys" (include "lso.fullname" .)) -}}
+{{- end -}}
 
 {{/* The gateway pods' selector labels as a label selector string (k=v,...), for the operator's annotation patch. */}}
 {{- define "lso.gatewayPodSelector" -}}
