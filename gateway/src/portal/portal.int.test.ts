@@ -22,7 +22,6 @@ let rig: GatewayRig;
 let browser: Browser;
 const publishers: Publisher[] = [];
 let sequence = 0;
-const held = new Map<string, ChannelListing>();
 
 const listing = (name: string, extra: Partial<ChannelListing> = {}): ChannelListing => ({
   namespace: ns,
@@ -35,8 +34,9 @@ const listing = (name: string, extra: Partial<ChannelListing> = {}): ChannelList
   ...extra,
 });
 
-/** Pushes listings as the operator does (the next sequence of one generation), expecting 200. */
-async function push(upserts: ChannelListing[], reset = false): Promise<void> {
+/** Pushes listings as the operator does: a reset first, then the next sequence of one generation; expects 200. */
+let started = false;
+async function push(upserts: ChannelListing[], reset = !started): Promise<void> {
   const update: DirectoryUpdate = {
     generation: 'int-test',
     sequence: reset ? 0 : sequence + 1,
@@ -47,7 +47,7 @@ async function push(upserts: ChannelListing[], reset = false): Promise<void> {
   const { status, body } = await rig.gateway.pushDirectory(update);
   expect(status, JSON.stringify(body)).toBe(200);
   sequence = update.sequence;
-  for (const l of upserts) held.set(l.name, l);
+  started = true;
 }
 
 async function newPage(): Promise<{ page: Page; dialogs: string[]; problems: string[] }> {
@@ -242,6 +242,35 @@ describe('the portal in Chromium', () => {
     await page.waitForTimeout(300);
     expect(dialogs).toEqual(['control']);
     expect(await flagOf(page)).toBe(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("a private channel's page passes its own ?token= to the playlist, and says so without one", async () => {
+    await push([listing('ch-1', { visibility: 'private', title: 'Members only' })]);
+    const { page, problems } = await newPage();
+    const requests: { url: string; referer: string | undefined }[] = [];
+    page.on('request', (r) => requests.push({ url: r.url(), referer: r.headers().referer }));
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-1/?token=tok.en-1`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    await waitFor(
+      'the playlist asked for with the token',
+      () => requests.some((r) => r.url.endsWith('/master.m3u8?token=tok.en-1')),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(requests.filter((r) => r.referer)).toEqual([]); // the token never leaves in a Referer
+    expect(await page.isVisible('#token-missing')).toBe(false);
+    expect(await (await fetch(`http://127.0.0.1:${rig.httpPort}/`)).text()).not.toContain('Members only');
+
+    requests.length = 0;
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-1/`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    expect(await page.isVisible('#token-missing')).toBe(true);
+    await page.waitForTimeout(1500);
+    expect(requests.filter((r) => r.url.includes('master.m3u8'))).toEqual([]);
+    await page.screenshot({ path: path.join(shots, 'stream-private-no-token.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });
