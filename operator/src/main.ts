@@ -20,7 +20,11 @@ import { podMonitorGroup, podMonitorPlural, podMonitorVersion } from './controll
 import { consumerGroup, EventsConsumer } from './controller/events-consumer.ts';
 import { GatewayAddress } from './controller/gateway-address.ts';
 import { gatewayAdminToken, GatewayViewers, listGatewayReplicas } from './controller/gateway-viewers.ts';
-import { startGatewayDirectory, type GatewayDirectory } from './controller/gateway-directory-runner.ts';
+import {
+  notifyLiveStreamEvents,
+  startGatewayDirectory,
+  type GatewayDirectory,
+} from './controller/gateway-directory-runner.ts';
 import { notifySecretEvents, startGatewayRoutes, type GatewayRoutes } from './controller/gateway-routes-runner.ts';
 import { makePlaybackKeys, playbackKeysSecretOf } from './controller/playback-keys.ts';
 import { RedisChannels } from './controller/redis-acl.ts';
@@ -208,16 +212,11 @@ async function startController(mine: number): Promise<void> {
   });
   const c = new Controller<LiveStream>({
     kc,
-    primary,
+    primary: notifyLiveStreamEvents(primary, () => gatewayDirectory?.changed()),
     secondaries: notifySecretEvents(secondaries, (ns, name) => gatewayRoutes?.secretChanged(ns, name)),
     // The fence: a key dequeued after this replica stepped down is not reconciled.
     reconcile: (key) =>
-      inTerm(mine)
-        ? reconciler.reconcile(key).finally(() => {
-            gatewayRoutes?.changed();
-            gatewayDirectory?.changed();
-          })
-        : Promise.resolve(),
+      inTerm(mine) ? reconciler.reconcile(key).finally(() => gatewayRoutes?.changed()) : Promise.resolve(),
     concurrency: config.concurrency,
     resyncMs: config.resyncSeconds * 1000,
     metrics,

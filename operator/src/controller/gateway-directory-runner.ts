@@ -1,7 +1,7 @@
 // Pushes the portal's directory (every channel's listing, gateway-directory.ts) to every gateway replica while this
 // replica leads: POST /admin/directory with the admin token (contract/src/portal-directory.ts). The gateway pods and
 // the token are found the way the viewers poller finds them (gateway-viewers.ts).
-// - A change (after each reconcile, `changed()`) is pushed at most debounceMs later: the first change of a burst
+// - A change (`changed()` at each LiveStream event, notifyLiveStreamEvents) is pushed at most debounceMs later: the first change of a burst
 //   starts the timer and later ones do not push it back, so a steady stream of reconciles cannot starve it.
 // - Each replica has its own bookkeeping (what it holds, its sequence) and at most one request in flight: a slow or
 //   hung replica (every request has a deadline) never holds back another one.
@@ -24,6 +24,7 @@ import {
 } from '../../../contract/src/portal-directory.ts';
 import type { GatewayTarget } from '../config.ts';
 import { describeApiError } from '../k8s/client.ts';
+import type { WatchSpec } from '../runtime/controller.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { batchDiff, diffListings, listingsById, type BatchLimits } from './gateway-directory.ts';
 import { gatewayAdminToken, listGatewayReplicas, type GatewayReplica } from './gateway-viewers.ts';
@@ -310,7 +311,22 @@ export interface LiveStreamCache {
 }
 
 /**
- * The leader's directory pusher, started; `changed()` after every reconcile, `stop()` with the controller.
+ * The LiveStream watch also telling `onEvent` of every event (its key mapping unchanged): the directory follows the
+ * cache at once, not after the channel's reconcile, which may wait behind other keys or spend seconds applying.
+ */
+export function notifyLiveStreamEvents(spec: WatchSpec<LiveStream>, onEvent: () => void): WatchSpec<LiveStream> {
+  return {
+    ...spec,
+    keyFor: (obj) => {
+      onEvent();
+      return spec.keyFor(obj);
+    },
+  };
+}
+
+/**
+ * The leader's directory pusher, started; `changed()` at every LiveStream event (notifyLiveStreamEvents), `stop()`
+ * with the controller.
  * Undefined without the gateway's admin Secret or pod selector (no way to reach the replicas).
  */
 export function startGatewayDirectory(deps: {
