@@ -2,7 +2,10 @@
 // does): the routes Secret parses with the gateway's own parser, names a user's key and a generated key by the right
 // keyed hash with the routing secret the operator made, keeps the previous key's hash after a rotation until the key
 // set's notAfter, has no entry for a paused channel nor a deleted one, holds no key or digest in plaintext, is not
-// rewritten while nothing changes, and its hash is patched onto the gateway pods.
+// rewritten while nothing changes, and its hash is patched onto the gateway pods. Access (spec.audience): entries for
+// the channels that are not public, a password channel's scrypt hash following its Secret within seconds, locked (and
+// a Warning event) while the Secret is missing; the playback signing keys Secret made once.
+import { createPrivateKey } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +21,9 @@ import {
   routeTableHashAnnotation,
   type RouteTable,
 } from '../../../contract/src/route-table.ts';
+import { verifyViewerPassword } from '../../../contract/src/viewer-password.ts';
 import { applyLiveStreamCrd } from '../../../test/support/livestream-crd.ts';
+import { lockedPasswordHash } from './gateway-routes.ts';
 import { liveStreams } from '../../../test/support/livestreams.ts';
 import { eventually, startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { useTestCluster } from '../../../test/support/test-namespace.ts';
@@ -33,6 +38,7 @@ describe('gateway route table', () => {
   const streams = liveStreams(cluster);
   const ns = () => cluster.namespace;
   let operator: OperatorProcess;
+  let operatorOptions: Parameters<typeof startOperator>[0];
 
   const routesSecret = () => core.readNamespacedSecret({ name: 'gw-routes', namespace: ns() });
   const table = async (): Promise<{ text: string; table: RouteTable } | undefined> => {
@@ -85,7 +91,7 @@ describe('gateway route table', () => {
         },
       },
     });
-    operator = await startOperator({
+    operatorOptions = {
       kubeconfig: cluster.kubeconfig,
       namespace: cluster.namespace,
       env: {
@@ -95,12 +101,14 @@ describe('gateway route table', () => {
         LSO_GATEWAY_NAMESPACE: cluster.namespace,
         LSO_GATEWAY_SERVICE: 'gw',
         LSO_GATEWAY_PLAYBACK_URL: 'https://cdn.example.com/live/',
+        LSO_GATEWAY_PLAYBACK_KEYS_SECRET: 'gw-playback-keys',
         LSO_NODE_ADDRESS: '192.0.2.10',
         LSO_GATEWAY_POD_SELECTOR: Object.entries(gatewayLabels)
           .map(([k, v]) => `${k}=${v}`)
           .join(','),
       },
-    });
+    };
+    operator = await startOperator(operatorOptions);
   });
   afterAll(async () => {
     await operator?.stop();
@@ -226,5 +234,80 @@ describe('gateway route table', () => {
     });
     const moved = await status('via-gateway', (s) => s.ingest?.url === `rtmp://192.0.2.10:${next}/live`);
     expect(moved.playback?.url).toBe(`https://cdn.example.com/live/${ns()}/via-gateway/master.m3u8`);
+  });
+
+  it('rules the channels that are not public, and follows a password Secret, locked while it is missing', async () => {
+    await streams.apply('pub', { audience: { title: 'Open', visibility: 'public', revokedViewers: ['v0'] } });
+    await streams.apply('unl', { audience: { visibility: 'unlisted' } });
+    await streams.apply('priv', { audience: { visibility: 'private', revokedViewers: ['v2', 'v1'] } });
+    await streams.apply('pw', { audience: { visibility: 'password', password: { secretName: 'pw-viewers' } } });
+    const access = (t: RouteTable, name: string) => t.access?.find((a) => a.name === name);
+    const secret = await routingSecret();
+    const locked = lockedPasswordHash(secret, ns(), 'pw');
+    const first = await untilTable('the access entries', (t) => access(t, 'pw') !== undefined && !!access(t, 'priv'));
+    expect(first.table.access?.filter((a) => ['pub', 'unl', 'priv', 'pw'].includes(a.name))).toEqual([
+      { namespace: ns(), name: 'priv', visibility: 'private', revokedViewers: ['v1', 'v2'] },
+      { namespace: ns(), name: 'pw', visibility: 'password', passwordHash: locked },
+      { namespace: ns(), name: 'unl', visibility: 'unlisted' },
+    ]);
+    const warning = await eventually(
+      async () => {
+        const list = await core.listNamespacedEvent({ namespace: ns(), fieldSelector: 'involvedObject.name=pw' });
+        return list.items.find((e) => e.reason === 'ViewerPasswordMissing');
+      },
+      10_000,
+      'a ViewerPasswordMissing event',
+    );
+    expect(warning.type).toBe('Warning');
+    expect(warning.message).toMatch(/^spec\.audience\.password: Secret pw-viewers is missing/);
+
+    // The Secret appears: the hash follows within seconds (by its Secret event; this suite's 2 s resyncs would
+    // also find it: gateway-routes-runner.test.ts checks the event path alone).
+    const created = Date.now();
+    await core.createNamespacedSecret({
+      namespace: ns(),
+      body: { metadata: { name: 'pw-viewers' }, data: { password: b64('first viewer password') } },
+    });
+    const opened = await untilTable('the password hash', (t) => access(t, 'pw')?.passwordHash !== locked, 5_000);
+    expect(Date.now() - created).toBeLessThan(5_000);
+    const hashOf = (t: RouteTable) => access(t, 'pw')?.passwordHash ?? '';
+    expect(await verifyViewerPassword('first viewer password', hashOf(opened.table))).toBe(true);
+    expect(opened.text).not.toContain('first viewer password');
+    expect(opened.text).not.toContain(b64('first viewer password'));
+
+    // Resyncs rebuild the table (every 2 s here): the same bytes, so the Secret is not written again.
+    const version = (await routesSecret()).metadata?.resourceVersion;
+    await sleep(4_500);
+    expect((await routesSecret()).metadata?.resourceVersion).toBe(version);
+
+    await core.patchNamespacedSecret({
+      name: 'pw-viewers',
+      namespace: ns(),
+      body: [{ op: 'replace', path: '/data/password', value: b64('second viewer password') }],
+    });
+    const changed = await untilTable('the new hash', (t) => hashOf(t) !== hashOf(opened.table), 5_000);
+    expect(await verifyViewerPassword('second viewer password', hashOf(changed.table))).toBe(true);
+    expect(await verifyViewerPassword('first viewer password', hashOf(changed.table))).toBe(false);
+
+    // Deleted: locked again, never public.
+    await core.deleteNamespacedSecret({ name: 'pw-viewers', namespace: ns() });
+    await untilTable('locked again', (t) => hashOf(t) === locked, 5_000);
+    // A public channel made unlisted gets its entry.
+    await streams.apply('pub', { audience: { visibility: 'unlisted' } });
+    await untilTable('pub unlisted', (t) => access(t, 'pub')?.visibility === 'unlisted', 5_000);
+  });
+
+  it('makes the playback signing keys Secret once: one PKCS#8 P-256 key named k-<yyyymmdd>-<6 hex>.key', async () => {
+    const read = () => core.readNamespacedSecret({ name: 'gw-playback-keys', namespace: ns() });
+    const keys = await eventually(async () => (await read().catch(() => undefined))?.data, 10_000, 'the keys Secret');
+    const names = Object.keys(keys);
+    expect(names).toEqual([expect.stringMatching(/^k-\d{8}-[0-9a-f]{6}\.key$/)]);
+    const key = createPrivateKey(unb64(keys[names[0] ?? '']));
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    const version = (await read()).metadata?.resourceVersion;
+    await operator.stop();
+    operator = await startOperator(operatorOptions);
+    await sleep(3_000);
+    expect((await read()).metadata?.resourceVersion).toBe(version);
   });
 });
