@@ -135,6 +135,25 @@ describe('the pages', () => {
     expect((await fetch(`${base}/ns/a/master.m3u8`)).status).toBe(418);
   });
 
+  it('a password page has its form, a private one its notice; the status handed to the script is escaped', async () => {
+    await push({
+      upserts: [
+        listing('pw', { visibility: 'password', title: '"><script>x</script>' }),
+        listing('pv', { visibility: 'private' }),
+      ],
+    });
+    const pw = await (await fetch(`${base}/ns/pw/`)).text();
+    expect(pw).toContain('<form id="password-form" class="gate" hidden>');
+    expect(pw).toContain('type="password"');
+    expect(pw).not.toContain('<script>x');
+    expect(pw).toContain('data-status="{&quot;phase&quot;:&quot;live&quot;');
+    expect(pw).not.toContain('token-missing');
+    const pv = await (await fetch(`${base}/ns/pv/`)).text();
+    expect(pv).toContain('id="token-missing"');
+    expect(pv).not.toContain('password-form');
+    expect(await (await fetch(`${base}/`)).text()).not.toMatch(/\/ns\/p[wv]\//);
+  });
+
   it('serves its scripts with the hls.js path filled in, and hls.js as immutable', async () => {
     const script = await (await fetch(`${base}/_portal/stream.js`)).text();
     const hlsPath = /'(\/_portal\/hls-[\d.]+\.min\.js)'/.exec(script)?.[1];
