@@ -15,7 +15,7 @@ import {
 } from '../../../contract/src/portal-directory.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 import { createOperatorMetrics } from '../telemetry/metrics.ts';
-import { GatewayDirectory, type GatewayDirectoryOptions } from './gateway-directory-runner.ts';
+import { GatewayDirectory, notifyLiveStreamEvents, type GatewayDirectoryOptions } from './gateway-directory-runner.ts';
 import type { GatewayReplica } from './gateway-viewers.ts';
 
 const silent = { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} } as never;
@@ -293,5 +293,22 @@ describe('GatewayDirectory', () => {
         .flatMap((l) => [...l.matchAll(/[{,]([a-z_]+)=/g)].map((m) => m[1])),
     );
     expect([...labelNames].sort()).toEqual(['kind', 'le', 'outcome', 'state']);
+  });
+});
+
+describe('notifyLiveStreamEvents', () => {
+  it('tells of every event and keeps the key mapping', () => {
+    let events = 0;
+    const spec = {
+      resource: 'livestreams',
+      path: '/apis/x',
+      list: () => Promise.reject(new Error('not listed here')),
+      keyFor: (obj: { metadata?: { name?: string } }) => (obj.metadata?.name === 'skip' ? undefined : 'ns/a'),
+    };
+    const wrapped = notifyLiveStreamEvents(spec, () => events++);
+    expect(wrapped.keyFor({ metadata: { name: 'a' } } as never)).toBe('ns/a');
+    expect(wrapped.keyFor({ metadata: { name: 'skip' } } as never)).toBeUndefined();
+    expect(events).toBe(2);
+    expect(wrapped.path).toBe('/apis/x');
   });
 });

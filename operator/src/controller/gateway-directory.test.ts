@@ -1,16 +1,17 @@
 // The listing of a LiveStream, the diff of two sets of listings, and the split into bounded requests.
 import { describe, expect, it } from 'vitest';
-import type { LiveStream } from '../../../contract/src/api/index.ts';
+import type { AudienceSpec, LiveStream } from '../../../contract/src/api/index.ts';
 import { parseDirectoryUpdate, type ChannelListing } from '../../../contract/src/portal-directory.ts';
 import { minimalExample, storedLiveStream } from '../../../test/support/livestream-examples.ts';
 import { batchDiff, channelListing, diffListings, listingsById } from './gateway-directory.ts';
 
 const now = Date.parse('2026-12-02T12:00:00Z');
 
-function channel(name: string, audience?: Record<string, unknown>, status?: LiveStream['status']): LiveStream {
+function channel(name: string, audience?: Partial<AudienceSpec>, status?: LiveStream['status']): LiveStream {
   const ls = storedLiveStream(minimalExample);
   ls.metadata.name = name;
-  if (audience) (ls.spec as unknown as Record<string, unknown>).audience = audience;
+  // As stored: the CRD defaults the visibility.
+  if (audience) ls.spec.audience = { visibility: 'public', ...audience };
   if (status) ls.status = status;
   return ls;
 }
@@ -82,7 +83,7 @@ describe('channelListing', () => {
   it('never sends what a replica would refuse: clipped texts, a bounded integer count, an unknown state as Pending', () => {
     const ls = channel(
       'c',
-      { title: 't'.repeat(200), description: 'd'.repeat(6000), visibility: 'secret' },
+      { title: 't'.repeat(200), description: 'd'.repeat(6000), visibility: 'secret' as never },
       { state: 'Weird' as never, viewers: -3.5 },
     );
     const l = channelListing(ls, now);

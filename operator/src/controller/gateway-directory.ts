@@ -2,6 +2,7 @@
 // operator's cache holds it, and the difference between two sets of listings as one update's upserts and deletes.
 // The runner (gateway-directory-runner.ts) pushes that difference to every gateway replica. Pure.
 import type { LiveStream } from '../../../contract/src/api/index.ts';
+import { scheduledStartIgnored } from '../../../contract/src/api/audience.ts';
 import {
   descriptionMaxLength,
   listingStates,
@@ -12,26 +13,11 @@ import {
 } from '../../../contract/src/portal-directory.ts';
 import { channelId, visibilities, type Visibility } from '../../../contract/src/route-table.ts';
 
-/** spec.audience as the CRD defines it; read defensively (a LiveStream stored before the field existed has none). */
-interface AudienceSpec {
-  title?: unknown;
-  description?: unknown;
-  visibility?: unknown;
-  scheduledStart?: unknown;
-}
-
-/** A scheduled start older than this is not shown (a stream that was planned and never came). */
-export const scheduledStartShownMs = 24 * 3600_000;
 const maxViewers = 1e9;
 
 const validTime = (t: unknown): t is string => typeof t === 'string' && !Number.isNaN(Date.parse(t));
 const isState = (s: unknown): s is ListingState => listingStates.includes(s as ListingState);
 const isVisibility = (v: unknown): v is Visibility => visibilities.includes(v as Visibility);
-
-function audienceOf(ls: LiveStream): AudienceSpec {
-  const audience = (ls.spec as { audience?: unknown }).audience;
-  return typeof audience === 'object' && audience !== null ? audience : {};
-}
 
 /**
  * The channel's listing at `nowMs`. The CRD validates the audience fields; what still does not fit the contract is
@@ -40,29 +26,23 @@ function audienceOf(ls: LiveStream): AudienceSpec {
  */
 export function channelListing(ls: LiveStream, nowMs: number): ChannelListing {
   const name = ls.metadata.name ?? '';
-  const audience = audienceOf(ls);
+  const audience = ls.spec.audience;
   const status = ls.status;
   const state = isState(status?.state) ? status.state : 'Pending';
-  const title = typeof audience.title === 'string' && audience.title.trim() !== '' ? audience.title : name;
+  const title = audience?.title?.trim() ? audience.title : name;
+  // The CRD defaults visibility to public; a LiveStream without an audience is public too.
+  const visibility = audience?.visibility ?? 'public';
   const listing: ChannelListing = {
     namespace: ls.metadata.namespace ?? '',
     name,
     title: title.slice(0, titleMaxLength),
-    visibility:
-      audience.visibility === undefined
-        ? 'public'
-        : isVisibility(audience.visibility)
-          ? audience.visibility
-          : 'private',
+    visibility: isVisibility(visibility) ? visibility : 'private',
     state,
     viewers: Math.min(maxViewers, Math.max(0, Math.floor(status?.viewers ?? 0))),
   };
-  if (typeof audience.description === 'string' && audience.description !== '') {
-    listing.description = audience.description.slice(0, descriptionMaxLength);
-  }
-  const scheduled = audience.scheduledStart;
-  if (validTime(scheduled) && Date.parse(scheduled) >= nowMs - scheduledStartShownMs)
-    listing.scheduledStart = scheduled;
+  if (audience?.description) listing.description = audience.description.slice(0, descriptionMaxLength);
+  const scheduled = audience?.scheduledStart;
+  if (scheduled !== undefined && !scheduledStartIgnored(scheduled, nowMs)) listing.scheduledStart = scheduled;
   const startedAt = status?.session?.startedAt;
   if ((state === 'Live' || state === 'Reconnecting') && validTime(startedAt)) listing.liveSince = startedAt;
   const endedAt = status?.sessions?.[0]?.endedAt;
