@@ -157,6 +157,8 @@ export const EventReason = {
   /** A password channel's password Secret (spec.audience.password) is missing or lacks a usable password: the
    * gateway lets nobody watch until it is there (gateway-routes-runner.ts). */
   ViewerPasswordMissing: 'ViewerPasswordMissing',
+  /** spec.audience.scheduledStart is more than 24 h in the past: not shown (audience-warnings.ts, ADR 0015). */
+  ScheduledStartIgnored: 'ScheduledStartIgnored',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -388,7 +388,7 @@ export interface AudienceSpec {
   description?: string;
   visibility: AudienceVisibility;
   /**
-   * When the broadcast is planned to start (RFC 3339, e.g. 2026-12-24T18:00:00Z), shown while the channel is not live. The API server cannot compare with the clock: a start more than 24 hours in the past is accepted but ignored (not shown).
+   * When the broadcast is planned to start (RFC 3339, e.g. 2026-12-24T18:00:00Z), shown while the channel is not live. The API server cannot compare with the clock: a start more than 24 hours in the past is accepted but not shown, and the operator records a ScheduledStartIgnored Warning event.
    */
   scheduledStart?: string;
   password?: ViewerPasswordSecretRef;

@@ -26,6 +26,7 @@ import type { EventRecorder } from '../telemetry/events.ts';
 import { describeApiError, isConflict, isNotFound } from '../k8s/client.ts';
 import { ingestKeysSecretName, keySetOf } from './desired/index.ts';
 import { buildRouteTable, type RoutedChannel } from './gateway-routes.ts';
+import { ScheduledStartWarnings } from './audience-warnings.ts';
 import { ViewerPasswords, type PasswordProblem, type SecretVersion } from './gateway-routes-passwords.ts';
 import { readOrMakeSecretValue } from './make-once-secret.ts';
 import { childResources } from './reconcile/children.ts';
@@ -56,6 +57,8 @@ export interface GatewayRoutesOptions {
   secretVersion?: SecretVersion;
   /** A password channel's password cannot be read (at each publish while it lasts; the recorder deduplicates). */
   onPasswordProblem?: (problem: PasswordProblem) => void;
+  /** Every LiveStream as listed for a build (the leader's pass over all channels, e.g. audience warnings). */
+  onListed?: (liveStreams: LiveStream[], nowMs: number) => void;
 }
 
 const labels = { 'app.kubernetes.io/part-of': 'livestream-operator', 'app.kubernetes.io/component': 'gateway-routes' };
@@ -70,11 +73,14 @@ async function readIfExists(read: () => Promise<V1Secret>): Promise<V1Secret | u
 }
 
 export class GatewayRoutes {
-  private readonly opts: Required<Omit<GatewayRoutesOptions, 'now' | 'secretVersion' | 'onPasswordProblem'>> & {
+  private readonly opts: Required<
+    Omit<GatewayRoutesOptions, 'now' | 'secretVersion' | 'onPasswordProblem' | 'onListed'>
+  > & {
     now: () => number;
   };
   private readonly passwords: ViewerPasswords;
   private readonly onPasswordProblem: (problem: PasswordProblem) => void;
+  private readonly onListed: (liveStreams: LiveStream[], nowMs: number) => void;
   /** "namespace/name" of the Secrets that password channels named at the last publish. */
   private passwordSecrets = new Set<string>();
   private secret: Buffer | undefined;
@@ -92,10 +98,11 @@ export class GatewayRoutes {
   writes = 0;
 
   constructor(options: GatewayRoutesOptions) {
-    const { secretVersion, onPasswordProblem, ...rest } = options;
+    const { secretVersion, onPasswordProblem, onListed, ...rest } = options;
     this.opts = { debounceMs: 500, resyncMs: 30_000, now: Date.now, ...rest };
     this.passwords = new ViewerPasswords(options.core, secretVersion);
     this.onPasswordProblem = onPasswordProblem ?? (() => {});
+    this.onListed = onListed ?? (() => {});
   }
 
   /** A Secret changed (any, from the Secret watch): a rebuild when a password channel names it. */
@@ -163,6 +170,10 @@ export class GatewayRoutes {
     this.reread = false;
     this.observed ??= await this.readRoutes();
     const listed = this.opts.channels();
+    this.onListed(
+      listed.map((c) => c.ls),
+      this.opts.now(),
+    );
     this.passwordSecrets = new Set(
       listed.flatMap(({ ls }) => {
         const ref = ls.spec.audience?.password;
@@ -268,10 +279,12 @@ export function startGatewayRoutes(deps: {
   target: GatewayTarget;
   cache: ChannelCache;
   logger: Logger;
-  /** Where a password that cannot be read is reported (a Warning event ViewerPasswordMissing on the LiveStream). */
+  /** Where a password that cannot be read (ViewerPasswordMissing) and a stale scheduled start (ScheduledStartIgnored)
+   * are reported, as Warning events on the LiveStream. */
   events?: Pick<EventRecorder, 'record'>;
 }) {
   const { events } = deps;
+  const scheduled = events && new ScheduledStartWarnings(events);
   const routes = new GatewayRoutes({
     core: deps.kc.makeApiClient(CoreV1Api),
     target: deps.target,
@@ -282,6 +295,7 @@ export function startGatewayRoutes(deps: {
       onPasswordProblem: (p: PasswordProblem) =>
         events.record(p.ls, 'Warning', EventReason.ViewerPasswordMissing, p.message),
     }),
+    ...(scheduled && { onListed: (ls: LiveStream[], nowMs: number) => scheduled.check(ls, nowMs) }),
   });
   routes.start();
   return routes;

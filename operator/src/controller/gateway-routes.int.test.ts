@@ -292,6 +292,17 @@ describe('gateway route table', () => {
     // Deleted: locked again, never public.
     await core.deleteNamespacedSecret({ name: 'pw-viewers', namespace: ns() });
     await untilTable('locked again', (t) => hashOf(t) === locked, 5_000);
+    // A scheduled start over a day old is accepted (CEL has no clock) and told once as a Warning event.
+    await streams.apply('stale', { audience: { scheduledStart: '2001-01-01T00:00:00Z' } });
+    const stale = await eventually(
+      async () => {
+        const list = await core.listNamespacedEvent({ namespace: ns(), fieldSelector: 'involvedObject.name=stale' });
+        return list.items.find((e) => e.reason === 'ScheduledStartIgnored');
+      },
+      10_000,
+      'a ScheduledStartIgnored event',
+    );
+    expect([stale.type, stale.message]).toEqual(['Warning', expect.stringMatching(/^spec\.audience\.scheduledStart/)]);
     // A public channel made unlisted gets its entry.
     await streams.apply('pub', { audience: { visibility: 'unlisted' } });
     await untilTable('pub unlisted', (t) => access(t, 'pub')?.visibility === 'unlisted', 5_000);
