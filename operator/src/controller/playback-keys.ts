@@ -1,6 +1,5 @@
 // The gateway's playback token signing keys: a Secret the gateway mounts (LSO_GATEWAY_PLAYBACK_KEYS_DIR), one data
-// key per signing key, `<kid>.key` = a PKCS#8 PEM ES256 (P-256) private key; the gateway signs with the newest kid and
-// verifies with every one, so a key is rotated by adding one and removing the old one after the tokens' lifetime.
+// key per signing key, `<kid>.key` = a PKCS#8 PEM ES256 (P-256) private key; the gateway loads every one of them.
 // The operator makes the Secret once, with one key, when it is absent (the chart names it in
 // LSO_GATEWAY_PLAYBACK_KEYS_SECRET); it never rewrites it: the keys are the platform's, and a user who names their
 // own Secret (chart value gateway.playbackKeys.secretName) gets nothing made.
