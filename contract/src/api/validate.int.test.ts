@@ -57,6 +57,21 @@ const refused: Array<[string, object]> = [
   ['a recorded rendition the default preset lacks', manifest({ recording: { enabled: true, rendition: '1080p', s3 } })],
   ['a quantity that is not one', manifest({ resources: { requests: { cpu: 'lots' } } })],
   ['a misspelt field', manifest({ ladder: { presets: '720p' } })],
+  ['a password channel without its Secret', manifest({ audience: { visibility: 'password' } })],
+  [
+    'a password Secret on a private channel',
+    manifest({ audience: { visibility: 'private', password: { secretName: 'p' } } }),
+  ],
+  ['a password Secret with the default visibility', manifest({ audience: { password: { secretName: 'p' } } })],
+  ['an unknown visibility', manifest({ audience: { visibility: 'secret' } })],
+  ['an empty title', manifest({ audience: { title: '' } })],
+  ['a title of 141 characters', manifest({ audience: { title: 't'.repeat(141) } })],
+  ['a description of 5001 characters', manifest({ audience: { description: 'd'.repeat(5001) } })],
+  ['a scheduled start without a zone', manifest({ audience: { scheduledStart: '2026-12-24T18:00:00' } })],
+  ['a scheduled start on 30 February', manifest({ audience: { scheduledStart: '2026-02-30T18:00:00Z' } })],
+  ['a revoked viewer listed twice', manifest({ audience: { revokedViewers: ['v1', 'v1'] } })],
+  ['an empty revoked viewer id', manifest({ audience: { revokedViewers: [''] } })],
+  ['1001 revoked viewers', manifest({ audience: { revokedViewers: Array.from({ length: 1001 }, (_, i) => `v${i}`) } })],
   ['a name that cannot be a Service name', manifest({}, '1st-channel')],
   ['a name too long for its children', manifest({}, 'c'.repeat(49))],
 ];
@@ -81,6 +96,22 @@ const accepted: Array<[string, object]> = [
         resources: { requests: { cpu: 1, memory: '256Mi' } },
       },
       'c'.repeat(48),
+    ),
+  ],
+  [
+    'an audience at its limits',
+    manifest(
+      {
+        audience: {
+          title: 't'.repeat(140),
+          description: 'd'.repeat(5000),
+          visibility: 'password',
+          scheduledStart: '2026-12-24T18:00:00.25-05:00',
+          password: { secretName: 'viewers.pw' },
+          revokedViewers: ['v'.repeat(128)],
+        },
+      },
+      'audience',
     ),
   ],
 ];
