@@ -276,6 +276,18 @@ describe('helm install, the operator with the chart identity, upgrade and uninst
     }
     const events = await kubectlJson<{ items: { reason: string }[] }>(['get', 'events', '-n', streams]);
     expect(events.items.map((e) => e.reason)).toContain('StreamKeyGenerated');
+    // The playback signing keys the gateway mounts, made with the chart's Role: one <kid>.key.
+    const keys = await waitFor('the playback keys Secret', async () => {
+      const s = await kubectlJson<{ data?: Record<string, string> }>([
+        'get',
+        'secret',
+        `${fullname}-playback-keys`,
+        '-n',
+        cluster.namespace,
+      ]);
+      return s.data;
+    });
+    expect(Object.keys(keys)).toEqual([expect.stringMatching(/^k-\d{8}-[0-9a-f]{6}\.key$/)]);
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^livestream_operator_leader 1$/m);
