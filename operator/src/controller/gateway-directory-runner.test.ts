@@ -125,7 +125,6 @@ function rig(replicas: GatewayReplica[], options: Partial<GatewayDirectoryOption
     debounceMs: 100,
     timeoutMs: 500,
     discoverMs: 60_000, // the tests call discover() themselves unless they say otherwise
-    heartbeatMs: 60_000,
     backoff: { baseMs: 100, maxMs: 400, jitter: 0 },
     ...options,
   });
@@ -190,7 +189,7 @@ describe('GatewayDirectory', () => {
 
   it('resets a replica that restarted: its 409 at the next change, or at the heartbeat when nothing changes', async () => {
     const a = await standIn('a');
-    const r = rig([a.replica], { discoverMs: 200, heartbeatMs: 200 });
+    const r = rig([a.replica], { discoverMs: 200 });
     r.set(listing('one'), listing('two'));
     r.directory.start();
     await waitFor('the reset', () => names(a).length === 2);

@@ -7,8 +7,8 @@
 //   hung replica (every request has a deadline) never holds back another one.
 // - A replica first seen, one that answered 409 (it restarted, or missed an update) and one that failed and is back
 //   are sent a reset with every listing: after a failure we cannot know what it applied.
-// - A replica in sync is sent an empty update every heartbeatMs, so one that restarted while nothing changed is
-//   found (409) and refilled within seconds.
+// - At each listing of the pods (discoverMs), a replica sent nothing for half that long is sent an empty update,
+//   so one that restarted while nothing changed is found (409) and refilled within about discoverMs.
 // - A request holds at most limits.maxItems listings and deletes (a reset of many channels: a reset, then updates
 //   that continue it).
 import { randomBytes } from 'node:crypto';
@@ -26,7 +26,7 @@ import type { GatewayTarget } from '../config.ts';
 import { describeApiError } from '../k8s/client.ts';
 import type { WatchSpec } from '../runtime/controller.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
-import { batchDiff, diffListings, listingsById, type BatchLimits } from './gateway-directory.ts';
+import { batchDiff, diffListings, listingsById, type BatchLimits, type ListingMemo } from './gateway-directory.ts';
 import { gatewayAdminToken, listGatewayReplicas, type GatewayReplica } from './gateway-viewers.ts';
 
 export type DirectoryMetrics = Pick<
@@ -49,10 +49,8 @@ export interface GatewayDirectoryOptions {
   debounceMs?: number;
   /** Deadline of one request (connect, answer, body); default 2 s. */
   timeoutMs?: number;
-  /** Between listings of the gateway pods; default 5 s. */
+  /** Between listings of the gateway pods, each also a heartbeat to the replicas that were sent nothing; default 5 s. */
   discoverMs?: number;
-  /** An empty update to a replica that was sent nothing for this long; default 5 s. */
-  heartbeatMs?: number;
   limits?: BatchLimits;
   backoff?: BackoffPolicy;
   fetch?: typeof fetch;
@@ -96,7 +94,6 @@ export class GatewayDirectory {
       debounceMs: 500,
       timeoutMs: 2_000,
       discoverMs: 5_000,
-      heartbeatMs: 5_000,
       limits: defaultBatchLimits,
       backoff: { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 },
       now: Date.now,
@@ -150,7 +147,7 @@ export class GatewayDirectory {
   discover(): Promise<void> {
     this.discovering ??= this.listReplicas().finally(() => {
       this.discovering = undefined;
-      this.refresh();
+      this.refresh(true);
     });
     return this.discovering;
   }
@@ -181,21 +178,21 @@ export class GatewayDirectory {
     return { replica, held: undefined, sequence: 0, failures: 0, lastSentMs: 0, retry: undefined, busy: undefined };
   }
 
-  /** Takes the listings now; a replica that does not hold them (or is due a heartbeat) is sent what it lacks. */
-  private refresh(): void {
+  /** Takes the listings now; a replica that does not hold them (or, at a tick, is due a heartbeat) gets what it lacks. */
+  private refresh(tick = false): void {
     if (this.stopped) return;
     const next = this.opts.listings();
     const diff = diffListings(this.wanted, next);
     // Kept as the same object while nothing changed: a replica in sync holds exactly `wanted`.
     if (diff.upserts.length > 0 || diff.deletes.length > 0) this.wanted = next;
     this.opts.metrics?.gatewayDirectoryListings.set(this.wanted.size);
-    for (const s of this.states.values()) this.kick(s);
+    for (const s of this.states.values()) this.kick(s, tick);
     this.gauge();
   }
 
-  private kick(s: ReplicaState): void {
+  private kick(s: ReplicaState, tick = false): void {
     if (this.stopped || s.busy || s.retry || this.states.get(s.replica.id) !== s) return;
-    const heartbeatDue = this.opts.now() - s.lastSentMs >= this.opts.heartbeatMs;
+    const heartbeatDue = tick && this.opts.now() - s.lastSentMs >= this.opts.discoverMs / 2;
     if (s.held === this.wanted && !heartbeatDue) return;
     s.busy = this.sync(s).finally(() => {
       s.busy = undefined;
@@ -339,8 +336,9 @@ export function startGatewayDirectory(deps: {
   const { adminSecret, podSelector, namespace } = deps.target;
   if (adminSecret === undefined || podSelector === undefined) return undefined;
   const core = deps.kc.makeApiClient(CoreV1Api);
+  const memo: ListingMemo = new WeakMap();
   const directory = new GatewayDirectory({
-    listings: () => listingsById(deps.cache.list(), Date.now()),
+    listings: () => listingsById(deps.cache.list(), Date.now(), memo),
     replicas: listGatewayReplicas(core, namespace, podSelector),
     token: () => gatewayAdminToken(core, namespace, adminSecret, deps.logger),
     logger: deps.logger,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AudienceSpec, LiveStream } from '../../../contract/src/api/index.ts';
 import { parseDirectoryUpdate, type ChannelListing } from '../../../contract/src/portal-directory.ts';
 import { minimalExample, storedLiveStream } from '../../../test/support/livestream-examples.ts';
-import { batchDiff, channelListing, diffListings, listingsById } from './gateway-directory.ts';
+import { batchDiff, channelListing, diffListings, listingsById, type ListingMemo } from './gateway-directory.ts';
 
 const now = Date.parse('2026-12-02T12:00:00Z');
 
@@ -98,6 +98,22 @@ describe('channelListing', () => {
 
   it('keys the listings by channel id', () => {
     expect([...listingsById([channel('b'), channel('a')], now).keys()]).toEqual(['media/b', 'media/a']);
+  });
+
+  it('with a memo, builds a listing again only for a new object, or once its scheduled start is too old', () => {
+    const memo: ListingMemo = new WeakMap();
+    const plain = channel('plain');
+    const planned = channel('planned', { scheduledStart: '2026-12-02T10:00:00Z' });
+    const first = listingsById([plain, planned], now, memo);
+    const again = listingsById([plain, planned], now + 3600_000, memo);
+    expect(again.get('media/plain')).toBe(first.get('media/plain'));
+    expect(again.get('media/planned')).toBe(first.get('media/planned'));
+    // A changed LiveStream is a new object in the informer's cache.
+    const changed = { ...plain, status: { state: 'Live' as const } };
+    expect(listingsById([changed], now, memo).get('media/plain')?.state).toBe('Live');
+    // 24 h after its scheduled start the same object lists without it.
+    const later = listingsById([planned], Date.parse('2026-12-03T10:00:01Z'), memo).get('media/planned');
+    expect(later?.scheduledStart).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@
 // operator's cache holds it, and the difference between two sets of listings as one update's upserts and deletes.
 // The runner (gateway-directory-runner.ts) pushes that difference to every gateway replica. Pure.
 import type { LiveStream } from '../../../contract/src/api/index.ts';
-import { scheduledStartIgnored } from '../../../contract/src/api/audience.ts';
+import { scheduledStartIgnored, scheduledStartMaxAgeMs } from '../../../contract/src/api/audience.ts';
 import {
   descriptionMaxLength,
   listingStates,
@@ -50,11 +50,31 @@ export function channelListing(ls: LiveStream, nowMs: number): ChannelListing {
   return listing;
 }
 
-/** Every channel's listing by channel id ("namespace/name"). */
-export function listingsById(channels: Iterable<LiveStream>, nowMs: number): Map<string, ChannelListing> {
+/** Listings already built, by the cached LiveStream object they came from (the informer replaces it on a change). */
+export type ListingMemo = WeakMap<LiveStream, { listing: ChannelListing; untilMs: number }>;
+
+/** Until when a listing built at `nowMs` holds: the only input besides the object is the clock, via scheduledStart. */
+function listingValidUntil(listing: ChannelListing): number {
+  return listing.scheduledStart === undefined ? Infinity : Date.parse(listing.scheduledStart) + scheduledStartMaxAgeMs;
+}
+
+/**
+ * Every channel's listing by channel id ("namespace/name"). With a memo, an unchanged LiveStream object gives the
+ * same listing object again, so the diff of a fleet where little changed is mostly identity checks.
+ */
+export function listingsById(
+  channels: Iterable<LiveStream>,
+  nowMs: number,
+  memo?: ListingMemo,
+): Map<string, ChannelListing> {
   const listings = new Map<string, ChannelListing>();
   for (const ls of channels) {
-    const listing = channelListing(ls, nowMs);
+    const kept = memo?.get(ls);
+    let listing = kept && nowMs < kept.untilMs ? kept.listing : undefined;
+    if (!listing) {
+      listing = channelListing(ls, nowMs);
+      memo?.set(ls, { listing, untilMs: listingValidUntil(listing) });
+    }
     listings.set(channelId(listing.namespace, listing.name), listing);
   }
   return listings;
