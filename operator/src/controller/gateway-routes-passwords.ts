@@ -37,6 +37,8 @@ export function passwordOf(value: string | undefined): string | undefined {
   return password && password.length <= viewerPasswordMaxLength ? password : undefined;
 }
 
+const hashConcurrency = 4;
+
 export class ViewerPasswords {
   private readonly held = new Map<string, Held>();
   /** scrypt runs (for tests and the log). */
@@ -60,23 +62,28 @@ export class ViewerPasswords {
     routingSecret: Buffer,
   ): Promise<{ channels: RoutedChannel[]; problems: PasswordProblem[] }> {
     const seen = new Set<string>();
-    const problems: PasswordProblem[] = [];
-    const out: RoutedChannel[] = [];
-    for (const c of channels) {
+    const out: RoutedChannel[] = [...channels];
+    const problems: Array<PasswordProblem | undefined> = [];
+    const tasks = channels.flatMap((c, i) => {
       const ref = c.ls.spec.audience?.visibility === 'password' ? c.ls.spec.audience.password : undefined;
       const { namespace = '', name = '' } = c.ls.metadata;
-      if (!ref || c.ls.metadata.deletionTimestamp) {
-        out.push(c);
-        continue;
-      }
-      const id = `${namespace}/${name}`;
-      seen.add(id);
-      const held = await this.passwordHash(id, namespace, name, ref, routingSecret);
-      if (held.problem !== undefined) problems.push({ ls: c.ls, message: held.problem });
-      out.push(held.hash === undefined ? c : { ...c, passwordHash: held.hash });
+      if (!ref || c.ls.metadata.deletionTimestamp) return [];
+      seen.add(`${namespace}/${name}`);
+      return [
+        async () => {
+          const held = await this.passwordHash(`${namespace}/${name}`, namespace, name, ref, routingSecret);
+          if (held.problem !== undefined) problems[i] = { ls: c.ls, message: held.problem };
+          if (held.hash !== undefined) out[i] = { ...c, passwordHash: held.hash };
+        },
+      ];
+    });
+    // A few at a time: scrypt runs on libuv's pool (4 threads), so a first build after a leader change (nothing held
+    // yet) takes about 60 ms per password channel divided by the cores, not that times the channels in sequence.
+    for (let i = 0; i < tasks.length; i += hashConcurrency) {
+      await Promise.all(tasks.slice(i, i + hashConcurrency).map((task) => task()));
     }
     for (const id of this.held.keys()) if (!seen.has(id)) this.held.delete(id);
-    return { channels: out, problems };
+    return { channels: out, problems: problems.filter((p) => p !== undefined) };
   }
 
   private async passwordHash(
