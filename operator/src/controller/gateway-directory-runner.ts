@@ -25,6 +25,7 @@ import {
 import type { GatewayTarget } from '../config.ts';
 import { describeApiError } from '../k8s/client.ts';
 import type { WatchSpec } from '../runtime/controller.ts';
+import { within } from '../runtime/within.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { batchDiff, diffListings, listingsById, type BatchLimits, type ListingMemo } from './gateway-directory.ts';
 import { gatewayAdminToken, listGatewayReplicas, type GatewayReplica } from './gateway-viewers.ts';
@@ -129,7 +130,6 @@ export class GatewayDirectory {
     clearInterval(this.discoverTimer);
     this.abort.abort();
     for (const s of this.states.values()) clearTimeout(s.retry);
-    await this.discovering;
     await Promise.all([...this.states.values()].flatMap((s) => (s.busy ? [s.busy] : [])));
   }
 
@@ -155,7 +155,10 @@ export class GatewayDirectory {
   private async listReplicas(): Promise<void> {
     let replicas: GatewayReplica[];
     try {
-      replicas = await this.opts.replicas();
+      // Bounded: a list that never answers must not stop every later listing (and heartbeat) with it.
+      const listed = await within(this.opts.replicas(), this.opts.discoverMs * 2);
+      if (listed === 'timeout') throw new Error('timed out');
+      replicas = listed;
     } catch (err) {
       this.problem(`cannot list the gateway pods: ${describeApiError(err)}`);
       return;
