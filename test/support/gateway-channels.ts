@@ -165,3 +165,6 @@ export async function startGatewayRig(options: {
     },
   };
 }
+
+/** One standalone channel (its transcoder process) in `root`, for tests that route to it without the gateway rig. */
+export const startTestChannel = (root: string, name: string): Promise<TestChannel> => startChannel(root, name);

@@ -1,0 +1,215 @@
+// WHIP ingest (RFC 9725) on the gateway's HTTP server: POST an SDP offer with the stream key as bearer token to
+// /whip (routed by the key, like RTMP) or /<namespace>/<name>/whip (the key must be that channel's), get the answer
+// and a session URL; DELETE the session URL to stop. Each session becomes an RTMP publish to the channel's
+// transcoder (whip-session.ts, media-bridge.ts), so everything behind the ingest works unchanged.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../contract/src/logger.ts';
+import { channelId, type ChannelRoute } from '../../../contract/src/route-table.ts';
+import { bearerKey, fragmentCandidates, offerProblem, whipTarget } from './whip-sdp.ts';
+import { WhipSession } from './whip-session.ts';
+
+export interface WhipIngestOptions {
+  lookup(key: string): ChannelRoute | undefined;
+  logger: Logger;
+  maxSessions: number;
+  /** e.g. "https://gateway.example.com": makes Location absolute; relative otherwise. */
+  publicUrlBase?: string;
+  /** PLI interval: the channel's HLS segment duration. */
+  keyframeIntervalMs?: number;
+  /** Sessions open now, for a gauge. */
+  onSessions?(count: number): void;
+}
+
+export interface WhipIngest {
+  /** true when the request was a WHIP one (and is answered); false: not ours, the caller goes on. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  readonly sessions: number;
+  /** The bridges' ffmpeg processes (for CPU figures). */
+  ffmpegPids(): number[];
+  close(): Promise<void>;
+}
+
+interface Entry {
+  id: string;
+  etag: string;
+  channel: string;
+  session: WhipSession;
+}
+
+const maxOfferBytes = 64 * 1024;
+const cors = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, DELETE, PATCH, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, if-match',
+  'access-control-expose-headers': 'location, etag, accept-patch',
+};
+
+function send(res: ServerResponse, status: number, body = '', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...cors, 'content-type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxOfferBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createWhipIngest(options: WhipIngestOptions): WhipIngest {
+  return new WhipIngestHandler(options);
+}
+
+class WhipIngestHandler implements WhipIngest {
+  private readonly byId = new Map<string, Entry>();
+  private readonly byChannel = new Map<string, Entry>();
+  private readonly pending = new Set<string>(); // channels whose offer is being answered
+  private readonly options: WhipIngestOptions;
+
+  constructor(options: WhipIngestOptions) {
+    this.options = options;
+  }
+
+  get sessions(): number {
+    return this.byId.size;
+  }
+
+  ffmpegPids(): number[] {
+    return [...this.byId.values()].flatMap((e) => e.session.ffmpegPid ?? []);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const target = whipTarget(new URL(req.url ?? '/', 'http://x').pathname);
+    if (target === undefined) return false;
+    if (req.method === 'OPTIONS') {
+      send(res, 204, '', { 'accept-post': 'application/sdp' });
+      return true;
+    }
+    const work =
+      target.kind === 'session'
+        ? this.onSession(req, res, target.id)
+        : req.method === 'POST'
+          ? this.post(req, res, target)
+          : Promise.resolve(send(res, 405, 'POST an SDP offer', { allow: 'POST, OPTIONS' }));
+    work.catch((err: unknown) => {
+      this.options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'WHIP request failed');
+      if (!res.headersSent) send(res, 500, 'WHIP session could not be set up');
+    });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.byId.values()];
+    this.byId.clear();
+    this.byChannel.clear();
+    await Promise.all(entries.map((e) => e.session.close()));
+    this.changed();
+  }
+
+  private changed(): void {
+    this.options.onSessions?.(this.byId.size);
+  }
+
+  private release(entry: Entry): void {
+    if (this.byId.get(entry.id) !== entry) return;
+    this.byId.delete(entry.id);
+    this.byChannel.delete(entry.channel);
+    this.changed();
+  }
+
+  /** The route the request may publish to, or the refusal already sent. */
+  private admit(req: IncomingMessage, res: ServerResponse, path: { namespace?: string; name?: string }) {
+    if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) {
+      return send(res, 415, 'Content-Type must be application/sdp');
+    }
+    const key = bearerKey(req.headers.authorization);
+    const route = key === undefined ? undefined : this.options.lookup(key);
+    // A key of another channel on a per-channel URL gets the same answer as a wrong key: nothing tells them apart.
+    if (
+      !key ||
+      !route ||
+      (path.name !== undefined && (route.namespace !== path.namespace || route.name !== path.name))
+    ) {
+      return send(res, 401, 'unknown stream key', { 'www-authenticate': 'Bearer' });
+    }
+    const channel = channelId(route.namespace, route.name);
+    if (this.byChannel.has(channel) || this.pending.has(channel)) return send(res, 409, 'the channel is live already');
+    if (this.byId.size + this.pending.size >= this.options.maxSessions) {
+      return send(res, 503, 'too many WHIP sessions', { 'retry-after': '10' });
+    }
+    return { key, route, channel };
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, path: { namespace?: string; name?: string }) {
+    const admitted = this.admit(req, res, path);
+    if (admitted === undefined) return;
+    const { key, route, channel } = admitted;
+    this.pending.add(channel);
+    try {
+      const offer = await readBody(req);
+      if (offer === undefined) return send(res, 413, 'offer too large');
+      const problem = offerProblem(offer);
+      if (problem) return send(res, 406, problem);
+      const entry = await this.open(route, key, channel, offer);
+      const location = `${this.options.publicUrlBase ?? ''}/whip/sessions/${entry.id}`;
+      send(res, 201, entry.answer, {
+        'content-type': 'application/sdp',
+        location,
+        etag: entry.etag,
+        'accept-patch': 'application/trickle-ice-sdpfrag',
+      });
+    } finally {
+      this.pending.delete(channel);
+    }
+  }
+
+  private async open(route: ChannelRoute, key: string, channel: string, offer: string) {
+    const id = randomBytes(16).toString('base64url');
+    const log = this.options.logger;
+    const entry: Entry = { id, etag: `"${randomBytes(8).toString('hex')}"`, channel, session: undefined as never };
+    entry.session = new WhipSession({
+      route,
+      key,
+      keyframeIntervalMs: this.options.keyframeIntervalMs ?? 2000,
+      onEnded: (reason) => {
+        log.info({ channel, session: id, reason }, 'WHIP session ended');
+        this.release(entry);
+      },
+    });
+    const answer = await entry.session.answer(offer).catch(async (err: unknown) => {
+      await entry.session.close();
+      throw err;
+    });
+    this.byId.set(id, entry);
+    this.byChannel.set(channel, entry);
+    this.changed();
+    log.info({ channel, session: id }, 'WHIP session started');
+    return { ...entry, answer };
+  }
+
+  private async onSession(req: IncomingMessage, res: ServerResponse, id: string) {
+    const entry = this.byId.get(id);
+    if (!entry) return send(res, 404, 'no such session');
+    if (req.method === 'DELETE') {
+      this.release(entry);
+      await entry.session.close();
+      this.options.logger.info({ channel: entry.channel, session: id }, 'WHIP session deleted');
+      return send(res, 200);
+    }
+    if (req.method === 'PATCH') {
+      if (!/^application\/trickle-ice-sdpfrag\b/i.test(req.headers['content-type'] ?? '')) {
+        return send(res, 415, 'Content-Type must be application/trickle-ice-sdpfrag');
+      }
+      const body = await readBody(req);
+      if (body === undefined) return send(res, 413, 'fragment too large');
+      await entry.session.addCandidates(fragmentCandidates(body));
+      return send(res, 204);
+    }
+    return send(res, 405, 'DELETE or PATCH', { allow: 'DELETE, PATCH, OPTIONS' });
+  }
+}

@@ -1,0 +1,120 @@
+// One WHIP publish: werift's peer connection answers the encoder's offer (receive-only, H.264 and Opus only), and each
+// RTP packet it receives goes to the media bridge with the payload type rewritten to the one the bridge's SDP names.
+// Keyframes are asked for (PLI) when the first video packet arrives and then every segment duration, so ffmpeg can
+// start (it needs SPS/PPS and an IDR) and every HLS segment can start on a keyframe.
+import {
+  RTCPeerConnection,
+  useH264,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useTransportWideCC,
+  useTWCC,
+  type MediaStreamTrack,
+} from 'werift';
+import type { ChannelRoute } from '../../../contract/src/route-table.ts';
+import { MediaBridge } from './media-bridge.ts';
+import { forwardedPayloadType } from './whip-sdp.ts';
+
+export interface WhipSessionOptions {
+  route: ChannelRoute;
+  key: string;
+  keyframeIntervalMs: number;
+  /** The session ended by itself (the connection failed, ffmpeg exited: e.g. the transcoder refused the publish). */
+  onEnded(reason: string): void;
+}
+
+const gatherTimeoutMs = 5000;
+
+export class WhipSession {
+  private readonly pc: RTCPeerConnection;
+  private readonly bridge: MediaBridge;
+  private pliTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly options: WhipSessionOptions;
+
+  constructor(options: WhipSessionOptions) {
+    this.options = options;
+    this.pc = new RTCPeerConnection({
+      codecs: {
+        video: [useH264({ rtcpFeedback: [useNACK(), usePLI(), useTWCC()] })],
+        audio: [useOPUS()],
+      },
+      // Transport-wide congestion control feedback: without it the browser's bandwidth estimate stays at its start
+      // value and it sends a scaled-down picture (320x180 of a 640x360 camera, seen with Chromium).
+      headerExtensions: { video: [useTransportWideCC()], audio: [] },
+      iceUseIpv6: false,
+    });
+    this.bridge = new MediaBridge({
+      route: options.route,
+      key: options.key,
+      onExit: (code, tail) => this.end(`ffmpeg exited (${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`),
+    });
+    this.pc.onTrack.subscribe((track) => this.onTrack(track));
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'failed' || state === 'closed') this.end(`connection ${state}`);
+    });
+  }
+
+  get ffmpegPid(): number | undefined {
+    return this.bridge.pid;
+  }
+
+  /** The answer, with every candidate in it (gathering complete: no trickle needed from our side). */
+  async answer(offer: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    if (this.pc.iceGatheringState !== 'complete') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, gatherTimeoutMs);
+        this.pc.iceGatheringStateChange.subscribe((s) => {
+          if (s === 'complete') {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    }
+    await this.bridge.start();
+    return this.pc.localDescription?.sdp ?? '';
+  }
+
+  async addCandidates(candidates: string[]): Promise<void> {
+    for (const candidate of candidates) await this.pc.addIceCandidate({ candidate, sdpMLineIndex: 0 });
+  }
+
+  private onTrack(track: MediaStreamTrack): void {
+    const kind = track.kind === 'video' ? 'video' : 'audio';
+    const pt = forwardedPayloadType[kind];
+    let first = true;
+    track.onReceiveRtp.subscribe((rtp) => {
+      const packet = rtp.serialize();
+      packet[1] = ((packet[1] ?? 0) & 0x80) | pt; // keep the marker bit
+      this.bridge.send(kind, packet);
+      if (kind === 'video' && first) {
+        first = false;
+        this.requestKeyframe(track);
+        this.pliTimer = setInterval(() => this.requestKeyframe(track), this.options.keyframeIntervalMs);
+        this.pliTimer.unref();
+      }
+    });
+  }
+
+  private requestKeyframe(track: MediaStreamTrack): void {
+    const receiver = this.pc.getTransceivers().find((t) => t.receiver.track === track)?.receiver;
+    if (receiver && track.ssrc !== undefined) receiver.sendRtcpPLI(track.ssrc).catch(() => {});
+  }
+
+  private end(reason: string): void {
+    if (this.closed) return;
+    void this.close().then(() => this.options.onEnded(reason));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pliTimer);
+    await this.bridge.close();
+    await this.pc.close().catch(() => {});
+  }
+}
