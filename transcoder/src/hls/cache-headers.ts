@@ -9,20 +9,28 @@ export type FileTarget = Extract<Target, { file: string }>;
 // of staleness is invisible to players; a published segment does not change at all.
 const playlistRevalidateMs = 100;
 const segmentRevalidateMs = 1_000;
+const thumbnailRevalidateMs = 500; // replaced every few seconds; its max-age is 2 s
 
 export function revalidateMs(target: FileTarget): number {
+  if (target.route === 'thumbnail') return thumbnailRevalidateMs;
   return target.route === 'segment' ? segmentRevalidateMs : playlistRevalidateMs;
 }
 
 // The headers of a 200 for one version of a file.
 export function fileHeaders(file: CachedFile, target: FileTarget): OutgoingHttpHeaders {
-  const segment = target.route === 'segment';
+  const [contentType, cache] = typeAndCaching(target);
   return {
     'access-control-allow-origin': '*',
-    'content-type': segment ? contentTypes[target.ext] : contentTypes.m3u8,
-    'cache-control': segment ? cacheControl.immutable : cacheControl.playlist,
+    'content-type': contentType,
+    'cache-control': cache,
     etag: file.etag,
     'last-modified': file.lastModified,
     'content-length': file.size,
   };
+}
+
+function typeAndCaching(target: FileTarget): [string, string] {
+  if (target.route === 'segment') return [contentTypes[target.ext], cacheControl.immutable];
+  if (target.route === 'thumbnail') return [contentTypes.jpeg, cacheControl.thumbnail];
+  return [contentTypes.m3u8, cacheControl.playlist];
 }

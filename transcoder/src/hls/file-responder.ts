@@ -8,6 +8,7 @@ import { parseRange, type ByteRange } from './byte-range.ts';
 import { fileHeaders, revalidateMs, type FileTarget } from './cache-headers.ts';
 import { FileCache, type CachedFile, type FileCacheOptions } from './file-cache.ts';
 import type { ResponseWriter } from './response-writer.ts';
+import { routeLabel } from './routes.ts';
 import type { ViewerTracker } from './viewer-tracker.ts';
 
 export interface FileResponderOptions {
@@ -33,8 +34,10 @@ export class FileResponder {
 
   // Synchronous on a cache hit: the hot path of a live origin allocates no promise.
   serve(req: IncomingMessage, res: ServerResponse, target: FileTarget, query: string): void | Promise<void> {
+    // The thumbnail too: after the session the file is still on disk (until the next one clears the directory),
+    // but an old picture must not pass for the live one.
     if (target.route !== 'segment' && !this.options.isLive()) {
-      return this.writer.text(res, target.route, 404, 'stream is not live\n');
+      return this.writer.text(res, routeLabel(target), 404, 'stream is not live\n');
     }
     const found = this.cache.get(target.file, revalidateMs(target));
     if (found instanceof Promise) return found.then((file) => this.respond(req, res, target, query, file));
@@ -48,9 +51,9 @@ export class FileResponder {
     query: string,
     file: CachedFile | undefined,
   ): void {
-    const route = target.route;
-    if (!file) return this.writer.text(res, route, 404, 'not found\n');
-    if (route !== 'master') this.options.viewers.see(req, query);
+    const route = routeLabel(target);
+    if (!file) return this.writer.text(res, route, 404, notFound(target));
+    if (target.route !== 'master' && target.route !== 'thumbnail') this.options.viewers.see(req, query);
     const base = this.headersFor(file, target);
     const conditional = req.headers['if-none-match'];
     const rangeHeader = req.headers.range;
@@ -127,4 +130,9 @@ export class FileResponder {
     });
     res.once('close', () => stream.destroy());
   }
+}
+
+function notFound(target: FileTarget): string {
+  if (target.route !== 'thumbnail') return 'not found\n';
+  return 'no thumbnail yet: no picture decoded (an audio-only source, or before the first frame)\n';
 }

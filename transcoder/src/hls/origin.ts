@@ -10,7 +10,7 @@ import { FileResponder } from './file-responder.ts';
 import { proxyFlv } from './flv-proxy.ts';
 import { loadPlayerAssets, type PlayerAssets } from './player-assets.ts';
 import { corsHeaders, preflightHeaders, ResponseWriter } from './response-writer.ts';
-import { cacheControl, classifyPath, contentTypes, type Target } from './routes.ts';
+import { cacheControl, classifyPath, contentTypes, routeLabel, type Target } from './routes.ts';
 import { ViewerTracker } from './viewer-tracker.ts';
 
 export interface OriginOptions {
@@ -133,7 +133,7 @@ class OriginServer implements Origin {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const target = this.targetOf(q < 0 ? url : url.slice(0, q));
-    const route = target.route;
+    const route = routeLabel(target);
     if (req.method === 'OPTIONS') return this.writer.send(res, route, 204, { ...preflightHeaders });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.writer.send(res, route, 405, { ...corsHeaders, allow: 'GET, HEAD, OPTIONS', 'content-length': 0 });
@@ -142,6 +142,7 @@ class OriginServer implements Origin {
       case 'master':
       case 'variant':
       case 'segment':
+      case 'thumbnail':
         return this.files.serve(req, res, target, q < 0 ? '' : url.slice(q + 1));
       case 'player':
         return this.servePlayer(res, target.asset);
@@ -205,5 +206,5 @@ class OriginServer implements Origin {
 
 function classifyRoute(url: string | undefined, hlsJsPath: string): HttpRoute {
   const pathname = (url ?? '/').split('?')[0] ?? '/';
-  return pathname.startsWith('/') ? classifyPath(pathname, hlsJsPath).route : 'other';
+  return pathname.startsWith('/') ? routeLabel(classifyPath(pathname, hlsJsPath)) : 'other';
 }

@@ -7,6 +7,7 @@ export type Target =
   | { route: 'master'; file: string }
   | { route: 'variant'; file: string }
   | { route: 'segment'; file: string; ext: SegmentExt }
+  | { route: 'thumbnail'; file: 'thumbnail.jpg' }
   | { route: 'player'; asset: 'page' | 'hlsjs' }
   | { route: 'flv' }
   | { route: 'health'; probe: 'healthz' | 'readyz' }
@@ -42,6 +43,8 @@ export function classifyPath(pathname: string, hlsJsPath: string): Target {
       return { route: 'flv' };
     case '/hls/master.m3u8':
       return { route: 'master', file: 'master.m3u8' };
+    case '/thumbnail.jpg': // the ladder's thumbnailFile, at the root of the HLS directory
+      return { route: 'thumbnail', file: 'thumbnail.jpg' };
   }
   if (pathname === hlsJsPath) return { route: 'player', asset: 'hlsjs' };
   if (!pathname.startsWith('/hls/')) return { route: 'other', status: 404 };
@@ -70,6 +73,7 @@ export const contentTypes = {
   js: 'text/javascript; charset=utf-8',
   flv: 'video/x-flv',
   text: 'text/plain; charset=utf-8',
+  jpeg: 'image/jpeg',
 } as const;
 
 // Live playlists change every segment: caches must revalidate. Segments never change once published (the ladder
@@ -79,8 +83,11 @@ export const cacheControl = {
   immutable: 'public, max-age=31536000, immutable',
   page: 'no-cache',
   none: 'no-store',
+  // The live picture changes every few seconds: a short shared cache, then revalidation by ETag.
+  thumbnail: 'public, max-age=2',
 } as const;
 
+// The metrics' bounded route set has no thumbnail entry (yet): counted with the player's assets.
 export function routeLabel(target: Target): HttpRoute {
-  return target.route;
+  return target.route === 'thumbnail' ? 'player' : target.route;
 }

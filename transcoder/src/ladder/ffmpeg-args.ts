@@ -20,7 +20,18 @@ export interface FfmpegArgsOptions {
   segmentPrefix?: string;
   x264Preset?: string;
   logLevel?: string;
+  // The live picture as a small JPEG (thumbnailFile in outDir), a branch of the same decode; null: none. Default:
+  // defaultThumbnail. Never for an audio-only plan.
+  thumbnail?: ThumbnailOptions | null;
 }
+
+export interface ThumbnailOptions {
+  everySeconds: number; // one picture per this many seconds of the source
+  width: number; // at most; height keeps the aspect, both even; a smaller source is not enlarged
+}
+
+export const defaultThumbnail: ThumbnailOptions = { everySeconds: 5, width: 320 };
+export const thumbnailFile = 'thumbnail.jpg';
 
 // Unreferenced segments kept on disk after they leave the playlist, for players still downloading them.
 export function deleteMargin(plan: LadderPlan): number {
@@ -53,12 +64,15 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
   const { videos, audioRenditions } = plan;
   if (videos.length === 0 && audioRenditions.length === 0) throw new Error('the ladder plan has no rendition');
   const encoded = videos.filter((v) => v.mode === 'encode');
+  const thumbnail = videos.length > 0 ? (options.thumbnail === undefined ? defaultThumbnail : options.thumbnail) : null;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning'];
   // One decoding thread: a frame-threaded H.264 decoder holds each frame back until the next ones arrive (2 frames
   // on 2 cores), start-up latency a live ladder does not need; one thread decodes 720p30 at a fraction of a core.
-  if (encoded.length > 0) args.push('-threads', '1');
+  if (encoded.length > 0 || thumbnail) args.push('-threads', '1');
+  // Copied rungs only: the decoder feeds nothing but the thumbnail, so keyframes are enough (no effect on the copy).
+  if (encoded.length === 0 && thumbnail) args.push('-skip_frame', 'nokey');
   args.push('-i', options.inputUrl);
-  if (encoded.length > 0) args.push('-filter_complex', filterGraph(encoded));
+  if (encoded.length > 0 || thumbnail) args.push('-filter_complex', filterGraph(encoded, thumbnail));
 
   let k = 0;
   for (const v of videos) args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`);
@@ -84,17 +98,37 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
     '-var_stream_map', streamMap(plan),
     path.join(options.outDir, '%v', 'index.m3u8'),
   ); // prettier-ignore
+  if (thumbnail) args.push(...thumbnailOutput(options.outDir));
   return args;
 }
 
-// One decode split into every encoded rung: scaled to the rung (or into it, padded), at its rate, 4:2:0.
-function filterGraph(encoded: readonly PlannedVideo[]): string {
-  const chains = encoded.map((v, k) => {
-    const input = encoded.length > 1 ? `[s${k}]` : '[0:v:0]';
-    return `${input}${[...scaleFilters(v), `fps=${v.fps}`, 'format=yuv420p'].join(',')}[v${k}]`;
-  });
-  const split =
-    encoded.length > 1 ? [`[0:v:0]split=${encoded.length}${encoded.map((_, k) => `[s${k}]`).join('')}`] : [];
+// A second output of the same process: the picture overwritten in place (-update), through a temporary file and a
+// rename (-atomic_writing), so a reader never sees a partial JPEG.
+function thumbnailOutput(outDir: string): string[] {
+  return [
+    '-map', '[thumb]', '-an',
+    '-c:v', 'mjpeg', '-q:v', '5', '-fps_mode', 'passthrough',
+    '-f', 'image2', '-update', '1', '-atomic_writing', '1',
+    path.join(outDir, thumbnailFile),
+  ]; // prettier-ignore
+}
+
+/** The thumbnail branch: one frame per interval, at most `width` wide, aspect kept, both sides even. */
+export function thumbnailFilters(t: ThumbnailOptions): string[] {
+  return [`fps=1/${t.everySeconds}`, `scale=w='2*trunc(min(${t.width}\\,iw)/2)':h=-2`];
+}
+
+// One decode split into every encoded rung: scaled to the rung (or into it, padded), at its rate, 4:2:0; and into
+// the thumbnail, when there is one.
+function filterGraph(encoded: readonly PlannedVideo[], thumbnail: ThumbnailOptions | null): string {
+  const branches = encoded.length + (thumbnail ? 1 : 0);
+  const input = (k: number): string => (branches > 1 ? `[s${k}]` : '[0:v:0]');
+  const chains = encoded.map(
+    (v, k) => `${input(k)}${[...scaleFilters(v), `fps=${v.fps}`, 'format=yuv420p'].join(',')}[v${k}]`,
+  );
+  if (thumbnail) chains.push(`${input(encoded.length)}${thumbnailFilters(thumbnail).join(',')}[thumb]`);
+  const outputs = Array.from({ length: branches }, (_, k) => `[s${k}]`).join('');
+  const split = branches > 1 ? [`[0:v:0]split=${branches}${outputs}`] : [];
   return [...split, ...chains].join(';');
 }
 

@@ -2,10 +2,17 @@ import { describe, expect, it } from 'vitest';
 import HLS from 'hls-parser';
 import { validateSpec } from '../../../contract/src/api/validate.ts';
 import { resolveSpec } from '../config/livestream-spec.ts';
-import { buildFfmpegArgs, deleteMargin, scaleFilters, segmentFilePattern, x264Params } from './ffmpeg-args.ts';
+import {
+  buildFfmpegArgs,
+  deleteMargin,
+  scaleFilters,
+  segmentFilePattern,
+  thumbnailFilters,
+  x264Params,
+} from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
 import { fitInside, h264Level, planLadder } from './plan-ladder.ts';
-import { parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
+import { noVideo, parseAvcDecoderConfig, type SourceInfo } from './source-info.ts';
 
 const h264Aac720p: SourceInfo = {
   videoCodec: 'h264',
@@ -103,7 +110,7 @@ describe('buildFfmpegArgs', () => {
 
   it('decodes once, copies the source, aligns keyframes to segments and shares one audio rendition', () => {
     const plan = planLadder(settings(), h264Aac720p);
-    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false, thumbnail: null });
     expect(args.filter((a) => a === '-i')).toHaveLength(1);
     expect(valueOf(args, '-filter_complex')).toBe(
       '[0:v:0]split=2[s0][s1];[s0]scale=854:480,fps=30,format=yuv420p[v0];[s1]scale=640:360,fps=30,format=yuv420p[v1]',
@@ -153,7 +160,7 @@ describe('buildFfmpegArgs', () => {
 
   it('encodes audio once at the highest rung audio bitrate when nothing is copied', () => {
     const plan = planLadder(settings({ ladder: { passthrough: false } }), h264Aac720p);
-    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false, thumbnail: null });
     expect(valueOf(args, '-c:a:0')).toBe('aac');
     expect(valueOf(args, '-b:a:0')).toBe('128k');
     expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:v:0\]split=3/);
@@ -171,7 +178,10 @@ describe('buildFfmpegArgs', () => {
         { ...low!, picture: { width: 640, height: 360 } }, // fills its frame: scaled only
       ],
     };
-    const graph = valueOf(buildFfmpegArgs(fitted, { inputUrl: input, outDir, resume: false }), '-filter_complex');
+    const graph = valueOf(
+      buildFfmpegArgs(fitted, { inputUrl: input, outDir, resume: false, thumbnail: null }),
+      '-filter_complex',
+    );
     expect(graph).toBe(
       '[0:v:0]split=3[s0][s1][s2];' +
         '[s0]scale=960:720,pad=1280:720:160:0:black,setsar=1,fps=30,format=yuv420p[v0];' +
@@ -194,7 +204,7 @@ describe('buildFfmpegArgs', () => {
 
   it('uses no split for a single encoded rung', () => {
     const plan = planLadder(settings({ ladder: { preset: '360p', passthrough: false } }), h264Aac720p);
-    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false, thumbnail: null });
     expect(valueOf(args, '-filter_complex')).toBe('[0:v:0]scale=640:360,fps=30,format=yuv420p[v0]');
   });
 
@@ -204,6 +214,58 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-hls_flags')).toBe(
       'delete_segments+independent_segments+temp_file+omit_endlist+program_date_time+append_list+discont_start',
     );
+  });
+});
+
+describe('thumbnail output', () => {
+  const outDir = '/var/lib/livestream/hls';
+  const input = 'rtmp://127.0.0.1:1935/live/internal';
+  const thumb = "fps=1/5,scale=w='2*trunc(min(320\\,iw)/2)':h=-2";
+
+  it('adds a branch of the one decode, written in place atomically as thumbnail.jpg', () => {
+    const plan = planLadder(settings(), h264Aac720p);
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:v:0\]split=3\[s0\]\[s1\]\[s2\];/);
+    expect(valueOf(args, '-filter_complex')).toContain(`;[s2]${thumb}[thumb]`);
+    expect(args.slice(args.indexOf('[thumb]') - 1)).toEqual([
+      '-map', '[thumb]', '-an', '-c:v', 'mjpeg', '-q:v', '5', '-fps_mode', 'passthrough',
+      '-f', 'image2', '-update', '1', '-atomic_writing', '1', `${outDir}/thumbnail.jpg`,
+    ]); // prettier-ignore
+    expect(args.indexOf('[thumb]')).toBeGreaterThan(args.indexOf(`${outDir}/%v/index.m3u8`)); // after the HLS output
+  });
+
+  it('decodes only keyframes when every rung is copied, and follows the configured interval and width', () => {
+    const full = planLadder(settings(), h264Aac720p);
+    const plan = { ...full, videos: full.videos.filter((v) => v.mode === 'copy') };
+    const args = buildFfmpegArgs(plan, {
+      inputUrl: input,
+      outDir,
+      resume: false,
+      thumbnail: { everySeconds: 10, width: 160 },
+    });
+    expect(plan.videos.map((v) => v.mode)).toEqual(['copy']);
+    expect(valueOf(args, '-skip_frame')).toBe('nokey');
+    expect(args.indexOf('-skip_frame')).toBeLessThan(args.indexOf('-i'));
+    expect(valueOf(args, '-filter_complex')).toBe("[0:v:0]fps=1/10,scale=w='2*trunc(min(160\\,iw)/2)':h=-2[thumb]");
+  });
+
+  it('has none for an audio-only source, or when disabled', () => {
+    const audioOnly = planLadder(settings(), { ...h264Aac720p, videoCodec: noVideo });
+    expect(audioOnly.videos).toEqual([]);
+    const args = buildFfmpegArgs(audioOnly, { inputUrl: input, outDir, resume: false });
+    expect(args).not.toContain('[thumb]');
+    expect(args).not.toContain('-filter_complex');
+    const off = buildFfmpegArgs(planLadder(settings(), h264Aac720p), {
+      inputUrl: input,
+      outDir,
+      resume: false,
+      thumbnail: null,
+    });
+    expect(off.join(' ')).not.toContain('thumb');
+  });
+
+  it('scales to at most the width, keeping the aspect on even sides', () => {
+    expect(thumbnailFilters({ everySeconds: 5, width: 320 }).join(',')).toBe(thumb);
   });
 });
 
