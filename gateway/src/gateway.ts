@@ -8,6 +8,8 @@ import { Registry } from 'prom-client';
 import type { Logger } from '../../contract/src/logger.ts';
 import { handleAdmin, type AdminContext } from './admin/admin.ts';
 import { AdminToken } from './admin/admin-token.ts';
+import { startGatewayAccess } from './access/gateway-access.ts';
+import { handleAccessRequest } from './access/playback-access.ts';
 import type { GatewaySettings } from './config/settings.ts';
 import { preflightHeaders } from './playback/cache-policy.ts';
 import { EdgeCache } from './playback/edge-cache.ts';
@@ -59,6 +61,9 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
     );
     return;
   }
+  // POST /<ns>/<name>/session, GET /.well-known/jwks.json
+  const routed = (ns: string, name: string) => routes.channel(ns, name) !== undefined;
+  if (playback.access && handleAccessRequest(req, res, path ?? '/', { access: playback.access, routed })) return;
   if (context.portal.handle(req, res)) return;
   if (req.method === 'OPTIONS') {
     res.writeHead(204, preflightHeaders);
@@ -98,6 +103,7 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     gauge: metrics.viewers,
   });
   const playback: PlaybackContext = {
+    access: await startGatewayAccess(settings, routes, metrics.registry),
     channel: (ns, name) => routes.channel(ns, name),
     cache: new EdgeCache(settings.cacheBytes),
     metrics,

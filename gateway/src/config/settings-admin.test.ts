@@ -23,3 +23,10 @@ describe('gateway settings: viewers and admin', () => {
     );
   });
 });
+
+describe('playback keys directory', () => {
+  it('defaults to the chart mount, and follows LSO_GATEWAY_PLAYBACK_KEYS_DIR', () => {
+    expect(gatewaySettings({}).playbackKeysDir).toBe('/etc/livestream/playback-keys');
+    expect(gatewaySettings({ LSO_GATEWAY_PLAYBACK_KEYS_DIR: '/run/keys' }).playbackKeysDir).toBe('/run/keys');
+  });
+});

@@ -20,6 +20,7 @@ export const gatewayEnv = {
   tlsKeyFile: 'LSO_GATEWAY_TLS_KEY_FILE',
   trustForwarded: 'LSO_GATEWAY_TRUST_FORWARDED',
   adminTokenFile: 'LSO_GATEWAY_ADMIN_TOKEN_FILE',
+  playbackKeysDir: 'LSO_GATEWAY_PLAYBACK_KEYS_DIR',
 } as const;
 
 export const gatewayDefaults = {
@@ -35,6 +36,7 @@ export const gatewayDefaults = {
   httpsPort: 8443,
   trustForwarded: 0, // X-Forwarded-For is the client's own claim unless a proxy in front is trusted to write it
   adminTokenFile: '/etc/livestream-gateway/admin/token',
+  playbackKeysDir: '/etc/livestream/playback-keys', // where the chart mounts the playback keys Secret
 } as const;
 
 // Where the chart mounts a kubernetes.io/tls Secret (its keys tls.crt and tls.key). No default in the gateway itself:
@@ -67,6 +69,8 @@ export interface GatewaySettings {
   trustedProxies: number;
   /** The admin endpoints' bearer token (no file: they answer 503). */
   adminTokenPath: string;
+  /** The playback token keys: `<kid>.key` files (PKCS#8 PEM P-256); a missing directory is no keys. */
+  playbackKeysDir: string;
 }
 
 export class SettingsError extends Error {}
@@ -134,6 +138,7 @@ export function gatewaySettings(env: Env): GatewaySettings {
     tls,
     trustedProxies: trustedProxies(env),
     adminTokenPath: path.resolve(text(env, 'adminTokenFile', gatewayDefaults.adminTokenFile)),
+    playbackKeysDir: path.resolve(text(env, 'playbackKeysDir', gatewayDefaults.playbackKeysDir)),
   };
 }
 

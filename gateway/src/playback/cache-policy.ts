@@ -9,6 +9,8 @@ export const segmentMaxAgeS = 86_400;
 export const errorTtlMs = 1_000;
 /** The master playlist changes only when a session starts: a second, like an error. */
 export const masterTtlMs = 1_000;
+/** A thumbnail is refreshed every few seconds by the transcoder: kept briefly, like a playlist. */
+export const thumbnailTtlMs = 2_000;
 /** A media playlist whose segment duration cannot be read. */
 const fallbackSegmentMs = 2_000;
 
@@ -39,6 +41,7 @@ export function freshForMs(kind: PlaybackKind, status: number, body: Buffer): nu
   if (status !== 200) return errorTtlMs;
   if (kind === 'segment') return Number.POSITIVE_INFINITY;
   if (kind === 'master') return masterTtlMs;
+  if (kind === 'thumbnail') return thumbnailTtlMs;
   return Math.floor(segmentDurationMs(body.toString('utf8')) / 2);
 }
 
@@ -57,6 +60,7 @@ const contentTypes: Record<string, string> = {
   mp4: 'video/mp4',
   aac: 'audio/aac',
   flv: 'video/x-flv',
+  jpg: 'image/jpeg',
 };
 
 export function contentType(path: string): string {

@@ -1,9 +1,10 @@
 // Which channel and which origin file a playback URL names (pure): `/<namespace>/<name>/master.m3u8`,
-// `/<namespace>/<name>/<rendition>/<file>` and `/<namespace>/<name>/live.flv`, mapped onto the transcoder's own
-// origin paths (`/hls/master.m3u8`, `/hls/<rendition>/<file>`, `/live.flv`). A strict whitelist of shapes: names
+// `/<namespace>/<name>/<rendition>/<file>`, `/<namespace>/<name>/live.flv` and `/<namespace>/<name>/thumbnail.jpg`,
+// mapped onto the transcoder's own origin paths (`/hls/master.m3u8`, `/hls/<rendition>/<file>`, `/live.flv`,
+// `/thumbnail.jpg`). A strict whitelist of shapes: names
 // as the ladder writes them, no encoded characters, so traversal has nothing to match.
 
-export type PlaybackKind = 'master' | 'variant' | 'segment' | 'flv';
+export type PlaybackKind = 'master' | 'variant' | 'segment' | 'flv' | 'thumbnail';
 
 export type PlaybackTarget =
   { namespace: string; name: string; kind: PlaybackKind; upstreamPath: string } | { error: 400 | 404 };
@@ -26,6 +27,7 @@ export function parsePlaybackPath(pathname: string): PlaybackTarget {
   if (rest.length === 1) {
     if (rest[0] === 'master.m3u8') return { ...channel, kind: 'master', upstreamPath: '/hls/master.m3u8' };
     if (rest[0] === 'live.flv') return { ...channel, kind: 'flv', upstreamPath: '/live.flv' };
+    if (rest[0] === 'thumbnail.jpg') return { ...channel, kind: 'thumbnail', upstreamPath: '/thumbnail.jpg' };
     return { error: 404 };
   }
   const file = rest.join('/');

@@ -15,6 +15,7 @@ describe('parsePlaybackPath', () => {
   it.each([
     ['/ns/ch/master.m3u8', 'master', '/hls/master.m3u8'],
     ['/ns/ch.v2/live.flv', 'flv', '/live.flv'],
+    ['/ns/ch/thumbnail.jpg', 'thumbnail', '/thumbnail.jpg'],
     ['/ns/ch/720p/index.m3u8', 'variant', '/hls/720p/index.m3u8'],
     ['/ns/ch/audio/index.m3u8', 'variant', '/hls/audio/index.m3u8'],
     ['/ns/ch/720p/abc-12_00001.ts', 'segment', '/hls/720p/abc-12_00001.ts'],

@@ -4,8 +4,17 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
 import { gatewayRequestHeader } from '../../../contract/src/viewer-window.ts';
+import { authorizePlayback, sendRefusal, type AccessContext } from '../access/playback-access.ts';
+import { rewritePlaylist } from '../access/playlist-rewrite.ts';
 import type { FetchKind, GatewayMetrics } from '../telemetry/metrics.ts';
-import { answerHeaders, contentType, corsHeaders, errorTtlMs, type CachedAnswer } from './cache-policy.ts';
+import {
+  answerHeaders,
+  cacheControl,
+  contentType,
+  corsHeaders,
+  errorTtlMs,
+  type CachedAnswer,
+} from './cache-policy.ts';
 import type { EdgeCache, Fetched } from './edge-cache.ts';
 import { parsePlaybackPath, type PlaybackKind } from './paths.ts';
 import type { ViewerCounter } from './viewers.ts';
@@ -17,13 +26,15 @@ export interface PlaybackContext {
   logger: Logger;
   fetchTimeoutMs: number;
   viewers: ViewerCounter;
+  /** Playback authorization (issue 15); without it every channel is public. */
+  access?: AccessContext;
 }
 
 // The origin does not count the gateway as a viewer: the gateway counts the viewers behind it (viewers.ts).
 const originHeaders = { [gatewayRequestHeader]: '1' };
 
 const fetchKind = (kind: PlaybackKind): FetchKind =>
-  kind === 'segment' ? 'segment' : kind === 'flv' ? 'flv' : 'playlist';
+  kind === 'segment' || kind === 'thumbnail' ? 'segment' : kind === 'flv' ? 'flv' : 'playlist';
 
 function plain(res: ServerResponse, status: number, text: string, cache = true): void {
   res.writeHead(status, {
@@ -52,8 +63,28 @@ async function fetchOrigin(url: string, context: PlaybackContext, kind: Playback
   }
 }
 
-function serve(req: IncomingMessage, res: ServerResponse, kind: PlaybackKind, answer: CachedAnswer): number {
-  const headers = answerHeaders(kind, answer);
+/**
+ * A protected channel's answer: the shared cache holds the origin's bytes, each viewer gets playlists carrying their
+ * own session, never stored by anyone (private, no-store, no etag); segments and thumbnails only in the viewer's own
+ * cache (private), so a shared cache in front cannot hand them to someone without a session.
+ */
+export function personalize(kind: PlaybackKind, answer: CachedAnswer, session: string): CachedAnswer & { cc?: string } {
+  if (answer.status !== 200) return answer;
+  if (kind === 'master' || kind === 'variant') {
+    const { etag: _etag, ...rest } = answer;
+    const body = Buffer.from(rewritePlaylist(answer.body.toString('utf8'), session), 'utf8');
+    return { ...rest, body, cc: 'private, no-store' };
+  }
+  return { ...answer, cc: cacheControl(kind, answer.status, answer.ttlMs).replace('public', 'private') };
+}
+
+function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  kind: PlaybackKind,
+  answer: CachedAnswer & { cc?: string },
+): number {
+  const headers = { ...answerHeaders(kind, answer), ...(answer.cc !== undefined && { 'cache-control': answer.cc }) };
   if (answer.status === 200 && answer.etag !== undefined && req.headers['if-none-match'] === answer.etag) {
     const { 'content-length': _length, ...rest } = headers;
     res.writeHead(304, rest);
@@ -76,6 +107,8 @@ export async function handlePlayback(req: IncomingMessage, res: ServerResponse, 
   if ('error' in target) return plain(res, target.error, target.error === 400 ? 'bad path\n' : 'not found\n');
   const channel = context.channel(target.namespace, target.name);
   if (!channel) return plain(res, 404, 'no such channel\n');
+  const grant = context.access ? await authorizePlayback(req, context.access, target, query) : { ok: true as const };
+  if (!grant.ok) return sendRefusal(res, grant);
   const url = `http://${channel.http}${target.upstreamPath}`;
   if (target.kind === 'flv') return streamFlv(req, res, url, context, target);
   const { answer, result } = await context.cache.get(`${channel.http}${target.upstreamPath}`, target.kind, () =>
@@ -84,8 +117,10 @@ export async function handlePlayback(req: IncomingMessage, res: ServerResponse, 
   context.metrics.cacheRequestsTotal.inc({ result });
   context.metrics.cacheBytes.set(context.cache.bytes);
   // Counted as the origin counts: every variant playlist and segment served (a master alone is no viewer yet).
-  if (answer.status === 200 && target.kind !== 'master') context.viewers.see(req, target.namespace, target.name, query);
-  context.metrics.httpBytesOutTotal.inc(serve(req, res, target.kind, answer));
+  const counted = target.kind !== 'master' && target.kind !== 'thumbnail';
+  if (answer.status === 200 && counted) context.viewers.see(req, target.namespace, target.name, query);
+  const served = grant.session === undefined ? answer : personalize(target.kind, answer, grant.session);
+  context.metrics.httpBytesOutTotal.inc(serve(req, res, target.kind, served));
 }
 
 // HTTP-FLV is a stream without an end: piped from the origin, one upstream connection per viewer, never cached.

@@ -4,16 +4,19 @@
 // the gateway is not ready.
 import type { Logger } from '../../../contract/src/logger.ts';
 import {
+  channelAccess,
   channelId,
   indexRouteTable,
   lookupKey,
   decodeRouteTable,
   parseRouteTable,
   parseRoutingSecret,
+  type ChannelAccess,
   type ChannelRoute,
   type RouteIndex,
 } from '../../../contract/src/route-table.ts';
 import { watchFile, type WatchedFile } from '../../../contract/src/watched-file.ts';
+import { PlaybackKeys } from '../access/playback-keys.ts';
 
 export interface RouteSourceOptions {
   tablePath: string;
@@ -32,11 +35,14 @@ export class RouteSource {
   private readonly watchers: WatchedFile[];
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly pollMs: number;
+  private keys: PlaybackKeys | undefined;
 
   constructor(options: RouteSourceOptions) {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     const pollMs = options.pollMs ?? 1_000;
+    this.pollMs = pollMs;
     const onError = (what: string) => (err: unknown) =>
       this.logger.warn({ code: (err as NodeJS.ErrnoException).code ?? 'error' }, `cannot read the ${what}`);
     this.watchers = [
@@ -85,7 +91,24 @@ export class RouteSource {
     return this.index?.channels.get(channelId(namespace, name));
   }
 
+  /** A routed channel's viewing rules (public for a channel the table has no rules for, or before it loads). */
+  access(namespace: string, name: string): ChannelAccess {
+    return this.index ? channelAccess(this.index, namespace, name) : { namespace, name, visibility: 'public' };
+  }
+
+  /** The routing secret in force (the key of playback sessions is derived from it); undefined until loaded. */
+  routingSecret(): Buffer | undefined {
+    return this.secret;
+  }
+
+  /** The playback token keys of `dir`, watched with the table from the first call on (and closed with it). */
+  playbackKeys(dir: string): PlaybackKeys {
+    this.keys ??= new PlaybackKeys(dir, this.logger, this.pollMs);
+    return this.keys;
+  }
+
   close(): void {
     for (const w of this.watchers) w.close();
+    this.keys?.close();
   }
 }
