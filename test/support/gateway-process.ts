@@ -12,6 +12,7 @@ import {
   routeTableFileName,
   serializeRouteTable,
   type RouteEntry,
+  type ChannelAccess,
 } from '../../contract/src/route-table.ts';
 import { adminDirectoryPath, type DirectoryUpdate } from '../../contract/src/portal-directory.ts';
 import { cpuSeconds } from './process-cpu.ts';
@@ -27,8 +28,8 @@ export interface GatewayProcess {
   process: ChildProcess;
   rtmpPort: number;
   httpPort: number;
-  /** Replaces the route table; the gateway picks it up within its poll interval. */
-  writeRoutes(routes: GatewayRoute[]): Promise<void>;
+  /** Replaces the route table (with `access`: the channels' viewing rules); picked up within the poll interval. */
+  writeRoutes(routes: GatewayRoute[], access?: ChannelAccess[]): Promise<void>;
   /** The text of its /metrics. */
   metrics(): Promise<string>;
   /** The admin bearer token it was started with (its file unless the env names another). */
@@ -53,14 +54,17 @@ export async function startGatewayProcess(options: {
   const adminToken = randomBytes(24).toString('hex');
   const adminTokenFile = path.join(dir, 'admin-token');
   await writeFile(adminTokenFile, adminToken + '\n', { mode: 0o600 });
-  const writeRoutes = async (routes: GatewayRoute[]) => {
+  const writeRoutes = async (routes: GatewayRoute[], access?: ChannelAccess[]) => {
     const entries = routes.map(({ key, app, ...route }) => ({
       keyHash: routeKeyHash(secret, key),
       app: app ?? 'live',
       ...route,
     }));
     // Compressed, as the operator writes it into the routes Secret.
-    await writeFile(`${tableFile}.tmp`, encodeRouteTable(serializeRouteTable({ version: 1, entries })));
+    await writeFile(
+      `${tableFile}.tmp`,
+      encodeRouteTable(serializeRouteTable({ version: 1, entries, ...(access && { access }) })),
+    );
     await rename(`${tableFile}.tmp`, tableFile);
   };
   await writeRoutes(options.routes);
