@@ -14,7 +14,14 @@ describe('transcoderSettings', () => {
       httpPort: contract.ports.http,
       streamKeyPath: contract.ingestKeysPath,
       hlsDir: contract.hlsDir,
+      thumbnailSeconds: 5,
     });
+  });
+
+  it('takes the thumbnail interval from LSO_THUMBNAIL_SECONDS, 0 for none, refusing what is not one', () => {
+    expect(transcoderSettings({}, { LSO_THUMBNAIL_SECONDS: '10' }).thumbnailSeconds).toBe(10);
+    expect(transcoderSettings({}, { LSO_THUMBNAIL_SECONDS: '0' }).thumbnailSeconds).toBe(0);
+    expect(() => transcoderSettings({}, { LSO_THUMBNAIL_SECONDS: '301' })).toThrow(/LSO_THUMBNAIL_SECONDS must be/);
   });
 
   it('leaves the key and the HLS directory to the data directory in standalone mode, unless given', () => {
@@ -23,6 +30,7 @@ describe('transcoderSettings', () => {
       configPath: path.resolve('show.yaml'),
       rtmpPort: 0,
       httpPort: contract.ports.http,
+      thumbnailSeconds: 5,
     });
     const given = transcoderSettings(
       { livestream: 'show.yaml', 'stream-key-file': 'k', 'data-dir': 'd' },

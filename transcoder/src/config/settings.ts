@@ -75,7 +75,13 @@ interface TranscoderBase {
   x264Preset?: string;
   /** Without Redis: the bearer token a poller of the report log must send (reportLogSettings). */
   reportToken?: string;
+  /** Seconds between two pictures of GET /thumbnail.jpg (LSO_THUMBNAIL_SECONDS, 1 to 300); 0: no thumbnail. */
+  thumbnailSeconds: number;
 }
+
+/** Not in the pod contract: the operator does not set it; a pod takes the default. */
+export const thumbnailSecondsEnv = 'LSO_THUMBNAIL_SECONDS';
+export const defaultThumbnailSeconds = 5;
 
 export interface PodTranscoderSettings extends TranscoderBase {
   standalone: false;
@@ -104,6 +110,7 @@ export function transcoderSettings(args: TranscoderArgs, env: Env): TranscoderSe
     httpPort: intSetting(args['http-port'] ?? env[names.httpPort], contract.ports.http, 0, 65535, 'the HTTP port'),
     ...common(env),
     ...(x264Preset !== undefined && { x264Preset }),
+    thumbnailSeconds: intSetting(env[thumbnailSecondsEnv], defaultThumbnailSeconds, 0, 300, thumbnailSecondsEnv),
   };
   const streamKeyFile = args['stream-key-file'];
   const hlsDir = optional(env[names.hlsDir]);
