@@ -40,8 +40,8 @@ export class WhipSession {
         video: [useH264({ rtcpFeedback: [useNACK(), usePLI(), useTWCC()] })],
         audio: [useOPUS()],
       },
-      // Transport-wide congestion control feedback: without it the browser's bandwidth estimate stays at its start
-      // value and it sends a scaled-down picture (320x180 of a 640x360 camera, seen with Chromium).
+      // Transport-wide congestion control feedback, so the browser's bandwidth estimate (and with it the bitrate and
+      // resolution it sends) can grow.
       headerExtensions: { video: [useTransportWideCC()], audio: [] },
       iceUseIpv6: false,
     });
