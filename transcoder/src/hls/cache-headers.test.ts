@@ -14,6 +14,13 @@ describe('cache headers', () => {
     expect(playlist).toMatchObject({ etag: file.etag, 'last-modified': file.lastModified, 'content-length': 1234 });
   });
 
+  it('lets caches keep the thumbnail 2 s, then revalidate it by ETag', () => {
+    const thumbnail = fileHeaders(file, { route: 'thumbnail', file: 'thumbnail.jpg' });
+    expect(thumbnail).toMatchObject({ 'content-type': 'image/jpeg', 'cache-control': 'public, max-age=2' });
+    expect(thumbnail).toMatchObject({ etag: file.etag, 'content-length': 1234 });
+    expect(revalidateMs({ route: 'thumbnail', file: 'thumbnail.jpg' })).toBeLessThan(2_000);
+  });
+
   it('re-checks a playlist on disk more often than a segment', () => {
     expect(revalidateMs({ route: 'master', file: 'master.m3u8' })).toBeLessThan(
       revalidateMs({ route: 'segment', file: '720p/seg-1.ts', ext: 'ts' }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheControl, classifyPath, contentTypes, hlsJsAssetPath } from './routes.ts';
+import { cacheControl, classifyPath, contentTypes, hlsJsAssetPath, routeLabel } from './routes.ts';
 
 const hlsJs = hlsJsAssetPath('1.7.4');
 
@@ -17,6 +17,8 @@ describe('classifyPath', () => {
     ['/hls/720p/seg-00001.ts', 'segment'],
     ['/hls/480p/init.mp4', 'segment'],
     ['/hls/480p/seg_3.m4s', 'segment'],
+    ['/thumbnail.jpg', 'thumbnail'],
+    ['/hls/thumbnail.jpg', 'other'],
     ['/assets/hls-0.0.1.min.js', 'other'],
     ['/favicon.ico', 'other'],
     ['/hls/720p/index.html', 'other'],
@@ -59,5 +61,12 @@ describe('headers', () => {
   it('lets playlists be revalidated and segments be cached forever', () => {
     expect(cacheControl.playlist).toBe('no-cache');
     expect(cacheControl.immutable).toBe('public, max-age=31536000, immutable');
+  });
+});
+
+describe('routeLabel', () => {
+  it('counts the thumbnail with the player assets (the metrics route set is bounded)', () => {
+    expect(routeLabel({ route: 'thumbnail', file: 'thumbnail.jpg' })).toBe('player');
+    expect(routeLabel({ route: 'master', file: 'master.m3u8' })).toBe('master');
   });
 });
