@@ -10,7 +10,9 @@ import { mintPlaybackToken } from '../../../contract/src/playback-token.ts';
 import type { ChannelAccess } from '../../../contract/src/route-table.ts';
 import { hashViewerPassword } from '../../../contract/src/viewer-password.ts';
 import { gatewayTestNamespace, startGatewayRig, type GatewayRig } from '../../../test/support/gateway-channels.ts';
+import { launchChromium } from '../../../test/support/chromium.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
+import { loadHlsJs } from '../../../contract/src/hls-js.ts';
 import { startPublisher, type Publisher } from '../../../test/support/rtmp-publisher.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 
@@ -155,4 +157,27 @@ describe('a password channel', () => {
     expect(statuses.slice(0, 8)).toEqual(Array.from({ length: 8 }, () => 403));
     expect(statuses[8]).toBe(429);
   }, 90_000);
+});
+
+describe('hls.js in Chromium', () => {
+  it('plays the private channel with a token, every request carrying the session', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      page.on('request', (r) => requested.push(r.url()));
+      await page.setContent('<video id="v" muted autoplay playsinline width="320" height="180"></video>');
+      await page.addScriptTag({ content: (await loadHlsJs()).bytes.toString('utf8') });
+      const src = url(nameA, `master.m3u8?token=${await mint(nameA)}`);
+      await page.evaluate(`(() => { const h = new Hls(); h.loadSource(${JSON.stringify(src)});
+        h.attachMedia(document.getElementById('v')); })()`);
+      await page.waitForFunction("document.getElementById('v').currentTime > 1", undefined, { timeout: 30_000 });
+      await page.screenshot({ path: 'test-results/playback-private-hlsjs.png' });
+      const after = requested.filter((u) => u.startsWith(`http://127.0.0.1:${rig.httpPort}/`)).slice(1);
+      expect(after.length).toBeGreaterThan(2);
+      for (const u of after) expect(u).toMatch(/[?&]session=/);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
