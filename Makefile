@@ -116,6 +116,10 @@ bench-origin: deps ## Our HLS origin against nginx, and viewers served; prints o
 bench-gateway: deps ## Routed against direct publish, playback through the gateway against the origin; one JSON line
 	$(NODE) bench/gateway.ts
 
+.PHONY: bench-thumbnail
+bench-thumbnail: deps ## CPU of the default ladder's ffmpeg with and without thumbnails, side by side on one 720p30 source; one JSON line
+	$(NODE) bench/thumbnail.ts
+
 .PHONY: bench-latency
 bench-latency: deps ## Glass-to-glass latency of HLS (direct, through the gateway) and HTTP-FLV, 60 s each in one run; one JSON line
 	$(NODE) bench/latency.ts
