@@ -21,6 +21,7 @@ import { RouteSource } from './routes/route-source.ts';
 import { RtmpGateway, listenOn } from './rtmp/rtmp-gateway.ts';
 import { ReloadingCertificate } from './tls/reloading-certificate.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
+import { createWhipIngest, type WhipIngest } from './whip/whip-ingest.ts';
 
 export interface Gateway {
   rtmpPort: number;
@@ -41,6 +42,7 @@ interface RequestContext {
   viewers: ChannelViewers;
   admin: AdminContext;
   portal: Portal;
+  whip: WhipIngest;
 }
 
 function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -53,6 +55,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
   if (path === '/healthz') return text(200, 'ok\n');
   if (path === '/readyz') return routes.ready() ? text(200, 'ready\n') : text(503, 'no route table yet\n');
   if (path?.startsWith('/admin/')) return handleAdmin(req, res, path, context.admin);
+  if (context.whip.handle(req, res)) return;
   if (path === '/metrics') {
     context.viewers.sweep(); // the viewers gauge as of this scrape, gone channels' series removed
     void playback.metrics.registry.metrics().then(
@@ -75,6 +78,35 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
     if (!res.headersSent) text(500, 'internal error\n');
     else res.destroy();
   });
+}
+
+// The HTTP side's parts beside playback: the portal (fed by the admin directory endpoint) and WHIP ingest.
+async function requestContext(
+  settings: GatewaySettings,
+  parts: {
+    routes: RouteSource;
+    playback: PlaybackContext;
+    viewers: ChannelViewers;
+    adminToken: AdminToken;
+    logger: Logger;
+  },
+): Promise<RequestContext> {
+  const { routes, playback, viewers, adminToken, logger } = parts;
+  const directory = new DirectoryStore();
+  return {
+    routes,
+    playback,
+    viewers,
+    portal: new Portal({ directory, assets: await loadPortalAssets(), logger }),
+    whip: createWhipIngest({ lookup: (key) => routes.lookup(key), logger, maxSessions: settings.whipMaxSessions }),
+    admin: {
+      replica: hostname(), // the pod's name
+      token: () => adminToken.current(),
+      viewers: () => viewers.counts(),
+      routes: () => routes.table(),
+      directory,
+    },
+  };
 }
 
 export async function startGateway(settings: GatewaySettings, logger: Logger): Promise<Gateway> {
@@ -111,22 +143,9 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     fetchTimeoutMs: 10_000,
     viewers,
   };
-  const directory = new DirectoryStore();
-  const portal = new Portal({ directory, assets: await loadPortalAssets(), logger });
   const adminToken = new AdminToken(settings.adminTokenPath, logger, settings.pollMs);
-  const context: RequestContext = {
-    routes,
-    playback,
-    viewers,
-    portal,
-    admin: {
-      replica: hostname(), // the pod's name
-      token: () => adminToken.current(),
-      viewers: () => viewers.counts(),
-      routes: () => routes.table(),
-      directory,
-    },
-  };
+  const context = await requestContext(settings, { routes, playback, viewers, adminToken, logger });
+  const { portal, whip } = context;
   const handler: http.RequestListener = (req, res) => onRequest(req, res, context);
   const server = http.createServer(handler);
   const secure = certificate?.httpsServer(handler);
@@ -151,6 +170,7 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
       adminToken.close();
       portal.close();
       certificate?.close();
+      await whip.close();
       const servers = secure ? [server, secure] : [server];
       for (const s of servers) s.closeAllConnections();
       await Promise.all([rtmp.close(), ...servers.map((s) => new Promise((resolve) => s.close(resolve)))]);

@@ -5,12 +5,14 @@
 // gateway on another origin (CORS) and is counted as its viewer in status, a transcoder pod replaced mid-stream and
 // a gateway replica killed mid-stream are both survived by the encoders' reconnects, a rotated key is taken at once
 // and the old one refused at the gateway after its grace, and the routes endpoint lists the channels for the
-// admin token only.
+// admin token only; the portal at the gateway's root lists the public live channels by title (not an unlisted one),
+// and a private channel plays only with a playback token signed by the key the operator made.
 // Runs after livestream.e2e.test.ts (test/support/e2e-sequencer.ts), whose release installs the CRD.
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { adminRoutesPath, type RoutesAnswer } from '../../contract/src/gateway-admin.ts';
+import { mintPlaybackToken } from '../../contract/src/playback-token.ts';
 import { helm, installOperator, nodeGatewayValues } from '../../hack/stack/operator-install.ts';
 import { stackImages } from '../../hack/stack/manifests.ts';
 import { launchChromium } from '../support/chromium.ts';
@@ -319,5 +321,53 @@ describe('the gateway on a real node', () => {
     const listed = (JSON.parse(text) as RoutesAnswer).channels.filter((c) => c.namespace === cluster.namespace);
     expect(listed.map((c) => c.name).sort()).toEqual(channels.map((c) => c.name).sort());
     expect(text).not.toMatch(/[0-9a-f]{64}/);
+  });
+
+  it('lists public live channels in the portal by title, and plays a private channel only with a token', async () => {
+    const audience = (name: string, a: Record<string, string>) =>
+      cluster.kubectl(['patch', 'livestream', name, '-n', cluster.namespace, '--type=merge', '-p', JSON.stringify({ spec: { audience: a } })]); // prettier-ignore
+    await audience('news', { title: 'Evening <News>', visibility: 'public' });
+    await audience('sport', { title: 'Sport, unlisted', visibility: 'unlisted' });
+    await audience('radio', { title: 'Radio, private', visibility: 'private' });
+    const radio = (await get('radio')).status?.playback?.url ?? '';
+    const origin = new URL(radio).origin;
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    // Live updates: the titles arrive through the operator's push, without a reload.
+    await page.getByText('Evening <News>').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: 'test-results/e2e-portal-directory.png', fullPage: true });
+    const text = await page.locator('body').innerText();
+    expect(text).not.toContain('Sport, unlisted');
+    expect(text).not.toContain('Radio, private');
+    await page.close();
+
+    // The route table reaches every replica (the mounted Secret), then the private channel's playlist is closed.
+    await waitFor('radio refused without a token', async () => (await fetch(radio)).status === 403, {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+    });
+    const keySecret = await kubectlJson<{ data: Record<string, string> }>(
+      ['get', 'secret', `${release}-livestream-operator-playback-keys`],
+      operatorNamespace,
+    );
+    const [file, pem] = Object.entries(keySecret.data)[0] ?? ['', ''];
+    const mint = (name: string) =>
+      mintPlaybackToken({
+        privateKeyPem: Buffer.from(pem, 'base64').toString(),
+        kid: file.replace(/\.key$/, ''),
+        namespace: cluster.namespace,
+        name,
+        ttlSeconds: 300,
+      });
+    expect((await fetch(`${radio}?token=${await mint('sport')}`)).status, "another channel's token").toBe(403);
+    const master = await fetch(`${radio}?token=${await mint('radio')}`);
+    expect(master.status).toBe(200);
+    const uris = (await master.text()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(uris.length).toBeGreaterThan(0);
+    for (const uri of uris) expect(uri).toMatch(/[?&]session=/);
+    const variant = new URL(uris[0] ?? '', radio).toString();
+    expect((await fetch(variant)).status).toBe(200);
+    expect((await fetch(variant.replace(/[?&]session=[^&]*/, ''))).status).toBe(403);
   });
 });

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     redisUrl: settings.redisUrl,
     ...(settings.ffmpegPath !== undefined && { ffmpegPath: settings.ffmpegPath }),
     ...(settings.x264Preset !== undefined && { x264Preset: settings.x264Preset }),
+    thumbnailSeconds: settings.thumbnailSeconds,
     logger,
   });
   logger.info(

@@ -21,6 +21,7 @@ export const gatewayEnv = {
   trustForwarded: 'LSO_GATEWAY_TRUST_FORWARDED',
   adminTokenFile: 'LSO_GATEWAY_ADMIN_TOKEN_FILE',
   playbackKeysDir: 'LSO_GATEWAY_PLAYBACK_KEYS_DIR',
+  whipMaxSessions: 'LSO_GATEWAY_WHIP_MAX_SESSIONS',
 } as const;
 
 export const gatewayDefaults = {
@@ -37,6 +38,7 @@ export const gatewayDefaults = {
   trustForwarded: 0, // X-Forwarded-For is the client's own claim unless a proxy in front is trusted to write it
   adminTokenFile: '/etc/livestream-gateway/admin/token',
   playbackKeysDir: '/etc/livestream/playback-keys', // where the chart mounts the playback keys Secret
+  whipMaxSessions: 16, // each WHIP publish runs an ffmpeg (Opus to AAC): about 15 % of a core
 } as const;
 
 // Where the chart mounts a kubernetes.io/tls Secret (its keys tls.crt and tls.key). No default in the gateway itself:
@@ -71,6 +73,8 @@ export interface GatewaySettings {
   adminTokenPath: string;
   /** The playback token keys: `<kid>.key` files (PKCS#8 PEM P-256); a missing directory is no keys. */
   playbackKeysDir: string;
+  /** Concurrent WHIP publishes this replica takes at most; 0: WHIP refused (503). */
+  whipMaxSessions: number;
 }
 
 export class SettingsError extends Error {}
@@ -139,6 +143,7 @@ export function gatewaySettings(env: Env): GatewaySettings {
     trustedProxies: trustedProxies(env),
     adminTokenPath: path.resolve(text(env, 'adminTokenFile', gatewayDefaults.adminTokenFile)),
     playbackKeysDir: path.resolve(text(env, 'playbackKeysDir', gatewayDefaults.playbackKeysDir)),
+    whipMaxSessions: int(env, 'whipMaxSessions', 0, 1_000),
   };
 }
 

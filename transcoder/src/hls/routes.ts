@@ -87,7 +87,6 @@ export const cacheControl = {
   thumbnail: 'public, max-age=2',
 } as const;
 
-// The metrics' bounded route set has no thumbnail entry (yet): counted with the player's assets.
 export function routeLabel(target: Target): HttpRoute {
-  return target.route === 'thumbnail' ? 'player' : target.route;
+  return target.route;
 }

@@ -9,7 +9,7 @@ import type { EventDataByType, EventType } from '../../../contract/src/reports.t
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import type { Ingest } from '../ingest/ingest-server.ts';
-import { buildFfmpegArgs } from '../ladder/ffmpeg-args.ts';
+import { buildFfmpegArgs, defaultThumbnail } from '../ladder/ffmpeg-args.ts';
 import { planLadder, type LadderPlan } from '../ladder/plan-ladder.ts';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
 import {
@@ -47,6 +47,8 @@ export interface ChannelOptions {
   resetPeakViewers?: () => void;
   ffmpegPath?: string;
   x264Preset?: string;
+  /** Seconds between thumbnail refreshes (0: no thumbnail); default defaultThumbnail's. */
+  thumbnailSeconds?: number;
   heartbeatMs?: number;
   pollMs?: number;
   restartBaseDelayMs?: number;
@@ -253,6 +255,10 @@ export class ChannelRunner implements Channel {
       resume,
       segmentPrefix: session,
       ...(options.x264Preset !== undefined && { x264Preset: options.x264Preset }),
+      ...(options.thumbnailSeconds !== undefined && {
+        thumbnail:
+          options.thumbnailSeconds > 0 ? { ...defaultThumbnail, everySeconds: options.thumbnailSeconds } : null,
+      }),
     });
     const proc = new FfmpegProcess({
       ...(options.ffmpegPath !== undefined && { command: options.ffmpegPath }),

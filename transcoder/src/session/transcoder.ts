@@ -31,6 +31,7 @@ export interface TranscoderOptions {
   reportToken?: string; // the bearer token the poller must send (default: LSO_REPORT_TOKEN; none: every ask refused)
   ffmpegPath?: string;
   x264Preset?: string;
+  thumbnailSeconds?: number;
   logger: Logger;
   registry?: Registry;
   defaultMetrics?: boolean;
@@ -148,6 +149,7 @@ async function startParts(parts: Parts, shared: Shared): Promise<Required<Parts>
     resetPeakViewers: () => parts.origin?.resetPeakViewers(),
     ...(options.ffmpegPath !== undefined && { ffmpegPath: options.ffmpegPath }),
     ...(options.x264Preset !== undefined && { x264Preset: options.x264Preset }),
+    ...(options.thumbnailSeconds !== undefined && { thumbnailSeconds: options.thumbnailSeconds }),
     ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
   }));
   const origin = (parts.origin = await startOrigin({

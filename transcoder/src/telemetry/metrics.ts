@@ -7,7 +7,17 @@ export const metricPrefix = 'livestream_transcoder_';
 export { publishRefusedReasons, type PublishRefusedReason } from '../../../contract/src/reports.ts';
 
 // Bounded route set for http_requests_total: anything else is counted as `other`.
-export const httpRoutes = ['master', 'variant', 'segment', 'player', 'flv', 'health', 'metrics', 'other'] as const;
+export const httpRoutes = [
+  'master',
+  'variant',
+  'segment',
+  'thumbnail',
+  'player',
+  'flv',
+  'health',
+  'metrics',
+  'other',
+] as const;
 export type HttpRoute = (typeof httpRoutes)[number];
 
 export interface TranscoderMetrics {
