@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ChannelAccess } from '../../contract/src/route-table.ts';
 import { startGatewayProcess, type GatewayProcess, type GatewayRoute } from './gateway-process.ts';
 import { pickFreePort } from './redis-process.ts';
 import { waitFor } from './wait-for.ts';
@@ -120,8 +121,9 @@ export interface GatewayRig {
   /** rtmp://127.0.0.1:<gateway>/live/<key> */
   publishUrl(key: string, app?: string): string;
   playbackUrl(channel: TestChannel, file?: string): string;
-  /** Writes the route table for the channels as they are now (atomically, as the kubelet swaps a mount). */
-  writeTable(): Promise<void>;
+  /** Writes the route table for the channels as they are now (atomically, as the kubelet swaps a mount), with the
+   * channels' viewing rules (none: every channel public). */
+  writeTable(access?: ChannelAccess[]): Promise<void>;
   /** One sample of the gateway's metrics: `name{labels}` -> value. */
   metric(series: string): Promise<number>;
   close(): Promise<void>;
@@ -152,7 +154,7 @@ export async function startGatewayRig(options: {
     httpPort,
     publishUrl: (key, app = 'live') => `rtmp://127.0.0.1:${rtmpPort}/${app}/${key}`,
     playbackUrl: (c, file = 'master.m3u8') => `http://127.0.0.1:${httpPort}/${gatewayTestNamespace}/${c.name}/${file}`,
-    writeTable: () => gateway.writeRoutes(routes()),
+    writeTable: (access) => gateway.writeRoutes(routes(), access),
     metric: async (series) => {
       const text = await gateway.metrics();
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));

@@ -1,11 +1,12 @@
 // The portal in a real browser against the real gateway process and real transcoders (passthrough, 320x180): the
 // directory follows pushed listings in place, a scheduled stream's page counts down and then plays, and a hostile
-// description stays inert. Screenshots go to test-results/portal/ (kept by CI).
+// description stays inert, and a password channel's page plays once its form is given the password. Screenshots go to test-results/portal/ (kept by CI).
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelListing, DirectoryUpdate } from '../../../contract/src/portal-directory.ts';
+import { hashViewerPassword } from '../../../contract/src/viewer-password.ts';
 import { launchChromium } from '../../../test/support/chromium.ts';
 import {
   gatewayTestNamespace as ns,
@@ -273,6 +274,30 @@ describe('the portal in Chromium', () => {
     await page.screenshot({ path: path.join(shots, 'stream-private-no-token.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("a password channel's page refuses a wrong password and plays with the right one", async () => {
+    const ch2 = rig.channels[2]!;
+    const passwordHash = await hashViewerPassword('open sesame', Buffer.alloc(16, 5));
+    await rig.writeTable([{ namespace: ns, name: ch2.name, visibility: 'password', passwordHash }]);
+    await waitFor('ch-2 closed to a player without a session', async () => (await fetch(rig.playbackUrl(ch2))).status === 403, { timeoutMs: 10_000 }); // prettier-ignore
+    await push([listing('ch-2', { visibility: 'password', title: 'Friends only' })]);
+    const { page, problems } = await newPage();
+    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-2/`);
+    await page.waitForSelector('html[data-portal="ready"]');
+    await page.waitForSelector('#password-form', { state: 'visible' });
+    await page.fill('#password', 'not it');
+    await page.press('#password', 'Enter');
+    await until(page, `document.getElementById('password-error').textContent.length > 0`, 5000);
+    const video = `document.querySelector('video')`;
+    expect(await page.evaluate<number>(`${video}?.currentTime ?? 0`)).toBe(0);
+    await page.fill('#password', 'open sesame');
+    await page.press('#password', 'Enter');
+    await until(page, `${video}.readyState >= 3 && ${video}.currentTime > 1 && ${video}.videoWidth === 320`, 45_000);
+    await page.screenshot({ path: path.join(shots, 'stream-password.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+    await rig.writeTable();
   });
 
   it('an unknown channel is a 404 page', async () => {
