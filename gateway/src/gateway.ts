@@ -85,20 +85,27 @@ async function requestContext(
   settings: GatewaySettings,
   parts: {
     routes: RouteSource;
+    rtmp: RtmpGateway;
     playback: PlaybackContext;
     viewers: ChannelViewers;
     adminToken: AdminToken;
     logger: Logger;
   },
 ): Promise<RequestContext> {
-  const { routes, playback, viewers, adminToken, logger } = parts;
+  const { routes, rtmp, playback, viewers, adminToken, logger } = parts;
   const directory = new DirectoryStore();
   return {
     routes,
     playback,
     viewers,
     portal: new Portal({ directory, assets: await loadPortalAssets(), logger }),
-    whip: createWhipIngest({ lookup: (key) => routes.lookup(key), logger, maxSessions: settings.whipMaxSessions }),
+    whip: createWhipIngest({
+      lookup: (key) => routes.lookup(key),
+      logger,
+      maxSessions: settings.whipMaxSessions,
+      limiter: rtmp.limiter,
+      onRefused: (reason) => playback.metrics.publishesRefusedTotal.inc({ reason }),
+    }),
     admin: {
       replica: hostname(), // the pod's name
       token: () => adminToken.current(),
@@ -144,7 +151,7 @@ export async function startGateway(settings: GatewaySettings, logger: Logger): P
     viewers,
   };
   const adminToken = new AdminToken(settings.adminTokenPath, logger, settings.pollMs);
-  const context = await requestContext(settings, { routes, playback, viewers, adminToken, logger });
+  const context = await requestContext(settings, { routes, rtmp, playback, viewers, adminToken, logger });
   const { portal, whip } = context;
   const handler: http.RequestListener = (req, res) => onRequest(req, res, context);
   const server = http.createServer(handler);

@@ -42,7 +42,8 @@ export class RtmpGateway {
   private readonly secureServer: net.Server | undefined;
   private readonly live = new Map<string, ProxySession>();
   private readonly sessions = new Set<ProxySession>();
-  private readonly limiter: RefusalLimiter;
+  /** Refused tries per address; WHIP ingest spends the same ones, so switching protocol buys a guesser nothing. */
+  readonly limiter: RefusalLimiter;
   private readonly options: RtmpGatewayOptions;
 
   constructor(options: RtmpGatewayOptions) {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
+import type { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import { channelId, type ChannelRoute } from '../../../contract/src/route-table.ts';
 import { bearerKey, fragmentCandidates, offerProblem, whipTarget } from './whip-sdp.ts';
 import { WhipSession } from './whip-session.ts';
@@ -19,6 +20,10 @@ export interface WhipIngestOptions {
   keyframeIntervalMs?: number;
   /** Sessions open now, for a gauge. */
   onSessions?(count: number): void;
+  /** Wrong keys per client address (the RTMP ingest's limiter); none: not limited. */
+  limiter?: RefusalLimiter;
+  /** A publish refused: `unknown_key`, `busy` or `rate_limited` (the RTMP ingest's reasons, for one counter). */
+  onRefused?: (reason: 'unknown_key' | 'busy' | 'rate_limited') => void;
 }
 
 export interface WhipIngest {
@@ -127,6 +132,13 @@ class WhipIngestHandler implements WhipIngest {
     if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) {
       return send(res, 415, 'Content-Type must be application/sdp');
     }
+    const { limiter, onRefused } = this.options;
+    const address = req.socket.remoteAddress ?? '';
+    // An address out of tries is refused before its key is even looked up.
+    if (limiter && !limiter.allows(address, Date.now())) {
+      onRefused?.('rate_limited');
+      return send(res, 429, 'too many refused publishes from this address', { 'retry-after': '10' });
+    }
     const key = bearerKey(req.headers.authorization);
     const route = key === undefined ? undefined : this.options.lookup(key);
     // A key of another channel on a per-channel URL gets the same answer as a wrong key: nothing tells them apart.
@@ -135,10 +147,15 @@ class WhipIngestHandler implements WhipIngest {
       !route ||
       (path.name !== undefined && (route.namespace !== path.namespace || route.name !== path.name))
     ) {
+      limiter?.refused(address, Date.now());
+      onRefused?.('unknown_key');
       return send(res, 401, 'unknown stream key', { 'www-authenticate': 'Bearer' });
     }
     const channel = channelId(route.namespace, route.name);
-    if (this.byChannel.has(channel) || this.pending.has(channel)) return send(res, 409, 'the channel is live already');
+    if (this.byChannel.has(channel) || this.pending.has(channel)) {
+      onRefused?.('busy');
+      return send(res, 409, 'the channel is live already');
+    }
     if (this.byId.size + this.pending.size >= this.options.maxSessions) {
       return send(res, 503, 'too many WHIP sessions', { 'retry-after': '10' });
     }

@@ -19,6 +19,7 @@ import { ffprobe } from '../../../test/support/media-probe.ts';
 import { startPublisher } from '../../../test/support/rtmp-publisher.ts';
 import { cpuSeconds } from '../../../test/support/process-cpu.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
+import { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import { createWhipIngest, type WhipIngest } from './whip-ingest.ts';
 
 const run = promisify(execFile);
@@ -72,6 +73,7 @@ describe('WHIP ingest', () => {
   let base: string;
   let browser: Browser;
   const pages: Page[] = [];
+  const refusals: string[] = [];
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'whip-'));
@@ -87,6 +89,9 @@ describe('WHIP ingest', () => {
       lookup: (key) => (key === channel.key ? route : undefined),
       logger: createLogger('whip-test', 'warn'),
       maxSessions: 4,
+      // Four wrong keys from this address, then none (the last test spends them).
+      limiter: new RefusalLimiter({ burst: 4, refillMs: 3_600_000 }),
+      onRefused: (reason) => refusals.push(reason),
     });
     server = http.createServer((req, res) => {
       if (whip.handle(req, res)) return;
@@ -233,5 +238,14 @@ describe('WHIP ingest', () => {
     } finally {
       await rtmp.stop();
     }
+  });
+
+  it("spends the address's tries on wrong keys, then refuses it (429) before looking at any key", async () => {
+    const page = await openPage();
+    expect(await publish(page, `${base}/whip`, 'wrong-3')).toMatchObject({ status: 401 });
+    expect(await publish(page, `${base}/whip`, 'wrong-4')).toMatchObject({ status: 401 });
+    expect(await publish(page, `${base}/whip`, channel.key)).toMatchObject({ status: 429 });
+    expect(refusals.filter((r) => r === 'unknown_key')).toHaveLength(4);
+    expect(refusals.at(-1)).toBe('rate_limited');
   });
 });
