@@ -65,7 +65,8 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
   if (videos.length === 0 && audioRenditions.length === 0) throw new Error('the ladder plan has no rendition');
   const encoded = videos.filter((v) => v.mode === 'encode');
   const thumbnail = videos.length > 0 ? (options.thumbnail === undefined ? defaultThumbnail : options.thumbnail) : null;
-  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning'];
+  // -y: the out dir is the ladder's own; without it a restarted ffmpeg exits on the thumbnail it wrote before.
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-y', '-loglevel', options.logLevel ?? 'warning'];
   // One decoding thread: a frame-threaded H.264 decoder holds each frame back until the next ones arrive (2 frames
   // on 2 cores), start-up latency a live ladder does not need; one thread decodes 720p30 at a fraction of a core.
   if (encoded.length > 0 || thumbnail) args.push('-threads', '1');
