@@ -117,8 +117,10 @@ describe('the portal in Chromium', () => {
     expect(await page.textContent('#live')).toMatch(/live for 1[23] min/);
     expect(await page.textContent('#scheduled')).toMatch(/Channel ch-3[\s\S]*starts in (59 min|1 h)/);
     expect(await page.textContent('body')).not.toContain('Unlisted one');
-    // The thumbnails are not served yet here: the placeholder stands in.
-    await until(page, `document.querySelectorAll('#live .thumb.placeholder').length === 2`, 5000);
+    // Each live card shows its transcoder's thumbnail through the gateway: at once if the picture was there already,
+    // else at the page's next refresh (every 15 s; a placeholder stands in meanwhile).
+    const pictures = `[...document.querySelectorAll('#live .thumb img')].filter((i) => !i.hidden && i.naturalWidth === 320)`;
+    await until(page, `${pictures}.length === 2`, 30_000);
     await page.screenshot({ path: path.join(shots, 'directory.png'), fullPage: true });
     await markLoaded(page);
 
