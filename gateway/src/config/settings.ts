@@ -1,6 +1,7 @@
 // What the gateway reads from its environment, resolved by a pure function. Names are the gateway's own until the
 // chart sets them (LSO_GATEWAY_*); the defaults are those of its pod.
 import path from 'node:path';
+import { defaultRefusalPolicy } from '../../../contract/src/refusal-limiter.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,8 +31,8 @@ export const gatewayDefaults = {
   routeTable: '/etc/livestream-gateway/routes/routes.json.gz',
   routingSecretFile: '/etc/livestream-gateway/secret/routing-secret',
   cacheBytes: 256 * 1024 * 1024,
-  refusalBurst: 10,
-  refusalRefillMs: 6_000, // ten refused tries a minute per address, after the burst
+  refusalBurst: defaultRefusalPolicy.burst,
+  refusalRefillMs: defaultRefusalPolicy.refillMs,
   pollMs: 1_000,
   rtmpsPort: 1936,
   httpsPort: 8443,
