@@ -118,3 +118,41 @@ seccompProfile:
 {{- range $k, $v := $labels }}{{ $terms = append $terms (printf "%s=%s" $k $v) }}{{ end -}}
 {{- join "," $terms -}}
 {{- end -}}
+
+{{/* The session history's database: the chart's PostgreSQL (its objects' name) and the Secret and key holding the
+     operator's postgres:// URL, either the chart's or the user's (history.existingSecret). */}}
+{{- define "lso.historyPostgresName" -}}
+{{- printf "%s-postgres" (include "lso.fullname" .) -}}
+{{- end -}}
+{{- define "lso.historyUrlSecret" -}}
+{{- if .Values.history.postgres.enabled -}}
+{{- include "lso.historyPostgresName" . -}}
+{{- else -}}
+{{- .Values.history.existingSecret.name -}}
+{{- end -}}
+{{- end -}}
+{{- define "lso.historyUrlKey" -}}
+{{- if .Values.history.postgres.enabled -}}url{{- else -}}{{ .Values.history.existingSecret.key }}{{- end -}}
+{{- end -}}
+{{/* The chart's PostgreSQL's database, its owner (the operator's role) and Grafana's read-only role. */}}
+{{- define "lso.historyDatabase" -}}livestream{{- end -}}
+{{- define "lso.historyGrafanaRole" -}}grafana{{- end -}}
+
+{{/* Fails on history settings that contradict each other, naming the values; renders nothing otherwise. */}}
+{{- define "lso.historyCheck" -}}
+{{- $h := .Values.history -}}
+{{- if $h.enabled -}}
+{{- if and $h.postgres.enabled $h.existingSecret.name -}}
+{{- fail "history: set history.postgres.enabled (the chart's own PostgreSQL) or history.existingSecret.name (yours), not both" -}}
+{{- end -}}
+{{- if not (or $h.postgres.enabled $h.existingSecret.name) -}}
+{{- fail "history.enabled needs a database: set history.postgres.enabled=true (the chart's own PostgreSQL) or history.existingSecret.name (a Secret holding a postgres:// URL)" -}}
+{{- end -}}
+{{- if and $h.postgres.enabled (or $h.tls.mode $h.tls.caSecret.name) -}}
+{{- fail "history.tls applies to history.existingSecret only: the chart's own PostgreSQL (history.postgres.enabled) serves no TLS" -}}
+{{- end -}}
+{{- if and $h.grafana.datasource.enabled (not $h.postgres.enabled) -}}
+{{- fail "history.grafana.datasource.enabled needs history.postgres.enabled (its read-only role); for your own server, add the data source in Grafana (see the chart README)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
