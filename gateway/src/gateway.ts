@@ -18,6 +18,7 @@ import { ChannelViewers } from './playback/viewers.ts';
 import { DirectoryStore } from './portal/directory-store.ts';
 import { Portal, loadPortalAssets } from './portal/portal.ts';
 import { RouteSource } from './routes/route-source.ts';
+import { createStudio, loadStudioAssets, type Studio } from './studio/studio.ts';
 import { RtmpGateway, listenOn } from './rtmp/rtmp-gateway.ts';
 import { ReloadingCertificate } from './tls/reloading-certificate.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
@@ -43,6 +44,7 @@ interface RequestContext {
   admin: AdminContext;
   portal: Portal;
   whip: WhipIngest;
+  studio: Studio;
 }
 
 function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -56,6 +58,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
   if (path === '/readyz') return routes.ready() ? text(200, 'ready\n') : text(503, 'no route table yet\n');
   if (path?.startsWith('/admin/')) return handleAdmin(req, res, path, context.admin);
   if (context.whip.handle(req, res)) return;
+  if (context.studio.handle(req, res)) return;
   if (path === '/metrics') {
     context.viewers.sweep(); // the viewers gauge as of this scrape, gone channels' series removed
     void playback.metrics.registry.metrics().then(
@@ -80,7 +83,8 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
   });
 }
 
-// The HTTP side's parts beside playback: the portal (fed by the admin directory endpoint) and WHIP ingest.
+// The HTTP side's parts beside playback: the portal (fed by the admin directory endpoint), WHIP ingest and the studio
+// page that publishes with it.
 async function requestContext(
   settings: GatewaySettings,
   parts: {
@@ -99,11 +103,13 @@ async function requestContext(
     playback,
     viewers,
     portal: new Portal({ directory, assets: await loadPortalAssets(), logger }),
+    studio: createStudio(await loadStudioAssets()),
     whip: createWhipIngest({
       lookup: (key) => routes.lookup(key),
       logger,
       maxSessions: settings.whipMaxSessions,
       limiter: rtmp.limiter,
+      claims: rtmp.claims, // one publisher per channel, RTMP or WHIP: a channel live over RTMP gets 409 up front
       onRefused: (reason) => playback.metrics.publishesRefusedTotal.inc({ reason }),
     }),
     admin: {

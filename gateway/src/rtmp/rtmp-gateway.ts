@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { ChannelClaims } from './channel-claims.ts';
 import { ProxySession, type SessionRefusal } from './proxy-session.ts';
 import { RefusalLimiter, type BucketPolicy } from '../../../contract/src/refusal-limiter.ts';
 
@@ -40,15 +41,17 @@ export class RtmpGateway {
   securePort: number | undefined;
   private readonly server: net.Server;
   private readonly secureServer: net.Server | undefined;
-  private readonly live = new Map<string, ProxySession>();
   private readonly sessions = new Set<ProxySession>();
   /** Refused tries per address; WHIP ingest spends the same ones, so switching protocol buys a guesser nothing. */
   readonly limiter: RefusalLimiter;
+  /** One publisher per channel on this replica; WHIP ingest claims from the same, so RTMP and WHIP exclude each other. */
+  readonly claims: ChannelClaims;
   private readonly options: RtmpGatewayOptions;
 
   constructor(options: RtmpGatewayOptions) {
     this.options = options;
     this.limiter = new RefusalLimiter(options.refusals);
+    this.claims = new ChannelClaims((size) => options.metrics.publishesActive.set(size));
     this.server = net.createServer((socket) => this.accept(socket));
     this.secureServer = options.secure?.server((socket) => this.accept(socket));
   }
@@ -63,7 +66,7 @@ export class RtmpGateway {
 
   /** Channels with a publisher now ("namespace/name"). */
   liveChannels(): string[] {
-    return [...this.live.keys()];
+    return this.claims.channels();
   }
 
   private accept(socket: net.Socket): void {
@@ -71,25 +74,15 @@ export class RtmpGateway {
     const now = this.options.now ?? Date.now;
     const session = new ProxySession(socket, {
       lookup: this.options.lookup,
-      claim: (channel, s) => {
-        if (this.live.has(channel)) return false;
-        this.live.set(channel, s);
-        return true;
-      },
-      release: (channel, s) => {
-        if (this.live.get(channel) === s) this.live.delete(channel);
-        metrics.publishesActive.set(this.live.size);
-      },
+      claim: (channel, s) => this.claims.claim(channel, s),
+      release: (channel, s) => this.claims.release(channel, s),
       allows: (address) => this.limiter.allows(address, now()),
       refused: (address: string, reason: SessionRefusal) => {
         metrics.publishesRefusedTotal.inc({ reason });
         // Guessing costs a token; a busy channel, a backend's trouble or a throttled try do not.
         if (reason === 'unknown_key' || reason === 'bad_request') this.limiter.refused(address, now());
       },
-      routed: () => {
-        metrics.publishesRoutedTotal.inc();
-        metrics.publishesActive.set(this.live.size);
-      },
+      routed: () => metrics.publishesRoutedTotal.inc(),
       bytes: (direction, n) => metrics.rtmpBytesTotal.inc({ direction }, n),
       logger,
       chunkSize: this.options.chunkSize ?? 4096,

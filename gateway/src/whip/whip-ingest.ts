@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import { channelId, type ChannelRoute } from '../../../contract/src/route-table.ts';
+import { ChannelClaims } from '../rtmp/channel-claims.ts';
 import { bearerKey, fragmentCandidates, offerProblem, whipTarget } from './whip-sdp.ts';
 import { WhipSession } from './whip-session.ts';
 
@@ -24,6 +25,9 @@ export interface WhipIngestOptions {
   limiter?: RefusalLimiter;
   /** A publish refused: `unknown_key`, `busy` or `rate_limited` (the RTMP ingest's reasons, for one counter). */
   onRefused?: (reason: 'unknown_key' | 'busy' | 'rate_limited') => void;
+  /** One publisher per channel (the RTMP ingest's claims): a channel live over RTMP here is refused with 409 before
+   * any answer. None: WHIP sessions exclude only each other. */
+  claims?: ChannelClaims;
 }
 
 export interface WhipIngest {
@@ -36,6 +40,8 @@ export interface WhipIngest {
 }
 
 interface Entry {
+  /** What holds the channel's claim: the POST's token, kept by the session it opens. */
+  holder: object;
   id: string;
   etag: string;
   channel: string;
@@ -72,12 +78,13 @@ export function createWhipIngest(options: WhipIngestOptions): WhipIngest {
 
 class WhipIngestHandler implements WhipIngest {
   private readonly byId = new Map<string, Entry>();
-  private readonly byChannel = new Map<string, Entry>();
-  private readonly pending = new Set<string>(); // channels whose offer is being answered
+  private readonly claims: ChannelClaims;
+  private pending = 0; // offers being answered (their channels claimed already)
   private readonly options: WhipIngestOptions;
 
   constructor(options: WhipIngestOptions) {
     this.options = options;
+    this.claims = options.claims ?? new ChannelClaims();
   }
 
   get sessions(): number {
@@ -111,7 +118,7 @@ class WhipIngestHandler implements WhipIngest {
   async close(): Promise<void> {
     const entries = [...this.byId.values()];
     this.byId.clear();
-    this.byChannel.clear();
+    for (const e of entries) this.claims.release(e.channel, e.holder);
     await Promise.all(entries.map((e) => e.session.close()));
     this.changed();
   }
@@ -123,7 +130,7 @@ class WhipIngestHandler implements WhipIngest {
   private release(entry: Entry): void {
     if (this.byId.get(entry.id) !== entry) return;
     this.byId.delete(entry.id);
-    this.byChannel.delete(entry.channel);
+    this.claims.release(entry.channel, entry.holder);
     this.changed();
   }
 
@@ -152,27 +159,31 @@ class WhipIngestHandler implements WhipIngest {
       return send(res, 401, 'unknown stream key', { 'www-authenticate': 'Bearer' });
     }
     const channel = channelId(route.namespace, route.name);
-    if (this.byChannel.has(channel) || this.pending.has(channel)) {
+    if (this.claims.has(channel)) {
       onRefused?.('busy');
       return send(res, 409, 'the channel is live already');
     }
-    if (this.byId.size + this.pending.size >= this.options.maxSessions) {
+    if (this.byId.size + this.pending >= this.options.maxSessions) {
       return send(res, 503, 'too many WHIP sessions', { 'retry-after': '10' });
     }
-    return { key, route, channel };
+    const holder = {};
+    this.claims.claim(channel, holder); // free: checked just above, nothing ran in between
+    return { key, route, channel, holder };
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, path: { namespace?: string; name?: string }) {
     const admitted = this.admit(req, res, path);
     if (admitted === undefined) return;
-    const { key, route, channel } = admitted;
-    this.pending.add(channel);
+    const { key, route, channel, holder } = admitted;
+    this.pending++;
+    let opened = false;
     try {
       const offer = await readBody(req);
       if (offer === undefined) return send(res, 413, 'offer too large');
       const problem = offerProblem(offer);
       if (problem) return send(res, 406, problem);
-      const entry = await this.open(route, key, channel, offer);
+      const entry = await this.open({ route, key, channel, holder }, offer);
+      opened = true;
       const location = `${this.options.publicUrlBase ?? ''}/whip/sessions/${entry.id}`;
       send(res, 201, entry.answer, {
         'content-type': 'application/sdp',
@@ -181,14 +192,18 @@ class WhipIngestHandler implements WhipIngest {
         'accept-patch': 'application/trickle-ice-sdpfrag',
       });
     } finally {
-      this.pending.delete(channel);
+      this.pending--;
+      // Refused or failed before a session: the channel is free again (an opened session releases it when it ends).
+      if (!opened) this.claims.release(channel, holder);
     }
   }
 
-  private async open(route: ChannelRoute, key: string, channel: string, offer: string) {
+  private async open(claim: { route: ChannelRoute; key: string; channel: string; holder: object }, offer: string) {
+    const { route, key, channel, holder } = claim;
     const id = randomBytes(16).toString('base64url');
     const log = this.options.logger;
-    const entry: Entry = { id, etag: `"${randomBytes(8).toString('hex')}"`, channel, session: undefined as never };
+    const etag = `"${randomBytes(8).toString('hex')}"`;
+    const entry: Entry = { holder, id, etag, channel, session: undefined as never };
     entry.session = new WhipSession({
       route,
       key,
@@ -203,7 +218,6 @@ class WhipIngestHandler implements WhipIngest {
       throw err;
     });
     this.byId.set(id, entry);
-    this.byChannel.set(channel, entry);
     this.changed();
     log.info({ channel, session: id }, 'WHIP session started');
     return { ...entry, answer };
