@@ -11,7 +11,7 @@
 # resolves them: docker.io/library/livestream-operator:<version>), so a plain `helm install` finds them; the others
 # keep their localhost/ names (the chart's Redis default is pullable; see the chart README for ours).
 #
-# IMAGE is operator, transcoder, gateway, pause, redis or minio; default all, in that order:
+# IMAGE is operator, transcoder, gateway, pause, redis, minio or postgres; default all, in that order:
 #   localhost/livestream-operator:<package.json version>, localhost/livestream-transcoder:<same>
 #   localhost/livestream-gateway:<same>           on the operator's base, staged with contract/ and gateway/ only
 #   localhost/livestream-pause:<pause version>   the pod sandbox image (containerd's sandbox_image), upstream's
@@ -19,6 +19,8 @@
 #   localhost/livestream-redis:<redis version>   Debian's redis-server (hack/images/build-base.sh redis), uid 999: the
 #                                                 chart's bundled Redis (redis.image.repository/tag)
 #   localhost/livestream-minio:<module version>  the MinIO server from hack/tools/build.sh minio, FROM scratch
+#   localhost/livestream-postgres:<version>      Debian's PostgreSQL (hack/images/build-base.sh postgres), uid 10001:
+#                                                 the chart's history database (history.postgres.image)
 #
 # Cached: the bases by hack/images/build-base.sh, the binaries by hack/tools/build.sh; the production node_modules by a
 # hash of package-lock.json; each image by a hash of its base (or binary), its Dockerfile and the staged context. An
@@ -35,7 +37,7 @@ podman=(podman)
 
 log() { echo "build-images: $*" >&2; }
 ms() { date +%s%N | cut -c1-13; }
-all=(operator transcoder gateway pause redis minio)
+all=(operator transcoder gateway pause redis minio postgres)
 oci_dir=
 if [ "${1:-}" = --oci ]; then
   oci_dir=${LSO_OCI_DIR:-$cache_root/oci}
@@ -222,6 +224,23 @@ if want minio; then
   key=$( (basename "$(dirname "$bin")"; tree_hash "$ctx"; cat "$repo/hack/images/minio.Dockerfile") | sha256sum | cut -c1-12)
   cp -l "$bin/minio" "$ctx/minio" 2>/dev/null || cp "$bin/minio" "$ctx/minio"
   image minio "localhost/livestream-minio:$(cat "$bin/../VERSION")" "$key" "$ctx"
+  rm -rf "$ctx"
+fi
+
+if want postgres; then
+  base_ref=$(base postgres)
+  # The server package is postgresql-<major>; tagged with Debian's upstream version (15.18-0+deb12u1 -> 15.18).
+  read -r pg_major pg_version < <(awk -F'\t' '$1 ~ /^postgresql-[0-9]+$/ { m = substr($1, 12); v = $2
+    sub(/^[0-9]+:/, "", v); sub(/-[^-]*$/, "", v); print m, v; exit }' "$cache_root/base-postgres-${base_ref##*:}/packages.tsv")
+  [ -n "${pg_version:-}" ] || { log "no postgresql-<major> in the postgres base's packages.tsv"; exit 1; }
+  ctx="$cache_root/context-postgres"
+  rm -rf "$ctx" && mkdir -p "$ctx/data"
+  chmod 0700 "$ctx/data"
+  cp "$repo/hack/images/postgres-entrypoint.sh" "$ctx/"
+  key=$( (echo "${base_ref##*:} $pg_major"; cat "$repo/hack/images/postgres.Dockerfile" "$ctx/postgres-entrypoint.sh") |
+    sha256sum | cut -c1-12)
+  image postgres "localhost/livestream-postgres:$pg_version" "$key" "$ctx" --build-arg "BASE=$base_ref" \
+    --build-arg "PG_MAJOR=$pg_major"
   rm -rf "$ctx"
 fi
 

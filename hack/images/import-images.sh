@@ -6,9 +6,10 @@
 #
 # Builds what is missing first (hack/images/build-images.sh, cached), then `ctr -n k8s.io image import` of each docker
 # archive: the operator, transcoder and gateway, the sandbox image (localhost/livestream-pause:<pause version>, containerd's
-# sandbox_image), Redis (the chart's redis.image) and MinIO. The images keep their names (checked with containerd
-# 1.6.20: the `localhost/name:tag` of podman's docker archive stays as is, and the CRI plugin adds its sha256:<id>
-# reference), so pods reference them with imagePullPolicy: Never or IfNotPresent; nothing is pulled.
+# sandbox_image), Redis (the chart's redis.image), MinIO and PostgreSQL (the chart's history.postgres.image). The
+# images keep their names (checked with containerd 1.6.20: the `localhost/name:tag` of podman's docker archive stays as
+# is, and the CRI plugin adds its sha256:<id> reference), so pods reference them with imagePullPolicy: Never or
+# IfNotPresent; nothing is pulled.
 # Prints `<tag> <image id>` per image.
 set -euo pipefail
 
