@@ -1,6 +1,6 @@
 // `kubectl livestream token NAME --ttl 1h`: a playback token for a private channel, signed with the gateway's key
 // (contract/src/playback-token.ts), or with --url the playback URL that carries it (docs/playback-tokens.md).
-import { mintPlaybackToken } from '../../../contract/src/playback-token.ts';
+import { mintPlaybackToken, playbackViewerIdMaxLength } from '../../../contract/src/playback-token.ts';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
 import { UsageError, all, durationSeconds, nameArg, one } from '../args.ts';
 import { globalFlags, type Command } from '../command.ts';
@@ -66,6 +66,9 @@ export const tokenCommand: Command = {
     if (ttlSeconds === 0) throw new UsageError('--ttl must be more than 0s');
     const origins = originsOf(all(args, 'origin'));
     const viewerId = one(args, 'viewer');
+    if (viewerId !== undefined && viewerId.length > playbackViewerIdMaxLength) {
+      throw new UsageError(`--viewer must have at most ${playbackViewerIdMaxLength} characters`);
+    }
     const cluster = ctx.cluster();
     const ls = await getLiveStream(cluster, name);
     const visibility = ls.spec.audience?.visibility ?? 'public';
