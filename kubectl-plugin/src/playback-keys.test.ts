@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import type { V1Deployment, V1Secret, V1Volume } from '@kubernetes/client-node';
 import { mountedKeySecrets, parseSecretRef, pickKey } from './playback-keys.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -14,7 +14,7 @@ describe('playback keys', () => {
     expect(() => pickKey(secret({ 'notes.txt': b64('x') }), undefined)).toThrow('holds no <kid>.key');
   });
   it('finds the Secret a gateway Deployment mounts as playback-keys', () => {
-    const deployment = (ns: string, volumes: object[]): V1Deployment => ({
+    const deployment = (ns: string, volumes: V1Volume[]): V1Deployment => ({
       metadata: { namespace: ns },
       spec: { selector: {}, template: { spec: { containers: [], volumes } } },
     });

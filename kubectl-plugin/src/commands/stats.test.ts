@@ -104,12 +104,12 @@ describe('collectSessions', () => {
   const pages = (sizes: number[]) => {
     const asked: [number, string | undefined][] = [];
     let n = 0;
-    const fetchPage = async (limit: number, cont: string | undefined) => {
+    const fetchPage = (limit: number, cont: string | undefined) => {
       asked.push([limit, cont]);
       const i = cont === undefined ? 0 : Number(cont);
       const size = Math.min(sizes[i] ?? 0, limit);
       const items = Array.from({ length: size }, () => session({ sessionId: `s-${n++}` }));
-      return { namespace: 'team', items, ...(i + 1 < sizes.length && { continue: String(i + 1) }) };
+      return Promise.resolve({ namespace: 'team', items, ...(i + 1 < sizes.length && { continue: String(i + 1) }) });
     };
     return { asked, fetchPage };
   };
