@@ -1,4 +1,4 @@
-/* global document, navigator, window, fetch, setTimeout, clearTimeout, setInterval, clearInterval, EventSource, RTCPeerConnection, RTCRtpReceiver, AudioContext, URL */
+/* global document, navigator, window, fetch, setTimeout, clearTimeout, setInterval, clearInterval, EventSource, AbortSignal, RTCPeerConnection, RTCRtpReceiver, AudioContext, URL */
 // The studio page: preview a camera or a screen (and a microphone), go live over WHIP to this channel's endpoint,
 // show the state, the send bitrate and the channel's status, stop. The stream key lives in this module's memory
 // only (no storage, no cookie, no URL): a reload asks for it again. A lost connection (ICE failed, or disconnected
@@ -25,6 +25,7 @@ const microphoneSelect = $('microphone');
 const buttons = { preview: $('preview-button'), live: $('go-live'), stop: $('stop') };
 
 const disconnectedGraceMs = 4000;
+const postTimeoutMs = 20_000; // a gateway that does not answer is retried like one that refused
 let media; // the MediaStream being previewed (and sent)
 let silence; // an AudioContext making a silent track when there is no microphone (the gateway wants audio)
 let key; // in memory only
@@ -122,6 +123,7 @@ async function open() {
       body: sdp,
       cache: 'no-store',
       credentials: 'omit',
+      signal: AbortSignal.timeout(postTimeoutMs),
     }).catch(() => undefined);
     if (!res) throw { status: undefined, text: 'The gateway did not answer.' };
     const body = await res.text();
