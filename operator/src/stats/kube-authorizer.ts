@@ -177,19 +177,10 @@ function bounded(ms: number): ConfigurationOptions {
   };
 }
 
-export function kubeStatsAuthorizer(options: KubeStatsAuthorizerOptions): StatsAuthorizer {
-  const { kc, logger, audiences } = options;
-  const ttlMs = options.cacheTtlMs ?? 10_000;
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const now = options.now ?? Date.now;
+/** The two reviews, uncached: each answers (an error is 'unavailable', logged without the token) within `timeoutMs`. */
+function kubeReviews(kc: KubeConfig, logger: Logger, timeoutMs: number, audiences: string[] | undefined) {
   const authn = kc.makeApiClient(AuthenticationV1Api);
   const authz = kc.makeApiClient(AuthorizationV1Api);
-  const identities = new ReviewCache<Identity>(options.maxEntries ?? 10_000, now);
-  const decisions = new ReviewCache<StatsDecision>(options.maxEntries ?? 10_000, now);
-  // Not being able to ask is never kept: the next request asks again (coalesced with those in flight).
-  const identityTtl = (i: Identity) =>
-    i.outcome === 'user' ? ttlMs : i.outcome === 'unauthenticated' ? Math.min(failureTtlMs, ttlMs) : 0;
-  const decisionTtl = (d: StatsDecision) => (d.outcome === 'unavailable' ? 0 : ttlMs);
 
   const unavailable = (what: string, err: unknown, token: string): Identity & StatsDecision => {
     // An error body could quote the request: the token is cut out of anything that is logged or answered.
@@ -231,6 +222,25 @@ export function kubeStatsAuthorizer(options: KubeStatsAuthorizerOptions): StatsA
       return unavailable('SubjectAccessReview', err, token);
     }
   };
+
+  return { review, access, unavailable };
+}
+
+export function kubeStatsAuthorizer(options: KubeStatsAuthorizerOptions): StatsAuthorizer {
+  const ttlMs = options.cacheTtlMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const { review, access, unavailable } = kubeReviews(
+    options.kc,
+    options.logger,
+    options.timeoutMs ?? 5_000,
+    options.audiences,
+  );
+  const identities = new ReviewCache<Identity>(options.maxEntries ?? 10_000, now);
+  const decisions = new ReviewCache<StatsDecision>(options.maxEntries ?? 10_000, now);
+  // Not being able to ask is never kept: the next request asks again (coalesced with those in flight).
+  const identityTtl = (i: Identity) =>
+    i.outcome === 'user' ? ttlMs : i.outcome === 'unauthenticated' ? Math.min(failureTtlMs, ttlMs) : 0;
+  const decisionTtl = (d: StatsDecision) => (d.outcome === 'unavailable' ? 0 : ttlMs);
 
   return {
     async authorize(token, namespace) {
