@@ -30,6 +30,8 @@ import { makePlaybackKeys, playbackKeysSecretOf } from './controller/playback-ke
 import { RedisChannels } from './controller/redis-acl.ts';
 import { startReportPoller, type ReportPoller } from './controller/report-poller.ts';
 import { reportEvents } from './controller/report-events.ts';
+import type { PublishTransition } from './controller/publish-state.ts';
+import type { AnyEvent } from '../../contract/src/reports.ts';
 import { reportTokenLookup } from './controller/reconcile/report-token.ts';
 import { Reconciler } from './controller/reconciler.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,19 +45,23 @@ import { EventRecorder } from './telemetry/events.ts';
 import { createOperatorMetrics } from './telemetry/metrics.ts';
 import { watchSpecs } from './watches.ts';
 import { createLogger } from '../../contract/src/logger.ts';
+import { loadHistoryConfig } from './history/history-config.ts';
+import { createHistoryMetrics } from './history/history-metrics.ts';
+import { startSessionHistory, type SessionHistory } from './history/session-history.ts';
 
 const logger = createLogger('livestream-operator');
 /** Settings and cluster access, or a one-line reason and exit code 2 (a user's error, not a crash). */
 function startup() {
   try {
     const playbackKeys = playbackKeysSecretOf(process.env);
-    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig(), playbackKeys };
+    const history = loadHistoryConfig(process.env);
+    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig(), playbackKeys, history };
   } catch (err) {
     process.stderr.write(`livestream-operator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
 }
-const { config, kc, playbackKeys } = startup();
+const { config, kc, playbackKeys, history: historyConfig } = startup();
 const client = new KubeClient(kc);
 const metrics = createOperatorMetrics();
 const events = new EventRecorder(kc, 'livestream-operator', logger);
@@ -97,12 +103,33 @@ async function servesKind(mine: number, apiGroup: string, apiVersion: string, re
 
 const controllerGet = (key: string): LiveStream | undefined => controller?.get(...splitKeyPair(key));
 
-/** One handler for either source: count the report, record what its transition means, reconcile its LiveStream. */
-function reportHandler(): ConstructorParameters<typeof EventsConsumer>[0]['onReport'] {
+/**
+ * The session history (only with a database configured): started with the process, so what an earlier container of
+ * this pod left in its spool is written whether or not this replica leads; only the leader records.
+ */
+const history: SessionHistory | undefined =
+  historyConfig &&
+  startSessionHistory(historyConfig, {
+    logger,
+    liveStream: controllerGet,
+    metrics: createHistoryMetrics(metrics.registry),
+  });
+
+/** What a transition means beyond status: events and counters, and a step of the session history. */
+function transitionHandler(): (key: string, transition: PublishTransition, event?: AnyEvent) => void {
   const recordTransition = reportEvents({ metrics, events, liveStream: controllerGet });
   return (key, transition, event) => {
-    metrics.reportsConsumed.inc({ type: event.type });
     recordTransition(key, transition);
+    history?.record(key, transition, consumer?.observation(key), event);
+  };
+}
+
+/** One handler for either source: count the report, record what its transition means, reconcile its LiveStream. */
+function reportHandler(): ConstructorParameters<typeof EventsConsumer>[0]['onReport'] {
+  const onTransition = transitionHandler();
+  return (key, transition, event) => {
+    metrics.reportsConsumed.inc({ type: event.type });
+    onTransition(key, transition, event);
     controller?.queue.add(key);
   };
 }
@@ -206,9 +233,7 @@ async function startController(mine: number): Promise<void> {
     podMonitors,
     metrics,
     figureWritesPerSecond: config.statusFigureWritesPerSecond,
-    ...(consumer
-      ? { reports: consumer, onTransition: reportEvents({ metrics, events, liveStream: controllerGet }) }
-      : {}),
+    ...(consumer ? { reports: consumer, onTransition: transitionHandler() } : {}),
   });
   const c = new Controller<LiveStream>({
     kc,
@@ -361,6 +386,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   await elector.stop();
   await stopController();
+  await history?.close(5_000);
   server.close();
   process.exit(0);
 }
