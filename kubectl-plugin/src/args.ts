@@ -81,7 +81,7 @@ export function rfc3339(text: string, flag: string): string {
   const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i.test(text);
   const ms = Date.parse(text);
   if (!ok || Number.isNaN(ms)) throw new UsageError(`--${flag} must be an RFC 3339 time (2026-12-01T00:00:00Z)`);
-  return new Date(ms).toISOString();
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
 /** "1h", "10m", "1h30m", "90s" in seconds (the CRD's duration form). */
