@@ -1,0 +1,188 @@
+// The stats API's reads from the session history (operator/src/history: livestream_sessions,
+// livestream_viewer_minutes, and livestream_viewer_days, the daily rollup the 1796169600000_stats-rollup migration
+// keeps by trigger). One set-based statement per answer, parameterized; every figure is what the rows say:
+// - a session counts in the bucket where it started, with its duration_seconds (a live one: up to `now`) and bytes;
+// - viewer-minutes count in the bucket of their minute: whole UTC days from the rollup, the range's last, partial
+//   day from the minutes themselves (so `to` may fall anywhere);
+// - peakViewers is the highest viewer count one channel had in a minute of the bucket (for a namespace: the
+//   highest of its channels' minutes, not a sum of peaks that may not have coincided).
+// Seconds and viewer-minutes are rounded to 0.001 (float sums added in different orders differ in the last bits).
+import type pg from 'pg';
+import type {
+  SessionsAnswer,
+  StatsAnswer,
+  StatsFigures,
+  StatsInterval,
+  StatsScope,
+  StatsSession,
+} from '../../../contract/src/stats-api.ts';
+import { encodeCursor, type SessionsQuery } from './stats-params.ts';
+
+/** A pool or a client in a transaction (the handler reads in a READ ONLY transaction with a statement timeout). */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+// $1 namespace, $2 name (NULL: the whole namespace), $3 from (a bucket start), $4 to, $5 interval, $6 now.
+// Bucket arithmetic in UTC whatever the session's TimeZone: generate_series over `timestamp` (AT TIME ZONE 'UTC')
+// and the three-argument date_trunc.
+const statsSql = `
+WITH buckets AS (
+  SELECT b AT TIME ZONE 'UTC' AS start
+  FROM generate_series($3::timestamptz AT TIME ZONE 'UTC', $4::timestamptz AT TIME ZONE 'UTC', ('1 ' || $5)::interval) AS b
+  WHERE b < $4::timestamptz AT TIME ZONE 'UTC'
+), sessions AS (
+  SELECT date_trunc($5, started_at, 'UTC') AS start, count(*) AS sessions,
+    sum(CASE WHEN ended_at IS NULL THEN greatest(extract(epoch FROM $6::timestamptz - started_at), 0)
+      ELSE coalesce(duration_seconds, extract(epoch FROM ended_at - started_at)) END) AS live_seconds,
+    sum(bytes_in) AS bytes_in
+  FROM livestream_sessions
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2) AND started_at >= $3 AND started_at < $4
+  GROUP BY 1
+), viewing AS (
+  SELECT day::timestamp AT TIME ZONE 'UTC' AS t, viewer_seconds, peak_viewers
+  FROM livestream_viewer_days
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
+    AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date AND day < ($4::timestamptz AT TIME ZONE 'UTC')::date
+  UNION ALL
+  -- the last, partial day: one bucket, so summed before it meets date_trunc
+  SELECT date_trunc('day', $4::timestamptz, 'UTC'), sum(viewer_seconds), max(peak_viewers)
+  FROM livestream_viewer_minutes
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
+    AND minute >= greatest($3::timestamptz, date_trunc('day', $4::timestamptz, 'UTC')) AND minute < $4
+  HAVING count(*) > 0
+), views AS (
+  SELECT date_trunc($5, t, 'UTC') AS start, sum(viewer_seconds) AS viewer_seconds, max(peak_viewers) AS peak
+  FROM viewing GROUP BY 1
+)
+SELECT (extract(epoch FROM b.start) * 1000)::float8 AS start_ms, coalesce(s.sessions, 0)::int AS sessions,
+  coalesce(s.live_seconds, 0)::float8 AS live_seconds, coalesce(v.viewer_seconds, 0)::float8 AS viewer_seconds,
+  coalesce(v.peak, 0)::int AS peak, coalesce(s.bytes_in, 0)::float8 AS bytes_in
+FROM buckets b LEFT JOIN sessions s ON s.start = b.start LEFT JOIN views v ON v.start = b.start
+ORDER BY b.start`;
+
+interface BucketRow {
+  start_ms: number;
+  sessions: number;
+  live_seconds: number;
+  viewer_seconds: number;
+  peak: number;
+  bytes_in: number;
+}
+
+/** Totals and every bucket of [from, to) (`from` a bucket start of `interval`, as parseStatsParams gives it). */
+export async function queryStats(
+  db: Queryable,
+  scope: StatsScope,
+  interval: StatsInterval,
+  from: Date,
+  to: Date,
+  now: Date = new Date(),
+): Promise<StatsAnswer> {
+  const { rows } = await db.query<BucketRow>(statsSql, [scope.namespace, scope.name ?? null, from, to, interval, now]);
+  const series = rows.map((r) => ({
+    start: new Date(Math.round(r.start_ms)).toISOString(),
+    sessions: r.sessions,
+    liveSeconds: round3(r.live_seconds),
+    viewerMinutes: round3(r.viewer_seconds / 60),
+    peakViewers: r.peak,
+    bytesIn: r.bytes_in,
+  }));
+  const totals: StatsFigures = { sessions: 0, liveSeconds: 0, viewerMinutes: 0, peakViewers: 0, bytesIn: 0 };
+  for (const r of rows) {
+    totals.sessions += r.sessions;
+    totals.liveSeconds += r.live_seconds;
+    totals.viewerMinutes += r.viewer_seconds / 60;
+    totals.peakViewers = Math.max(totals.peakViewers, r.peak);
+    totals.bytesIn += r.bytes_in;
+  }
+  totals.liveSeconds = round3(totals.liveSeconds);
+  totals.viewerMinutes = round3(totals.viewerMinutes);
+  return {
+    namespace: scope.namespace,
+    ...(scope.name === undefined ? {} : { name: scope.name }),
+    interval,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    totals,
+    series,
+  };
+}
+
+const cursorAt = `('epoch'::timestamptz + ($5::bigint / 1000000) * interval '1 second'
+      + ($5::bigint % 1000000) * interval '1 microsecond')`;
+
+// $1 namespace, $2 name, $3 from, $4 to, $5 cursor start (µs since the epoch, exact: no float on the way),
+// $6 cursor session id, $7 limit + 1 (one more tells whether there is a next page).
+const sessionsSql = `
+WITH page AS (
+  SELECT session_id, namespace, name, started_at, (extract(epoch FROM started_at) * 1000000)::bigint::text AS started_us,
+    (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
+    duration_seconds, end_reason, video_codec, audio_codec, width, height, bitrate_kbps, bytes_in::float8 AS bytes_in,
+    peak_viewers, average_viewers, relays, recording_uris
+  FROM livestream_sessions
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
+    AND ($3::timestamptz IS NULL OR started_at >= $3) AND ($4::timestamptz IS NULL OR started_at < $4)
+    AND ($5::bigint IS NULL OR started_at < ${cursorAt} OR (started_at = ${cursorAt} AND session_id > $6))
+  ORDER BY started_at DESC, session_id
+  LIMIT $7
+)
+SELECT page.*, coalesce((SELECT sum(m.viewer_seconds) FROM livestream_viewer_minutes m
+    WHERE m.session_id = page.session_id AND m.namespace = page.namespace AND m.name = page.name), 0)::float8
+  AS viewer_seconds
+FROM page ORDER BY started_at DESC, session_id`;
+function storedSession(r: Record<string, unknown>): StatsSession {
+  return {
+    sessionId: r.session_id as string,
+    namespace: r.namespace as string,
+    name: r.name as string,
+    startedAt: new Date(Math.round(r.started_ms as number)).toISOString(),
+    endedAt: r.ended_ms === null ? null : new Date(Math.round(r.ended_ms as number)).toISOString(),
+    durationSeconds: r.duration_seconds as number | null,
+    endReason: r.end_reason as string | null,
+    videoCodec: r.video_codec as string | null,
+    audioCodec: r.audio_codec as string | null,
+    width: r.width as number | null,
+    height: r.height as number | null,
+    bitrateKbps: r.bitrate_kbps as number | null,
+    bytesIn: r.bytes_in as number,
+    peakViewers: r.peak_viewers as number,
+    averageViewers: r.average_viewers as number | null,
+    viewerMinutes: round3((r.viewer_seconds as number) / 60),
+    relays: r.relays as StatsSession['relays'],
+    recordingUris: r.recording_uris as string[],
+  };
+}
+
+/** A page of sessions, newest first (started_at DESC, then session id), with the token of the next one. */
+export async function querySessions(
+  db: Queryable,
+  scope: StatsScope,
+  query: Pick<SessionsQuery, 'from' | 'to' | 'limit' | 'after'>,
+): Promise<SessionsAnswer> {
+  const { rows } = await db.query<Record<string, unknown>>(sessionsSql, [
+    scope.namespace,
+    scope.name ?? null,
+    query.from ?? null,
+    query.to ?? null,
+    query.after?.startedAtMicros.toString() ?? null,
+    query.after?.sessionId ?? null,
+    query.limit + 1,
+  ]);
+  const more = rows.length > query.limit;
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  return {
+    namespace: scope.namespace,
+    ...(scope.name === undefined ? {} : { name: scope.name }),
+    items: items.map(storedSession),
+    ...(more && last
+      ? {
+          continue: encodeCursor({
+            startedAtMicros: BigInt(last.started_us as string),
+            sessionId: last.session_id as string,
+          }),
+        }
+      : {}),
+  };
+}
