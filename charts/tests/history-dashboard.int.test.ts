@@ -39,7 +39,7 @@ const entrypoint = path.join(repo, 'hack', 'images', 'postgres-entrypoint.sh');
 const range = { from: '2026-11-01T00:00:00Z', to: '2026-12-02T00:00:00Z' };
 
 /** Grafana's SQL macros and variables as Grafana expands them (a multi-value variable: quoted, comma-separated). */
-export function expandGrafanaSql(sql: string, vars: Record<string, string[]>): string {
+function expandGrafanaSql(sql: string, vars: Record<string, string[]>): string {
   const quote = (v: string) => `'${v.replaceAll("'", "''")}'`;
   return sql
     .replace(
