@@ -48,6 +48,7 @@ import { createLogger } from '../../contract/src/logger.ts';
 import { loadHistoryConfig } from './history/history-config.ts';
 import { createHistoryMetrics } from './history/history-metrics.ts';
 import { startSessionHistory, type SessionHistory } from './history/session-history.ts';
+import { startStatsService, statsPortOf } from './stats/stats-service.ts';
 
 const logger = createLogger('livestream-operator');
 /** Settings and cluster access, or a one-line reason and exit code 2 (a user's error, not a crash). */
@@ -55,13 +56,14 @@ function startup() {
   try {
     const playbackKeys = playbackKeysSecretOf(process.env);
     const history = loadHistoryConfig(process.env);
-    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig(), playbackKeys, history };
+    const statsPort = statsPortOf(process.env);
+    return { config: loadOperatorConfig(process.env), kc: loadKubeConfig(), playbackKeys, history, statsPort };
   } catch (err) {
     process.stderr.write(`livestream-operator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
 }
-const { config, kc, playbackKeys, history: historyConfig } = startup();
+const { config, kc, playbackKeys, history: historyConfig, statsPort } = startup();
 const client = new KubeClient(kc);
 const metrics = createOperatorMetrics();
 const events = new EventRecorder(kc, 'livestream-operator', logger);
@@ -114,6 +116,10 @@ const history: SessionHistory | undefined =
     liveStream: controllerGet,
     metrics: createHistoryMetrics(metrics.registry),
   });
+
+/** The stats API over the same database, on every replica (it only reads). */
+const stats =
+  historyConfig && startStatsService({ port: statsPort, databaseUrl: historyConfig.databaseUrl, kc, logger });
 
 /** What a transition means beyond status: events and counters, and a step of the session history. */
 function transitionHandler(): (key: string, transition: PublishTransition, event?: AnyEvent) => void {
@@ -386,7 +392,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   await elector.stop();
   await stopController();
-  await history?.close(5_000);
+  await Promise.all([history?.close(5_000), stats?.close()]);
   server.close();
   process.exit(0);
 }
