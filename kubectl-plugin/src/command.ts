@@ -17,6 +17,8 @@ export interface Context {
 export interface Command {
   name: string;
   usage: string;
+  /** one line for the command list */
+  summary: string;
   about: string;
   flags: FlagSpec[];
   run(ctx: Context): Promise<void>;

@@ -62,7 +62,10 @@ export function apiErrorMessage(err: unknown): string {
     }
     return message || `HTTP ${err.code}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  // fetch's own message is "fetch failed"; the reason (ECONNREFUSED, a certificate) is its cause.
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause ? `${err.message}: ${cause}` : err.message;
 }
 
 export const isNotFound = (err: unknown): boolean => err instanceof ApiException && err.code === 404;

@@ -14,7 +14,7 @@ export const commands: Command[] = [statsCommand, sessionsCommand, urlCommand, k
 
 export function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.about.split('. ')[0]!.replace(/\.$/, '')}`);
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return (
     'kubectl livestream: LiveStream channels from the command line.\n\nCommands:\n' +
     `${lines.join('\n')}\n\nRun 'kubectl livestream COMMAND --help' for a command's flags.\n` +

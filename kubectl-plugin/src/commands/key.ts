@@ -141,6 +141,7 @@ async function show(ctx: Context, name: string): Promise<KeyView> {
 export const keyCommand: Command = {
   name: 'key',
   usage: 'kubectl livestream key NAME [--rotate [--grace 10m] [--wait 30s]]',
+  summary: 'show or rotate the stream key',
   about:
     "The channel's stream key (encoders send it as the RTMP stream name). --rotate writes a new random key into its " +
     'Secret: the new key works at once and the old one for the grace period (spec.streamKey.rotationGracePeriod; ' +

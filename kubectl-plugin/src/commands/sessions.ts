@@ -58,6 +58,7 @@ export async function collectSessions(
 export const sessionsCommand: Command = {
   name: 'sessions',
   usage: 'kubectl livestream sessions (NAME | --all) [--limit N] [--from RFC3339] [--to RFC3339]',
+  summary: 'stored publish sessions, newest first',
   about:
     "A channel's (or with --all the namespace's) stored publish sessions, newest first, from the operator's stats API.",
   flags: [

@@ -45,6 +45,7 @@ export function intervalOf(text: string | undefined): StatsInterval {
 export const statsCommand: Command = {
   name: 'stats',
   usage: 'kubectl livestream stats (NAME | --all) [--interval day|week|month] [--from RFC3339] [--to RFC3339]',
+  summary: 'sessions, live time, viewers and bytes per day, week or month',
   about:
     "A channel's (or with --all the namespace's) sessions, live time, viewer-minutes, peak viewers and bytes " +
     "received, per UTC day, ISO week or month, from the operator's stats API. Default range: the last 30 days, " +

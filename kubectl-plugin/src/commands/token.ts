@@ -41,6 +41,7 @@ export function originsOf(values: readonly string[]): string[] | undefined {
 export const tokenCommand: Command = {
   name: 'token',
   usage: 'kubectl livestream token NAME --ttl 1h [--viewer ID] [--origin URL]... [--url] [--keys-secret NS/NAME]',
+  summary: 'mint a playback token for a private channel',
   about:
     "A playback token for a private channel (an ES256 JWT signed with the gateway's playback key; docs/playback-tokens.md). " +
     'With --url, the playback URL that carries it. Needs read access to the playback keys Secret.',

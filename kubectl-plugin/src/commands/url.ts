@@ -27,6 +27,7 @@ export function endpointsOf(ls: Pick<LiveStream, 'status'>): Endpoint[] {
 export const urlCommand: Command = {
   name: 'url',
   usage: 'kubectl livestream url NAME',
+  summary: 'ingest and playback URLs',
   about:
     "The channel's ingest (RTMP) and playback (HLS master playlist) URLs from its status. Encoders publish to the " +
     'ingest URL with the stream key (kubectl livestream key NAME) as the stream name.',
