@@ -124,6 +124,10 @@ bench-thumbnail: deps ## CPU of the default ladder's ffmpeg with and without thu
 bench-latency: deps ## Glass-to-glass latency of HLS (direct, through the gateway) and HTTP-FLV, 60 s each in one run; one JSON line
 	$(NODE) bench/latency.ts
 
+.PHONY: bench-stats
+bench-stats: deps ## Stats API answer times (p50/p95/max per kind) over 100,000 seeded sessions on a throwaway PostgreSQL; one JSON line
+	$(NODE) bench/stats.ts
+
 .PHONY: images
 images: system-deps deps ## Build (or load from cache) the images; also OCI archives for kind, k3d, containerd (README: Images)
 	hack/images/build-images.sh --oci
