@@ -7,11 +7,11 @@ import {
   type SessionsAnswer,
   type StatsSession,
 } from '../../../contract/src/stats-api.ts';
-import { UsageError, one, positiveInt, rfc3339 } from '../args.ts';
+import { one, positiveInt } from '../args.ts';
 import { globalFlags, statsApiFlags, type Command } from '../command.ts';
 import { figure, hms, orNone, serialized, table, time } from '../format.ts';
-import { getAnswer, requestUrl, statsBaseUrl } from '../stats-client.ts';
-import { statsToken } from '../stats-token.ts';
+import { getAnswer, requestUrl } from '../stats-client.ts';
+import { statsCall } from '../stats-call.ts';
 
 /** The most sessions one command fetches (pages of at most the API's page size). */
 export const maxSessionsLimit = 10_000;
@@ -70,31 +70,13 @@ export const sessionsCommand: Command = {
     ...globalFlags,
   ],
   async run(ctx) {
-    const { args } = ctx;
-    const all = args.switches.has('all');
-    if (all ? args.positionals.length !== 0 : args.positionals.length !== 1) {
-      throw new UsageError('sessions takes one LiveStream NAME, or --all (and no NAME)');
-    }
-    const limitText = one(args, 'limit');
+    const limitText = one(ctx.args, 'limit');
     const limit = limitText === undefined ? defaultSessionsPageSize : positiveInt(limitText, 'limit', maxSessionsLimit);
-    const from = one(args, 'from');
-    const to = one(args, 'to');
-    const base = statsBaseUrl(one(args, 'stats-url'), ctx.env);
-    const token = await statsToken(args, ctx.cluster);
-    const { namespace } = ctx.cluster();
-    const path = sessionsPath(all ? { namespace } : { namespace, name: args.positionals[0]! });
-    const answer = await collectSessions(limit, (pageLimit, cont) =>
-      getAnswer(
-        requestUrl(base, path, {
-          limit: String(pageLimit),
-          from: from === undefined ? undefined : rfc3339(from, 'from'),
-          to: to === undefined ? undefined : rfc3339(to, 'to'),
-          continue: cont,
-        }),
-        token,
-        sessionsAnswerSchema,
-      ),
-    );
+    const { scope, range, base, token } = await statsCall(ctx, 'sessions');
+    const answer = await collectSessions(limit, (pageLimit, cont) => {
+      const query = { limit: String(pageLimit), ...range, continue: cont };
+      return getAnswer(requestUrl(base, sessionsPath(scope), query), token, sessionsAnswerSchema);
+    });
     ctx.out(serialized(answer, ctx.output) ?? sessionsTable(answer.items));
   },
 };

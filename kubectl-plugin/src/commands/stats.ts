@@ -7,11 +7,11 @@ import {
   type StatsFigures,
   type StatsInterval,
 } from '../../../contract/src/stats-api.ts';
-import { UsageError, one, rfc3339 } from '../args.ts';
+import { UsageError, one } from '../args.ts';
 import { globalFlags, statsApiFlags, type Command } from '../command.ts';
 import { bytes, figure, hms, serialized, table } from '../format.ts';
-import { getAnswer, requestUrl, statsBaseUrl } from '../stats-client.ts';
-import { statsToken } from '../stats-token.ts';
+import { getAnswer, requestUrl } from '../stats-client.ts';
+import { statsCall } from '../stats-call.ts';
 
 export const statsHeaders = ['START', 'SESSIONS', 'LIVE', 'VIEWER-MINUTES', 'PEAK', 'BYTES-IN'];
 
@@ -59,24 +59,10 @@ export const statsCommand: Command = {
     ...globalFlags,
   ],
   async run(ctx) {
-    const { args } = ctx;
-    const all = args.switches.has('all');
-    if (all ? args.positionals.length !== 0 : args.positionals.length !== 1) {
-      throw new UsageError('stats takes one LiveStream NAME, or --all (and no NAME)');
-    }
-    const interval = intervalOf(one(args, 'interval'));
-    const from = one(args, 'from');
-    const to = one(args, 'to');
-    const query = {
-      interval,
-      from: from === undefined ? undefined : rfc3339(from, 'from'),
-      to: to === undefined ? undefined : rfc3339(to, 'to'),
-    };
-    const base = statsBaseUrl(one(args, 'stats-url'), ctx.env);
-    const token = await statsToken(args, ctx.cluster);
-    const { namespace } = ctx.cluster();
-    const scope = all ? { namespace } : { namespace, name: args.positionals[0]! };
-    const answer = await getAnswer(requestUrl(base, statsPath(scope), query), token, statsAnswerSchema);
+    const interval = intervalOf(one(ctx.args, 'interval'));
+    const { scope, range, base, token } = await statsCall(ctx, 'stats');
+    const url = requestUrl(base, statsPath(scope), { interval, ...range });
+    const answer = await getAnswer(url, token, statsAnswerSchema);
     ctx.out(serialized(answer, ctx.output) ?? statsTable(answer));
   },
 };
