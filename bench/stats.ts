@@ -63,13 +63,13 @@ async function seed(pool: pg.Pool, t0: Date): Promise<{ seconds: number; minutes
   const spacing = (days * 86_400) / sessions;
   await pool.query(seedSessions, [sessions, channels, namespaces, t0, spacing]);
   await pool.query(seedMinutes);
-  await pool.query('VACUUM ANALYZE livestream_sessions, livestream_viewer_minutes, livestream_viewer_days');
+  await pool.query('VACUUM ANALYZE livestream_sessions, livestream_viewer_minutes, livestream_stats_days');
   const count = async (table: string): Promise<number> =>
     Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
   return {
     seconds: round((performance.now() - started) / 1000),
     minutes: await count('livestream_viewer_minutes'),
-    rollup: await count('livestream_viewer_days'),
+    rollup: await count('livestream_stats_days'),
   };
 }
 

@@ -2,7 +2,7 @@
 // writer (writeBatch: the upserts, and the triggers that keep the daily rollup). Every answer is compared with a
 // fold of the rows written, in TypeScript: totals, every bucket (zeros included), for day, week and month, for a
 // channel and a namespace, over ranges that end mid-day; after replays, later samples and retention; and the
-// sessions pages walked to the end with no gap and no repeat.
+// sessions pages walked to the end with no gap and no repeat. The database session's zone is not UTC.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../contract/src/logger.ts';
@@ -270,7 +270,26 @@ describe('queryStats', () => {
         grown.filter((_, i) => i % 3 === 0),
       ),
     );
-    const after = { sessions: rows.sessions, minutes: grown };
+    // the live sessions end (an update of their rows: the rollup moves them from live to closed)
+    const closed = rows.sessions.map((s) =>
+      s.endedAt === undefined
+        ? {
+            ...s,
+            endedAt: s.startedAt + 123_000,
+            durationSeconds: 123,
+            endReason: 'gone',
+            bytesIn: (s.bytesIn ?? 0) + 7,
+          }
+        : s,
+    );
+    await writeBatch(
+      pool,
+      batchOf(
+        closed.filter((s) => s.durationSeconds === 123),
+        [],
+      ),
+    );
+    const after = { sessions: closed, minutes: grown };
     await expectAgreement(after);
     // retention in the middle of a day: what is left is what counts
     const cutoff = now.getTime() - 60 * 86_400_000 + 5 * 3_600_000;

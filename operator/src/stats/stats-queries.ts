@@ -1,9 +1,10 @@
 // The stats API's reads from the session history (operator/src/history: livestream_sessions,
-// livestream_viewer_minutes, and livestream_viewer_days, the daily rollup the 1796169600000_stats-rollup migration
-// keeps by trigger). One set-based statement per answer, parameterized; every figure is what the rows say:
+// livestream_viewer_minutes, and livestream_stats_days, the daily rollup per channel that the
+// 1796169600000_stats-rollup migration keeps by trigger; its header says why, from the EXPLAINs). One set-based statement per answer, parameterized; every figure is what the rows say:
 // - a session counts in the bucket where it started, with its duration_seconds (a live one: up to `now`) and bytes;
-// - viewer-minutes count in the bucket of their minute: whole UTC days from the rollup, the range's last, partial
-//   day from the minutes themselves (so `to` may fall anywhere);
+// - viewer-minutes count in the bucket of their minute;
+// - whole UTC days come from the rollup, the range's last, partial day from the rows themselves (so `to` may fall
+//   anywhere);
 // - peakViewers is the highest viewer count one channel had in a minute of the bucket (for a namespace: the
 //   highest of its channels' minutes, not a sum of peaks that may not have coincided).
 // Seconds and viewer-minutes are rounded to 0.001 (float sums added in different orders differ in the last bits).
@@ -25,40 +26,45 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 // $1 namespace, $2 name (NULL: the whole namespace), $3 from (a bucket start), $4 to, $5 interval, $6 now.
 // Bucket arithmetic in UTC whatever the session's TimeZone: generate_series over `timestamp` (AT TIME ZONE 'UTC')
-// and the three-argument date_trunc.
+// and the three-argument date_trunc. The figures of a range: its whole UTC days from livestream_stats_days, its
+// last, partial day (from the day `to` falls in) from the sessions and minutes themselves, and the seconds of
+// its live sessions (up to now) from their rows; all as rows (t, figures) grouped into buckets once.
 const statsSql = `
 WITH buckets AS (
   SELECT b AT TIME ZONE 'UTC' AS start
   FROM generate_series($3::timestamptz AT TIME ZONE 'UTC', $4::timestamptz AT TIME ZONE 'UTC', ('1 ' || $5)::interval) AS b
   WHERE b < $4::timestamptz AT TIME ZONE 'UTC'
-), sessions AS (
-  SELECT date_trunc($5, started_at, 'UTC') AS start, count(*) AS sessions,
-    sum(CASE WHEN ended_at IS NULL THEN greatest(extract(epoch FROM $6::timestamptz - started_at), 0)
-      ELSE coalesce(duration_seconds, extract(epoch FROM ended_at - started_at)) END) AS live_seconds,
-    sum(bytes_in) AS bytes_in
-  FROM livestream_sessions
-  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2) AND started_at >= $3 AND started_at < $4
-  GROUP BY 1
-), viewing AS (
-  SELECT day::timestamp AT TIME ZONE 'UTC' AS t, viewer_seconds, peak_viewers
-  FROM livestream_viewer_days
+), parts (t, sessions, seconds, bytes_in, viewer_seconds, peak) AS (
+  SELECT day::timestamp AT TIME ZONE 'UTC', sessions, closed_seconds, bytes_in, viewer_seconds, peak_viewers
+  FROM livestream_stats_days
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
     AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date AND day < ($4::timestamptz AT TIME ZONE 'UTC')::date
   UNION ALL
-  -- the last, partial day: one bucket, so summed before it meets date_trunc
-  SELECT date_trunc('day', $4::timestamptz, 'UTC'), sum(viewer_seconds), max(peak_viewers)
+  SELECT date_trunc('day', $4::timestamptz, 'UTC'), count(*),
+    sum(livestream_stats_session_seconds(ended_at, started_at, duration_seconds)), sum(bytes_in), 0, 0
+  FROM livestream_sessions
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
+    AND started_at >= greatest($3::timestamptz, date_trunc('day', $4::timestamptz, 'UTC')) AND started_at < $4
+  HAVING count(*) > 0
+  UNION ALL
+  SELECT date_trunc('day', $4::timestamptz, 'UTC'), 0, 0, 0, sum(viewer_seconds), max(peak_viewers)
   FROM livestream_viewer_minutes
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
     AND minute >= greatest($3::timestamptz, date_trunc('day', $4::timestamptz, 'UTC')) AND minute < $4
   HAVING count(*) > 0
-), views AS (
-  SELECT date_trunc($5, t, 'UTC') AS start, sum(viewer_seconds) AS viewer_seconds, max(peak_viewers) AS peak
-  FROM viewing GROUP BY 1
+  UNION ALL
+  SELECT started_at, 0, greatest(extract(epoch FROM $6::timestamptz - started_at), 0), 0, 0, 0
+  FROM livestream_sessions
+  WHERE namespace = $1 AND ($2::text IS NULL OR name = $2) AND ended_at IS NULL AND started_at >= $3 AND started_at < $4
+), figures AS (
+  SELECT date_trunc($5, t, 'UTC') AS start, sum(sessions) AS sessions, sum(seconds) AS live_seconds,
+    sum(bytes_in) AS bytes_in, sum(viewer_seconds) AS viewer_seconds, max(peak) AS peak
+  FROM parts GROUP BY 1
 )
-SELECT (extract(epoch FROM b.start) * 1000)::float8 AS start_ms, coalesce(s.sessions, 0)::int AS sessions,
-  coalesce(s.live_seconds, 0)::float8 AS live_seconds, coalesce(v.viewer_seconds, 0)::float8 AS viewer_seconds,
-  coalesce(v.peak, 0)::int AS peak, coalesce(s.bytes_in, 0)::float8 AS bytes_in
-FROM buckets b LEFT JOIN sessions s ON s.start = b.start LEFT JOIN views v ON v.start = b.start
+SELECT (extract(epoch FROM b.start) * 1000)::float8 AS start_ms, coalesce(f.sessions, 0)::int AS sessions,
+  coalesce(f.live_seconds, 0)::float8 AS live_seconds, coalesce(f.viewer_seconds, 0)::float8 AS viewer_seconds,
+  coalesce(f.peak, 0)::int AS peak, coalesce(f.bytes_in, 0)::float8 AS bytes_in
+FROM buckets b LEFT JOIN figures f ON f.start = b.start
 ORDER BY b.start`;
 
 interface BucketRow {
