@@ -6,7 +6,7 @@ describe('stats API address', () => {
   it('takes the flag, else the environment, else explains how to expose the port', () => {
     expect(statsBaseUrl('https://a:8443', { [statsUrlEnv]: 'http://b' }).host).toBe('a:8443');
     expect(statsBaseUrl(undefined, { [statsUrlEnv]: 'http://b' }).host).toBe('b');
-    expect(() => statsBaseUrl(undefined, {})).toThrow(/port-forward svc\/<operator service> 8443:stats/);
+    expect(() => statsBaseUrl(undefined, {})).toThrow(/port-forward svc\/livestream-operator-metrics 8081:stats/);
   });
   it('refuses a URL with credentials or a query (a token belongs in the header)', () => {
     expect(() => statsBaseUrl('https://u:p@a', {})).toThrow('no query and no credentials');

@@ -9,13 +9,13 @@ export const statsUrlEnv = 'KUBECTL_LIVESTREAM_STATS_URL';
 
 export const exposeHint =
   `the stats API's address is not known: pass --stats-url URL or set ${statsUrlEnv}. The operator serves it on its ` +
-  `Service's port "${statsPortName}"; from outside the cluster, e.g. ` +
-  `kubectl -n livestream-system port-forward svc/<operator service> 8443:${statsPortName} & ` +
-  `kubectl livestream stats NAME --stats-url https://127.0.0.1:8443`;
+  `Service's port "${statsPortName}" (the chart's <release fullname>-metrics); from outside the cluster, e.g. ` +
+  `kubectl -n livestream-system port-forward svc/livestream-operator-metrics 8081:${statsPortName} & ` +
+  `kubectl livestream stats NAME --stats-url http://127.0.0.1:8081`;
 
 export const certOnlyHint =
   'the stats API needs a bearer token, and the kubeconfig user has none (a client certificate is not passed on): ' +
-  'pass --token "$(kubectl create token <serviceaccount>)" or use a context whose user has a token';
+  'pass --token-file FILE (e.g. kubectl create token <serviceaccount> > FILE) or use a context whose user has a token';
 
 /** The API's base URL; throws the hint when none is given. */
 export function statsBaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): URL {
