@@ -52,7 +52,7 @@ export interface SessionHistoryOptions {
 }
 
 const dayMs = 86_400_000;
-const defaultBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.3 };
+const defaultBackoff: BackoffPolicy = { baseMs: 1_000, maxMs: 10_000, jitter: 0.3 };
 
 export class SessionHistory {
   private readonly opts: SessionHistoryOptions;
