@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Makes a base image rootfs with debootstrap (no registry, no pulls) and prints the path of its tarball.
 #
-#   hack/images/build-base.sh operator|transcoder|redis -> prints  $LSO_CACHE/images/base-<flavor>-<hash>/rootfs.tar
+#   hack/images/build-base.sh operator|transcoder|redis|postgres -> prints  $LSO_CACHE/images/base-<flavor>-<hash>/rootfs.tar
 #
 # operator:   Debian bookworm minbase + ca-certificates
 # transcoder: the same + ffmpeg (no Recommends)
 # redis:      Debian bookworm minbase + redis-server (and redis-cli), for the chart's bundled Redis (its default
 #             image, redis:*-alpine, cannot be pulled here). The package's `redis` user is renumbered to 999:999, the
 #             uid the chart runs it as (and the official images use); /data exists, owned by it.
+# postgres:   Debian bookworm minbase + postgresql-15, for the chart's bundled session-history database
+#             (hack/images/postgres.Dockerfile runs it as 10001 with its own entrypoint).
 # All: apt caches and lists removed, docs/man/locales dropped, user and group 10001 (`app`, home /tmp, no login).
 # Node is not in the base: the Dockerfiles copy the repo's Node 24 binary (node_modules/node) on top.
 #
@@ -17,12 +19,13 @@
 # and versions. Needs root (debootstrap) and the Debian mirror apt uses.
 set -euo pipefail
 
-flavor=${1:?usage: build-base.sh operator|transcoder|redis}
+flavor=${1:?usage: build-base.sh operator|transcoder|redis|postgres}
 case "$flavor" in
   operator) packages=ca-certificates ;;
   transcoder) packages=ca-certificates,ffmpeg ;;
   redis) packages=redis-server ;;
-  *) echo "build-base.sh: unknown flavor '$flavor' (operator|transcoder|redis)" >&2; exit 2 ;;
+  postgres) packages=postgresql-15 ;;
+  *) echo "build-base.sh: unknown flavor '$flavor' (operator|transcoder|redis|postgres)" >&2; exit 2 ;;
 esac
 suite=bookworm
 uid=10001
