@@ -4,7 +4,12 @@
 // keeps that order.
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-export const e2eOrder = ['livestream.e2e.test.ts', 'gateway.e2e.test.ts', 'without-redis.e2e.test.ts', 'history.e2e.test.ts'];
+export const e2eOrder = [
+  'livestream.e2e.test.ts',
+  'gateway.e2e.test.ts',
+  'without-redis.e2e.test.ts',
+  'history.e2e.test.ts',
+];
 
 const rank = (file: string): number => {
   const i = e2eOrder.findIndex((name) => file.endsWith(`/test/e2e/${name}`));
