@@ -23,7 +23,8 @@ export async function statsToken(args: Parsed, cluster: () => Cluster): Promise<
   }
   let token: string | undefined;
   try {
-    token = await kubeconfigBearerToken(cluster().kc);
+    const { kc, files } = cluster();
+    token = await kubeconfigBearerToken(kc, files);
   } catch (err) {
     throw new CommandError(
       `the kubeconfig user's token cannot be had: ${err instanceof Error ? err.message : String(err)}`,
