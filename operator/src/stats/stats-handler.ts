@@ -51,7 +51,7 @@ async function boundedRead<T>(pool: pg.Pool, timeoutMs: number, read: (db: Query
 
 /** 503 for what a retry may cure (the server down, a timeout, too many clients), 500 for the rest. */
 function databaseFailure(err: unknown): Answer {
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown } | null)?.code;
   if (code === '57014')
     return failure(503, 'Timeout', 'the session store did not answer in time: try a narrower range');
   const transient =
