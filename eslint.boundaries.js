@@ -3,7 +3,7 @@
 // support, benchmarks or the hack/ scripts. Regexes, because relative specifiers ('../../transcoder/src/x.ts') are
 // what has to be matched. Exported for eslint.config.js and for the test that proves the rules bite.
 
-const parts = ['operator', 'transcoder', 'gateway'];
+const parts = ['operator', 'transcoder', 'gateway', 'kubectl-plugin'];
 const notShipped = String.raw`(^|/)(test|bench|hack)/|(^|/)test-support/`;
 const part = (name) => String.raw`(^|/)${name}/src(/|$)`;
 

@@ -6,7 +6,7 @@ import { E2eSequencer } from './test/support/e2e-sequencer.ts';
 // node-media-server and Redis processes; `images` builds and runs the container images with podman; `e2e` needs a
 // cluster with a node (the local one, started by its global setup) and runs only through `make e2e`.
 const slow = { testTimeout: 120_000, hookTimeout: 240_000 };
-const code = '{contract,operator,transcoder,gateway,hack,test,bench,crds,scripts,charts}';
+const code = '{contract,operator,transcoder,gateway,kubectl-plugin,hack,test,bench,crds,scripts,charts}';
 
 export default defineConfig({
   test: {
@@ -22,7 +22,7 @@ export default defineConfig({
       {
         test: {
           name: 'kube',
-          include: ['{contract,operator,hack,crds,charts}/**/*.int.test.ts'],
+          include: ['{contract,operator,kubectl-plugin,hack,crds,charts}/**/*.int.test.ts'],
           globalSetup: ['test/support/vitest-global-setup.ts'],
           ...slow,
         },
