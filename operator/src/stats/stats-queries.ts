@@ -17,14 +17,16 @@ import type {
   StatsScope,
   StatsSession,
 } from '../../../contract/src/stats-api.ts';
-import { encodeCursor, type SessionsQuery } from './stats-params.ts';
+import { bucketStart, encodeCursor, type SessionsQuery } from './stats-params.ts';
 
 /** A pool or a client in a transaction (the handler reads in a READ ONLY transaction with a statement timeout). */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-// $1 namespace, $2 name (NULL: the whole namespace), $3 from (a bucket start), $4 to, $5 interval, $6 now.
+// $1 namespace, $2 name (NULL: the whole namespace), $3 from (a bucket start), $4 to, $5 interval, $6 now, $7 the
+// start of the UTC day of `to` (a constant, not date_trunc: a stable function is not folded at planning, and the
+// planner's guess for it made a namespace's partial day scan the whole day of every namespace by minute).
 // Bucket arithmetic in UTC whatever the session's TimeZone: generate_series over `timestamp` (AT TIME ZONE 'UTC')
 // and the three-argument date_trunc. The figures of a range: its whole UTC days from livestream_stats_days, its
 // last, partial day (from the day `to` falls in) from the sessions and minutes themselves, and the seconds of
@@ -40,17 +42,17 @@ WITH buckets AS (
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
     AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date AND day < ($4::timestamptz AT TIME ZONE 'UTC')::date
   UNION ALL
-  SELECT date_trunc('day', $4::timestamptz, 'UTC'), count(*),
+  SELECT $7::timestamptz, count(*),
     sum(livestream_stats_session_seconds(ended_at, started_at, duration_seconds)), sum(bytes_in), 0, 0
   FROM livestream_sessions
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
-    AND started_at >= greatest($3::timestamptz, date_trunc('day', $4::timestamptz, 'UTC')) AND started_at < $4
+    AND started_at >= greatest($3::timestamptz, $7::timestamptz) AND started_at < $4
   HAVING count(*) > 0
   UNION ALL
-  SELECT date_trunc('day', $4::timestamptz, 'UTC'), 0, 0, 0, sum(viewer_seconds), max(peak_viewers)
+  SELECT $7::timestamptz, 0, 0, 0, sum(viewer_seconds), max(peak_viewers)
   FROM livestream_viewer_minutes
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
-    AND minute >= greatest($3::timestamptz, date_trunc('day', $4::timestamptz, 'UTC')) AND minute < $4
+    AND minute >= greatest($3::timestamptz, $7::timestamptz) AND minute < $4
   HAVING count(*) > 0
   UNION ALL
   SELECT started_at, 0, greatest(extract(epoch FROM $6::timestamptz - started_at), 0), 0, 0, 0
@@ -85,7 +87,15 @@ export async function queryStats(
   to: Date,
   now: Date = new Date(),
 ): Promise<StatsAnswer> {
-  const { rows } = await db.query<BucketRow>(statsSql, [scope.namespace, scope.name ?? null, from, to, interval, now]);
+  const { rows } = await db.query<BucketRow>(statsSql, [
+    scope.namespace,
+    scope.name ?? null,
+    from,
+    to,
+    interval,
+    now,
+    bucketStart('day', to),
+  ]);
   const series = rows.map((r) => ({
     start: new Date(Math.round(r.start_ms)).toISOString(),
     sessions: r.sessions,
