@@ -34,6 +34,36 @@ describe('directory updates', () => {
     expect(() => parseDirectoryUpdate(value)).toThrow(/^the directory update is malformed at (upserts|deletes)\.0/);
   });
 
+  const vod = {
+    session: 's-1',
+    url: 'https://bucket.s3.eu-west-1.amazonaws.com/a/b/s-1/recording.mp4?X-Amz-Signature=abc',
+    expiresAt: '2026-12-02T18:00:00Z',
+    contentType: 'video/mp4',
+  };
+
+  it('parses a listing with a VOD, and one without (an operator that predates it)', () => {
+    const withVod = { ...update, upserts: [{ ...listing, vod }] };
+    expect(parseDirectoryUpdate(JSON.parse(JSON.stringify(withVod)))).toEqual(withVod);
+    const plainHttp = { ...vod, url: 'http://minio.storage:9000/rec/x.mp4?X-Amz-Expires=21600' };
+    expect(parseDirectoryUpdate({ ...update, upserts: [{ ...listing, vod: plainHttp }] }).upserts[0]?.vod).toEqual(
+      plainHttp,
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ['an s3:// URI', { ...vod, url: 's3://bucket/key.mp4' }],
+    ['a javascript: URL', { ...vod, url: 'javascript:alert(1)' }],
+    ['not a URL', { ...vod, url: 'recording.mp4' }],
+    ['an over-long URL', { ...vod, url: `https://h/${'x'.repeat(8192)}` }],
+    ['a bad expiry', { ...vod, expiresAt: 'later' }],
+    ['another content type', { ...vod, contentType: 'text/html' }],
+    ['no session', { ...vod, session: '' }],
+    ['an unknown field', { ...vod, secretAccessKey: 'k' }],
+  ])('refuses a VOD with %s, naming the field', (_what, value) => {
+    const bad = { ...update, upserts: [{ ...listing, vod: value }] };
+    expect(() => parseDirectoryUpdate(bad)).toThrow(/^the directory update is malformed at upserts\.0\.vod/);
+  });
+
   it('takes a reset always, otherwise only the next update of the generation it holds', () => {
     const held = { generation: 'g1', sequence: 1 };
     expect(acceptsUpdate(held, update)).toBe(true);

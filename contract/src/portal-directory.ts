@@ -42,6 +42,27 @@ export interface ChannelListing {
   lastEndedAt?: string;
   /** Viewers now, summed over the transcoder and every gateway replica. */
   viewers: number;
+  /** The newest finalized recording's MP4; absent without one (and from an operator that predates it). */
+  vod?: ChannelVod;
+}
+
+/** The content types a VOD is served as (the finalize Job writes MP4). */
+export const vodContentTypes = ['video/mp4'] as const;
+export type VodContentType = (typeof vodContentTypes)[number];
+/** A presigned URL's length bound: a SigV4 query with a session token stays well below it. */
+export const vodUrlMaxLength = 8192;
+
+/**
+ * A recording to play: a presigned HTTP(S) GET of its object, for the gateway to proxy (viewers never see the URL,
+ * which carries a signature; the gateway serves it from its own origin under the channel's playback rules).
+ */
+export interface ChannelVod {
+  /** The session it recorded. */
+  session: string;
+  url: string;
+  /** When the URL stops working (RFC 3339); the operator presigns again well before. */
+  expiresAt: string;
+  contentType: VodContentType;
 }
 
 export interface ChannelRef {
@@ -68,6 +89,20 @@ const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const rfc3339 = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 time');
 const ref = { namespace: z.string().regex(dnsLabel), name: z.string().regex(dnsSubdomain) };
 
+const httpUrl = z
+  .string()
+  .max(vodUrlMaxLength)
+  .refine((s) => URL.canParse(s) && ['https:', 'http:'].includes(new URL(s).protocol), 'must be an http(s) URL');
+
+const vodSchema = z
+  .object({
+    session: z.string().min(1).max(253),
+    url: httpUrl,
+    expiresAt: rfc3339,
+    contentType: z.enum(vodContentTypes),
+  })
+  .strict();
+
 const listingSchema = z
   .object({
     ...ref,
@@ -79,6 +114,7 @@ const listingSchema = z
     liveSince: rfc3339.optional(),
     lastEndedAt: rfc3339.optional(),
     viewers: z.number().int().min(0).max(1e9),
+    vod: vodSchema.optional(),
   })
   .strict();
 
