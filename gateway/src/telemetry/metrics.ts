@@ -41,7 +41,7 @@ export function createGatewayMetrics(registry: Registry, options: { defaultMetri
     registry,
     publishesRoutedTotal: counter('publishes_routed_total', 'Publishes routed to a channel and started there.'),
     publishesRefusedTotal: counter('publishes_refused_total', 'Publishes refused, by reason.', ['reason']),
-    publishesActive: gauge('publishes_active', 'Publishes being relayed now.'),
+    publishesActive: gauge('publishes_active', 'Publishes (RTMP or WHIP) holding a channel on this replica now.'),
     rtmpBytesTotal: counter('rtmp_bytes_total', 'RTMP bytes from (in) and to (out) encoders.', ['direction']),
     httpBytesOutTotal: counter('http_bytes_out_total', 'Playback body bytes sent to viewers.'),
     cacheRequestsTotal: counter('cache_requests_total', 'Playback requests by cache result.', ['result']),
