@@ -102,7 +102,7 @@ async function requestContext(
     routes,
     playback,
     viewers,
-    portal: new Portal({ directory, assets: await loadPortalAssets(), logger }),
+    portal: new Portal({ directory, assets: await loadPortalAssets(), logger, access: playback.access }),
     studio: createStudio(await loadStudioAssets()),
     whip: createWhipIngest({
       lookup: (key) => routes.lookup(key),

@@ -10,7 +10,13 @@ import { createLogger } from '../../../contract/src/logger.ts';
 import { mintPlaybackToken } from '../../../contract/src/playback-token.ts';
 import type { ChannelAccess } from '../../../contract/src/route-table.ts';
 import { hashViewerPassword } from '../../../contract/src/viewer-password.ts';
-import { authorizePlayback, createAccessContext, handleAccessRequest, type AccessContext } from './playback-access.ts';
+import {
+  authorizePlayback,
+  checkPageSession,
+  createAccessContext,
+  handleAccessRequest,
+  type AccessContext,
+} from './playback-access.ts';
 import { PlaybackKeys } from './playback-keys.ts';
 import { sessionKey } from './session-token.ts';
 
@@ -113,6 +119,11 @@ describe('authorizePlayback', () => {
   });
 });
 
+const refusalOf = async (res: Response) => ({
+  status: res.status,
+  error: ((await res.json()) as { error: string }).error,
+});
+
 describe('POST /<ns>/<name>/session', () => {
   const post = (name: string, body: unknown, type = 'application/json') =>
     fetch(`${base}/ns/${name}/session`, {
@@ -147,5 +158,35 @@ describe('POST /<ns>/<name>/session', () => {
     expect(await limited.json()).toMatchObject({ error: 'rate_limited' });
     clock += 60_000; // the bucket refills
     expect((await post('pw', { password: 'open sesame' })).status).toBe(200);
+  });
+
+  it('renews a valid session for a fresh one (the portal page), and refuses an expired, foreign or revoked one', async () => {
+    const opened = (await (await post('priv', { token: await mint('priv', { viewerId: 'v9' }) })).json()) as {
+      session: string;
+    };
+    clock += 6 * 60_000;
+    const renewed = await post('priv', { session: opened.session });
+    expect(renewed.status).toBe(200);
+    const fresh = (await renewed.json()) as { session: string; expiresAt: string };
+    expect(Date.parse(fresh.expiresAt)).toBe(Math.floor((clock + 600_000) / 1000) * 1000);
+    const target = { namespace: 'ns', name: 'priv' };
+    expect(checkPageSession(context, req, target, fresh.session)).toEqual({
+      ok: true,
+      expMs: Date.parse(fresh.expiresAt),
+    });
+    expect(checkPageSession(context, req, { namespace: 'ns', name: 'pw' }, fresh.session)).toEqual({
+      ok: false,
+      reason: 'wrong_channel',
+    });
+    expect(checkPageSession(context, req, target, `${fresh.session}x`)).toMatchObject({ ok: false });
+    clock += 5 * 60_000;
+    expect(await refusalOf(await post('priv', { session: opened.session }))).toEqual({ status: 403, error: 'expired' });
+    expect(await refusalOf(await post('pw', { session: fresh.session }))).toEqual({
+      status: 403,
+      error: 'wrong_channel',
+    });
+    rules.set('ns/priv', { namespace: 'ns', name: 'priv', visibility: 'private', revokedViewers: ['v9'] });
+    expect(await refusalOf(await post('priv', { session: fresh.session }))).toEqual({ status: 403, error: 'revoked' });
+    expect(checkPageSession(context, req, target, fresh.session)).toEqual({ ok: false, reason: 'revoked' });
   });
 });

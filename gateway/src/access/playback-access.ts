@@ -1,9 +1,10 @@
 // Who may fetch a channel's playback files (issue 15). public and unlisted channels: anyone. private: a playback
 // token (JWT, contract/src/playback-token.ts) on the master playlist, or POSTed to /<ns>/<name>/session; password:
 // the password POSTed there. Either is exchanged for a session (session-token.ts) that every later request carries
-// as ?session=, and that each playlist served renews (sliding). Revocation and the token's origins are checked on
-// every request. Refusals answer 403 (429 when a client guesses passwords too fast) with a JSON body and are counted
-// by reason; no token, session or password is ever logged or a label.
+// as ?session=, and that each playlist served renews (sliding). The portal's page also renews its own by POSTing
+// it to /<ns>/<name>/session, and shows it to the channel's events (checkPageSession). Revocation and the token's
+// origins are checked on every request. Refusals answer 403 (429 when a client guesses passwords too fast) with a
+// JSON body and are counted by reason; no token, session or password is ever logged or a label.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
 import { verifyPlaybackToken, originAllowed, type PlaybackRefusal } from '../../../contract/src/playback-token.ts';
@@ -84,6 +85,17 @@ function checkSession(
   if (viewerId !== undefined && access.revokedViewers?.includes(viewerId)) return { ok: false, reason: 'revoked' };
   if (!originAllowed(origins, origin)) return { ok: false, reason: 'origin' };
   return verdict;
+}
+
+/** A session shown on a page's own request (the portal's channel events): until when it holds, or why not. */
+export function checkPageSession(
+  context: AccessContext,
+  req: IncomingMessage,
+  target: { namespace: string; name: string },
+  session: string,
+): { ok: true; expMs: number } | { ok: false; reason: AccessRefusal } {
+  const checked = checkSession(context, context.access(target.namespace, target.name), session, headerOrigin(req));
+  return checked.ok ? { ok: true, expMs: checked.claims.expMs } : checked;
 }
 
 function newSession(context: AccessContext, claims: Omit<SessionClaims, 'expMs'>): SessionClaims & { session: string } {
@@ -191,7 +203,9 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
 
 async function parseSessionBody(
   req: IncomingMessage,
-): Promise<{ password?: string; token?: string } | { status: number; error: string; message: string }> {
+): Promise<
+  { password?: string; token?: string; session?: string } | { status: number; error: string; message: string }
+> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return { status: 415, error: 'unsupported_media_type', message: 'send application/json' };
@@ -204,10 +218,15 @@ async function parseSessionBody(
   } catch {
     return { status: 400, error: 'bad_request', message: 'the body is not JSON' };
   }
-  const { password, token } = (parsed ?? {}) as { password?: unknown; token?: unknown };
+  const { password, token, session } = (parsed ?? {}) as { password?: unknown; token?: unknown; session?: unknown };
   if (typeof password === 'string') return { password };
   if (typeof token === 'string') return { token };
-  return { status: 400, error: 'bad_request', message: 'send {"password": "..."} or {"token": "..."}' };
+  if (typeof session === 'string') return { session };
+  return {
+    status: 400,
+    error: 'bad_request',
+    message: 'send {"password": "..."}, {"token": "..."} or {"session": "..."} (to renew it)',
+  };
 }
 
 const sessionPath = /^\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)\/session$/;
@@ -266,9 +285,11 @@ async function exchange(
   }
   const origin = headerOrigin(req);
   const result =
-    body.token !== undefined
-      ? await exchangeToken(context, access, body.token, origin)
-      : await checkPassword(req, context, access, body.password ?? '');
+    body.session !== undefined
+      ? renewSession(context, access, body.session, origin)
+      : body.token !== undefined
+        ? await exchangeToken(context, access, body.token, origin)
+        : await checkPassword(req, context, access, body.password ?? '');
   if (!result.ok) {
     context.refused.inc({ reason: result.reason });
     const limited = result.reason === 'rate_limited';
@@ -280,6 +301,19 @@ async function exchange(
     });
   }
   json(res, 200, { session: result.claims.session, expiresAt: new Date(result.claims.expMs).toISOString() });
+}
+
+/** A valid session for a fresh one (the page's renewal; playlists renew theirs as they are served). */
+function renewSession(
+  context: AccessContext,
+  access: ChannelAccess,
+  session: string,
+  origin: string | undefined,
+): { ok: true; claims: SessionClaims & { session: string } } | { ok: false; reason: AccessRefusal } {
+  const checked = checkSession(context, access, session, origin);
+  if (!checked.ok) return checked;
+  const { expMs: _old, ...claims } = checked.claims;
+  return { ok: true, claims: newSession(context, claims) };
 }
 
 async function checkPassword(

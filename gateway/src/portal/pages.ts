@@ -3,6 +3,8 @@
 // already sanitized (render-description.ts). The pages load only the gateway's own files: no inline script or style,
 // which the Content-Security-Policy forbids.
 import type { ChannelListing } from '../../../contract/src/portal-directory.ts';
+import type { Visibility } from '../../../contract/src/route-table.ts';
+import { isGated, type GatedVisibility, type LockedStatus, type PageStatus } from './channel-gate.ts';
 import type { ChannelStatus, DirectoryView } from './directory-view.ts';
 
 export const portalAssetPrefix = '/_portal/';
@@ -117,32 +119,38 @@ function phaseNotice(status: ChannelStatus): string {
   }
 }
 
-/** The stream page; `status` is also handed to its script (as an attribute, escaped like any other). */
-export function renderStreamPage(listing: ChannelListing, status: ChannelStatus): string {
-  const live = status.phase === 'live';
-  const gate =
-    listing.visibility === 'password'
-      ? `<form id="password-form" class="gate" hidden>
+const gates: Record<GatedVisibility, string> = {
+  password: `<form id="password-form" class="gate" hidden>
 <label for="password">This stream is protected by a password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit">Watch</button>
 <p id="password-error" class="error" role="alert"></p>
-</form>`
-      : listing.visibility === 'private'
-        ? '<p id="token-missing" class="notice" hidden>This stream is private: open it with the link you were given.</p>'
-        : '';
+</form>`,
+  private: `<p id="token-missing" class="notice" hidden>This stream is private: open it with the link you were given.</p>
+<p id="token-error" class="error" role="alert" hidden></p>`,
+};
+export const lockedBadges: Record<GatedVisibility, string> = { private: 'Private', password: 'Password' };
+
+/**
+ * The stream page; `status` is also handed to its script (as an attribute, escaped like any other). A gated
+ * channel's page is always rendered locked (channel-gate.ts): its script fetches the details with a session.
+ */
+export function renderStreamPage(visibility: Visibility, status: PageStatus): string {
+  const live = status.phase === 'live';
+  const open = status.phase === 'locked' ? undefined : status;
+  const badge = live ? 'Live' : open ? open.phase : lockedBadges[(status as LockedStatus).visibility];
   return layout(
-    listing.title,
-    `<article id="channel" data-status="${escapeHtml(JSON.stringify(status))}" data-visibility="${listing.visibility}">
-<h1 id="title">${escapeHtml(listing.title)}</h1>
+    status.title,
+    `<article id="channel" data-status="${escapeHtml(JSON.stringify(status))}" data-visibility="${visibility}">
+<h1 id="title">${escapeHtml(status.title)}</h1>
 <div class="player"><video id="video" controls muted autoplay playsinline${live ? '' : ' hidden'}></video>
-<p id="notice" class="notice" role="status"${live ? ' hidden' : ''}><span id="notice-text">${escapeHtml(phaseNotice(status))}</span> <time id="countdown"></time></p>
+<p id="notice" class="notice" role="status"${live || !open ? ' hidden' : ''}><span id="notice-text">${open ? escapeHtml(phaseNotice(open)) : ''}</span> <time id="countdown"></time></p>
 </div>
-${gate}
-<p class="meta"><span id="badge" class="badge${live ? ' live' : ''}">${live ? 'Live' : escapeHtml(status.phase)}</span>
-<span id="viewers"${live ? '' : ' hidden'}>${viewersText(status.viewers)}</span>
+${isGated(visibility) ? gates[visibility] : ''}
+<p class="meta"><span id="badge" class="badge${live ? ' live' : ''}">${escapeHtml(badge)}</span>
+<span id="viewers"${live ? '' : ' hidden'}>${open ? viewersText(open.viewers) : ''}</span>
 <time id="duration"${live ? '' : ' hidden'}></time></p>
-<div id="description" class="description">${status.descriptionHtml}</div>
+<div id="description" class="description">${open?.descriptionHtml ?? ''}</div>
 </article>`,
     'stream.js',
   );

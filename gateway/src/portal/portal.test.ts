@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../contract/src/logger.ts';
 import type { ChannelListing, DirectoryUpdate } from '../../../contract/src/portal-directory.ts';
+import { Registry } from 'prom-client';
 import { handleAdmin } from '../admin/admin.ts';
+import { createAccessContext } from '../access/playback-access.ts';
+import { PlaybackKeys } from '../access/playback-keys.ts';
+import { mintSession, sessionKey } from '../access/session-token.ts';
 import { DirectoryStore } from './directory-store.ts';
 import { Portal, loadPortalAssets, parseChannelPagePath } from './portal.ts';
 
@@ -23,6 +27,9 @@ let base = '';
 let server: http.Server;
 let portal: Portal;
 let sequence = 0;
+const key = sessionKey(Buffer.from('a routing secret of at least 32 characters'));
+const keys = new PlaybackKeys(undefined, createLogger('portal-test', 'silent'), 60_000);
+const session = (name: string, expMs = Date.now() + 60_000) => mintSession(key, { namespace: 'ns', name, expMs });
 
 async function push(update: Partial<DirectoryUpdate>, auth = `Bearer ${token}`) {
   const body = { generation: 'g', sequence: sequence + 1, reset: false, upserts: [], deletes: [], ...update };
@@ -43,6 +50,13 @@ beforeAll(async () => {
     logger: createLogger('portal-test'),
     coalesceMs: 50,
     heartbeatMs: 200,
+    access: createAccessContext({
+      access: (namespace, name) => ({ namespace, name, visibility: 'public' }),
+      sessionKey: () => key,
+      keys,
+      trustedProxies: 0,
+      registry: new Registry(),
+    }),
   });
   const admin = { replica: 'gw-0', token: () => token, viewers: () => [], routes: () => undefined, directory };
   server = http.createServer((req, res) => {
@@ -59,6 +73,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  keys.close();
   portal.close();
   server.closeAllConnections();
   server.close();
@@ -135,22 +150,30 @@ describe('the pages', () => {
     expect((await fetch(`${base}/ns/a/master.m3u8`)).status).toBe(418);
   });
 
-  it('a password page has its form, a private one its notice; the status handed to the script is escaped', async () => {
+  it('a password page has its form, a private one its notice, and neither says anything of the channel', async () => {
+    const secret = { title: '"><script>x</script> Secret title', description: 'The **secret** plan', viewers: 41 };
     await push({
       upserts: [
-        listing('pw', { visibility: 'password', title: '"><script>x</script>' }),
-        listing('pv', { visibility: 'private' }),
+        listing('pw', { visibility: 'password', ...secret }),
+        listing('pv', { visibility: 'private', ...secret }),
       ],
     });
     const pw = await (await fetch(`${base}/ns/pw/`)).text();
     expect(pw).toContain('<form id="password-form" class="gate" hidden>');
     expect(pw).toContain('type="password"');
-    expect(pw).not.toContain('<script>x');
-    expect(pw).toContain('data-status="{&quot;phase&quot;:&quot;live&quot;');
+    expect(pw).toContain('<title>Password-protected stream</title>');
+    expect(pw).toContain(
+      'data-status="{&quot;phase&quot;:&quot;locked&quot;,&quot;visibility&quot;:&quot;password&quot;,&quot;title&quot;:&quot;Password-protected stream&quot;}"',
+    );
     expect(pw).not.toContain('token-missing');
-    const pv = await (await fetch(`${base}/ns/pv/`)).text();
+    const pv = await (await fetch(`${base}/ns/pv/?token=whatever`)).text();
     expect(pv).toContain('id="token-missing"');
+    expect(pv).toContain('<h1 id="title">Private stream</h1>');
     expect(pv).not.toContain('password-form');
+    for (const html of [pw, pv]) {
+      expect(html).not.toMatch(/Secret|secret|41|\d viewer|Live<|badge live/);
+      expect(html).toContain('<div id="description" class="description"></div>');
+    }
     expect(await (await fetch(`${base}/`)).text()).not.toMatch(/\/ns\/p[wv]\//);
   });
 
@@ -199,6 +222,51 @@ describe('the pages', () => {
       push({ deletes: [{ namespace: 'ns', name: 'late' }] }),
     );
     expect(gone).toContain('event: gone');
+  });
+
+  it("a gated channel's events want a valid session for that channel, and end when it runs out", async () => {
+    await push({ upserts: [listing('pv2', { visibility: 'private', title: 'Members only', viewers: 7 })] });
+    for (const query of [
+      '',
+      `?session=${session('pv')}`,
+      `?session=${session('pv2', Date.now() - 1000)}`,
+      '?session=x.y',
+    ]) {
+      const res = await fetch(`${base}/ns/pv2/events${query}`);
+      expect(res.status).toBe(403);
+      const body = await res.text();
+      expect(body).not.toMatch(/Members|7/);
+      expect(JSON.parse(body)).toMatchObject({ error: expect.any(String) as string });
+    }
+    expect((await fetch(`${base}/ns/nothing/events?session=${session('nothing')}`)).status).toBe(404);
+    const open = await fetch(`${base}/ns/pv2/events?session=${session('pv2', Date.now() + 2500)}`);
+    expect(open.status).toBe(200);
+    const started = Date.now();
+    let text = '';
+    let pushed = false;
+    for await (const chunk of open.body!) {
+      text += new TextDecoder().decode(chunk as Uint8Array);
+      if (!pushed && text.includes('\n\n')) {
+        pushed = true;
+        await push({ upserts: [listing('pv2', { visibility: 'private', title: 'Members only', viewers: 8 })] });
+      }
+    }
+    expect(Date.now() - started).toBeGreaterThan(1000); // ended by the gateway at the session's expiry
+    expect(text).toContain('"title":"Members only","viewers":7');
+    expect(text).toContain('"viewers":8');
+  });
+
+  it('a stream opened on a public channel that turns private is told only that it is locked', async () => {
+    await push({ upserts: [listing('turn', { title: 'Open for now' })] });
+    const res = await fetch(`${base}/ns/turn/events`);
+    const reader: ReadableStreamDefaultReader<Uint8Array> = res.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain('Open for now');
+    await push({ upserts: [listing('turn', { title: 'Now secret', visibility: 'private' })] });
+    while (!text.includes('locked')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toContain('data: {"phase":"locked","visibility":"private","title":"Private stream"}');
+    expect(text).not.toContain('Now secret');
   });
 });
 

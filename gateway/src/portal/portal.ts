@@ -1,6 +1,6 @@
 // The viewer portal on the gateway's HTTP port: the directory at `/`, a stream page at `/<namespace>/<name>/`, their
 // live updates as server-sent events (`/_portal/events` for the directory, `/<namespace>/<name>/events` for one
-// channel) and their static files under `/_portal/` (a prefix no namespace can take: `_` is not in a DNS label).
+// channel; a private or password channel's only with ?session=, channel-gate.ts) and their static files under `/_portal/` (a prefix no namespace can take: `_` is not in a DNS label).
 // It serves from what the operator pushed (directory-store.ts); playlists, segments, thumbnails and sessions are
 // playback's. Changes are coalesced for a moment, so a push of many channels is one event per open page.
 import { readFile } from 'node:fs/promises';
@@ -10,6 +10,8 @@ import { loadHlsJs } from '../../../contract/src/hls-js.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelListing } from '../../../contract/src/portal-directory.ts';
 import { channelId } from '../../../contract/src/route-table.ts';
+import { checkPageSession, sendRefusal, type AccessContext } from '../access/playback-access.ts';
+import { isGated, visibleStatus } from './channel-gate.ts';
 import type { DirectoryStore } from './directory-store.ts';
 import { channelPhase, directoryView, type ChannelStatus } from './directory-view.ts';
 import {
@@ -59,6 +61,8 @@ export interface PortalOptions {
   directory: DirectoryStore;
   assets: PortalAssets;
   logger: Logger;
+  /** Checks the sessions that open a private or password channel's events; without it they stay locked. */
+  access?: AccessContext | undefined;
   /** Event streams open at once, over all pages (default 2000); beyond: 503 and the browser retries. */
   maxEventStreams?: number;
   heartbeatMs?: number;
@@ -70,6 +74,8 @@ export interface PortalOptions {
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const directoryTopic = 'directory';
+/** A channel's events opened with a session (a gated channel's details go only there) are on `<id>` + this. */
+const sessionTopic = '#session';
 const retryMs = 3000;
 
 /** `/<ns>/<name>/` (page), `/<ns>/<name>` (redirect) or `/<ns>/<name>/events`; undefined for any other path. */
@@ -134,8 +140,11 @@ export class Portal {
       res,
       () => {
         if (!listing) return this.#page(res, 404, renderNotFoundPage());
-        if (target.kind === 'page') return this.#page(res, 200, renderStreamPage(listing, this.#status(listing)));
-        this.#hub.open(req, res, channelId(listing.namespace, listing.name), [this.#channelEvent(listing)]);
+        if (target.kind === 'page') {
+          const status = visibleStatus(listing.visibility, this.#status(listing), false);
+          return this.#page(res, 200, renderStreamPage(listing.visibility, status));
+        }
+        this.#events(req, res, listing);
       },
       methods,
     );
@@ -145,6 +154,19 @@ export class Portal {
     this.#stop();
     clearTimeout(this.#flushTimer);
     this.#hub.close();
+  }
+
+  /** A channel's events: a gated one's only with a valid session, and only until that session expires. */
+  #events(req: IncomingMessage, res: ServerResponse, listing: ChannelListing): void {
+    const id = channelId(listing.namespace, listing.name);
+    if (!isGated(listing.visibility)) return void this.#hub.open(req, res, id, [this.#channelEvent(listing, false)]);
+    const session = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('session');
+    const { access } = this.options;
+    const checked = session && access ? checkPageSession(access, req, listing, session) : undefined;
+    if (!checked?.ok) return sendRefusal(res, { ok: false, status: 403, reason: checked?.reason ?? 'missing' });
+    // Closed when the session runs out: the page renews its session and reopens, a revoked viewer cannot.
+    const first = [this.#channelEvent(listing, true)];
+    this.#hub.open(req, res, id + sessionTopic, first, checked.expMs - this.#now());
   }
 
   #get(req: IncomingMessage, res: ServerResponse, serve: () => unknown, methods = 'GET, HEAD'): true {
@@ -200,9 +222,11 @@ export class Portal {
     };
   }
 
-  #channelEvent(listing: ChannelListing | undefined): SseEvent {
+  /** A stream opened without a session that is told of a channel now gated gets its locked status. */
+  #channelEvent(listing: ChannelListing | undefined, hasSession: boolean): SseEvent {
     if (!listing) return { event: 'gone', data: '{}', retryMs };
-    return { event: 'channel', data: JSON.stringify(this.#status(listing)), retryMs };
+    const status = visibleStatus(listing.visibility, this.#status(listing), hasSession);
+    return { event: 'channel', data: JSON.stringify(status), retryMs };
   }
 
   #flush(): void {
@@ -211,9 +235,10 @@ export class Portal {
     if (this.#directoryPending && open.has(directoryTopic)) this.#hub.publish(directoryTopic, this.#directoryEvent());
     this.#directoryPending = false;
     for (const id of this.#pending) {
-      if (!open.has(id)) continue;
       const [namespace = '', name = ''] = id.split('/');
-      this.#hub.publish(id, this.#channelEvent(this.options.directory.get(namespace, name)));
+      const listing = this.options.directory.get(namespace, name);
+      if (open.has(id)) this.#hub.publish(id, this.#channelEvent(listing, false));
+      if (open.has(id + sessionTopic)) this.#hub.publish(id + sessionTopic, this.#channelEvent(listing, true));
     }
     this.#pending.clear();
   }

@@ -52,8 +52,11 @@ export class SseHub {
     return this.#streams.size;
   }
 
-  /** Opens a stream on `topic` with its first events; answers 503 (and false) when the hub is full. */
-  open(req: IncomingMessage, res: ServerResponse, topic: string, first: SseEvent[]): boolean {
+  /**
+   * Opens a stream on `topic` with its first events, ended after `closeAfterMs` when given; answers 503 (and false)
+   * when the hub is full.
+   */
+  open(req: IncomingMessage, res: ServerResponse, topic: string, first: SseEvent[], closeAfterMs?: number): boolean {
     if (this.#streams.size >= this.options.maxStreams) {
       res.writeHead(503, {
         'content-type': 'text/plain; charset=utf-8',
@@ -71,7 +74,12 @@ export class SseHub {
     res.flushHeaders();
     const stream = { topic, res };
     this.#streams.add(stream);
-    const drop = () => this.#streams.delete(stream);
+    const end = closeAfterMs === undefined ? undefined : setTimeout(() => res.end(), Math.max(0, closeAfterMs));
+    end?.unref();
+    const drop = () => {
+      clearTimeout(end);
+      this.#streams.delete(stream);
+    };
     req.once('close', drop);
     res.once('close', drop);
     for (const event of first) this.#write(stream, sseFrame(event));

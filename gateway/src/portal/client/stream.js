@@ -1,8 +1,7 @@
 /* global document, window, location, URLSearchParams, fetch, setTimeout, clearTimeout, setInterval, EventSource */
 // A stream page: plays the channel while it is live (hls.js, the browser's own HLS where hls.js cannot run), shows
 // a countdown before a scheduled start and a notice after the session, and follows the channel's events so that it
-// starts and stops without a reload. Private channels play with the page's own ?token=; password channels after
-// the password is exchanged for a session.
+// starts and stops without a reload.
 import { countdownText, durationText } from './common.js';
 
 const article = document.getElementById('channel');
@@ -16,16 +15,16 @@ const duration = document.getElementById('duration');
 const visibility = article.dataset.visibility;
 let status = JSON.parse(article.dataset.status);
 
-// The query string playback wants: '' (open), 'token=...', 'session=...'; null until there is one.
-const token = new URLSearchParams(location.search).get('token');
-let access =
-  visibility === 'private'
-    ? token
-      ? `token=${encodeURIComponent(token)}`
-      : null
-    : visibility === 'password'
-      ? null
-      : '';
+// A private or password channel's page arrives locked (no title, description or state: channel-gate.ts). Its
+// details, its events and its playlists come with a session: the page's ?token= (private) or the password, POSTed
+// to `session`. The session is short-lived: renewed at half its life, and on renewal the events are opened again
+// (the gateway ends a stream when the session it was opened with runs out).
+const gated = visibility === 'private' || visibility === 'password';
+const lockedView = gated ? status : undefined;
+const token = visibility === 'private' ? new URLSearchParams(location.search).get('token') : null;
+let session = null; // { value, expiresAt } once there is one
+const query = () => (session ? `?session=${encodeURIComponent(session.value)}` : '');
+const lockedBadges = { private: 'Private', password: 'Password' };
 
 const utc = (iso) => `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const notices = {
@@ -50,8 +49,8 @@ function loadHls() {
 let player; // { stop() } while playing
 let retryTimer;
 async function startPlayer() {
-  if (player || access === null || status.phase !== 'live') return;
-  const src = `master.m3u8${access ? `?${access}` : ''}`;
+  if (player || (gated && !session) || status.phase !== 'live') return;
+  const src = `master.m3u8${query()}`;
   player = { stop: () => {} };
   const Hls = await loadHls();
   if (Hls?.isSupported()) {
@@ -80,16 +79,8 @@ function stopPlayer() {
   clearTimeout(retryTimer);
 }
 
-let sessionExpiresAt = Infinity;
 function retry() {
   stopPlayer();
-  if (Date.now() >= sessionExpiresAt) {
-    // The session ran out: ask for the password again rather than retrying a refused one.
-    access = null;
-    sessionExpiresAt = Infinity;
-    render();
-    return;
-  }
   retryTimer = setTimeout(() => void startPlayer(), 2000);
 }
 
@@ -100,61 +91,128 @@ function tick() {
   countdown.textContent = status.phase === 'scheduled' ? countdownText(Date.parse(status.scheduledStart) - now) : '';
 }
 
+let shownDescription = document.getElementById('description').innerHTML;
 function render() {
   const live = status.phase === 'live';
+  const locked = status.phase === 'locked';
   article.dataset.phase = status.phase;
   document.getElementById('title').textContent = status.title;
   document.title = status.title;
-  badge.textContent = live ? (status.state === 'Reconnecting' ? 'Reconnecting' : 'Live') : status.phase;
+  badge.textContent = live
+    ? status.state === 'Reconnecting'
+      ? 'Reconnecting'
+      : 'Live'
+    : locked
+      ? lockedBadges[status.visibility]
+      : status.phase;
   badge.classList.toggle('live', live);
-  viewers.textContent = `${status.viewers} ${status.viewers === 1 ? 'viewer' : 'viewers'}`;
+  viewers.textContent = locked ? '' : `${status.viewers} ${status.viewers === 1 ? 'viewer' : 'viewers'}`;
   viewers.hidden = duration.hidden = !live;
   video.hidden = !live;
-  notice.hidden = live;
-  if (!live) noticeText.textContent = notices[status.phase]();
-  document.getElementById('token-missing')?.toggleAttribute('hidden', access !== null);
-  document.getElementById('password-form')?.toggleAttribute('hidden', access !== null);
+  notice.hidden = live || locked;
+  noticeText.textContent = live || locked ? '' : notices[status.phase]();
+  // Sanitized by the gateway (render-description.ts), as on the page itself.
+  const description = locked ? '' : (status.descriptionHtml ?? '');
+  if (description !== shownDescription)
+    document.getElementById('description').innerHTML = shownDescription = description;
+  document.getElementById('token-missing')?.toggleAttribute('hidden', !(locked && !token));
+  document.getElementById('password-form')?.toggleAttribute('hidden', session !== null);
   tick();
   if (live) void startPlayer();
   else stopPlayer();
 }
 
+/** POST `session`: { session } (opened or renewed), or { message } (refused); rejects when unreachable. */
+async function postSession(body) {
+  const res = await fetch('session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (res.ok && typeof answer.session === 'string') {
+    return { session: { value: answer.session, expiresAt: Date.parse(answer.expiresAt) || Date.now() + 60_000 } };
+  }
+  return { message: answer.message || answer.error || `Refused (${res.status}).` };
+}
+
+let events;
+function openEvents() {
+  events?.close();
+  const source = new EventSource(`events${query()}`);
+  events = source;
+  source.addEventListener('channel', (e) => {
+    status = JSON.parse(e.data);
+    render();
+  });
+  source.addEventListener('gone', () => {
+    status = { ...status, phase: 'gone' };
+    render();
+  });
+  source.addEventListener('error', () => {
+    // Refused (the session ran out, the viewer was revoked) or turned away: a gated page renews, then reopens.
+    if (gated && source === events && source.readyState === EventSource.CLOSED) void renew();
+  });
+}
+
+let renewTimer;
+function opened(next) {
+  session = next;
+  clearTimeout(renewTimer);
+  renewTimer = setTimeout(() => void renew(), Math.max(5000, (session.expiresAt - Date.now()) / 2));
+  showError('');
+  openEvents();
+  render();
+}
+
+function showError(message) {
+  const error = document.getElementById(visibility === 'private' ? 'token-error' : 'password-error');
+  if (!error) return;
+  error.textContent = message;
+  error.hidden = message === '';
+}
+
+/** Back to the locked page: nothing of the channel stays on it. */
+function lock(message) {
+  session = null;
+  clearTimeout(renewTimer);
+  events?.close();
+  events = undefined;
+  status = lockedView;
+  showError(message);
+  render();
+}
+
+let renewing;
+function renew() {
+  renewing ??= (async () => {
+    // The session for a fresh one; a private page falls back on its own token, a password page asks again.
+    let result = session ? await postSession({ session: session.value }) : { message: '' };
+    if (!result.session && token) result = await postSession({ token });
+    if (result.session) opened(result.session);
+    else lock(result.message);
+  })()
+    .catch(() => {
+      // Unreachable for now: try again shortly (the session may still hold).
+      clearTimeout(renewTimer);
+      renewTimer = setTimeout(() => void renew(), 5000);
+    })
+    .finally(() => (renewing = undefined));
+  return renewing;
+}
+
 const form = document.getElementById('password-form');
 form?.addEventListener('submit', (e) => {
   e.preventDefault();
-  const error = document.getElementById('password-error');
-  error.textContent = '';
+  showError('');
   const password = document.getElementById('password').value;
-  fetch('session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password }),
-  })
-    .then(async (res) => {
-      const body = await res.json().catch(() => ({}));
-      if (res.ok && typeof body.session === 'string') {
-        access = `session=${encodeURIComponent(body.session)}`;
-        sessionExpiresAt = Date.parse(body.expiresAt) || Infinity;
-        render();
-      } else {
-        error.textContent = body.message || body.error || `Refused (${res.status}).`;
-      }
-    })
-    .catch(() => (error.textContent = 'The gateway could not be reached; try again.'));
+  postSession({ password })
+    .then((result) => (result.session ? opened(result.session) : showError(result.message)))
+    .catch(() => showError('The gateway could not be reached; try again.'));
 });
 
 render();
 setInterval(tick, 1000);
-const events = new EventSource('events');
-events.addEventListener('channel', (e) => {
-  const description = status.descriptionHtml;
-  status = JSON.parse(e.data);
-  // Sanitized by the gateway (render-description.ts), as on the page itself.
-  if (status.descriptionHtml !== description) document.getElementById('description').innerHTML = status.descriptionHtml;
-  render();
-});
-events.addEventListener('gone', () => {
-  status = { ...status, phase: 'gone' };
-  render();
-});
+if (!gated) openEvents();
+else if (token) void renew();
 document.documentElement.dataset.portal = 'ready';
