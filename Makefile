@@ -124,6 +124,10 @@ bench-thumbnail: deps ## CPU of the default ladder's ffmpeg with and without thu
 bench-latency: deps ## Glass-to-glass latency of HLS (direct, through the gateway) and HTTP-FLV, 60 s each in one run; one JSON line
 	$(NODE) bench/latency.ts
 
+.PHONY: bench-whip
+bench-whip: deps ## CPU per WHIP publish (720p30, gateway + bridge ffmpeg) and glass-to-glass to hls.js, beside RTMP of the same source; one JSON line
+	$(NODE) bench/whip.ts
+
 .PHONY: bench-stats
 bench-stats: deps ## Stats API answer times (p50/p95/max per kind) over 100,000 seeded sessions on a throwaway PostgreSQL; one JSON line
 	$(NODE) bench/stats.ts
