@@ -11,6 +11,8 @@
 //   so one that restarted while nothing changed is found (409) and refilled within about discoverMs.
 // - A request holds at most limits.maxItems listings and deletes (a reset of many channels: a reset, then updates
 //   that continue it).
+// - Each discovery tick first runs `prepare` (bounded by discoverMs): the recordings' presigned URLs are signed there
+//   when new or half-expired (recording-presign.ts), and the tick's refresh pushes what changed.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { LiveStream } from '../../../contract/src/api/index.ts';
@@ -29,6 +31,7 @@ import { within } from '../runtime/within.ts';
 import type { OperatorMetrics } from '../telemetry/metrics.ts';
 import { batchDiff, diffListings, listingsById, type BatchLimits, type ListingMemo } from './gateway-directory.ts';
 import { gatewayAdminToken, listGatewayReplicas, type GatewayReplica } from './gateway-viewers.ts';
+import { RecordingVods } from './recording-presign.ts';
 
 export type DirectoryMetrics = Pick<
   OperatorMetrics,
@@ -53,6 +56,8 @@ export interface GatewayDirectoryOptions {
   /** Between listings of the gateway pods, each also a heartbeat to the replicas that were sent nothing; default 5 s. */
   discoverMs?: number;
   limits?: BatchLimits;
+  /** Work before each discovery tick's refresh (the VODs' presigning); a failure or overrun only delays it. */
+  prepare?: () => Promise<unknown>;
   backoff?: BackoffPolicy;
   fetch?: typeof fetch;
   now?: () => number;
@@ -77,8 +82,8 @@ export const defaultBatchLimits: BatchLimits = { maxItems: 1000, maxBytes: 4 * 1
 const maxAnswerBytes = 64 * 1024;
 
 export class GatewayDirectory {
-  private readonly opts: Required<Omit<GatewayDirectoryOptions, 'fetch' | 'metrics'>> &
-    Pick<GatewayDirectoryOptions, 'metrics'> & { fetch: typeof fetch };
+  private readonly opts: Required<Omit<GatewayDirectoryOptions, 'fetch' | 'metrics' | 'prepare'>> &
+    Pick<GatewayDirectoryOptions, 'metrics' | 'prepare'> & { fetch: typeof fetch };
   private readonly states = new Map<string, ReplicaState>();
   private readonly abort = new AbortController();
   private wanted: ReadonlyMap<string, ChannelListing> = new Map();
@@ -145,11 +150,18 @@ export class GatewayDirectory {
 
   /** One listing of the gateway pods, then a refresh (start() runs it on the interval; tests call it). */
   discover(): Promise<void> {
-    this.discovering ??= this.listReplicas().finally(() => {
+    this.discovering ??= Promise.all([this.listReplicas(), this.prepare()]).then(() => {
       this.discovering = undefined;
       this.refresh(true);
     });
     return this.discovering;
+  }
+
+  private async prepare(): Promise<void> {
+    if (!this.opts.prepare) return;
+    const done = await within(this.opts.prepare(), this.opts.discoverMs).catch((err: unknown) => err);
+    if (done === 'timeout') this.problem('preparing the listings timed out');
+    else if (done instanceof Error) this.problem(`preparing the listings failed: ${done.message}`);
   }
 
   private async listReplicas(): Promise<void> {
@@ -340,8 +352,10 @@ export function startGatewayDirectory(deps: {
   if (adminSecret === undefined || podSelector === undefined) return undefined;
   const core = deps.kc.makeApiClient(CoreV1Api);
   const memo: ListingMemo = new WeakMap();
+  const vods = new RecordingVods({ core, logger: deps.logger });
   const directory = new GatewayDirectory({
-    listings: () => listingsById(deps.cache.list(), Date.now(), memo),
+    listings: () => listingsById(deps.cache.list(), Date.now(), memo, (ls) => vods.vod(ls)),
+    prepare: () => vods.refresh(deps.cache.list()),
     replicas: listGatewayReplicas(core, namespace, podSelector),
     token: () => gatewayAdminToken(core, namespace, adminSecret, deps.logger),
     logger: deps.logger,

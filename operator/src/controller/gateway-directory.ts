@@ -9,6 +9,7 @@ import {
   titleMaxLength,
   type ChannelListing,
   type ChannelRef,
+  type ChannelVod,
   type ListingState,
 } from '../../../contract/src/portal-directory.ts';
 import { channelId, visibilities, type Visibility } from '../../../contract/src/route-table.ts';
@@ -60,12 +61,14 @@ function listingValidUntil(listing: ChannelListing): number {
 
 /**
  * Every channel's listing by channel id ("namespace/name"). With a memo, an unchanged LiveStream object gives the
- * same listing object again, so the diff of a fleet where little changed is mostly identity checks.
+ * same listing object again, so the diff of a fleet where little changed is mostly identity checks. `vod` gives a
+ * channel's presigned recording (recording-presign.ts), added outside the memo: it changes without the object.
  */
 export function listingsById(
   channels: Iterable<LiveStream>,
   nowMs: number,
   memo?: ListingMemo,
+  vod?: (ls: LiveStream) => ChannelVod | undefined,
 ): Map<string, ChannelListing> {
   const listings = new Map<string, ChannelListing>();
   for (const ls of channels) {
@@ -75,7 +78,8 @@ export function listingsById(
       listing = channelListing(ls, nowMs);
       memo?.set(ls, { listing, untilMs: listingValidUntil(listing) });
     }
-    listings.set(channelId(listing.namespace, listing.name), listing);
+    const recording = vod?.(ls);
+    listings.set(channelId(listing.namespace, listing.name), recording ? { ...listing, vod: recording } : listing);
   }
   return listings;
 }
@@ -91,8 +95,11 @@ const listingFields = [
   'viewers',
 ] as const satisfies readonly (keyof ChannelListing)[];
 
+const sameVod = (a: ChannelVod | undefined, b: ChannelVod | undefined): boolean =>
+  a === b || (a?.url === b?.url && a?.session === b?.session && a?.expiresAt === b?.expiresAt);
+
 export function sameListing(a: ChannelListing, b: ChannelListing): boolean {
-  return a === b || listingFields.every((f) => a[f] === b[f]);
+  return a === b || (listingFields.every((f) => a[f] === b[f]) && sameVod(a.vod, b.vod));
 }
 
 export interface ListingDiff {
