@@ -1,10 +1,15 @@
 // The portal in a real browser against the real gateway process and real transcoders (passthrough, 320x180): the
 // directory follows pushed listings in place, a scheduled stream's page counts down and then plays, and a hostile
-// description stays inert, and a password channel's page plays once its form is given the password. Screenshots go to test-results/portal/ (kept by CI).
-import { mkdir } from 'node:fs/promises';
+// description stays inert; a private channel's page and events say nothing of it without a token and show it all and
+// play with one; a password channel's page likewise before and after its password. Screenshots go to
+// test-results/portal/ (kept by CI).
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintPlaybackToken } from '../../../contract/src/playback-token.ts';
 import type { ChannelListing, DirectoryUpdate } from '../../../contract/src/portal-directory.ts';
 import { hashViewerPassword } from '../../../contract/src/viewer-password.ts';
 import { launchChromium } from '../../../test/support/chromium.ts';
@@ -23,6 +28,10 @@ let rig: GatewayRig;
 let browser: Browser;
 const publishers: Publisher[] = [];
 let sequence = 0;
+let keysDir: string;
+const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+const mint = (name: string) =>
+  mintPlaybackToken({ privateKeyPem: pem as string, kid: 'k1', namespace: ns, name, ttlSeconds: 300 });
 
 const listing = (name: string, extra: Partial<ChannelListing> = {}): ChannelListing => ({
   namespace: ns,
@@ -66,6 +75,10 @@ async function newPage(): Promise<{ page: Page; dialogs: string[]; problems: str
   return { page, dialogs, problems };
 }
 
+/** A gated channel's title, description and viewers, and the pattern that finds any of them in a text. */
+const secrets = (title: string) => ({ title, description: 'The **members** agenda', viewers: 4 });
+const leaks = (title: string) => new RegExp(`${title}|members|agenda|4 viewers`);
+
 // The page's DOM is reached through expressions (the project's TypeScript has no DOM library).
 const liveCards = (page: Page) =>
   page.evaluate<string[]>(`[...document.querySelectorAll('#live a')].map((a) => a.getAttribute('href'))`);
@@ -78,7 +91,9 @@ const until = (page: Page, expression: string, timeoutMs: number) =>
 
 beforeAll(async () => {
   await mkdir(shots, { recursive: true });
-  rig = await startGatewayRig({ channels: 4 });
+  keysDir = await mkdtemp(path.join(tmpdir(), 'portal-keys-'));
+  await writeFile(path.join(keysDir, 'k1.key'), pem as string);
+  rig = await startGatewayRig({ channels: 4, env: { LSO_GATEWAY_PLAYBACK_KEYS_DIR: keysDir } });
   for (const c of rig.channels.slice(0, 3)) publishers.push(startPublisher({ url: rig.publishUrl(c.key), ...light }));
   for (const c of rig.channels.slice(0, 3)) {
     await waitFor(`${c.name} playing through the gateway`, () => fetch(rig.playbackUrl(c)).then((r) => r.ok), {
@@ -92,6 +107,7 @@ afterAll(async () => {
   await browser?.close();
   await Promise.all(publishers.map((p) => p.stop()));
   await rig?.close();
+  if (keysDir) await rm(keysDir, { recursive: true, force: true });
 });
 
 describe('the portal in Chromium', () => {
@@ -249,33 +265,56 @@ describe('the portal in Chromium', () => {
     await page.close();
   });
 
-  it("a private channel's page passes its own ?token= to the playlist, and says so without one", async () => {
-    await push([listing('ch-1', { visibility: 'private', title: 'Members only' })]);
+  it("a private channel's page and events say nothing of it without a token; with one it shows all and plays", async () => {
+    const ch1 = rig.channels[1]!;
+    await rig.writeTable([{ namespace: ns, name: ch1.name, visibility: 'private', revokedViewers: [] }]);
+    await waitFor('ch-1 closed to a player without a token', async () => (await fetch(rig.playbackUrl(ch1))).status === 403, { timeoutMs: 10_000 }); // prettier-ignore
+    await push([listing('ch-1', { visibility: 'private', ...secrets('Members only') })]);
+    const pageUrl = `http://127.0.0.1:${rig.httpPort}/${ns}/ch-1/`;
+    // Without a token: the HTML, the events and the page as rendered say nothing of the channel.
+    const raw = await (await fetch(pageUrl)).text();
+    const events = await fetch(`${pageUrl}events`);
+    expect(events.status).toBe(403);
+    for (const text of [raw, await events.text()]) expect(text).not.toMatch(leaks('Members only'));
     const { page, problems } = await newPage();
     const requests: { url: string; referer: string | undefined }[] = [];
     page.on('request', (r) => requests.push({ url: r.url(), referer: r.headers().referer }));
-    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-1/?token=tok.en-1`);
-    await page.waitForSelector('html[data-portal="ready"]');
-    await waitFor(
-      'the playlist asked for with the token',
-      () => requests.some((r) => r.url.endsWith('/master.m3u8?token=tok.en-1')),
-      {
-        timeoutMs: 10_000,
-      },
-    );
-    expect(requests.filter((r) => r.referer)).toEqual([]); // the token never leaves in a Referer
-    expect(await page.isVisible('#token-missing')).toBe(false);
-    expect(await (await fetch(`http://127.0.0.1:${rig.httpPort}/`)).text()).not.toContain('Members only');
-
-    requests.length = 0;
-    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-1/`);
+    await page.goto(pageUrl);
     await page.waitForSelector('html[data-portal="ready"]');
     expect(await page.isVisible('#token-missing')).toBe(true);
     await page.waitForTimeout(1500);
-    expect(requests.filter((r) => r.url.includes('master.m3u8'))).toEqual([]);
+    expect(await page.textContent('body')).not.toMatch(leaks('Members only'));
+    expect([await page.textContent('#title'), await page.title()]).toEqual(['Private stream', 'Private stream']);
+    expect(requests.filter((r) => /master\.m3u8|\/events/.test(r.url))).toEqual([]);
     await page.screenshot({ path: path.join(shots, 'stream-private-no-token.png'), fullPage: true });
+
+    // With a token: exchanged for a session, which the events and the playlists carry (the token stays in the
+    // page's URL and the POST body).
+    const token = await mint('ch-1');
+    requests.length = 0;
+    await page.goto(`${pageUrl}?token=${token}`);
+    await until(page, `document.getElementById('title').textContent === 'Members only'`, 10_000);
+    expect(await page.textContent('#description')).toContain('The members agenda');
+    expect(await page.textContent('#viewers')).toBe('4 viewers');
+    expect(await page.textContent('#badge')).toBe('Live');
+    expect(await page.isVisible('#token-missing')).toBe(false);
+    const video = `document.querySelector('video')`;
+    await until(page, `${video}.readyState >= 3 && ${video}.currentTime > 1 && ${video}.videoWidth === 320`, 45_000);
+    expect(requests.some((r) => r.url.startsWith(`${pageUrl}events?session=`))).toBe(true);
+    expect(requests.some((r) => r.url.startsWith(`${pageUrl}master.m3u8?session=`))).toBe(true);
+    expect(requests.filter((r) => r.url.includes(token)).map((r) => r.url)).toEqual([`${pageUrl}?token=${token}`]);
+    expect(requests.filter((r) => r.referer)).toEqual([]); // no token or session leaves in a Referer
+    await page.screenshot({ path: path.join(shots, 'stream-private-token.png'), fullPage: true });
+
+    // A token that does not open the channel: refused, and still nothing shown.
+    await page.goto(`${pageUrl}?token=${await mint('ch-2')}`);
+    await until(page, `!document.getElementById('token-error').hidden`, 10_000);
+    expect(await page.textContent('#token-error')).toMatch(/another channel/);
+    expect(await page.textContent('body')).not.toMatch(leaks('Members only'));
     expect(problems).toEqual([]);
     await page.close();
+    expect(await (await fetch(`http://127.0.0.1:${rig.httpPort}/`)).text()).not.toContain('Members only');
+    await rig.writeTable();
   });
 
   it("a password channel's page refuses a wrong password and plays with the right one", async () => {
@@ -283,18 +322,27 @@ describe('the portal in Chromium', () => {
     const passwordHash = await hashViewerPassword('open sesame', Buffer.alloc(16, 5));
     await rig.writeTable([{ namespace: ns, name: ch2.name, visibility: 'password', passwordHash }]);
     await waitFor('ch-2 closed to a player without a session', async () => (await fetch(rig.playbackUrl(ch2))).status === 403, { timeoutMs: 10_000 }); // prettier-ignore
-    await push([listing('ch-2', { visibility: 'password', title: 'Friends only' })]);
+    await push([listing('ch-2', { visibility: 'password', ...secrets('Friends only') })]);
+    const pageUrl = `http://127.0.0.1:${rig.httpPort}/${ns}/ch-2/`;
     const { page, problems } = await newPage();
-    await page.goto(`http://127.0.0.1:${rig.httpPort}/${ns}/ch-2/`);
+    const raw = await page.goto(pageUrl);
+    expect(await raw?.text()).not.toMatch(leaks('Friends only'));
+    expect((await fetch(`${pageUrl}events`)).status).toBe(403);
     await page.waitForSelector('html[data-portal="ready"]');
     await page.waitForSelector('#password-form', { state: 'visible' });
+    expect(await page.textContent('#title')).toBe('Password-protected stream');
     await page.fill('#password', 'not it');
     await page.press('#password', 'Enter');
     await until(page, `document.getElementById('password-error').textContent.length > 0`, 5000);
     const video = `document.querySelector('video')`;
     expect(await page.evaluate<number>(`${video}?.currentTime ?? 0`)).toBe(0);
+    expect(await page.textContent('body')).not.toMatch(leaks('Friends only'));
     await page.fill('#password', 'open sesame');
     await page.press('#password', 'Enter');
+    await until(page, `document.getElementById('title').textContent === 'Friends only'`, 10_000);
+    expect(await page.textContent('#description')).toContain('The members agenda');
+    expect(await page.textContent('#viewers')).toBe('4 viewers');
+    expect(await page.isVisible('#password-form')).toBe(false);
     await until(page, `${video}.readyState >= 3 && ${video}.currentTime > 1 && ${video}.videoWidth === 320`, 45_000);
     await page.screenshot({ path: path.join(shots, 'stream-password.png'), fullPage: true });
     expect(problems).toEqual([]);

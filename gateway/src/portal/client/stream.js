@@ -150,8 +150,11 @@ function openEvents() {
     render();
   });
   source.addEventListener('error', () => {
-    // Refused (the session ran out, the viewer was revoked) or turned away: a gated page renews, then reopens.
-    if (gated && source === events && source.readyState === EventSource.CLOSED) void renew();
+    // Refused (the session ran out, the viewer was revoked) or turned away (503): a gated page renews its session,
+    // and opens the events again, after a moment so that a full gateway is not asked again at once.
+    if (!gated || source !== events || source.readyState !== EventSource.CLOSED) return;
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(() => void renew(), 3000);
   });
 }
 
