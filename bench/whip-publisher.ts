@@ -21,6 +21,8 @@ export interface PublisherSettings {
   layout: ClockLayout;
   fps: number;
   videoKbps: number;
+  /** Floor of the sender's bandwidth estimate (Chromium's x-google-min-bitrate in the answer's H.264 fmtp); 0: none. */
+  minKbps: number;
 }
 
 const page = (s: PublisherSettings): string => `<!doctype html>
@@ -97,7 +99,16 @@ async function publish(url, key) {
     body: pc.localDescription.sdp,
   });
   if (res.status !== 201) return { status: res.status, body: await res.text() };
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  var answer = await res.text();
+  // On a loaded 2-core machine the delay-based estimate stays near 100 kbit/s (3 fps at 720p): a floor keeps the
+  // publish at the bitrate the figure is for. The answer is the gateway's; only this page's copy is changed.
+  if (s.minKbps > 0) {
+    answer = answer.replace(/^(a=fmtp:\\d+ .*packetization-mode=1.*)$/gm, function (line) {
+      return line + ';x-google-min-bitrate=' + s.minKbps + ';x-google-start-bitrate=' + s.minKbps +
+        ';x-google-max-bitrate=' + s.videoKbps;
+    });
+  }
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   // Keep 720p when bandwidth or CPU is short (frames are dropped instead): the figure is for a 720p publish.
   try {
     var p = video.sender.getParameters();
@@ -117,8 +128,10 @@ async function senderStats() {
         frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond,
         framesEncoded: r.framesEncoded, bytesSent: r.bytesSent, encoderImplementation: r.encoderImplementation,
         qualityLimitationReason: r.qualityLimitationReason, targetBitrate: r.targetBitrate, at: Date.now(),
+        sourceFramesPerSecond: out.sourceFramesPerSecond,
       };
     }
+    if (r.type === 'media-source' && r.kind === 'video') out.sourceFramesPerSecond = r.framesPerSecond;
   });
   return out;
 }
@@ -140,6 +153,7 @@ export interface SenderStats {
   encoderImplementation?: string;
   qualityLimitationReason?: string;
   targetBitrate?: number;
+  sourceFramesPerSecond?: number; // the canvas track's frame rate as the sender saw it
   at?: number;
 }
 

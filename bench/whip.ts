@@ -22,7 +22,7 @@ import { gatewayTestNamespace, startGatewayRig, type GatewayRig } from '../test/
 import { publisherArgs } from '../test/support/rtmp-publisher.ts';
 import { waitFor } from '../test/support/wait-for.ts';
 import { startBenchPageServer, type BenchPageServer, type PageSample, type PageState } from './latency/bench-page.ts';
-import { clockSourceGraph } from './latency/clock-code.ts';
+import { clockSourceGraph, decodeClock, latencyMs } from './latency/clock-code.ts';
 import { summarizeOutput } from './latency/summary.ts';
 import { startCpuWindow, type TreeCpu } from './whip-cpu.ts';
 import { scaledClockLayout, startWhipPublisher, type SenderStats } from './whip-publisher.ts';
@@ -37,6 +37,7 @@ const settleSeconds = env('BENCH_SETTLE_SECONDS', 5);
 const sampleMs = env('BENCH_SAMPLE_MS', 250);
 const whipKbps = env('BENCH_WHIP_KBPS', 2500);
 const rtmpKbps = env('BENCH_RTMP_KBPS', 2500);
+const whipMinKbps = process.env.BENCH_WHIP_MIN_KBPS === '0' ? 0 : env('BENCH_WHIP_MIN_KBPS', 2000);
 const fps = 30;
 const layout = scaledClockLayout(1280, 720);
 
@@ -82,6 +83,13 @@ function transcoderSource(rig: GatewayRig): Record<string, unknown> | undefined 
   return line === undefined ? undefined : (JSON.parse(line) as { source?: Record<string, unknown> }).source;
 }
 
+/** When a shown frame was captured (its clock), or -Infinity when it does not decode. */
+function capturedAt(sample: PageSample): number {
+  const code = decodeClock(sample.top, sample.bottom);
+  const age = code === undefined ? undefined : latencyMs(code, sample.at);
+  return age === undefined ? -Infinity : sample.at - age;
+}
+
 interface PhaseContext {
   rig: GatewayRig;
   browser: Browser;
@@ -94,26 +102,22 @@ interface PhaseContext {
  */
 async function phase(ctx: PhaseContext, name: string, start: () => Promise<Publish>): Promise<PhaseResult> {
   const channel = ctx.rig.channels[0]!;
+  const playlist = () => fetch(ctx.rig.playbackUrl(channel)).then((r) => (r.ok ? r.text() : undefined));
+  const stale = await playlist(); // the previous phase's, still served until this publish writes new segments
   const startedAt = Date.now();
   const publish = await start();
   const viewer = await (await ctx.browser.newContext()).newPage();
   try {
     const abort = () => publish.failure();
-    await waitFor(
-      `${name}: the playlist through the gateway`,
-      () => fetch(ctx.rig.playbackUrl(channel)).then((r) => r.ok),
-      {
-        timeoutMs: 60_000,
-        abort,
-      },
-    );
+    const changed = async () => ((await playlist()) ?? stale) !== stale;
+    await waitFor(`${name}: a new playlist through the gateway`, changed, { timeoutMs: 60_000, abort });
     const publishToPlaylistMs = Date.now() - startedAt;
     await viewer.goto(ctx.pages.pageUrl(ctx.rig.playbackUrl(channel)));
     let publishToFirstFrameMs: number | null = null;
     const firstFrame = await waitFor(
-      `${name}: a first decoded frame in the viewer`,
+      `${name}: a first frame of this publish in the viewer`,
       async () => {
-        const decoded = summarizeOutput(await takeSamples(viewer)).frames > 0;
+        const decoded = (await takeSamples(viewer)).some((s) => capturedAt(s) >= startedAt);
         if (decoded) publishToFirstFrameMs = Date.now() - startedAt;
         return decoded;
       },
@@ -179,7 +183,7 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
   try {
     let sender: { start?: SenderStats; end?: SenderStats } = {};
     log(`whip: canvas 1280x720@${fps} from Chromium to the gateway, ${seconds} s window`);
-    const whipPublisher = await startWhipPublisher(browser, { layout, fps, videoKbps: whipKbps });
+    const whipPublisher = await startWhipPublisher(browser, { layout, fps, videoKbps: whipKbps, minKbps: whipMinKbps });
     const whip = await phase(ctx, 'whip', async () => {
       const url = `http://127.0.0.1:${rig.httpPort}/${gatewayTestNamespace}/${channel.name}/whip`;
       const answer = await whipPublisher.publish(url, channel.key);
@@ -233,7 +237,7 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
       hlsConfig: playerHlsConfig,
       whip: {
         ...whip,
-        publisher: `Chromium canvas.captureStream(${fps}) over WHIP, H.264, maxBitrate ${whipKbps} kbit/s`,
+        publisher: `Chromium canvas.captureStream(${fps}) over WHIP, H.264, ${whipMinKbps || 'no'} floor to ${whipKbps} kbit/s`,
         sender: { ...s1, ...(sentKbps !== undefined && { sentKbps }) },
       },
       rtmp: { ...rtmp, publisher: `ffmpeg libx264 ultrafast ${rtmpKbps} kbit/s, GOP 2 s, AAC` },
