@@ -23,6 +23,7 @@ import { RtmpGateway, listenOn } from './rtmp/rtmp-gateway.ts';
 import { ReloadingCertificate } from './tls/reloading-certificate.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './telemetry/metrics.ts';
 import { createWhipIngest, type WhipIngest } from './whip/whip-ingest.ts';
+import { handleVodRequest, type VodContext } from './vod/vod.ts';
 
 export interface Gateway {
   rtmpPort: number;
@@ -45,6 +46,7 @@ interface RequestContext {
   portal: Portal;
   whip: WhipIngest;
   studio: Studio;
+  vod: VodContext;
 }
 
 function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestContext): void {
@@ -70,6 +72,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, context: RequestCo
   // POST /<ns>/<name>/session, GET /.well-known/jwks.json
   const routed = (ns: string, name: string) => routes.channel(ns, name) !== undefined;
   if (playback.access && handleAccessRequest(req, res, path ?? '/', { access: playback.access, routed })) return;
+  if (handleVodRequest(req, res, path ?? '/', context.vod)) return; // GET|HEAD /<ns>/<name>/vod.mp4
   if (context.portal.handle(req, res)) return;
   if (req.method === 'OPTIONS') {
     res.writeHead(204, preflightHeaders);
@@ -104,6 +107,11 @@ async function requestContext(
     viewers,
     portal: new Portal({ directory, assets: await loadPortalAssets(), logger, access: playback.access }),
     studio: createStudio(await loadStudioAssets()),
+    vod: {
+      listing: (ns, name) => directory.get(ns, name),
+      ...(playback.access && { access: playback.access }),
+      logger,
+    },
     whip: createWhipIngest({
       lookup: (key) => routes.lookup(key),
       logger,

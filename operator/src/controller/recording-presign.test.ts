@@ -137,7 +137,7 @@ describe('the presigned URL', () => {
     expect(vod.url).not.toContain('wJalr');
     expect(vod).toMatchObject({ session: 's1', expiresAt: '2026-12-02T18:00:00.000Z', contentType: 'video/mp4' });
     const virtual = await presignVod(
-      { ...input, settings: { ...input.settings, endpoint: undefined, forcePathStyle: false } as never },
+      { ...input, settings: { bucket: 'rec', prefix: 'p', region: 'eu-west-1', forcePathStyle: false } },
       { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
       now,
     );
