@@ -83,6 +83,31 @@ function transcoderSource(rig: GatewayRig): Record<string, unknown> | undefined 
   return line === undefined ? undefined : (JSON.parse(line) as { source?: Record<string, unknown> }).source;
 }
 
+/** The first variant's media playlist through the gateway (the master stays the same from one publish to the next). */
+async function mediaPlaylist(masterUrl: string): Promise<string | undefined> {
+  const master = await fetch(masterUrl);
+  if (!master.ok) return undefined;
+  const uri = (await master.text()).split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'));
+  if (uri === undefined) return undefined;
+  const media = await fetch(new URL(uri.trim(), masterUrl));
+  return media.ok ? media.text() : undefined;
+}
+
+interface FailedPhase {
+  cpuCoreFraction: null;
+  latencyMs: null;
+  reason: string;
+  loadAverage1m: { after: number };
+}
+
+/** A phase that failed: its figures null, with the reason (the other protocol's figures still print). */
+const failedPhase = (err: unknown): FailedPhase => ({
+  cpuCoreFraction: null,
+  latencyMs: null,
+  reason: err instanceof Error ? err.message : String(err),
+  loadAverage1m: { after: load1() },
+});
+
 /** When a shown frame was captured (its clock), or -Infinity when it does not decode. */
 function capturedAt(sample: PageSample): number {
   const code = decodeClock(sample.top, sample.bottom);
@@ -102,7 +127,7 @@ interface PhaseContext {
  */
 async function phase(ctx: PhaseContext, name: string, start: () => Promise<Publish>): Promise<PhaseResult> {
   const channel = ctx.rig.channels[0]!;
-  const playlist = () => fetch(ctx.rig.playbackUrl(channel)).then((r) => (r.ok ? r.text() : undefined));
+  const playlist = () => mediaPlaylist(ctx.rig.playbackUrl(channel));
   const stale = await playlist(); // the previous phase's, still served until this publish writes new segments
   const startedAt = Date.now();
   const publish = await start();
@@ -184,7 +209,7 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
     let sender: { start?: SenderStats; end?: SenderStats } = {};
     log(`whip: canvas 1280x720@${fps} from Chromium to the gateway, ${seconds} s window`);
     const whipPublisher = await startWhipPublisher(browser, { layout, fps, videoKbps: whipKbps, minKbps: whipMinKbps });
-    const whip = await phase(ctx, 'whip', async () => {
+    const whip: PhaseResult | FailedPhase = await phase(ctx, 'whip', async () => {
       const url = `http://127.0.0.1:${rig.httpPort}/${gatewayTestNamespace}/${channel.name}/whip`;
       const answer = await whipPublisher.publish(url, channel.key);
       if (answer.status !== 201) throw new Error(`WHIP answered ${answer.status}: ${answer.body}`);
@@ -197,7 +222,7 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
           ended = `unpublished (${await whipPublisher.unpublish()})`;
         },
       };
-    });
+    }).catch(failedPhase);
     await whipPublisher.close();
     const { start: s0, end: s1 } = sender;
     const sentKbps =
@@ -207,7 +232,7 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
     sender = {};
 
     log(`rtmp: ffmpeg 1280x720@${fps} clock source to the gateway, ${seconds} s window`);
-    const rtmp = await phase(ctx, 'rtmp', () => {
+    const rtmp: PhaseResult | FailedPhase = await phase(ctx, 'rtmp', () => {
       const args = publisherArgs({
         url: rig.publishUrl(channel.key),
         size: '1280x720',
@@ -223,10 +248,10 @@ async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
         failure: () => (ffmpeg.running ? undefined : `the publisher exited: ${ffmpeg.stderrTail().join(' | ')}`),
         stop: async () => void (await ffmpeg.stop()),
       });
-    });
+    }).catch(failedPhase);
 
-    const diff = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? null : Math.round((a - b) * 1000) / 1000;
+    const diff = (a: number | null | undefined, b: number | null | undefined) =>
+      a == null || b == null ? null : Math.round((a - b) * 1000) / 1000;
     return {
       bench: 'whip',
       durationSeconds: Math.round((Date.now() - started) / 1000),
