@@ -332,3 +332,29 @@ describe('notifyLiveStreamEvents', () => {
     expect(wrapped.path).toBe('/apis/x');
   });
 });
+
+describe('GatewayDirectory prepare', () => {
+  it('runs prepare at each discovery tick and pushes what it changed; a hung prepare only delays the tick', async () => {
+    const a = await standIn('a');
+    const vod = { session: 's1', url: 'https://b.example/k.mp4?X-Amz-Signature=1', expiresAt: '2027-01-01T00:00:00Z' };
+    let withVod = false;
+    let hang = false;
+    const channels = () =>
+      new Map([['media/one', listing('one', withVod ? { vod: { ...vod, contentType: 'video/mp4' } } : {})]]);
+    const directory = new GatewayDirectory({
+      listings: channels,
+      prepare: () => (hang ? new Promise(() => {}) : Promise.resolve((withVod = true))),
+      replicas: () => Promise.resolve([a.replica]),
+      token: () => Promise.resolve(token),
+      logger: silent,
+      discoverMs: 200,
+    });
+    runners.push(directory);
+    await directory.discover();
+    await waitFor('the listing with its VOD', () => a.listings.get('media/one')?.vod?.session === 's1');
+    hang = true;
+    const started = Date.now();
+    await directory.discover();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
