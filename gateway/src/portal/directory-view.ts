@@ -54,4 +54,6 @@ export interface ChannelStatus {
   scheduledStart?: string;
   lastEndedAt?: string;
   descriptionHtml: string;
+  /** after a session: the recording's path relative to the stream page (the gateway's VOD proxy), when there is one */
+  vod?: string;
 }

@@ -146,6 +146,7 @@ export function renderStreamPage(visibility: Visibility, status: PageStatus): st
 <div class="player"><video id="video" controls muted autoplay playsinline${live ? '' : ' hidden'}></video>
 <p id="notice" class="notice" role="status"${live || !open ? ' hidden' : ''}><span id="notice-text">${open ? escapeHtml(phaseNotice(open)) : ''}</span> <time id="countdown"></time></p>
 </div>
+<p id="vod" class="vod"${open?.vod ? '' : ' hidden'}><a id="vod-link" href="${escapeHtml(open?.vod ?? '')}">Watch the recording</a></p>
 ${isGated(visibility) ? gates[visibility] : ''}
 <p class="meta"><span id="badge" class="badge${live ? ' live' : ''}">${escapeHtml(badge)}</span>
 <span id="viewers"${live ? '' : ' hidden'}>${open ? viewersText(open.viewers) : ''}</span>

@@ -177,6 +177,26 @@ describe('the pages', () => {
     expect(await (await fetch(`${base}/`)).text()).not.toMatch(/\/ns\/p[wv]\//);
   });
 
+  it("offers an ended session's recording on its page, never while live, and never the presigned URL itself", async () => {
+    const vod = {
+      session: 's-1',
+      url: 'https://s3.example.com/vod/rec.mp4?X-Amz-Signature=secret-signature',
+      expiresAt: '2026-12-02T18:00:00Z',
+      contentType: 'video/mp4' as const,
+    };
+    const ended = { state: 'Idle' as const, liveSince: undefined, lastEndedAt: '2026-12-02T12:30:00Z', vod };
+    expect((await push({ upserts: [listing('rec', ended), listing('rec-live', { vod })] })).status).toBe(200);
+    const page = await (await fetch(`${base}/ns/rec/`)).text();
+    expect(page).toContain('<p id="vod" class="vod"><a id="vod-link" href="vod.mp4">Watch the recording</a></p>');
+    expect(page).toContain('&quot;vod&quot;:&quot;vod.mp4&quot;');
+    const live = await (await fetch(`${base}/ns/rec-live/`)).text();
+    expect(live).toContain('<p id="vod" class="vod" hidden>');
+    expect(live).not.toContain('&quot;vod&quot;');
+    const none = await (await fetch(`${base}/ns/a/`)).text();
+    expect(none).toContain('<p id="vod" class="vod" hidden><a id="vod-link" href="">');
+    for (const html of [page, live]) expect(html).not.toContain('secret-signature');
+  });
+
   it('serves its scripts with the hls.js path filled in, and hls.js as immutable', async () => {
     const script = await (await fetch(`${base}/_portal/stream.js`)).text();
     const hlsPath = /'(\/_portal\/hls-[\d.]+\.min\.js)'/.exec(script)?.[1];

@@ -25,6 +25,7 @@ import {
 } from './pages.ts';
 import { renderDescription } from './render-description.ts';
 import { SseHub, type SseEvent } from './sse.ts';
+import { vodFileName } from '../vod/vod.ts';
 
 interface Asset {
   body: Buffer;
@@ -210,8 +211,9 @@ export class Portal {
 
   #status(listing: ChannelListing): ChannelStatus {
     const { state, title, viewers, liveSince, scheduledStart, lastEndedAt } = listing;
+    const phase = channelPhase(listing, this.#now());
     return {
-      phase: channelPhase(listing, this.#now()),
+      phase,
       state,
       title,
       viewers,
@@ -219,6 +221,8 @@ export class Portal {
       ...(scheduledStart && { scheduledStart }),
       ...(lastEndedAt && { lastEndedAt }),
       descriptionHtml: renderDescription(listing.description),
+      // The recording is offered once nothing is live (a new session's page plays the live stream instead).
+      ...(listing.vod && phase !== 'live' && { vod: vodFileName }),
     };
   }
 

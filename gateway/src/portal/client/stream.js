@@ -12,6 +12,8 @@ const countdown = document.getElementById('countdown');
 const badge = document.getElementById('badge');
 const viewers = document.getElementById('viewers');
 const duration = document.getElementById('duration');
+const vod = document.getElementById('vod');
+const vodLink = document.getElementById('vod-link');
 const visibility = article.dataset.visibility;
 let status = JSON.parse(article.dataset.status);
 
@@ -108,8 +110,8 @@ function render() {
   badge.classList.toggle('live', live);
   viewers.textContent = locked ? '' : `${status.viewers} ${status.viewers === 1 ? 'viewer' : 'viewers'}`;
   viewers.hidden = duration.hidden = !live;
-  video.hidden = !live;
-  notice.hidden = live || locked;
+  video.hidden = !live && !playingVod;
+  notice.hidden = live || locked || playingVod;
   noticeText.textContent = live || locked ? '' : notices[status.phase]();
   // Sanitized by the gateway (render-description.ts), as on the page itself.
   const description = locked ? '' : (status.descriptionHtml ?? '');
@@ -117,9 +119,32 @@ function render() {
     document.getElementById('description').innerHTML = shownDescription = description;
   document.getElementById('token-missing')?.toggleAttribute('hidden', !(locked && !token));
   document.getElementById('password-form')?.toggleAttribute('hidden', session !== null);
+  // After a session, its recording (the gateway's VOD proxy, with the session on a gated channel's).
+  const recording = !live && !locked && status.vod ? `${status.vod}${query()}` : '';
+  vod.hidden = recording === '';
+  if (recording) vodLink.href = recording;
+  else if (playingVod) stopVod();
   tick();
   if (live) void startPlayer();
   else stopPlayer();
+}
+
+// "Watch the recording" plays it in the page's player (the link still opens the MP4 on its own without script).
+let playingVod = false;
+vodLink.addEventListener('click', (e) => {
+  e.preventDefault();
+  stopPlayer();
+  playingVod = true;
+  video.src = vodLink.href;
+  video.muted = false;
+  video.hidden = false;
+  notice.hidden = true;
+  void video.play().catch(() => {});
+});
+function stopVod() {
+  playingVod = false;
+  video.pause();
+  video.removeAttribute('src');
 }
 
 /** POST `session`: { session } (opened or renewed), or { message } (refused); rejects when unreachable. */
