@@ -8,11 +8,15 @@ import { renderChart, renderChartText, tool, toolBuildTimeoutMs, type K8sObject 
 
 const cluster = useTestCluster('chart-history');
 const release = `lso-${randomBytes(3).toString('hex')}`;
+// The CRD is left out: it is cluster-wide, and another test of the run may have installed it with helm (its owner).
+const crds = { enabled: false };
 const own = {
+  crds,
   history: { enabled: true, postgres: { enabled: true }, grafana: { datasource: { enabled: true } } },
   monitoring: { dashboards: { enabled: true } },
 };
 const existing = {
+  crds,
   history: {
     enabled: true,
     existingSecret: { name: 'history-app', key: 'uri' },
