@@ -148,6 +148,7 @@ async function main(): Promise<void> {
     });
     const started = Date.now();
     await createLiveStreams(kc);
+    log(`created in ${(Date.now() - started) / 1000} s`);
     await waitConverged(kc, started);
     const convergeSeconds = (Date.now() - started) / 1000;
     log(`converged in ${convergeSeconds} s, peak RSS so far ${await peakRssMiB(operator.child.pid ?? 0)} MiB`);
