@@ -64,7 +64,10 @@ export interface TestChannel {
   replace(): Promise<void>;
 }
 
-const livestreamYaml = (name: string) => `apiVersion: streaming.livestream-operator.dev/v1alpha1
+const livestreamYaml = (
+  name: string,
+  reconnectWindowSeconds = 5,
+) => `apiVersion: streaming.livestream-operator.dev/v1alpha1
 kind: LiveStream
 metadata:
   name: ${name}
@@ -80,15 +83,15 @@ spec:
   hls:
     segmentSeconds: 2
     playlistLength: 4
-  reconnectWindowSeconds: 5
+  reconnectWindowSeconds: ${reconnectWindowSeconds}
 `;
 
-async function startChannel(root: string, name: string): Promise<TestChannel> {
+async function startChannel(root: string, name: string, reconnectWindowSeconds?: number): Promise<TestChannel> {
   const dir = path.join(root, name);
   const key = randomBytes(18).toString('base64url');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'livestream.yaml'), livestreamYaml(name));
+  await writeFile(path.join(dir, 'livestream.yaml'), livestreamYaml(name, reconnectWindowSeconds));
   await writeFile(path.join(dir, 'stream-key'), key + '\n', { mode: 0o600 });
   const channel = { name, key, dir, rtmpPort: 0, httpPort: 0 } as TestChannel;
   const launch = async () => {
@@ -132,10 +135,13 @@ export interface GatewayRig {
 export async function startGatewayRig(options: {
   channels: number;
   env?: Record<string, string>;
+  /** each channel's spec.reconnectWindowSeconds (5 by default) */
+  reconnectWindowSeconds?: number;
 }): Promise<GatewayRig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gateway-rig-'));
   const channels: TestChannel[] = [];
-  for (let i = 0; i < options.channels; i++) channels.push(await startChannel(dir, `ch-${i}`));
+  for (let i = 0; i < options.channels; i++)
+    channels.push(await startChannel(dir, `ch-${i}`, options.reconnectWindowSeconds));
   const routes = (): GatewayRoute[] =>
     channels.map((c) => ({
       key: c.key,

@@ -50,7 +50,8 @@ async function goLive(page: Page, key: string): Promise<void> {
 
 beforeAll(async () => {
   await mkdir(shots, { recursive: true });
-  rig = await startGatewayRig({ channels: 1 });
+  // A window long enough for a reconnect on a loaded machine (the page backs off up to 10 s; ICE and the bridge follow).
+  rig = await startGatewayRig({ channels: 1, reconnectWindowSeconds: 30 });
   const listing: ChannelListing = {
     namespace: ns,
     name: 'ch-0',

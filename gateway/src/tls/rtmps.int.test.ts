@@ -93,7 +93,9 @@ describe('RTMPS and HTTPS through the gateway', () => {
     await waitFor('the transcoder to have the RTMPS publisher', async () => (await channel().publishing()) === 1, {
       timeoutMs: 20_000,
     });
-    expect(await rig.metric('livestream_gateway_publishes_routed_total')).toBe(1);
+    // Counted once the transcoder's Publish.Start has come back through the gateway: a moment after the transcoder
+    // has the publisher (as in the routing test).
+    await waitFor('the publish counted as routed', async () => (await rig.metric('livestream_gateway_publishes_routed_total')) === 1, { timeoutMs: 10_000 }); // prettier-ignore
     await waitFor('the master over HTTPS', async () => (await httpsGet(httpsUrl(channel()), [first])).status === 200, {
       timeoutMs: 30_000,
     });
@@ -147,8 +149,10 @@ describe('RTMPS and HTTPS through the gateway', () => {
     expect(await bytesIn()).toBeGreaterThan(before + 20_000); // 2 s at ~300 kbit/s
     expect(await channel().publishing()).toBe(1);
     // Playback over HTTPS, now verified against the renewed certificate only.
-    const playlist = await httpsGet(httpsUrl(channel()), [renewed]);
-    expect(playlist.status).toBe(200);
+    const playlist = await waitFor('the master over HTTPS with the renewed certificate', async () => {
+      const answer = await httpsGet(httpsUrl(channel()), [renewed]);
+      return answer.status === 200 ? answer : undefined;
+    }, { timeoutMs: 30_000 }); // prettier-ignore
     expect(playlist.body).toContain('#EXTM3U');
     // No key material in what the gateway logged.
     for (const c of [first, renewed]) expect(rig.gateway.output()).not.toContain(c.key.toString().split('\n')[1]);
