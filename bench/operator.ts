@@ -127,6 +127,11 @@ async function main(): Promise<void> {
   const state = await up({ dir, log });
   const redisProcess = await startRedisProcess();
   let stopping = false;
+  // Interrupted (Ctrl-C, a timeout): the control plane runs in processes of its own, so stop it before exiting.
+  const interrupted = () => {
+    void Promise.allSettled([redisProcess.stop(), down({ dir })]).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const kc = loadKubeConfig(state.kubeconfig);
     await applyLiveStreamCrd((args) => kubectl(state.kubectl, state.kubeconfig, args));
