@@ -128,8 +128,10 @@ async function main(): Promise<void> {
   const redisProcess = await startRedisProcess();
   let stopping = false;
   // Interrupted (Ctrl-C, a timeout): the control plane runs in processes of its own, so stop it before exiting.
+  let stopOperator: (() => Promise<void>) | undefined;
   const interrupted = () => {
-    void Promise.allSettled([redisProcess.stop(), down({ dir })]).finally(() => process.exit(130));
+    stopping = true;
+    void Promise.allSettled([stopOperator?.(), redisProcess.stop(), down({ dir })]).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
     operator.child.once('exit', (code, signal) => {
       if (!stopping) log(`operator exited (${code ?? signal}): ${operator.output().slice(-4000)}`);
     });
+    stopOperator = () => operator.kill();
     const started = Date.now();
     await createLiveStreams(kc);
     log(`created in ${(Date.now() - started) / 1000} s`);
