@@ -129,11 +129,11 @@ describe("the session history in the chart's PostgreSQL, on a real node", () => 
         const rows = await sql(
           "SELECT tablename FROM pg_tables WHERE tablename LIKE 'livestream_%' AND tablename <> 'livestream_history_migrations' ORDER BY 1;",
         );
-        return rows.length >= 2 ? rows.map((r) => r[0]) : undefined;
+        return rows.length >= 3 ? rows.map((r) => r[0]) : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 1_000 },
     );
-    expect(tables).toEqual(['livestream_sessions', 'livestream_viewer_minutes']);
+    expect(tables).toEqual(['livestream_sessions', 'livestream_stats_days', 'livestream_viewer_minutes']);
     const endpoints = await cluster.kubectl(['get', 'service', `${fullname}-metrics`, '-n', operatorNamespace, '-o',
       'jsonpath={.spec.ports[*].name}']); // prettier-ignore
     expect(endpoints.split(' ')).toContain(statsPortName);
