@@ -188,22 +188,15 @@ export interface StoredSession {
   recordingUris: string[];
 }
 
-/** The sessions of a namespace (and channel), newest first. */
-export async function readSessions(
-  pool: pg.Pool,
-  where: { namespace: string; name?: string },
-  limit = 100,
-): Promise<StoredSession[]> {
-  const { rows } = await pool.query<Record<string, unknown>>(
-    `SELECT session_id, namespace, name, uid, (extract(epoch FROM started_at) * 1000)::float8 AS started_ms,
-       (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms, duration_seconds, end_reason, video_codec,
-       audio_codec, width, height, bitrate_kbps, bytes_in::float8 AS bytes_in, peak_viewers, average_viewers, relays,
-       recording_uris
-     FROM livestream_sessions WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
-     ORDER BY started_at DESC, session_id LIMIT $3`,
-    [where.namespace, where.name ?? null, limit],
-  );
-  return rows.map((r) => ({
+/** The columns of livestream_sessions that storedSessionOf reads (times as ms epoch). */
+export const storedSessionColumns = `session_id, namespace, name, uid,
+  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
+  duration_seconds, end_reason, video_codec, audio_codec, width, height, bitrate_kbps, bytes_in::float8 AS bytes_in,
+  peak_viewers, average_viewers, relays, recording_uris`;
+
+/** A row selected with storedSessionColumns. */
+export function storedSessionOf(r: Record<string, unknown>): StoredSession {
+  return {
     sessionId: r.session_id as string,
     namespace: r.namespace as string,
     name: r.name as string,
@@ -222,7 +215,22 @@ export async function readSessions(
     averageViewers: r.average_viewers as number | null,
     relays: r.relays as Record<string, RelayOutcome>,
     recordingUris: r.recording_uris as string[],
-  }));
+  };
+}
+
+/** The sessions of a namespace (and channel), newest first. */
+export async function readSessions(
+  pool: pg.Pool,
+  where: { namespace: string; name?: string },
+  limit = 100,
+): Promise<StoredSession[]> {
+  const { rows } = await pool.query<Record<string, unknown>>(
+    `SELECT ${storedSessionColumns}
+     FROM livestream_sessions WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
+     ORDER BY started_at DESC, session_id LIMIT $3`,
+    [where.namespace, where.name ?? null, limit],
+  );
+  return rows.map(storedSessionOf);
 }
 
 /** Viewer-minutes of a channel by minute (ms epoch), summed over its sessions. */

@@ -5,13 +5,36 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  Observable,
   PatchStrategy,
   setHeaderOptions,
+  type ConfigurationOptions,
   type KubernetesObject,
+  type RequestContext,
+  type ResponseContext,
 } from '@kubernetes/client-node';
 
 export const fieldManager = 'livestream-operator';
 export const statusFieldManager = 'livestream-operator-status';
+
+/**
+ * Per-call options that hand `signal` to the request, so aborting it cancels the HTTP exchange: client-node's HTTP
+ * client (undici) otherwise waits up to 300 s for a response.
+ */
+export function withSignal(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (request: RequestContext) => {
+          request.setSignal(signal);
+          return new Observable(Promise.resolve(request));
+        },
+        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
 
 export function loadKubeConfig(): KubeConfig {
   const kc = new KubeConfig();

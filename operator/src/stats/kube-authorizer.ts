@@ -7,18 +7,14 @@ import { createHash } from 'node:crypto';
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
-  Observable,
-  type ConfigurationOptions,
   type KubeConfig,
-  type RequestContext,
-  type ResponseContext,
   type V1SubjectAccessReviewSpec,
   type V1SubjectAccessReviewStatus,
   type V1TokenReviewStatus,
 } from '@kubernetes/client-node';
 import { group, plural } from '../../../contract/src/api/index.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
-import { describeApiError } from '../k8s/client.ts';
+import { describeApiError, withSignal } from '../k8s/client.ts';
 import type { StatsAuthorizer, StatsDecision } from './authorizer.ts';
 
 /** Longer bearer tokens are refused unread (service account JWTs are ~1 KiB; the API server caps headers too). */
@@ -161,22 +157,6 @@ export class ReviewCache<T> {
   }
 }
 
-/** Per-call options that abort the HTTP exchange after `ms` (client-node's undici otherwise waits up to 300 s). */
-function bounded(ms: number): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (request: RequestContext) => {
-          request.setSignal(AbortSignal.timeout(ms));
-          return new Observable(Promise.resolve(request));
-        },
-        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 /** The two reviews, uncached: each answers (an error is 'unavailable', logged without the token) within `timeoutMs`. */
 function kubeReviews(kc: KubeConfig, logger: Logger, timeoutMs: number, audiences: string[] | undefined) {
   const authn = kc.makeApiClient(AuthenticationV1Api);
@@ -193,7 +173,7 @@ function kubeReviews(kc: KubeConfig, logger: Logger, timeoutMs: number, audience
     try {
       const answer = await authn.createTokenReview(
         { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } },
-        bounded(timeoutMs),
+        withSignal(AbortSignal.timeout(timeoutMs)),
       );
       const identity = identityOf(answer.status, audiences);
       if (identity.outcome !== 'user') logger.debug({ error: answer.status?.error }, 'stats: a token was refused');
@@ -213,7 +193,7 @@ function kubeReviews(kc: KubeConfig, logger: Logger, timeoutMs: number, audience
             spec: accessReviewSpec(user, namespace),
           },
         },
-        bounded(timeoutMs),
+        withSignal(AbortSignal.timeout(timeoutMs)),
       );
       const decision = accessDecision(user.username, namespace, answer.status);
       logger.debug({ user: user.username, namespace, outcome: decision.outcome }, 'stats: access reviewed');

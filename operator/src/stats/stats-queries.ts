@@ -9,6 +9,7 @@
 //   highest of its channels' minutes, not a sum of peaks that may not have coincided).
 // Seconds and viewer-minutes are rounded to 0.001 (float sums added in different orders differ in the last bits).
 import type pg from 'pg';
+import { storedSessionColumns, storedSessionOf } from '../history/history-store.ts';
 import type {
   SessionsAnswer,
   StatsAnswer,
@@ -132,10 +133,7 @@ const cursorAt = `('epoch'::timestamptz + ($5::bigint / 1000000) * interval '1 s
 // $6 cursor session id, $7 limit + 1 (one more tells whether there is a next page).
 const sessionsSql = `
 WITH page AS (
-  SELECT session_id, namespace, name, started_at, (extract(epoch FROM started_at) * 1000000)::bigint::text AS started_us,
-    (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
-    duration_seconds, end_reason, video_codec, audio_codec, width, height, bitrate_kbps, bytes_in::float8 AS bytes_in,
-    peak_viewers, average_viewers, relays, recording_uris
+  SELECT ${storedSessionColumns}, started_at, (extract(epoch FROM started_at) * 1000000)::bigint::text AS started_us
   FROM livestream_sessions
   WHERE namespace = $1 AND ($2::text IS NULL OR name = $2)
     AND ($3::timestamptz IS NULL OR started_at >= $3) AND ($4::timestamptz IS NULL OR started_at < $4)
@@ -147,26 +145,14 @@ SELECT page.*, coalesce((SELECT sum(m.viewer_seconds) FROM livestream_viewer_min
     WHERE m.session_id = page.session_id AND m.namespace = page.namespace AND m.name = page.name), 0)::float8
   AS viewer_seconds
 FROM page ORDER BY started_at DESC, session_id`;
+/** A stored session as the API answers it: RFC 3339 times, no uid, its viewer-minutes. */
 function storedSession(r: Record<string, unknown>): StatsSession {
+  const { uid: _uid, startedAt, endedAt, ...rest } = storedSessionOf(r);
   return {
-    sessionId: r.session_id as string,
-    namespace: r.namespace as string,
-    name: r.name as string,
-    startedAt: new Date(Math.round(r.started_ms as number)).toISOString(),
-    endedAt: r.ended_ms === null ? null : new Date(Math.round(r.ended_ms as number)).toISOString(),
-    durationSeconds: r.duration_seconds as number | null,
-    endReason: r.end_reason as string | null,
-    videoCodec: r.video_codec as string | null,
-    audioCodec: r.audio_codec as string | null,
-    width: r.width as number | null,
-    height: r.height as number | null,
-    bitrateKbps: r.bitrate_kbps as number | null,
-    bytesIn: r.bytes_in as number,
-    peakViewers: r.peak_viewers as number,
-    averageViewers: r.average_viewers as number | null,
+    ...rest,
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: endedAt === null ? null : new Date(endedAt).toISOString(),
     viewerMinutes: round3((r.viewer_seconds as number) / 60),
-    relays: r.relays as StatsSession['relays'],
-    recordingUris: r.recording_uris as string[],
   };
 }
 
