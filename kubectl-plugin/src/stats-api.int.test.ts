@@ -160,10 +160,11 @@ describe('kubectl livestream against the real stats API', () => {
     const fromApi: StatsAnswer = await eventually(
       async () => {
         const a = statsAnswerSchema.parse(await api(statsPath({ namespace: ns(), name: 'show' }), query));
-        return a.totals.sessions === 1 && a.totals.viewerMinutes > 0 ? a : undefined;
+        // Closed: its 4 s duration (a session still open counts up to now, so the two reads would differ).
+        return a.totals.sessions === 1 && a.totals.viewerMinutes > 0 && a.totals.liveSeconds === 4 ? a : undefined;
       },
       60_000,
-      'the session in the stats API',
+      'the ended session in the stats API',
     );
     const json = await asReader('stats', 'show', '--from', range.from, '--to', range.to, '-o', 'json');
     expect(json.code, json.stderr).toBe(0);
