@@ -1,12 +1,13 @@
 // Locates the pinned test tools, building them on a cache miss (hack/tools/build.sh keys the cache by version).
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const buildScript = join(import.meta.dirname, '..', 'tools', 'build.sh');
 
-export type ToolName = 'kubernetes' | 'etcd' | 'helm' | 'coredns';
+export type ToolName = 'kubernetes' | 'etcd' | 'helm' | 'coredns' | 'kwok';
 
 const resolved = new Map<ToolName, Promise<string>>();
 
@@ -42,4 +43,18 @@ export async function controlPlaneBinaries(): Promise<ControlPlaneBinaries> {
     kubeScheduler: join(kubeBin, 'kube-scheduler'),
     kubectl: join(kubeBin, 'kubectl'),
   };
+}
+
+export interface KwokTool {
+  binary: string;
+  /** The node and pod stages kwok runs (its binary has none of its own), each for a `--config`. */
+  stages: string[];
+}
+
+/** kwok, which runs pods on fake nodes (the fleet benchmark), built on a cache miss with its stages beside it. */
+export async function kwokTool(): Promise<KwokTool> {
+  const bin = await toolBin('kwok');
+  const dir = join(bin, '..', 'stages');
+  const stages = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  return { binary: join(bin, 'kwok'), stages: stages.map((f) => join(dir, f)) };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned test tools from their Go modules into a cache outside the work tree and prints the bin directory.
 #
-#   hack/tools/build.sh kubernetes|etcd|helm|promtool|minio|coredns|pause
+#   hack/tools/build.sh kubernetes|etcd|helm|promtool|minio|coredns|kwok|pause
 #                                                  -> prints  $LSO_CACHE/tools/<name>-<version>-<hash>/bin
 #
 # The cache key is the tool's version plus a hash of its wrapper module (go.mod, go.sum, Go files) and the Go
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-name=${1:?usage: build.sh kubernetes|etcd|helm|promtool|minio|coredns|pause}
+name=${1:?usage: build.sh kubernetes|etcd|helm|promtool|minio|coredns|kwok|pause}
 case "$name" in
   pause) moddir="$here/kubernetes" ;;
   *) moddir="$here/$name" ;;
@@ -30,6 +30,7 @@ case "$name" in
   promtool) module=github.com/prometheus/prometheus ;;
   minio) module=github.com/minio/minio ;;
   coredns) module=github.com/coredns/coredns ;;
+  kwok) module=sigs.k8s.io/kwok ;;
   pause) module=k8s.io/kubernetes ;;
 esac
 version=$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$moddir/go.mod" | head -n 1)
@@ -99,6 +100,17 @@ case "$name" in
     # GitCommit shows in `coredns -version`; the module version stands in for the commit upstream stamps there.
     go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$version" \
       -o "$dest/bin/coredns" .
+    ;;
+  kwok)
+    # consts.Version is what `kwok --version` prints (upstream's hack/releases.sh stamps it the same way).
+    go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${version#v}" -o "$dest/bin/kwok" \
+      sigs.k8s.io/kwok/cmd/kwok
+    # The kwok binary has no stages of its own (kwokctl writes them): the module's "fast" node and pod stages and
+    # the lease heartbeat, beside the binary, for `kwok --config`.
+    src=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage
+    mkdir -p "$dest/stages"
+    cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+      "$src/pod/fast/pod-ready.yaml" "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$dest/stages/"
     ;;
   pause)
     command -v gcc >/dev/null || { echo "build.sh: gcc is missing (apt-get install -y gcc libc6-dev)" >&2; exit 1; }
