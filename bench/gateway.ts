@@ -13,7 +13,7 @@
 //    viewers got, counted by the origins themselves (1 per gateway replica: the cache coalesces).
 // usage: node bench/gateway.ts
 //   env: BENCH_PARTS=rtmp,wrk,viewers  BENCH_RTMP_SECONDS=20  BENCH_RTMP_KBPS=3000  BENCH_WRK_SECONDS=4
-//        BENCH_VIEWERS=500  BENCH_CHANNELS=5  BENCH_VIEWER_SECONDS=15
+//        BENCH_VIEWERS=2000  BENCH_CHANNELS=5  BENCH_VIEWER_SECONDS=15
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ const parts = (process.env.BENCH_PARTS ?? 'rtmp,wrk,viewers').split(',');
 const rtmpSeconds = env('BENCH_RTMP_SECONDS', 20);
 const rtmpKbps = env('BENCH_RTMP_KBPS', 3000);
 const wrkLoad = { connections: 50, threads: 1, seconds: env('BENCH_WRK_SECONDS', 4) };
-const viewers = env('BENCH_VIEWERS', 500);
+const viewers = env('BENCH_VIEWERS', 2000);
 const channels = env('BENCH_CHANNELS', 5);
 const viewerSeconds = env('BENCH_VIEWER_SECONDS', 15);
 const segmentSeconds = 2;
