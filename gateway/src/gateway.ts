@@ -119,6 +119,7 @@ async function requestContext(
       limiter: rtmp.limiter,
       claims: rtmp.claims, // one publisher per channel, RTMP or WHIP: a channel live over RTMP gets 409 up front
       onRefused: (reason) => playback.metrics.publishesRefusedTotal.inc({ reason }),
+      onSessions: (count) => playback.metrics.whipSessions.set(count),
     }),
     admin: {
       replica: hostname(), // the pod's name

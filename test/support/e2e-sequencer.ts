@@ -9,6 +9,7 @@ export const e2eOrder = [
   'gateway.e2e.test.ts',
   'without-redis.e2e.test.ts',
   'history.e2e.test.ts',
+  'whip.e2e.test.ts',
 ];
 
 const rank = (file: string): number => {

@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   publishesRoutedTotal: Counter;
   publishesRefusedTotal: Counter<'reason'>;
   publishesActive: Gauge;
+  whipSessions: Gauge;
   rtmpBytesTotal: Counter<'direction'>;
   httpBytesOutTotal: Counter;
   cacheRequestsTotal: Counter<'result'>;
@@ -42,6 +43,7 @@ export function createGatewayMetrics(registry: Registry, options: { defaultMetri
     publishesRoutedTotal: counter('publishes_routed_total', 'Publishes routed to a channel and started there.'),
     publishesRefusedTotal: counter('publishes_refused_total', 'Publishes refused, by reason.', ['reason']),
     publishesActive: gauge('publishes_active', 'Publishes (RTMP or WHIP) holding a channel on this replica now.'),
+    whipSessions: gauge('whip_sessions', 'WHIP sessions open on this replica (each one of publishes_active).'),
     rtmpBytesTotal: counter('rtmp_bytes_total', 'RTMP bytes from (in) and to (out) encoders.', ['direction']),
     httpBytesOutTotal: counter('http_bytes_out_total', 'Playback body bytes sent to viewers.'),
     cacheRequestsTotal: counter('cache_requests_total', 'Playback requests by cache result.', ['result']),
@@ -59,6 +61,7 @@ export function createGatewayMetrics(registry: Registry, options: { defaultMetri
   for (const direction of ['in', 'out']) metrics.rtmpBytesTotal.inc({ direction }, 0);
   for (const result of ['hit', 'miss', 'coalesced']) metrics.cacheRequestsTotal.inc({ result }, 0);
   metrics.publishesActive.set(0);
+  metrics.whipSessions.set(0);
   metrics.cacheBytes.set(0);
   metrics.routeTableLoaded.set(0);
   return metrics;
