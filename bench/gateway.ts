@@ -3,6 +3,10 @@
 //  - rtmp: a publish routed by the real gateway process against the same publish sent straight to the backend
 //    (test/support/gateway-rtmp-measure.ts): added latency p50/p99 per video message, and the gateway's CPU per
 //    routed publish (% of a core, and its idle baseline over a window as long);
+//  - publishes: concurrent publishes one gateway replica carries (bench/gateway-publishes.ts): steps of 5 more
+//    publishes at BENCH_PUBLISH_KBPS, each held ~10 s, until one is not routed, loses messages, its latency p99 passes
+//    the 100 ms target or the gateway passes 90 % of a core (or the cap); the load generator's own lag and the
+//    neighbours' CPU are measured beside, and a step they spoiled is reported as theirs (limitedBy);
 //  - playback.wrk: one channel, a variant playlist and a 2 s 720p segment under the same wrk load, through the
 //    gateway against straight from the transcoder's origin (bench/origin/origin-process.ts), B-A-A-B; req/s ratio,
 //    p99 latencies and CPU per request of each server; and the segment through the gateway against nginx (one
@@ -12,7 +16,8 @@
 //    through the gateway: poll and segment latencies both ways, and backend segment fetches per distinct segment the
 //    viewers got, counted by the origins themselves (1 per gateway replica: the cache coalesces).
 // usage: node bench/gateway.ts
-//   env: BENCH_PARTS=rtmp,wrk,viewers  BENCH_RTMP_SECONDS=20  BENCH_RTMP_KBPS=3000  BENCH_WRK_SECONDS=4
+//   env: BENCH_PARTS=rtmp,publishes,wrk,viewers  BENCH_RTMP_SECONDS=20  BENCH_RTMP_KBPS=3000  BENCH_WRK_SECONDS=4
+//        BENCH_PUBLISH_KBPS=1000  BENCH_PUBLISH_STEP_SECONDS=10  BENCH_PUBLISH_MAX=100  BENCH_PUBLISH_SECONDS=90
 //        BENCH_VIEWERS=2000  BENCH_CHANNELS=5  BENCH_VIEWER_SECONDS=15
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -26,6 +31,7 @@ import { cpuSeconds } from '../test/support/process-cpu.ts';
 import { pickFreePort } from '../test/support/redis-process.ts';
 import { startNginx, type NginxProcess } from './origin/nginx.ts';
 import { startOriginProcess, type OriginChild } from './origin/origin-child.ts';
+import { measurePublishCapacity } from './gateway-publishes.ts';
 import { encodeStaticSample } from './origin/static-sample.ts';
 import { simulateViewers, type ViewerChannel, type ViewerSimResult } from './origin/viewer-sim.ts';
 import { wrkSideBySide } from './origin/wrk-compare.ts';
@@ -35,9 +41,16 @@ const env = (name: string, fallback: number): number => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${process.env[name]})`);
   return n;
 };
-const parts = (process.env.BENCH_PARTS ?? 'rtmp,wrk,viewers').split(',');
+const parts = (process.env.BENCH_PARTS ?? 'rtmp,publishes,wrk,viewers').split(',');
 const rtmpSeconds = env('BENCH_RTMP_SECONDS', 20);
 const rtmpKbps = env('BENCH_RTMP_KBPS', 3000);
+const publishLoad = {
+  kbps: env('BENCH_PUBLISH_KBPS', 1000),
+  perStep: 5,
+  stepSeconds: env('BENCH_PUBLISH_STEP_SECONDS', 10),
+  maxPublishes: env('BENCH_PUBLISH_MAX', 100),
+  maxSeconds: env('BENCH_PUBLISH_SECONDS', 90),
+};
 const wrkLoad = { connections: 50, threads: 1, seconds: env('BENCH_WRK_SECONDS', 4) };
 const viewers = env('BENCH_VIEWERS', 2000);
 const channels = env('BENCH_CHANNELS', 5);
@@ -229,10 +242,16 @@ try {
     rtmp = { ...(await measureRouting({ kbps: rtmpKbps, seconds: rtmpSeconds })) };
     log(`rtmp: ${JSON.stringify(rtmp)}`);
   }
+  let publishes: Record<string, unknown> | undefined;
+  if (parts.includes('publishes')) {
+    log(`concurrent ${publishLoad.kbps} kbit/s publishes through one gateway, ${publishLoad.perStep} more a step`);
+    publishes = { ...(await measurePublishCapacity({ ...publishLoad, log: (m) => log(`publishes: ${m}`) })) };
+  }
   const wrk = parts.includes('wrk') ? await wrkPlayback(root) : undefined;
   const viewerFigures = parts.includes('viewers') ? await viewerPlayback(root) : undefined;
   const result = {
     rtmp,
+    publishes,
     playback: { wrk, viewers: viewerFigures },
     seconds: Math.round((Date.now() - started) / 1000),
   };
