@@ -5,7 +5,7 @@
 // (viewers, bitrate, segments), as transcoders do; liveStatusWritesPerSecond is the status writes per second they
 // cause once their transitions are written, against figureWriteBudgetPerSecond (the operator's cluster-wide cap).
 // Writes are counted by the API server's audit log, by the operator's own user.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,7 @@ import { channelConnection, liveHeartbeat, reportWriter, type ReportWriter } fro
 import { group, plural, version, type LiveStream } from '../contract/src/api/index.ts';
 import { defaultFigureWritesPerSecond } from '../operator/src/controller/reconcile/figure-budget.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
+import { memoryMiB } from './process-memory.ts';
 
 const count = Number(process.argv[2] ?? 500);
 const live = Math.min(200, count);
@@ -39,11 +40,7 @@ const operatorHeapFlags = '--max-old-space-size=128 --max-semi-space-size=8';
 const user = 'livestream-operator';
 const log = (line: string) => process.stderr.write(`bench-operator: ${line}\n`);
 
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round((kb / 1024) * 10) / 10;
-}
+const peakRssMiB = (pid: number) => memoryMiB(pid, 'VmHWM');
 
 const inNamespace = (e: AuditEvent) =>
   e.objectRef?.namespace === namespace && e.objectRef.resource !== 'leases' && e.objectRef.resource !== 'events';
