@@ -1,7 +1,7 @@
 // The publishers of bench/gateway-publishes.ts, in a thread of their own: their timers never wait behind the sink's
 // parsing or the bench's bookkeeping, and their own lag (how late each message went against its schedule, and this
 // thread's event loop delay) is measured apart, so a saturated load generator is seen as such.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { percentile, startPublish, type TestPublish } from '../test/support/gateway-rtmp-measure.ts';
 
@@ -12,13 +12,14 @@ export type PublisherRequest =
 
 export type PublisherReply =
   | { type: 'start'; statuses: string[] }
-  | { type: 'sample'; sentMessages: number[]; sentBytes: number; lateP99Ms: number; lagP99Ms: number }
+  | { type: 'sample'; sentMessages: number[]; sentBytes: number; lateP99Ms: number; lagP99Ms: number; busy: number }
   | { type: 'stop' };
 
 const publishes: TestPublish[] = [];
 let late: number[] = [];
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
+let elu = performance.eventLoopUtilization();
 
 async function answer(request: PublisherRequest): Promise<PublisherReply> {
   if (request.type === 'start') {
@@ -29,14 +30,16 @@ async function answer(request: PublisherRequest): Promise<PublisherReply> {
     return { type: 'start', statuses: await Promise.all(started.map((p) => p.status)) };
   }
   if (request.type === 'sample') {
-    // Since the last sample: lateness and loop delay; the sent counts are totals.
+    // Since the last sample: lateness, loop delay and how busy the loop was (0..1); the sent counts are totals.
     const reply: PublisherReply = {
       type: 'sample',
       sentMessages: publishes.map((p) => p.sent.messages),
       sentBytes: publishes.reduce((n, p) => n + p.sent.bytes, 0),
       lateP99Ms: percentile(late, 99) || 0,
       lagP99Ms: lag.percentile(99) / 1e6,
+      busy: performance.eventLoopUtilization(elu).utilization,
     };
+    elu = performance.eventLoopUtilization();
     late = [];
     lag.reset();
     return reply;

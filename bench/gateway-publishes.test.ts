@@ -13,6 +13,8 @@ const good: StepFigures = {
   publisherLateP99Ms: 2,
   publisherLagP99Ms: 11,
   sinkLagP99Ms: 11,
+  publisherBusy: 0.1,
+  sinkBusy: 0.12,
   loadGeneratorCpuPercentOfCore: 15,
   machineBusyPercent: 40,
   othersCpuPercentOfCore: 10,
@@ -36,13 +38,17 @@ describe('bench-gateway publishes: which condition ends the steps', () => {
     expect(limit({ sinkLagP99Ms: 80, latencyP99Ms: 150 })).toBe('loadGenerator');
     expect(limit({ publisherLateP99Ms: 60 })).toBe('loadGenerator');
     expect(limit({ offeredRatio: 0.9 })).toBe('loadGenerator');
-    // A full machine that the bench itself filled is still the load generator's doing.
-    expect(limit({ sinkLagP99Ms: 80, machineBusyPercent: 99, othersCpuPercentOfCore: 5 })).toBe('loadGenerator');
+    // Saturated itself: its own doing, however crowded the machine.
+    expect(limit({ sinkLagP99Ms: 80, sinkBusy: 0.95, othersCpuPercentOfCore: 120 })).toBe('loadGenerator');
+    // Lagging with cores to spare and not busy: nothing else explains it, so it is not the gateway either.
+    expect(limit({ sinkLagP99Ms: 80 })).toBe('loadGenerator');
   });
 
-  it('blames the machine when it was full and the neighbours took the cores', () => {
-    expect(limit({ sinkLagP99Ms: 80, machineBusyPercent: 99, othersCpuPercentOfCore: 120 })).toBe('machine');
+  it('blames the machine when the neighbours crowded it', () => {
+    // The run that found this: 250 publishes, the neighbours at a core, the publishers 97 ms late but not busy.
+    expect(limit({ publisherLateP99Ms: 97, machineBusyPercent: 78, othersCpuPercentOfCore: 105 })).toBe('machine');
     expect(limit({ latencyP99Ms: 300, machineBusyPercent: 97 })).toBe('machine');
+    expect(limit({ worstPublishDeliveryRatio: 0.5, othersCpuPercentOfCore: 60 })).toBe('machine');
   });
 });
 
@@ -72,6 +78,8 @@ describe('bench-gateway publishes: a step from its two snapshots', () => {
       publisherLateP99Ms: 1,
       publisherLagP99Ms: 2,
       sinkLagP99Ms: 3,
+      publisherBusy: 0.2,
+      sinkBusy: 0.3,
     });
     expect(step).toMatchObject({
       publishes: 3,

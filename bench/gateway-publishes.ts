@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { startGatewayProcess, type GatewayProcess, type GatewayRoute } from '../test/support/gateway-process.ts';
@@ -32,8 +32,10 @@ export interface PublishBounds {
   loadGeneratorLagMs: number;
   /** Messages it really sent / its schedule: below it, the step did not offer its load. */
   offeredRatio: number;
-  /** The whole machine's busy CPU (% of all cores): at or above it, the gateway or the bench may have waited for a
-   * core. Blamed on the machine only when the neighbours took at least `othersCpuPercentOfCore` of it. */
+  /** A load generator thread this busy (event loop utilization) is saturated; a lagging one less busy was starved. */
+  loadGeneratorBusy: number;
+  /** The whole machine's busy CPU (% of all cores), and the neighbours' share (% of one core): at or above either,
+   * the gateway or the bench may have waited for a core. */
   machineBusyPercent: number;
   othersCpuPercentOfCore: number;
 }
@@ -44,6 +46,7 @@ export const defaultBounds: PublishBounds = {
   gatewayCpuPercentOfCore: 90,
   loadGeneratorLagMs: 50,
   offeredRatio: 0.95,
+  loadGeneratorBusy: 0.8,
   machineBusyPercent: 95,
   othersCpuPercentOfCore: 50,
 };
@@ -61,6 +64,9 @@ export interface StepFigures {
   publisherLateP99Ms: number;
   publisherLagP99Ms: number;
   sinkLagP99Ms: number;
+  /** How busy each load generator thread's event loop was (0..1): near 1, it is saturated itself. */
+  publisherBusy: number;
+  sinkBusy: number;
   /** The bench process (publishers, sink, bookkeeping), % of one core. */
   loadGeneratorCpuPercentOfCore: number;
   machineBusyPercent: number;
@@ -72,20 +78,23 @@ export interface StepFigures {
 export type PublishLimit = 'notRouted' | 'gatewayCpu' | 'loadGenerator' | 'machine' | 'delivery' | 'latencyP99' | 'cap';
 
 /** Why a step is not carried (undefined: it is). A step failed while the load generator lagged, or while the
- * neighbours kept the machine full, is blamed on those: only the gateway's own CPU, refusals and losses with the
- * load offered and cores to spare count as its limit. */
+ * neighbours crowded the machine, is blamed on those: only the gateway's own CPU, refusals and losses with the load
+ * offered and cores to spare count as its limit. A lagging load generator is `loadGenerator` when one of its
+ * threads was saturated (or nothing else explains it), `machine` when it was starved by the neighbours. */
 export function stepLimit(step: StepFigures, bounds: PublishBounds): PublishLimit | undefined {
   if (step.routed < step.publishes) return 'notRouted';
   if (step.gatewayCpuPercentOfCore > bounds.gatewayCpuPercentOfCore) return 'gatewayCpu';
-  const full = step.machineBusyPercent >= bounds.machineBusyPercent;
-  const crowded = full && step.othersCpuPercentOfCore >= bounds.othersCpuPercentOfCore;
+  const crowded =
+    step.machineBusyPercent >= bounds.machineBusyPercent ||
+    step.othersCpuPercentOfCore >= bounds.othersCpuPercentOfCore;
   const lag = Math.max(step.publisherLateP99Ms, step.publisherLagP99Ms, step.sinkLagP99Ms);
   if (lag > bounds.loadGeneratorLagMs || step.offeredRatio < bounds.offeredRatio) {
-    return crowded ? 'machine' : 'loadGenerator';
+    const saturated = Math.max(step.publisherBusy, step.sinkBusy) >= bounds.loadGeneratorBusy;
+    return crowded && !saturated ? 'machine' : 'loadGenerator';
   }
   const delivery = Math.min(step.deliveryRatio, step.worstPublishDeliveryRatio) < bounds.deliveryRatio;
   const latency = step.latencyP99Ms > bounds.latencyP99Ms;
-  if ((delivery || latency) && full) return 'machine';
+  if ((delivery || latency) && crowded) return 'machine';
   if (delivery) return 'delivery';
   if (latency) return 'latencyP99';
   return undefined;
@@ -172,6 +181,8 @@ interface WindowExtras {
   publisherLateP99Ms: number;
   publisherLagP99Ms: number;
   sinkLagP99Ms: number;
+  publisherBusy: number;
+  sinkBusy: number;
 }
 
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -198,6 +209,8 @@ export function stepFigures(a: Snapshot, b: Snapshot, extras: WindowExtras): Ste
     publisherLateP99Ms: round(extras.publisherLateP99Ms, 1),
     publisherLagP99Ms: round(extras.publisherLagP99Ms, 1),
     sinkLagP99Ms: round(extras.sinkLagP99Ms, 1),
+    publisherBusy: round(extras.publisherBusy),
+    sinkBusy: round(extras.sinkBusy),
     loadGeneratorCpuPercentOfCore: round(ownCpu, 1),
     machineBusyPercent: round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100, 1),
     othersCpuPercentOfCore: round(Math.max(0, machineCpu - gatewayCpu - ownCpu), 1),
@@ -253,6 +266,7 @@ async function runStep(
   const a = await snapshot((await publishers.ask({ type: 'sample' })).sentMessages);
   sink.takeLatencies();
   sinkLag.enable();
+  const sinkLoop = performance.eventLoopUtilization();
   await sleep(options.stepSeconds * 1000);
   const end = await publishers.ask({ type: 'sample' });
   const b = await snapshot(end.sentMessages);
@@ -263,6 +277,8 @@ async function runStep(
     publisherLateP99Ms: end.lateP99Ms,
     publisherLagP99Ms: end.lagP99Ms,
     sinkLagP99Ms: sinkLag.percentile(99) / 1e6,
+    publisherBusy: end.busy,
+    sinkBusy: performance.eventLoopUtilization(sinkLoop).utilization,
   });
 }
 

@@ -4,9 +4,9 @@
 //    (test/support/gateway-rtmp-measure.ts): added latency p50/p99 per video message, and the gateway's CPU per
 //    routed publish (% of a core, and its idle baseline over a window as long);
 //  - publishes: concurrent publishes one gateway replica carries (bench/gateway-publishes.ts): steps of 5 more
-//    publishes at BENCH_PUBLISH_KBPS, each held ~10 s, until one is not routed, loses messages, its latency p99 passes
-//    the 100 ms target or the gateway passes 90 % of a core (or the cap); the load generator's own lag and the
-//    neighbours' CPU are measured beside, and a step they spoiled is reported as theirs (limitedBy);
+//    publishes at BENCH_PUBLISH_KBPS, each held ~10 s, until one is not routed, loses messages, its latency p99
+//    passes the 100 ms target or the gateway passes 90 % of a core (or the cap); the load generator's own lag and
+//    the neighbours' CPU are measured beside, and a step they spoiled is reported as theirs (limitedBy);
 //  - playback.wrk: one channel, a variant playlist and a 2 s 720p segment under the same wrk load, through the
 //    gateway against straight from the transcoder's origin (bench/origin/origin-process.ts), B-A-A-B; req/s ratio,
 //    p99 latencies and CPU per request of each server; and the segment through the gateway against nginx (one
@@ -17,7 +17,8 @@
 //    viewers got, counted by the origins themselves (1 per gateway replica: the cache coalesces).
 // usage: node bench/gateway.ts
 //   env: BENCH_PARTS=rtmp,publishes,wrk,viewers  BENCH_RTMP_SECONDS=20  BENCH_RTMP_KBPS=3000  BENCH_WRK_SECONDS=4
-//        BENCH_PUBLISH_KBPS=1000  BENCH_PUBLISH_STEP_SECONDS=10  BENCH_PUBLISH_MAX=100  BENCH_PUBLISH_SECONDS=90
+//        BENCH_PUBLISH_KBPS=1000  BENCH_PUBLISH_STEP=5  BENCH_PUBLISH_STEP_SECONDS=10  BENCH_PUBLISH_MAX=100
+//        BENCH_PUBLISH_SECONDS=90 (the part's budget: at 12 s a step, 7 steps)
 //        BENCH_VIEWERS=2000  BENCH_CHANNELS=5  BENCH_VIEWER_SECONDS=15
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -46,7 +47,7 @@ const rtmpSeconds = env('BENCH_RTMP_SECONDS', 20);
 const rtmpKbps = env('BENCH_RTMP_KBPS', 3000);
 const publishLoad = {
   kbps: env('BENCH_PUBLISH_KBPS', 1000),
-  perStep: 5,
+  perStep: env('BENCH_PUBLISH_STEP', 5),
   stepSeconds: env('BENCH_PUBLISH_STEP_SECONDS', 10),
   maxPublishes: env('BENCH_PUBLISH_MAX', 100),
   maxSeconds: env('BENCH_PUBLISH_SECONDS', 90),
