@@ -220,6 +220,7 @@ function summarizeViewers(direct: ViewerRun, routed: ViewerRun): Record<string, 
     serverLagP99Ms: r.serverLagP99Ms,
     ...(r.gatewayCpuPercent !== undefined && { gatewayCpuPercent: r.gatewayCpuPercent }),
     loadGeneratorLagP99Ms: r.sim.loadGeneratorLagP99Ms,
+    loadGeneratorCpuPercent: r.sim.loadGeneratorCpuPercent,
   });
   return {
     viewers,
