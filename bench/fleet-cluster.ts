@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiGet, type ClusterState } from '../hack/cluster/local-cluster.ts';
-import { isOurs, startDaemon, type DaemonRecord } from '../hack/cluster/processes.ts';
+import { isOurs, startDaemon, stopDaemon, type DaemonRecord } from '../hack/cluster/processes.ts';
 import { kwokTool } from '../hack/cluster/tools.ts';
 
 const fakeNode = { annotation: 'kwok.x-k8s.io/node', value: 'fake' };
@@ -47,6 +47,25 @@ export async function startKwok(state: ClusterState, dir: string): Promise<Daemo
   await new Promise((r) => setTimeout(r, 500));
   if (!isOurs(record)) throw new Error(`kwok exited at start: ${(await readFile(record.log, 'utf8')).slice(-2000)}`);
   return record;
+}
+
+/**
+ * Restarts the cluster's kube-controller-manager with a client rate limit of `qps` (burst twice that). Its default,
+ * 20 requests/s, is what paces a fleet's convergence otherwise: every channel costs it a ReplicaSet, a pod and their
+ * status updates. Large clusters raise it the same way. The state file is rewritten so that `down` stops the new one.
+ */
+export async function setControllerManagerQps(state: ClusterState, qps: number): Promise<void> {
+  const i = state.daemons.findIndex((d) => d.name === 'kube-controller-manager');
+  const old = state.daemons[i];
+  if (!old) throw new Error('the cluster has no kube-controller-manager');
+  await stopDaemon(old);
+  const args = [
+    ...old.args.filter((a) => !a.startsWith('--kube-api-')),
+    `--kube-api-qps=${qps}`,
+    `--kube-api-burst=${2 * qps}`,
+  ];
+  state.daemons[i] = startDaemon(old.name, old.binary, args, old.log);
+  await writeFile(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
 }
 
 /** Pure: apiserver_request_total summed by verb, from the metrics text (every client, every resource). */

@@ -9,6 +9,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import {
+  ConditionReason,
   ConditionType,
   group,
   plural,
@@ -22,6 +23,15 @@ export const converged = (ls: LiveStream): boolean =>
   ls.status?.observedGeneration === ls.metadata.generation &&
   ls.status?.conditions?.some((c) => c.type === ConditionType.ChildrenReady && c.status === 'True') === true;
 
+/** Applied: status written for the current generation after every child was applied (the pod may not run yet). */
+export const applied = (ls: LiveStream): boolean =>
+  ls.status?.observedGeneration === ls.metadata.generation &&
+  ls.status?.conditions?.some(
+    (c) =>
+      c.type === ConditionType.ChildrenReady &&
+      (c.reason === ConditionReason.ChildrenAvailable || c.reason === ConditionReason.DeploymentUnavailable),
+  ) === true;
+
 interface Probe {
   shows: (status: LiveStreamStatus) => boolean;
   writtenAt: number;
@@ -33,6 +43,7 @@ interface Probe {
 export class LiveStreamTracker {
   private readonly informer: Informer<LiveStream> & ObjectCache<LiveStream>;
   private readonly ready = new Set<string>();
+  private readonly appliedKeys = new Set<string>();
   private readonly probes = new Map<string, Probe[]>();
   readonly latenciesMs: number[] = [];
   private stopped = false;
@@ -63,6 +74,10 @@ export class LiveStreamTracker {
 
   get convergedCount(): number {
     return this.ready.size;
+  }
+
+  get appliedCount(): number {
+    return this.appliedKeys.size;
   }
 
   get(namespace: string, name: string): LiveStream | undefined {
@@ -97,6 +112,8 @@ export class LiveStreamTracker {
     const key = `${ls.metadata.namespace ?? ''}/${ls.metadata.name ?? ''}`;
     if (converged(ls)) this.ready.add(key);
     else this.ready.delete(key);
+    if (applied(ls)) this.appliedKeys.add(key);
+    else this.appliedKeys.delete(key);
     const waiting = this.probes.get(key);
     if (!waiting || !ls.status) return;
     const now = Date.now();

@@ -4,7 +4,8 @@
 // the real operator (one leads), and the reports of the live channels written into Redis as their pods write them
 // (fleet-load.ts). Prints one JSON line:
 // - channels, namespaces, live, nodes; convergeSeconds: from the first create until every LiveStream's status is
-//   written for its generation with ChildrenReady True (every child made, the transcoder pod available);
+//   written for its generation once every child was applied; podsAvailableSeconds: until ChildrenReady is True for
+//   all (the transcoder pods available: the controller manager, the scheduler and kwok at work too);
 // - the leader's peakRssMiB (whole run) and cpuSeconds (to converge), and its CPU share at steady state;
 // - apiRequestsPerSecond by verb during convergence and at steady state (the API server's apiserver_request_total:
 //   every client, the controllers and kwok included), and the operator's own writes per second by verb (audit log);
@@ -15,7 +16,8 @@
 //   until the other replica has written that generation's status.
 // Sizes from the environment: LSO_FLEET_CHANNELS (100), LSO_FLEET_NAMESPACES (10), LSO_FLEET_LIVE (20 % of the
 // channels), LSO_FLEET_NODES (one per 1,000 channels, at least 2), LSO_FLEET_RESYNC_SECONDS (30),
-// LSO_FLEET_MEASURE_SECONDS (60), LSO_FLEET_HEAP_MIB (256), LSO_FLEET_SESSION_SECONDS (300). Every wait is bounded.
+// LSO_FLEET_MEASURE_SECONDS (60), LSO_FLEET_HEAP_MIB (256), LSO_FLEET_SESSION_SECONDS (300), LSO_FLEET_KCM_QPS (100,
+// the controller manager's client rate limit: see setControllerManagerQps). Every wait is bounded.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +34,13 @@ import { auditLog, type OperatorProcess } from '../test/support/operator-process
 import { cpuSeconds } from '../test/support/process-cpu.ts';
 import { startRedisProcess } from '../test/support/redis-process.ts';
 import { waitFor } from '../test/support/wait-for.ts';
-import { apiRequestCounts, fakeNodeManifest, ratesByVerb, startKwok } from './fleet-cluster.ts';
+import {
+  apiRequestCounts,
+  fakeNodeManifest,
+  ratesByVerb,
+  setControllerManagerQps,
+  startKwok,
+} from './fleet-cluster.ts';
 import { fleetRelay, ReportLoad, reconnectWindowSeconds } from './fleet-load.ts';
 import { leaderOf, startReplica } from './fleet-operators.ts';
 import { LiveStreamTracker, percentile } from './fleet-tracker.ts';
@@ -52,6 +60,7 @@ const resyncSeconds = positive('LSO_FLEET_RESYNC_SECONDS', 30);
 const measureSeconds = positive('LSO_FLEET_MEASURE_SECONDS', 60);
 const heapMiB = positive('LSO_FLEET_HEAP_MIB', 256);
 const sessionSeconds = positive('LSO_FLEET_SESSION_SECONDS', 300);
+const controllerQps = positive('LSO_FLEET_KCM_QPS', 100);
 const convergeTimeoutMs = positive('LSO_FLEET_CONVERGE_TIMEOUT_SECONDS', 1200) * 1000;
 const user = 'livestream-operator';
 const log = (line: string) => process.stderr.write(`bench-fleet: ${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -121,21 +130,17 @@ async function prepare(state: ClusterState, dir: string, cleanup: (() => Promise
   log(`${nodes} fake nodes Ready; ${channels} channels in ${namespaces} namespaces, ${live} live`);
 }
 
-async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStreamTracker, leader: OperatorProcess) {
-  const pid = leader.child.pid ?? 0;
-  const [cpuBefore, apiBefore] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
-  const started = Date.now();
-  await createLiveStreams(kc);
-  log(`created in ${(Date.now() - started) / 1000} s`);
+/** Waits (bounded) until `count()` reaches every channel, logging the progress; the seconds since `started`. */
+async function waitAll(what: string, count: () => number, started: number, leader: OperatorProcess): Promise<number> {
   let lastLog = 0;
   await waitFor(
-    `${channels} LiveStreams converged`,
+    `${channels} LiveStreams ${what}`,
     () => {
       if (Date.now() - lastLog > 10_000) {
         lastLog = Date.now();
-        log(`${tracker.convergedCount}/${channels} converged`);
+        log(`${count()}/${channels} ${what}`);
       }
-      return tracker.convergedCount === channels;
+      return count() === channels;
     },
     {
       timeoutMs: convergeTimeoutMs,
@@ -143,15 +148,28 @@ async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStream
       abort: () => (leader.child.exitCode !== null ? 'the leader exited' : undefined),
     },
   );
+  log(`all ${what} after ${(Date.now() - started) / 1000} s`);
+  return round((Date.now() - started) / 1000);
+}
+
+async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStreamTracker, leader: OperatorProcess) {
+  const pid = leader.child.pid ?? 0;
+  const [cpuBefore, apiBefore] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
+  const started = Date.now();
+  await createLiveStreams(kc);
+  log(`created in ${(Date.now() - started) / 1000} s`);
+  const convergeSeconds = await waitAll('applied', () => tracker.appliedCount, started, leader);
+  const podsAvailableSeconds = await waitAll('available', () => tracker.convergedCount, started, leader);
   const seconds = (Date.now() - started) / 1000;
   const [cpuAfter, apiAfter] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
-  log(`converged in ${seconds} s`);
+  const writes = operatorWrites(state, started);
   return {
-    convergeSeconds: round(seconds),
+    convergeSeconds,
+    podsAvailableSeconds,
     cpuSeconds: round(cpuAfter - cpuBefore),
     apiRequestsPerSecond: ratesByVerb(apiBefore, apiAfter, seconds),
-    operatorWritesPerSecond: byVerb(operatorWrites(state, started), seconds),
-    operatorWritesPerChannel: round(operatorWrites(state, started).length / channels, 2),
+    operatorWritesPerSecond: byVerb(writes, seconds),
+    operatorWritesPerChannel: round(writes.length / channels, 2),
   };
 }
 
@@ -222,7 +240,14 @@ async function handover(
   const elected = leaderOf([standby], 120_000).then(() => (Date.now() - killedAt) / 1000);
   const acted = tracker.expect(`${namespace}/${name}`, (s) => s.observedGeneration === generation, killedAt, false);
   const ms = await Promise.race([acted, sleep(180_000).then(() => NaN)]);
+  await sleep(5_000);
+  const writes: Record<string, number> = {};
+  for (const e of operatorWrites(state, killedAt)) {
+    const what = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    writes[what] = (writes[what] ?? 0) + 1;
+  }
   return {
+    handoverWrites: writes,
     leaderElectedSeconds: round(await elected),
     leaderHandoverSeconds: round(ms / 1000),
     newLeaderPeakRssMiB: await memoryMiB(standby.child.pid ?? 0, 'VmHWM'),
@@ -231,6 +256,7 @@ async function handover(
 
 async function run(state: ClusterState, dir: string, cleanup: (() => Promise<void>)[]): Promise<object> {
   const kc = loadKubeConfig(state.kubeconfig);
+  await setControllerManagerQps(state, controllerQps);
   await prepare(state, dir, cleanup);
   const redis = await startRedisProcess();
   cleanup.push(() => redis.stop());
@@ -268,6 +294,7 @@ async function run(state: ClusterState, dir: string, cleanup: (() => Promise<voi
     nodes,
     resyncSeconds,
     heapMiB,
+    controllerManagerQps: controllerQps,
     ...convergence,
     peakRssMiB,
     writesOverTwoResyncs,

@@ -142,6 +142,19 @@ describe('the ingest-keys step', () => {
     ]);
   });
 
+  it('marks no pod for a set a new leader finds unchanged, and marks them when it changes the set', async () => {
+    const c = fakeCluster();
+    await new IngestKeys(c.deps).step().run(state(ls('1h'), t0, d('key-a')));
+    c.sync();
+    const marked = c.patches.length;
+    c.pods[0]!.metadata!.annotations = {};
+    const leader = new IngestKeys(c.deps).step();
+    await leader.run(state(ls('1h'), t0 + 1_000, d('key-a')));
+    expect(c.patches).toHaveLength(marked);
+    await leader.run(state(ls('1h'), t0 + 2_000, d('key-b')));
+    expect(c.patches).toHaveLength(marked + 1);
+  });
+
   it('warns when the Secret loses its key: the old key for the grace, then nothing', async () => {
     const c = fakeCluster();
     const step = new IngestKeys(c.deps).step();

@@ -7,7 +7,7 @@
 //
 // The set last applied is remembered per LiveStream: the informer cache lags behind our own apply, and a roll from a
 // stale set would supersede the old key a second time with a later expiry. A new leader starts from the cache (synced
-// before any reconcile).
+// before any reconcile), and marks pods only for a set it changes itself.
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
 import { EventReason, rotationGraceMs, streamKeySecretName } from '../../../../contract/src/api/index.ts';
 import {
@@ -95,7 +95,8 @@ export class IngestKeys {
     const digest = state.streamKey ? state.streamKey.digest : currentDigest(previous);
     const { set, rotated } = rollKeySet(previous, digest, nowMs, rotationGraceMs(ls));
     const desired = withDesiredHash(buildIngestKeysSecret(ls, { ...build, keySet: set }));
-    if (needsApply(desired, observed)) {
+    const changed = needsApply(desired, observed);
+    if (changed) {
       try {
         await this.deps.client.apply(desired);
       } catch (err) {
@@ -117,6 +118,10 @@ export class IngestKeys {
         'stream key rotated',
       );
     }
+    // A set this process neither made nor changed (a new leader's first look at the channel) is what the pods mounted,
+    // or what the kubelet's sync brings them: marking them would cost a LIST and a PATCH per channel at every
+    // hand-over (5,000 of each at fleet size, before the new leader gets to anything else).
+    if (!changed && !this.propagated.has(key)) this.propagated.set(key, keySetHash(set));
     await this.propagate(state, set);
     const expiry = nextExpiryMs(set, nowMs);
     return expiry === undefined ? proceed : requeueAfter(expiry - nowMs + 100);
