@@ -90,7 +90,14 @@ async function encode(source: Source): Promise<{ video?: Rendition; audio?: Rend
   return { ...(video && { video }), ...(audio && { audio }) };
 }
 
-const options: SegmenterOptions = { targetDuration, partTarget, windowSegments: 10, names: partNames('t') };
+// The rungs are encoded with keyframes forced on the grid, as the ladder does.
+const options: SegmenterOptions = {
+  targetDuration,
+  partTarget,
+  windowSegments: 10,
+  names: partNames('t'),
+  keyframesOnGrid: true,
+};
 
 const strictly = (text: string): HLS.types.MediaPlaylist => {
   HLS.setOptions({ strictMode: true });

@@ -110,8 +110,8 @@ function discontinuitiesThrough(segments: readonly LlSegment[], i: number): numb
 // when the next part starts a new segment). None once the playlist has ended.
 function openSegment(tl: Timeline, options: MediaPlaylistOptions): HLS.types.Segment | undefined {
   if (options.endlist === true) return undefined;
-  const next = nextPartPosition(tl, options);
-  const open = tl.open !== undefined && next.msn === tl.open.msn ? tl.open : undefined;
+  const next = nextPartPosition(tl);
+  const open = tl.open;
   const hint = new HLS.types.PartialSegment({ hint: true, uri: options.names.part(next.msn, next.part) });
   return new HLS.types.Segment({
     mediaSequenceNumber: next.msn,

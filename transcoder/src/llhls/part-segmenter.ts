@@ -29,6 +29,11 @@ export interface SegmenterOptions {
   partTarget: number; // seconds: PART-TARGET, which no part may exceed
   windowSegments: number; // complete segments kept in the playlist
   names: PartNames;
+  // The writer forces a keyframe on every grid line (an encoded rung): a segment is closed as soon as its parts
+  // reach the line, so the playlist lists it complete and hints part 0 of the next one without waiting for that
+  // part. Otherwise (a copied rung, whose keyframes may fall anywhere) a segment closes when the next keyframe
+  // arrives. Audio (every part independent) closes at the line either way.
+  keyframesOnGrid?: boolean;
 }
 
 export interface PartInput {
@@ -133,6 +138,10 @@ export function appendPart(
     byteLength: input.byteLength,
   };
   open = { ...open, parts: [...open.parts, part], duration: open.duration + input.duration };
+  if (completed === undefined && closesAtGridLine(open, options)) {
+    completed = open;
+    open = undefined;
+  }
   const closed = completed === undefined ? undefined : keep(tl, completed, options.windowSegments);
   return {
     timeline: {
@@ -147,6 +156,15 @@ export function appendPart(
     completed,
     evicted: closed?.evicted ?? [],
   };
+}
+
+// Audio: where the next part would start a segment anyway. Forced keyframes: only on the line itself (the part
+// before a keyframe can be short: 0.08 s after four 0.48 s parts of 25 fps).
+function closesAtGridLine(open: LlSegment, options: SegmenterOptions): boolean {
+  const end = open.startTime + open.duration;
+  const boundary = nextBoundary(open.startTime, options);
+  if (open.parts.every((p) => p.independent)) return end >= boundary;
+  return options.keyframesOnGrid === true && end >= boundary + options.partTarget / 2 - 1e-3;
 }
 
 // Where the open segment may end: the next grid line after its start, less half a part (a part starting that
@@ -214,17 +232,10 @@ export function lastPart(tl: Timeline): PartPosition | undefined {
 
 /**
  * The part that comes next, as EXT-X-PRELOAD-HINT names it: the next index of the open segment, or part 0 of the next
- * segment when the open one has reached its grid line (then the next part starts a segment if it is independent,
- * which a video rung's forced keyframes and every audio part are; if it is not, the hinted part comes a part later).
+ * segment when none is open (a segment that reached its grid line is closed at once where the next part will start
+ * a segment: keyframesOnGrid, or audio). When a copied rung's keyframe starts a segment instead, the hinted part is
+ * never written (RFC 8216bis 6.2.6 allows that; a blocked request for it is answered by part 0 of the next segment).
  */
-export function nextPartPosition(
-  tl: Timeline,
-  options: Pick<SegmenterOptions, 'targetDuration' | 'partTarget'>,
-): PartPosition {
-  const open = tl.open;
-  if (open === undefined) return { msn: tl.nextMsn, part: 0 };
-  const end = open.startTime + open.duration;
-  return end >= nextBoundary(open.startTime, options)
-    ? { msn: tl.nextMsn, part: 0 }
-    : { msn: open.msn, part: open.parts.length };
+export function nextPartPosition(tl: Timeline): PartPosition {
+  return tl.open === undefined ? { msn: tl.nextMsn, part: 0 } : { msn: tl.open.msn, part: tl.open.parts.length };
 }
