@@ -20,7 +20,7 @@ const nonSync = 0x00010000;
 const syncFlags = 0x02000000; // depends on no other sample
 
 function trak(trackId: number, timescale: number, handler: string): number[] {
-  const tkhd = box('tkhd', full(0, 3), u32(0), u32(0), u32(trackId), u32(0), u32(0), new Array(60).fill(0));
+  const tkhd = box('tkhd', full(0, 3), u32(0), u32(0), u32(trackId), u32(0), u32(0), new Array<number>(60).fill(0));
   const mdhd = box('mdhd', full(0, 0), u32(0), u32(0), u32(timescale), u32(0), [0, 0, 0, 0]);
   const hdlr = box('hdlr', full(0, 0), u32(0), fourCc(handler), u32(0), u32(0), u32(0), [0]);
   return box('trak', tkhd, box('mdia', mdhd, hdlr));
@@ -60,7 +60,7 @@ function fragment(seq: number, trafs: Traf[], mdatBytes = 10): number[] {
     const trun = box('trun', full(0, trunFlags), u32(count), u32(0), t.firstFlags !== undefined ? u32(t.firstFlags) : [], ...samples);
     return box('traf', tfhd, tfdt, trun);
   });
-  return [...box('moof', box('mfhd', full(0, 0), u32(seq)), ...trafBoxes), ...box('mdat', new Array(mdatBytes).fill(7))];
+  return [...box('moof', box('mfhd', full(0, 0), u32(seq)), ...trafBoxes), ...box('mdat', new Array<number>(mdatBytes).fill(7))];
 } // prettier-ignore
 
 const video = { id: 1, timescale: 15360, handler: 'vide', duration: 512, flags: nonSync };
