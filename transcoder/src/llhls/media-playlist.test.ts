@@ -2,7 +2,16 @@
 import HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { feedParts, llOptions } from '../../../test/support/llhls-timeline.ts';
-import { renderMediaPlaylist, skippedSegments, type MediaPlaylistOptions } from './media-playlist.ts';
+import { validateSpec } from '../../../contract/src/api/validate.ts';
+import { resolveSpec } from '../config/livestream-spec.ts';
+import { buildMasterPlaylist } from '../ladder/master-playlist.ts';
+import { planLadder } from '../ladder/plan-ladder.ts';
+import {
+  renderMediaPlaylist,
+  siblingPlaylistUris,
+  skippedSegments,
+  type MediaPlaylistOptions,
+} from './media-playlist.ts';
 import { emptyTimeline, lastPart, type Timeline } from './part-segmenter.ts';
 
 afterEach(() => HLS.setOptions({ strictMode: false }));
@@ -107,5 +116,32 @@ describe('renderMediaPlaylist', () => {
     const text = render(feedParts(8, { options: wide }), { endlist: true });
     expect(text).not.toContain('PRELOAD-HINT');
     expect(strictly(text).endlist).toBe(true);
+  });
+});
+
+describe('the multivariant playlist', () => {
+  it("is the ladder's, naming the media playlists whose rendition reports point at each other", () => {
+    const source = {
+      videoCodec: 'h264', audioCodec: 'aac', width: 1280, height: 720, fps: 30, profile: 'high',
+      codecString: 'avc1.64001f', videoBitrateKbps: 3000, keyframeIntervalSeconds: 2,
+    }; // prettier-ignore
+    const plan = planLadder(resolveSpec(validateSpec({}), 'demo', 'ns'), source);
+    const names = [...plan.videos.map((v) => v.name), ...plan.audioRenditions.map((a) => a.name)];
+    HLS.setOptions({ strictMode: true });
+    const master = HLS.parse(buildMasterPlaylist(plan));
+    HLS.setOptions({ strictMode: false });
+    if (!master.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const mediaUris = new Set([
+      ...master.variants.map((v) => v.uri),
+      ...master.variants.flatMap((v) => v.audio.map((a) => a.uri ?? '')),
+    ]);
+    expect(mediaUris).toEqual(new Set(names.map((n) => `${n}/index.m3u8`)));
+    // From <self>/index.m3u8, each report resolves to a sibling's media playlist.
+    const self = names[0]!;
+    const resolved = siblingPlaylistUris(self, names).map(
+      (u) => new URL(u, `http://o/hls/${self}/index.m3u8`).pathname,
+    );
+    expect(resolved).toEqual(names.slice(1).map((n) => `/hls/${n}/index.m3u8`));
+    expect(resolved.length).toBeGreaterThan(0);
   });
 });

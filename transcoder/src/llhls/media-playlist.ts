@@ -28,6 +28,14 @@ export interface MediaPlaylistOptions extends Pick<SegmenterOptions, 'targetDura
   endlist?: boolean;
 }
 
+/**
+ * The EXT-X-RENDITION-REPORT URIs of a rendition's siblings: every other media playlist of the ladder (variants and
+ * audio renditions by name), as master-playlist.ts names them (`<name>/index.m3u8`), relative to this one's.
+ */
+export function siblingPlaylistUris(self: string, renditions: readonly string[]): string[] {
+  return renditions.filter((name) => name !== self).map((name) => `../${name}/index.m3u8`);
+}
+
 /** At least 3 part targets (RFC 8216bis asks 2; Apple 3): how far behind the live edge a player starts. */
 export const partHoldBack = (partTarget: number): number => round(3 * partTarget);
 /** The smallest skip boundary the spec allows: 6 target durations. */
