@@ -92,6 +92,9 @@ case "$name" in
     # remove_all_sd: promtool checks rules and queries; the service-discovery plugins (cloud SDKs) are not needed.
     go build -trimpath -tags remove_all_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
       -o "$dest/bin/promtool" github.com/prometheus/prometheus/cmd/promtool
+    # The server for the e2e: API only (builtinassets off, no UI assets), kubernetes_sd_configs its only discovery.
+    go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+      -o "$dest/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus
     ;;
   minio)
     go build -trimpath -ldflags "-s -w" -o "$dest/bin/minio" .
