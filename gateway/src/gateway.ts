@@ -116,6 +116,7 @@ async function requestContext(
       lookup: (key) => routes.lookup(key),
       logger,
       maxSessions: settings.whipMaxSessions,
+      network: settings.whipNetwork,
       limiter: rtmp.limiter,
       claims: rtmp.claims, // one publisher per channel, RTMP or WHIP: a channel live over RTMP gets 409 up front
       onRefused: (reason) => playback.metrics.publishesRefusedTotal.inc({ reason }),

@@ -1,5 +1,7 @@
 // What the gateway reads from its environment, resolved by a pure function. Names are the gateway's own until the
 // chart sets them (LSO_GATEWAY_*); the defaults are those of its pod.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { defaultRefusalPolicy } from '../../../contract/src/refusal-limiter.ts';
 
@@ -23,6 +25,9 @@ export const gatewayEnv = {
   adminTokenFile: 'LSO_GATEWAY_ADMIN_TOKEN_FILE',
   playbackKeysDir: 'LSO_GATEWAY_PLAYBACK_KEYS_DIR',
   whipMaxSessions: 'LSO_GATEWAY_WHIP_MAX_SESSIONS',
+  whipUdpPorts: 'LSO_GATEWAY_WHIP_UDP_PORTS',
+  whipAnnounceAddresses: 'LSO_GATEWAY_WHIP_ANNOUNCE_ADDRESSES',
+  whipIceServersFile: 'LSO_GATEWAY_WHIP_ICE_SERVERS_FILE',
 } as const;
 
 export const gatewayDefaults = {
@@ -76,7 +81,30 @@ export interface GatewaySettings {
   playbackKeysDir: string;
   /** Concurrent WHIP publishes this replica takes at most; 0: WHIP refused (503). */
   whipMaxSessions: number;
+  /** Where WHIP media reaches this replica (whip-session.ts hands it to werift). */
+  whipNetwork: WhipNetwork;
 }
+
+/** A STUN or TURN server, as RTCIceServer has it. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface WhipNetwork {
+  /** The UDP ports ICE binds, [first, last]; undefined: ephemeral ports. */
+  udpPorts: [number, number] | undefined;
+  /** Addresses added as host candidates (the node's, a load balancer's): reachable addresses the pod does not own. */
+  announceAddresses: string[];
+  /** STUN/TURN servers (TURN credentials included), read from LSO_GATEWAY_WHIP_ICE_SERVERS_FILE at start. */
+  iceServers: IceServer[];
+}
+
+// werift binds one UDP socket per host address per session (bundle and rtcp-mux: one component; measured with
+// `ss -uanp` on a session with one announce address: 2 sockets, 2 consecutive ports of the range). A pod has one
+// interface besides loopback (eth0), hence 1 + the announce addresses.
+export const whipPortsPerSession = (announceAddresses: readonly string[]): number => 1 + announceAddresses.length;
 
 export class SettingsError extends Error {}
 
@@ -145,6 +173,87 @@ export function gatewaySettings(env: Env): GatewaySettings {
     adminTokenPath: path.resolve(text(env, 'adminTokenFile', gatewayDefaults.adminTokenFile)),
     playbackKeysDir: path.resolve(text(env, 'playbackKeysDir', gatewayDefaults.playbackKeysDir)),
     whipMaxSessions: int(env, 'whipMaxSessions', 0, 1_000),
+    whipNetwork: whipNetwork(env, int(env, 'whipMaxSessions', 0, 1_000)),
+  };
+}
+
+export type ReadText = (file: string) => string;
+
+/** The WHIP network settings; `read` reads the ICE servers file (injected for tests). */
+export function whipNetwork(env: Env, maxSessions: number, read: ReadText = (f) => readFileSync(f, 'utf8')) {
+  const announceAddresses = (env[gatewayEnv.whipAnnounceAddresses] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const a of announceAddresses) {
+    if (isIP(a) === 0) throw new SettingsError(`${gatewayEnv.whipAnnounceAddresses} holds "${a}", not an IP address`);
+  }
+  const udpPorts = portRange(env[gatewayEnv.whipUdpPorts]);
+  const needed = maxSessions * whipPortsPerSession(announceAddresses);
+  if (udpPorts && udpPorts[1] - udpPorts[0] + 1 < needed) {
+    throw new SettingsError(
+      `${gatewayEnv.whipUdpPorts} holds ${udpPorts[1] - udpPorts[0] + 1} ports; ${gatewayEnv.whipMaxSessions}=${maxSessions} ` +
+        `sessions need ${needed} (${whipPortsPerSession(announceAddresses)} each: one per host address)`,
+    );
+  }
+  const file = env[gatewayEnv.whipIceServersFile] ?? '';
+  const iceServers = file === '' ? [] : iceServersFrom(file, read);
+  return { udpPorts, announceAddresses: [...new Set(announceAddresses)], iceServers } satisfies WhipNetwork;
+}
+
+function portRange(value: string | undefined): [number, number] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = /^(\d+)-(\d+)$/.exec(value.trim());
+  const [first, last] = [Number(m?.[1]), Number(m?.[2])];
+  // werift refuses a range whose ends are equal ("Minimum port and Maximum port must not be the same value").
+  if (!m || first < 1024 || last > 65535 || first >= last) {
+    throw new SettingsError(
+      `${gatewayEnv.whipUdpPorts} must be "first-last", 1024 <= first < last <= 65535 (got ${value})`,
+    );
+  }
+  return [first, last];
+}
+
+function iceServersFrom(file: string, read: ReadText): IceServer[] {
+  const name = gatewayEnv.whipIceServersFile;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(read(file));
+  } catch (err) {
+    // The message names the file and the failure, never the content (it holds TURN credentials).
+    const why =
+      err instanceof SyntaxError
+        ? 'is not valid JSON'
+        : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new SettingsError(`${name}: ${file} ${why}`);
+  }
+  if (!Array.isArray(parsed))
+    throw new SettingsError(`${name}: ${file} must hold a JSON list of {urls, username?, credential?}`);
+  return parsed.map((entry: unknown, i) => iceServer(entry, `${name}: ${file}, entry ${i}`));
+}
+
+function iceServer(entry: unknown, where: string): IceServer {
+  const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+  const urls = typeof e.urls === 'string' ? [e.urls] : e.urls;
+  if (
+    !Array.isArray(urls) ||
+    urls.length === 0 ||
+    !urls.every((u) => typeof u === 'string' && /^(stuns?|turns?):/.test(u))
+  ) {
+    throw new SettingsError(`${where}: urls must be a stun:, stuns:, turn: or turns: URL or a list of them`);
+  }
+  for (const field of ['username', 'credential'] as const) {
+    if (e[field] !== undefined && typeof e[field] !== 'string')
+      throw new SettingsError(`${where}: ${field} must be a string`);
+  }
+  const turn = urls.some((u) => /^turns?:/.test(u as string));
+  if (turn && (typeof e.username !== 'string' || typeof e.credential !== 'string')) {
+    throw new SettingsError(`${where}: a TURN server needs username and credential`);
+  }
+  return {
+    urls: urls as string[],
+    ...(typeof e.username === 'string' && { username: e.username }),
+    ...(typeof e.credential === 'string' && { credential: e.credential }),
   };
 }
 

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import { channelId, type ChannelRoute } from '../../../contract/src/route-table.ts';
+import type { WhipNetwork } from '../config/settings.ts';
 import { ChannelClaims } from '../rtmp/channel-claims.ts';
 import { bearerKey, fragmentCandidates, offerProblem, whipTarget } from './whip-sdp.ts';
 import { WhipSession } from './whip-session.ts';
@@ -15,6 +16,8 @@ export interface WhipIngestOptions {
   lookup(key: string): ChannelRoute | undefined;
   logger: Logger;
   maxSessions: number;
+  /** Where ICE listens and what it announces (settings.whipNetwork); none: werift's defaults. */
+  network?: WhipNetwork;
   /** e.g. "https://gateway.example.com": makes Location absolute; relative otherwise. */
   publicUrlBase?: string;
   /** PLI interval: the channel's HLS segment duration. */
@@ -208,6 +211,7 @@ class WhipIngestHandler implements WhipIngest {
       route,
       key,
       keyframeIntervalMs: this.options.keyframeIntervalMs ?? 2000,
+      ...(this.options.network && { network: this.options.network }),
       onEnded: (reason) => {
         log.info({ channel, session: id, reason }, 'WHIP session ended');
         this.release(entry);

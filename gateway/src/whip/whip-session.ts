@@ -13,6 +13,7 @@ import {
   type MediaStreamTrack,
 } from 'werift';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
+import type { WhipNetwork } from '../config/settings.ts';
 import { MediaBridge } from './media-bridge.ts';
 import { forwardedPayloadType } from './whip-sdp.ts';
 
@@ -20,11 +21,22 @@ export interface WhipSessionOptions {
   route: ChannelRoute;
   key: string;
   keyframeIntervalMs: number;
+  /** Ports, announced addresses and STUN/TURN servers of ICE; none: ephemeral ports on the pod's own addresses. */
+  network?: WhipNetwork;
   /** The session ended by itself (the connection failed, ffmpeg exited: e.g. the transcoder refused the publish). */
   onEnded(reason: string): void;
 }
 
 const gatherTimeoutMs = 5000;
+
+/** werift's ICE settings for a network: an unset part leaves werift's default (ephemeral ports, own addresses). */
+export function iceConfig(network: WhipNetwork | undefined) {
+  return {
+    ...(network?.udpPorts && { icePortRange: network.udpPorts }),
+    ...(network?.announceAddresses.length && { iceAdditionalHostAddresses: network.announceAddresses }),
+    ...(network?.iceServers.length && { iceServers: network.iceServers }),
+  };
+}
 
 export class WhipSession {
   private readonly pc: RTCPeerConnection;
@@ -44,6 +56,7 @@ export class WhipSession {
       // resolution it sends) can grow.
       headerExtensions: { video: [useTransportWideCC()], audio: [] },
       iceUseIpv6: false,
+      ...iceConfig(options.network),
     });
     this.bridge = new MediaBridge({
       route: options.route,
