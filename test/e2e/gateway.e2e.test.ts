@@ -7,15 +7,29 @@
 // and the old one refused at the gateway after its grace, and the routes endpoint lists the channels for the
 // admin token only; the portal at the gateway's root lists the public live channels by title (not an unlisted one),
 // and a private channel plays only with a playback token signed by the key the operator made.
+// A real Prometheus (the pinned module's server) scrapes the release's pods as the chart's PodMonitors select them:
+// every dashboard panel has data while the channels are live, and the gateway and channel alerts fire on faults.
 // Runs after livestream.e2e.test.ts (test/support/e2e-sequencer.ts), whose release installs the CRD.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { adminRoutesPath, type RoutesAnswer } from '../../contract/src/gateway-admin.ts';
 import { mintPlaybackToken } from '../../contract/src/playback-token.ts';
+import {
+  dashboardQueries,
+  readDashboards,
+  renderChart,
+  rulesPath,
+  toolBuildTimeoutMs,
+  toPromQL,
+} from '../../charts/tests/chart-tools.ts';
 import { helm, installOperator, nodeGatewayValues } from '../../hack/stack/operator-install.ts';
 import { stackImages } from '../../hack/stack/manifests.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { type PrometheusProcess, startPrometheus } from '../support/prometheus-process.ts';
+import { chartScrapeConfigs, type RuleGroups, shortenedRules } from '../support/prometheus-scrape-config.ts';
 import { ffprobe } from '../support/media-probe.ts';
 import { keepPublishing, publishRefused, startPublisher } from '../support/rtmp-publisher.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
@@ -92,6 +106,7 @@ const ingestUrls = new Map<string, string>();
 const keys = new Map<string, string>();
 const encoders = new Map<string, ReturnType<typeof keepPublishing>>();
 let browser: Browser | undefined;
+let prometheus: PrometheusProcess | undefined;
 
 /** Whether a publish with `key` at `url` is refused: ffmpeg exits on its own within the wait. */
 const refused = (url: string, key: string): Promise<boolean> =>
@@ -109,6 +124,45 @@ const allLive = () =>
     async () =>
       (await Promise.all(channels.map(async (c) => (await get(c.name)).status?.state))).every((s) => s === 'Live'),
     { timeoutMs: 90_000, intervalMs: 1_000 },
+  );
+
+/**
+ * Dashboard panels that have no series in this e2e, with why. Every other panel query must return a sample.
+ * Matched by panel title (the same title in both dashboards means the same metric family).
+ */
+const panelsWithoutData: Record<string, string> = {
+  'Relays by state': 'no relay in this e2e',
+  'Relays not Active': 'no relay in this e2e',
+  'Relay output by stream': 'no relay in this e2e',
+  'Relay state': 'no relay in this e2e',
+  'Relay output': 'no relay in this e2e',
+  'Relay restarts': 'no relay in this e2e',
+  'Segment uploads by result': 'no recording in this e2e',
+  'Spool backlog by stream': 'no recording in this e2e',
+  'Segments dropped (1h)': 'no recording in this e2e',
+  'Segment uploads': 'no recording in this e2e',
+  'Spool backlog': 'no recording in this e2e',
+  'ffmpeg restarts (1h)': '`> 0`: no ffmpeg has restarted',
+  'Publishes refused by reason': "the transcoders' own refusals: wrong keys are refused by the gateway first",
+  'Publishes refused': "the transcoders' own refusals: wrong keys are refused by the gateway first",
+  'Sessions ended by reason (per day)': 'no session has ended yet at this step',
+};
+/** A panel query as Grafana would send it for the stream dashboard on `news`, with windows fit for 1 s scrapes. */
+const livePromQL = (expr: string, namespace: string): string =>
+  toPromQL(
+    expr
+      .replaceAll('$namespace', namespace)
+      .replaceAll('$livestream', 'news')
+      .replaceAll('$__rate_interval', '2m')
+      .replaceAll('$__interval', '5s')
+      .replaceAll('$__range', '5m'),
+  );
+const firing = async (alert: string, labels: Record<string, string>) =>
+  (await prometheus?.alerts())?.find(
+    (a) =>
+      a.labels.alertname === alert &&
+      a.state === 'firing' &&
+      Object.entries(labels).every(([k, v]) => a.labels[k] === v),
   );
 
 beforeAll(async () => {
@@ -130,7 +184,29 @@ beforeAll(async () => {
   );
 });
 
+// A real Prometheus on the host scraping this release's pods as the chart's PodMonitors select them (rendered with
+// the same release and namespace), evaluating the chart's alerts with `for:` shortened to 4 s.
+beforeAll(async () => {
+  const monitors = await renderChart(
+    {
+      monitoring: {
+        operator: { podMonitor: { enabled: true }, serviceMonitor: { enabled: false } },
+        transcoders: { podMonitor: { enabled: true } },
+        gateway: { podMonitor: { enabled: true } },
+      },
+    },
+    { release, namespace: operatorNamespace },
+  );
+  const rules = parse(await readFile(rulesPath, 'utf8')) as RuleGroups;
+  prometheus = await startPrometheus({
+    interval: '1s',
+    scrapeConfigs: chartScrapeConfigs(monitors, { kubeconfigFile: cluster.kubeconfig, interval: '1s' }),
+    rules: shortenedRules(rules, '4s'),
+  });
+}, toolBuildTimeoutMs);
+
 afterAll(async () => {
+  await prometheus?.stop();
   await Promise.all([...encoders.values()].map((e) => e.stop()));
   await browser?.close();
   await helm(cluster.kubeconfig, ['uninstall', release, '--namespace', operatorNamespace]).catch(() => {});
@@ -238,6 +314,28 @@ describe('the gateway on a real node', () => {
       intervalMs: 1_000,
     });
     await page.close();
+  });
+
+  it("returns data for every dashboard panel from a real Prometheus scraping the chart's PodMonitors' targets", async () => {
+    const p = prometheus as PrometheusProcess;
+    const targets = await p.targets();
+    const up = (pool: string) => targets.filter((t) => t.scrapePool.includes(pool) && t.health === 'up').length;
+    expect(up(`${gatewayName}/0`), 'gateway replicas scraped').toBe(2);
+    expect(up(`${release}-livestream-operator/0`), 'operator scraped').toBeGreaterThanOrEqual(1);
+    expect(up('-transcoders/0'), 'transcoders scraped').toBeGreaterThanOrEqual(channels.length);
+    const queries = dashboardQueries(await readDashboards());
+    const empty: string[] = [];
+    const unexpectedlyFull: string[] = [];
+    for (const q of queries) {
+      const samples = await p.query(livePromQL(q.expr, cluster.namespace));
+      const excused = q.panel in panelsWithoutData;
+      if (samples.length === 0 && !excused) empty.push(`${q.dashboard} "${q.panel}": ${q.expr}`);
+      if (samples.length > 0 && excused) unexpectedlyFull.push(q.panel);
+    }
+    // An excused panel with data is fine (the list is a ceiling), but shown so the list stays honest.
+    if (unexpectedlyFull.length > 0)
+      process.stderr.write(`panels listed as without data have data: ${[...new Set(unexpectedlyFull)].join(', ')}\n`);
+    expect(empty, 'panel queries without a sample').toEqual([]);
   });
 
   it("keeps every channel Live through a replaced transcoder pod and a killed gateway replica (the encoders' reconnects)", async () => {
@@ -369,5 +467,32 @@ describe('the gateway on a real node', () => {
     const variant = new URL(uris[0] ?? '', radio).toString();
     expect((await fetch(variant)).status).toBe(200);
     expect((await fetch(variant.replace(/[?&]session=[^&]*/, ''))).status).toBe(403);
+  });
+
+  // Last: it breaks a channel and trips the gateway's refusal alert.
+  it('fires the gateway and channel alerts in the real Prometheus on a wrong-key burst and a missing key Secret', async () => {
+    // radio is Idle since its rotation: without its key Secret it is Failed (a reason of the channel's own).
+    await cluster.kubectl(['delete', 'secret', 'radio-key', '-n', cluster.namespace]);
+    await untilState('radio', 'Failed', 60_000);
+    // Wrong keys in batches, spread over both replicas: under the per-address burst (10 each), so each is counted
+    // as unknown_key, and more than the routed publishes of the last 10 minutes.
+    const url = ingestUrls.get('news') ?? '';
+    for (let batch = 0; batch < 4; batch++) {
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => refused(url, `wrong-${randomBytes(8).toString('hex')}`)),
+      );
+      expect(results.every(Boolean), 'wrong keys refused').toBe(true);
+    }
+    const refusing = await waitFor(
+      'LiveStreamGatewayRefusingPublishes firing',
+      () => firing('LiveStreamGatewayRefusingPublishes', { namespace: operatorNamespace }),
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    expect(Number(refusing.value)).toBeGreaterThan(0.5);
+    await waitFor(
+      'LiveStreamFailed firing for radio',
+      () => firing('LiveStreamFailed', { namespace: cluster.namespace, livestream: 'radio' }),
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
   });
 });
