@@ -9,7 +9,7 @@ import type { RefusalLimiter } from '../../../contract/src/refusal-limiter.ts';
 import { channelId, type ChannelRoute } from '../../../contract/src/route-table.ts';
 import type { WhipNetwork } from '../config/settings.ts';
 import { ChannelClaims } from '../rtmp/channel-claims.ts';
-import { bearerKey, fragmentCandidates, offerProblem, whipTarget } from './whip-sdp.ts';
+import { bearerKey, fragmentCandidates, iceCredentials, offerProblem, whipTarget } from './whip-sdp.ts';
 import { WhipSession } from './whip-session.ts';
 
 export interface WhipIngestOptions {
@@ -227,6 +227,26 @@ class WhipIngestHandler implements WhipIngest {
     return { ...entry, answer };
   }
 
+  /** Trickle ICE (same credentials: 204) or an ICE restart (new ones: 200 with the new answer fragment and ETag). */
+  private async patch(req: IncomingMessage, res: ServerResponse, entry: Entry, body: string) {
+    const ifMatch = req.headers['if-match'];
+    const credentials = iceCredentials(body);
+    const current = entry.session.remoteCredentials;
+    const restart =
+      credentials !== undefined && (credentials.ufrag !== current?.ufrag || credentials.pwd !== current.pwd);
+    if (!restart) {
+      // RFC 9725 4.3.1: a trickle PATCH may name the ICE session's entity-tag; a stale one is refused.
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== entry.etag) return send(res, 412, 'stale ETag');
+      await entry.session.addCandidates(fragmentCandidates(body));
+      return send(res, 204);
+    }
+    if (ifMatch !== '*') return send(res, 428, 'an ICE restart needs If-Match: *');
+    const fragment = await entry.session.restartIce(credentials, fragmentCandidates(body));
+    entry.etag = `"${randomBytes(8).toString('hex')}"`;
+    this.options.logger.info({ channel: entry.channel, session: entry.id }, 'WHIP ICE restart');
+    return send(res, 200, fragment, { 'content-type': 'application/trickle-ice-sdpfrag', etag: entry.etag });
+  }
+
   private async onSession(req: IncomingMessage, res: ServerResponse, id: string) {
     const entry = this.byId.get(id);
     if (!entry) return send(res, 404, 'no such session');
@@ -242,8 +262,7 @@ class WhipIngestHandler implements WhipIngest {
       }
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, 'fragment too large');
-      await entry.session.addCandidates(fragmentCandidates(body));
-      return send(res, 204);
+      return this.patch(req, res, entry, body);
     }
     return send(res, 405, 'DELETE or PATCH', { allow: 'DELETE, PATCH, OPTIONS' });
   }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { bearerKey, ffmpegSdp, fragmentCandidates, offeredMedia, offerProblem, whipTarget } from './whip-sdp.ts';
+import {
+  answerFragment,
+  bearerKey,
+  ffmpegSdp,
+  fragmentCandidates,
+  iceCredentials,
+  offeredMedia,
+  offerProblem,
+  restartedOffer,
+  whipTarget,
+} from './whip-sdp.ts';
 
 const offer = (video: string[], audio: string[]) =>
   [
@@ -77,5 +87,42 @@ describe('fragmentCandidates', () => {
     const body =
       'a=ice-ufrag:x\r\na=ice-pwd:y\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\n';
     expect(fragmentCandidates(body)).toEqual(['candidate:1 1 udp 1 192.0.2.1 5000 typ host']);
+  });
+});
+
+describe('ICE restart SDP', () => {
+  const first = [
+    'v=0',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96',
+    'a=ice-ufrag:old1',
+    'a=ice-pwd:oldpassword',
+    'a=mid:0',
+    'a=candidate:1 1 udp 1 192.0.2.1 5000 typ host',
+    'a=end-of-candidates',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+    'a=ice-ufrag:old1',
+    'a=ice-pwd:oldpassword',
+    'a=mid:1',
+    '',
+  ].join('\r\n');
+
+  it('reads the credentials of an SDP or fragment, or none without both', () => {
+    expect(iceCredentials(first)).toEqual({ ufrag: 'old1', pwd: 'oldpassword' });
+    expect(iceCredentials('a=ice-ufrag:x\r\n')).toBeUndefined();
+  });
+
+  it('turns the first offer into the restart offer: new credentials everywhere, no old candidates', () => {
+    const offer = restartedOffer(first, { ufrag: 'new2', pwd: 'newpassword' });
+    expect(offer.match(/a=ice-ufrag:new2/g)).toHaveLength(2);
+    expect(offer.match(/a=ice-pwd:newpassword/g)).toHaveLength(2);
+    expect(offer).not.toMatch(/old|a=candidate|end-of-candidates/);
+    expect(offer).toContain('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n');
+  });
+
+  it("makes an answer's fragment: credentials, the first section's line, mid and candidates", () => {
+    expect(answerFragment(first)).toBe(
+      'a=ice-ufrag:old1\r\na=ice-pwd:oldpassword\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n' +
+        'a=candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\na=end-of-candidates\r\n',
+    );
   });
 });

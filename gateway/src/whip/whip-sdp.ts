@@ -91,3 +91,51 @@ export function fragmentCandidates(body: string): string[] {
     .filter((l) => l.startsWith('a=candidate:'))
     .map((l) => l.slice(2));
 }
+
+export interface IceCredentials {
+  ufrag: string;
+  pwd: string;
+}
+
+/** The a=ice-ufrag and a=ice-pwd of an SDP or fragment (the first of each), or undefined without both. */
+export function iceCredentials(sdp: string): IceCredentials | undefined {
+  const ufrag = /^a=ice-ufrag:(\S+)\s*$/m.exec(sdp)?.[1];
+  const pwd = /^a=ice-pwd:(\S+)\s*$/m.exec(sdp)?.[1];
+  return ufrag && pwd ? { ufrag, pwd } : undefined;
+}
+
+/**
+ * The offer an ICE restart amounts to (RFC 9725 section 4.4: the client sends only ICE information, everything else
+ * of the first offer still holds): the first offer with the new credentials and without its candidates (the
+ * fragment's are added after it).
+ */
+export function restartedOffer(offer: string, credentials: IceCredentials): string {
+  return offer
+    .split(/\r?\n/)
+    .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+    .map((l) =>
+      l.startsWith('a=ice-ufrag:')
+        ? `a=ice-ufrag:${credentials.ufrag}`
+        : l.startsWith('a=ice-pwd:')
+          ? `a=ice-pwd:${credentials.pwd}`
+          : l,
+    )
+    .join('\r\n');
+}
+
+/** The trickle-ice-sdpfrag (RFC 8840) of an answer: its credentials, its first media section's mid and candidates. */
+export function answerFragment(answer: string): string {
+  const lines = answer.split(/\r?\n/);
+  const credentials = iceCredentials(answer);
+  const first = lines.findIndex((l) => l.startsWith('m='));
+  const next = lines.findIndex((l, i) => i > first && l.startsWith('m='));
+  const section = lines.slice(first, next === -1 ? undefined : next);
+  return [
+    `a=ice-ufrag:${credentials?.ufrag ?? ''}`,
+    `a=ice-pwd:${credentials?.pwd ?? ''}`,
+    section[0] ?? 'm=audio 9 UDP/TLS/RTP/SAVPF 0',
+    ...section.filter((l) => l.startsWith('a=mid:') || l.startsWith('a=candidate:')),
+    'a=end-of-candidates',
+    '',
+  ].join('\r\n');
+}

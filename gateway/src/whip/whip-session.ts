@@ -15,7 +15,13 @@ import {
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
 import type { WhipNetwork } from '../config/settings.ts';
 import { MediaBridge } from './media-bridge.ts';
-import { forwardedPayloadType } from './whip-sdp.ts';
+import {
+  answerFragment,
+  forwardedPayloadType,
+  iceCredentials,
+  restartedOffer,
+  type IceCredentials,
+} from './whip-sdp.ts';
 
 export interface WhipSessionOptions {
   route: ChannelRoute;
@@ -44,6 +50,7 @@ export class WhipSession {
   private pliTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly options: WhipSessionOptions;
+  private offer = '';
 
   constructor(options: WhipSessionOptions) {
     this.options = options;
@@ -75,6 +82,30 @@ export class WhipSession {
 
   /** The answer, with every candidate in it (gathering complete: no trickle needed from our side). */
   async answer(offer: string): Promise<string> {
+    this.offer = offer;
+    await this.negotiate(offer);
+    await this.bridge.start();
+    return this.pc.localDescription?.sdp ?? '';
+  }
+
+  /** The client's ICE credentials now (they change with an ICE restart). */
+  get remoteCredentials(): IceCredentials | undefined {
+    return iceCredentials(this.offer);
+  }
+
+  /**
+   * An ICE restart on the answering side: werift restarts ICE when a remote description brings new credentials
+   * (RTCIceTransport.setRemoteParams), with new local credentials and candidates; DTLS and the media go on.
+   * Returns the fragment of the new answer (credentials and every candidate).
+   */
+  async restartIce(credentials: IceCredentials, candidates: string[]): Promise<string> {
+    this.offer = restartedOffer(this.offer, credentials);
+    await this.negotiate(this.offer);
+    await this.addCandidates(candidates);
+    return answerFragment(this.pc.localDescription?.sdp ?? '');
+  }
+
+  private async negotiate(offer: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offer });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     if (this.pc.iceGatheringState !== 'complete') {
@@ -88,8 +119,6 @@ export class WhipSession {
         });
       });
     }
-    await this.bridge.start();
-    return this.pc.localDescription?.sdp ?? '';
   }
 
   async addCandidates(candidates: string[]): Promise<void> {
