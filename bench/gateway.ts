@@ -3,8 +3,8 @@
 //  - rtmp: a publish routed by the real gateway process against the same publish sent straight to the backend
 //    (test/support/gateway-rtmp-measure.ts): added latency p50/p99 per video message, and the gateway's CPU per
 //    routed publish (% of a core, and its idle baseline over a window as long);
-//  - publishes: concurrent publishes one gateway replica carries (bench/gateway-publishes.ts): steps of 5 more
-//    publishes at BENCH_PUBLISH_KBPS, each held ~10 s, until one is not routed, loses messages, its latency p99
+//  - publishes: concurrent publishes one gateway replica carries (bench/gateway-publishes.ts): steps of
+//    BENCH_PUBLISH_STEP more publishes at BENCH_PUBLISH_KBPS, each held ~10 s, until one is not routed, loses messages, its latency p99
 //    passes the 100 ms target or the gateway passes 90 % of a core (or the cap); the load generator's own lag and
 //    the neighbours' CPU are measured beside, and a step they spoiled is reported as theirs (limitedBy);
 //  - playback.wrk: one channel, a variant playlist and a 2 s 720p segment under the same wrk load, through the
@@ -17,8 +17,8 @@
 //    viewers got, counted by the origins themselves (1 per gateway replica: the cache coalesces).
 // usage: node bench/gateway.ts
 //   env: BENCH_PARTS=rtmp,publishes,wrk,viewers  BENCH_RTMP_SECONDS=20  BENCH_RTMP_KBPS=3000  BENCH_WRK_SECONDS=4
-//        BENCH_PUBLISH_KBPS=1000  BENCH_PUBLISH_STEP=5  BENCH_PUBLISH_STEP_SECONDS=10  BENCH_PUBLISH_MAX=100
-//        BENCH_PUBLISH_SECONDS=90 (the part's budget: at 12 s a step, 7 steps)
+//        BENCH_PUBLISH_KBPS=1000  BENCH_PUBLISH_STEP=50  BENCH_PUBLISH_STEP_SECONDS=10  BENCH_PUBLISH_MAX=1000
+//        BENCH_PUBLISH_SECONDS=150 (the part's budget: at about 12 s a step, 12 steps: up to 600 publishes)
 //        BENCH_VIEWERS=2000  BENCH_CHANNELS=5  BENCH_VIEWER_SECONDS=15
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -47,10 +47,10 @@ const rtmpSeconds = env('BENCH_RTMP_SECONDS', 20);
 const rtmpKbps = env('BENCH_RTMP_KBPS', 3000);
 const publishLoad = {
   kbps: env('BENCH_PUBLISH_KBPS', 1000),
-  perStep: env('BENCH_PUBLISH_STEP', 5),
+  perStep: env('BENCH_PUBLISH_STEP', 50),
   stepSeconds: env('BENCH_PUBLISH_STEP_SECONDS', 10),
-  maxPublishes: env('BENCH_PUBLISH_MAX', 100),
-  maxSeconds: env('BENCH_PUBLISH_SECONDS', 90),
+  maxPublishes: env('BENCH_PUBLISH_MAX', 1000),
+  maxSeconds: env('BENCH_PUBLISH_SECONDS', 150),
 };
 const wrkLoad = { connections: 50, threads: 1, seconds: env('BENCH_WRK_SECONDS', 4) };
 const viewers = env('BENCH_VIEWERS', 2000);

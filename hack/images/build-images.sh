@@ -13,7 +13,7 @@
 #
 # IMAGE is operator, transcoder, gateway, pause, redis, minio or postgres; default all, in that order:
 #   localhost/livestream-operator:<package.json version>, localhost/livestream-transcoder:<same>
-#   localhost/livestream-gateway:<same>           on the operator's base, staged with contract/ and gateway/ only
+#   localhost/livestream-gateway:<same>           on the transcoder's base (ffmpeg for WHIP), staged with contract/ and gateway/ only
 #   localhost/livestream-pause:<pause version>   the pod sandbox image (containerd's sandbox_image), upstream's
 #                                                 pause.c from the pinned k8s.io/kubernetes (hack/tools/build.sh pause)
 #   localhost/livestream-redis:<redis version>   Debian's redis-server (hack/images/build-base.sh redis), uid 999: the
@@ -179,7 +179,8 @@ if want operator || want transcoder || want gateway; then
     # The gateway imports only contract/ (the lint's boundary), so nothing else is staged.
     ctx="$cache_root/context-gateway"
     ctx_hash=$(stage "$ctx" contract/src gateway/src)
-    node_image gateway "$ctx" "$ctx_hash" operator
+    # The transcoder's base: its ffmpeg runs each WHIP session's media bridge (Opus to AAC, RTMP to the channel).
+    node_image gateway "$ctx" "$ctx_hash" transcoder
     rm -rf "$ctx"
   fi
 fi

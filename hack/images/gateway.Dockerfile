@@ -1,8 +1,9 @@
 # The gateway: `node gateway/src/main.ts` from /app (RTMP routing by keyed hash, playback origin with a shared cache).
 # Built by hack/images/build-images.sh from a staged context of its own (node binary, app/ with package.json,
 # contract/ and gateway/ without tests, production node_modules): no operator or transcoder code in it. BASE is the
-# operator's debootstrap base (ca-certificates, user 10001), imported locally: nothing is pulled from a registry.
-ARG BASE=localhost/livestream-base-operator:latest
+# transcoder's debootstrap base (ca-certificates, ffmpeg, user 10001), imported locally: nothing is pulled from a
+# registry. ffmpeg is the WHIP media bridge's (gateway/src/whip/media-bridge.ts).
+ARG BASE=localhost/livestream-base-transcoder:latest
 FROM ${BASE}
 # Node 24 from the repo's `node` npm package (a devDependency, so not in the production node_modules).
 COPY node /usr/local/bin/node

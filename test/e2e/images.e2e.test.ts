@@ -243,6 +243,13 @@ describe('gateway image', () => {
     expect(stdout.trim()).toBe('10001 contract,gateway,node_modules,package.json');
   });
 
+  it("has ffmpeg with an AAC encoder and the RTP demuxer (the WHIP media bridge's)", async () => {
+    const { stdout } = await podman(['run', '--rm', ...limits, ...locked, '--entrypoint', 'ffmpeg', tag(), '-hide_banner', '-formats']);
+    expect(stdout).toMatch(/^ D.? +sdp /m);
+    const { stdout: encoders } = await podman(['run', '--rm', ...limits, ...locked, '--entrypoint', 'ffmpeg', tag(), '-hide_banner', '-encoders']);
+    expect(encoders).toMatch(/^ A\S* aac /m);
+  }); // prettier-ignore
+
   it('serves /healthz, becomes ready on a mounted table and secret, and stops on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lso-images-gateway-'));
     try {

@@ -124,7 +124,13 @@ beforeAll(async () => {
   const secret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${name}-stream-key`]);
   key = Buffer.from(secret.data.streamKey ?? '', 'base64').toString();
   gatewayBase = `http://${await clusterIp(gatewayService, operatorNamespace)}:80`;
-  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  // getUserMedia needs a secure context: a real studio is served over HTTPS (gateway.tls); this one is plain HTTP on
+  // a cluster IP, so Chromium is told to treat that one origin as secure.
+  browser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--unsafely-treat-insecure-origin-as-secure=${gatewayBase}`,
+  ]);
   // The gateway learns the channel from the operator's route table: the studio page answers once it has.
   await waitFor(
     'the studio page at the gateway',

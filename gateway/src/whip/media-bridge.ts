@@ -96,7 +96,10 @@ export class MediaBridge {
     child.stderr?.on('data', (d: Buffer) => {
       this.tail = (this.tail + d.toString()).split(this.options.key).join('<key>').slice(-4000);
     });
-    child.once('error', () => {});
+    // No ffmpeg to run (ENOENT): no 'exit' follows, so the session would hang holding the channel.
+    child.once('error', (err) => {
+      if (!this.closed) this.options.onExit(null, err.message);
+    });
     child.once('exit', (code) => {
       if (!this.closed) this.options.onExit(code, this.tail);
     });
