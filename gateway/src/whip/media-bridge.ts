@@ -17,6 +17,8 @@ export interface MediaBridgeOptions {
   key: string;
   ffmpegPath?: string;
   onExit(code: number | null, tail: string): void;
+  /** A line ffmpeg wrote (warnings and errors only: -loglevel warning), the key replaced by <key>. */
+  onStderr?(line: string): void;
 }
 
 /** Binds to prove a port and its RTCP neighbour (port + 1, which ffmpeg opens too) are free, then lets them go. */
@@ -94,7 +96,9 @@ export class MediaBridge {
     });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => {
-      this.tail = (this.tail + d.toString()).split(this.options.key).join('<key>').slice(-4000);
+      const text = d.toString().split(this.options.key).join('<key>');
+      this.tail = (this.tail + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim() !== '') this.options.onStderr?.(line.trim().slice(0, 500));
     });
     // No ffmpeg to run (ENOENT): no 'exit' follows, so the session would hang holding the channel.
     child.once('error', (err) => {

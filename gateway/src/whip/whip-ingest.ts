@@ -216,6 +216,7 @@ class WhipIngestHandler implements WhipIngest {
         log.info({ channel, session: id, reason }, 'WHIP session ended');
         this.release(entry);
       },
+      onBridgeWarning: (line) => log.warn({ channel, session: id, ffmpeg: line }, 'WHIP media bridge'),
     });
     const answer = await entry.session.answer(offer).catch(async (err: unknown) => {
       await entry.session.close();

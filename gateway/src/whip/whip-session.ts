@@ -31,6 +31,8 @@ export interface WhipSessionOptions {
   network?: WhipNetwork;
   /** The session ended by itself (the connection failed, ffmpeg exited: e.g. the transcoder refused the publish). */
   onEnded(reason: string): void;
+  /** What the media bridge's ffmpeg warned about (the key redacted): the one view into a stalled bridge. */
+  onBridgeWarning?: (line: string) => void;
 }
 
 const gatherTimeoutMs = 5000;
@@ -69,6 +71,7 @@ export class WhipSession {
       route: options.route,
       key: options.key,
       onExit: (code, tail) => this.end(`ffmpeg exited (${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`),
+      onStderr: (line) => options.onBridgeWarning?.(line),
     });
     this.pc.onTrack.subscribe((track) => this.onTrack(track));
     this.pc.connectionStateChange.subscribe((state) => {

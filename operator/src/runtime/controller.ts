@@ -69,8 +69,10 @@ export class Controller<P extends KubernetesObject> {
         metrics.reconcileDuration.observe(seconds);
       },
     });
-    const informer = <T extends KubernetesObject>(spec: WatchSpec<T>) =>
-      new ResilientInformer<T>({
+    const informer = <T extends KubernetesObject>(spec: WatchSpec<T>) => {
+      // A series from the start (0 until a watch fails): a dashboard's increase() over it shows 0, not "no data".
+      metrics.informerRestarts.inc({ resource: spec.resource }, 0);
+      return new ResilientInformer<T>({
         kc: opts.kc,
         path: spec.path,
         list: spec.list,
@@ -85,6 +87,7 @@ export class Controller<P extends KubernetesObject> {
           logger.warn({ resource: spec.resource, err: String(err), retryInMs }, 'watch failed; restarting');
         },
       });
+    };
     this.primary = informer(opts.primary);
     this.secondaries = opts.secondaries.map((s) => {
       const inf = informer(s);
