@@ -13,7 +13,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { createBucket } from '../support/s3-server.ts';
+import { publicBucket, receiverFrames } from '../support/cluster-media.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ffprobe } from '../support/media-probe.ts';
 import { channelStream, channelUser } from '../../contract/src/report-streams.ts';
@@ -104,17 +104,7 @@ beforeAll(async () => {
     '--timeout=180s',
   ]);
   minioUrl = `http://${await serviceIp('minio')}:9000`;
-  s3 = new S3Client({ endpoint: minioUrl, region: 'us-east-1', forcePathStyle: true, credentials });
-  // Public read: ffprobe plays the VOD by URL, segments by relative URLs, as a CDN in front of the bucket would.
-  // Ready pods reach kube-proxy's rules a moment later: until then the Service refuses connections.
-  await waitFor(
-    'the bucket created through the MinIO Service',
-    async () => {
-      await createBucket(s3, bucket, { publicRead: true });
-      return true;
-    },
-    { timeoutMs: 60_000, intervalMs: 1_000 },
-  );
+  s3 = await publicBucket(minioUrl, credentials, bucket);
 });
 
 afterAll(async () => {
@@ -262,30 +252,12 @@ describe('a LiveStream on a real node', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     for (const r of receivers) {
-      const frames = await waitFor(
-        `${r} to receive 90 frames`,
-        async () => {
-          const log = await cluster.kubectl(['logs', '-n', cluster.namespace, `deployment/${r}`]);
-          const counts = [...log.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1]));
-          // ffmpeg names the stream it got when it differs from the placeholder it listens for: the relay's key.
-          const keyed = log.includes(`Unexpected stream ${relayKeys[r]}, expecting ${receiverStreamName}`);
-          const last = counts.at(-1) ?? 0;
-          return keyed && last >= 90 ? last : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 1_000 },
-      );
-      expect(frames).toBeGreaterThanOrEqual(90);
+      // ffmpeg names the stream it got when it differs from the placeholder it listens for: the relay's key.
+      const keyed = `Unexpected stream ${relayKeys[r]}, expecting ${receiverStreamName}`;
+      expect(await receiverFrames(cluster, r, { min: 90, logIncludes: keyed })).toBeGreaterThanOrEqual(90);
     }
     // The keyless relay publishes to the URL's own stream name, the one the receiver listens for.
-    const frames = await waitFor(
-      `${openReceiver} to receive 90 frames`,
-      async () => {
-        const log = await cluster.kubectl(['logs', '-n', cluster.namespace, `deployment/${openReceiver}`]);
-        const last = [...log.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1])).at(-1) ?? 0;
-        return last >= 90 ? last : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000 },
-    );
+    const frames = await receiverFrames(cluster, openReceiver, { min: 90 });
     expect(frames).toBeGreaterThanOrEqual(90);
   });
 

@@ -8,14 +8,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { helm, installOperator, lightGatewayValues } from '../../hack/stack/operator-install.ts';
 import { liveStream, minioObjects, receiverObjects, stackImages } from '../../hack/stack/manifests.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ffprobe } from '../support/media-probe.ts';
-import { createBucket } from '../support/s3-server.ts';
+import { publicBucket, receiverFrames } from '../support/cluster-media.ts';
 import { useTestCluster } from '../support/test-namespace.ts';
 import { sleep, waitFor } from '../support/wait-for.ts';
 
@@ -111,15 +110,7 @@ beforeAll(async () => {
   );
   await cluster.kubectl(['wait', '-n', cluster.namespace, '--for=condition=Available', 'deployment', '--all']);
   minioUrl = `http://${await clusterIp('minio')}:9000`;
-  const s3 = new S3Client({ endpoint: minioUrl, region: 'us-east-1', forcePathStyle: true, credentials });
-  await waitFor(
-    'the bucket created through the MinIO Service',
-    async () => {
-      await createBucket(s3, bucket, { publicRead: true });
-      return true;
-    },
-    { timeoutMs: 60_000, intervalMs: 1_000 },
-  );
+  await publicBucket(minioUrl, credentials, bucket);
   await untilState('Idle', 180_000);
   const secret = await kubectlJson<{ data: Record<string, string> }>(['get', 'secret', `${name}-stream-key`]);
   key = Buffer.from(secret.data.streamKey ?? '', 'base64').toString();
@@ -218,15 +209,7 @@ describe('WHIP publishing from the studio page on a real node', () => {
       async () => (await get()).status?.relays?.find((r) => r.name === receiver)?.state === 'Active',
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    const frames = await waitFor(
-      `${receiver} to receive 90 frames`,
-      async () => {
-        const log = await cluster.kubectl(['logs', '-n', cluster.namespace, `deployment/${receiver}`]);
-        const last = [...log.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1])).at(-1) ?? 0;
-        return last >= 90 ? last : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000 },
-    );
+    const frames = await receiverFrames(cluster, receiver, { min: 90 });
     expect(frames).toBeGreaterThanOrEqual(90);
   });
 
