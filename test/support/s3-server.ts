@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { BucketAlreadyOwnedByYou, CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { pickFreePort } from './redis-process.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -26,9 +26,14 @@ export interface S3Server {
 }
 
 /** Creates `bucket`; with publicRead, anonymous GET of its objects, so ffprobe can play a VOD over plain HTTP like a
- * CDN-fronted bucket. */
+ * CDN-fronted bucket. Idempotent, so a caller may retry it: an attempt whose answer was lost, or whose policy step
+ * failed, has already created the bucket (a CI run retried into BucketAlreadyOwnedByYou for a minute). */
 export async function createBucket(client: S3Client, bucket: string, options: { publicRead?: boolean } = {}) {
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
+  }
   if (!options.publicRead) return;
   const policy = {
     Version: '2012-10-17',
