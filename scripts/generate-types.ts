@@ -33,6 +33,7 @@ const typeNames: Record<string, string> = {
   'spec.ladder.preset': 'LadderPreset',
   'spec.ladder.renditions[]': 'RenditionSpec',
   'spec.hls': 'HlsSpec',
+  'spec.hls.lowLatency': 'LowLatencyHlsSpec',
   'spec.relays[]': 'RelaySpec',
   'spec.relays[].keySecretRef': 'RelayKeySecretRef',
   'spec.recording': 'RecordingSpec',

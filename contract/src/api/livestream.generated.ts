@@ -186,6 +186,7 @@ export interface RenditionSpec {
  * HLS packaging.
  */
 export interface HlsSpec {
+  lowLatency?: LowLatencyHlsSpec;
   /**
    * Target segment duration in seconds, 1..10 (also the keyframe interval).
    */
@@ -194,6 +195,19 @@ export interface HlsSpec {
    * Segments listed in each live playlist, 3..60.
    */
   playlistLength: number;
+}
+/**
+ * Low-Latency HLS (Apple LL-HLS): CMAF (fragmented MP4) segments cut into parts of at most partSeconds, blocking playlist reload, preload hints, delta updates and rendition reports, at the same /hls/<rendition>/index.m3u8 (players without LL-HLS play the whole segments). Takes effect at the next session.
+ */
+export interface LowLatencyHlsSpec {
+  /**
+   * Serve LL-HLS instead of classic HLS (MPEG-TS segments).
+   */
+  enabled: boolean;
+  /**
+   * Part target duration in seconds (EXT-X-PART-INF PART-TARGET), 0.2..1.0 and at most half of segmentSeconds; no part is longer. Players hold back 3 parts behind the live edge.
+   */
+  partSeconds: number;
 }
 /**
  * One restream target; the source is pushed as is (no re-encoding).

@@ -26,4 +26,17 @@ describe('sessionSettingsFingerprint', () => {
       }),
     ).not.toBe(base);
   });
+
+  it('is unchanged for a channel that never wrote spec.hls.lowLatency, and changes when LL-HLS is switched', () => {
+    const hls = { segmentSeconds: 2, playlistLength: 6 };
+    const ladder = { preset: '720p' as const, passthrough: true };
+    const classic = sessionSettingsFingerprint({ ladder, hls });
+    // As before spec.hls.lowLatency existed: an upgrade marks no running session as outdated.
+    expect(classic).toBe('8b535a618a2f');
+    const low = { ...hls, lowLatency: { enabled: true, partSeconds: 0.5 } };
+    expect(sessionSettingsFingerprint({ ladder, hls: low })).not.toBe(classic);
+    expect(
+      sessionSettingsFingerprint({ ladder, hls: { ...low, lowLatency: { enabled: true, partSeconds: 0.4 } } }),
+    ).not.toBe(sessionSettingsFingerprint({ ladder, hls: low }));
+  });
 });

@@ -28,6 +28,12 @@ const refused: Array<[string, object]> = [
   ['a fractional playlist length', manifest({ hls: { playlistLength: 6.5 } })],
   ['0 s segments', manifest({ hls: { segmentSeconds: 0 } })],
   ['a window above 1800 s', manifest({ reconnectWindowSeconds: 1801 })],
+  ['LL-HLS parts of 0.1 s', manifest({ hls: { lowLatency: { enabled: true, partSeconds: 0.1 } } })],
+  ['LL-HLS parts of 1.5 s', manifest({ hls: { segmentSeconds: 4, lowLatency: { enabled: true, partSeconds: 1.5 } } })],
+  [
+    'LL-HLS parts longer than half a segment',
+    manifest({ hls: { segmentSeconds: 1, lowLatency: { enabled: true, partSeconds: 0.6 } } }),
+  ],
   ['paused as a string', manifest({ paused: 'yes' })],
   ['an app with a slash', manifest({ ingest: { app: 'live/x' } })],
   ['a long app', manifest({ ingest: { app: 'a'.repeat(65) } })],
@@ -80,6 +86,12 @@ const accepted: Array<[string, object]> = [
   ['the minimal example', minimalExample.written],
   ['the full example', fullExample.written],
   ['a ladder without a preset', manifest({ ladder: { passthrough: false } }, 'no-preset')],
+  ['LL-HLS with the default part', manifest({ hls: { lowLatency: { enabled: true } } }, 'll-default')],
+  [
+    'LL-HLS at its limits',
+    manifest({ hls: { segmentSeconds: 1, lowLatency: { enabled: true, partSeconds: 0.5 } } }, 'll-limits'),
+  ],
+  ['LL-HLS off with any part', manifest({ hls: { segmentSeconds: 1, lowLatency: { partSeconds: 1 } } }, 'll-off')],
   [
     'the limits',
     manifest(

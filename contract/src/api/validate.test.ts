@@ -210,6 +210,26 @@ describe('validateLiveStream', () => {
       /^spec\.audience\.revokedViewers\[2\]: Duplicate value: "string"$/,
     ],
     [
+      'an LL-HLS part below 0.2 s',
+      { hls: { lowLatency: { enabled: true, partSeconds: 0.1 } } },
+      /^spec\.hls\.lowLatency\.partSeconds: Invalid value: 0\.1: .*greater than or equal to 0\.2$/,
+    ],
+    [
+      'an LL-HLS part above 1 s',
+      { hls: { segmentSeconds: 4, lowLatency: { enabled: true, partSeconds: 1.5 } } },
+      /^spec\.hls\.lowLatency\.partSeconds: Invalid value: 1\.5: .*less than or equal to 1$/,
+    ],
+    [
+      'an LL-HLS switch that is not a boolean',
+      { hls: { lowLatency: { enabled: 'yes' } } },
+      /^spec\.hls\.lowLatency\.enabled: Invalid value: "string": .*must be of type boolean/,
+    ],
+    [
+      'an LL-HLS part longer than half a segment',
+      { hls: { segmentSeconds: 1, lowLatency: { enabled: true, partSeconds: 0.6 } } },
+      /^spec\.hls\.lowLatency\.partSeconds: Invalid value: "object": hls\.lowLatency\.partSeconds must be at most half of hls\.segmentSeconds/,
+    ],
+    [
       'a password Secret name that is not a DNS subdomain',
       { audience: { visibility: 'password', password: { secretName: 'Pass_Word' } } },
       /^spec\.audience\.password\.secretName: .*should match/,
@@ -239,6 +259,24 @@ describe('validateLiveStream', () => {
     const spec = validateSpec({ ladder: { preset: '1080p' }, recording: { enabled: true, rendition: '1080p', s3 } });
     expect(spec.recording?.rendition).toBe('1080p');
     expect(() => validateSpec({ resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } })).not.toThrow();
+  });
+});
+
+describe('spec.hls.lowLatency', () => {
+  it('is absent unless written (classic HLS), and defaults to off with parts of 0.5 s when written', () => {
+    expect(validateSpec({}).hls).toEqual({ segmentSeconds: 2, playlistLength: 6 });
+    expect(validateSpec({ hls: { lowLatency: {} } }).hls.lowLatency).toEqual({ enabled: false, partSeconds: 0.5 });
+    expect(validateSpec({ hls: { lowLatency: { enabled: true } } }).hls.lowLatency).toEqual({
+      enabled: true,
+      partSeconds: 0.5,
+    });
+  });
+
+  it('accepts the limits: 0.2 s parts, and 1 s parts in 2 s segments; a switched-off part is not checked', () => {
+    expect(() => validateSpec({ hls: { lowLatency: { enabled: true, partSeconds: 0.2 } } })).not.toThrow();
+    expect(() => validateSpec({ hls: { segmentSeconds: 1, lowLatency: { enabled: true } } })).not.toThrow();
+    expect(() => validateSpec({ hls: { lowLatency: { enabled: true, partSeconds: 1 } } })).not.toThrow();
+    expect(() => validateSpec({ hls: { segmentSeconds: 1, lowLatency: { partSeconds: 1 } } })).not.toThrow();
   });
 });
 

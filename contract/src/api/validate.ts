@@ -16,6 +16,7 @@ import { maxRotationGraceMs, parseDuration } from '../ingest-keys.ts';
 import { scheduledStartIgnored, scheduledStartWarning } from './audience.ts';
 import type {
   AudienceSpec,
+  HlsSpec,
   LadderPreset,
   LiveStream,
   LiveStreamSpec,
@@ -83,6 +84,9 @@ const celRules: Record<string, (self: never) => boolean> = {
       presets[ladder.preset ?? defaultPreset].some((r) => r.name === recording.rendition),
   '!(has(self.preset) && has(self.renditions))': (self: { preset?: unknown; renditions?: unknown }) =>
     self.preset === undefined || self.renditions === undefined,
+  // spec.hls: an LL-HLS segment holds at least two parts.
+  '!has(self.lowLatency) || !self.lowLatency.enabled || 2.0 * self.lowLatency.partSeconds <= double(self.segmentSeconds)':
+    (self: HlsSpec) => !self.lowLatency?.enabled || 2 * self.lowLatency.partSeconds <= self.segmentSeconds,
   "!(self in ['source', 'audio'])": (self: string) => !['source', 'audio'].includes(self),
   'self % 2 == 0': (self: number) => self % 2 === 0,
   '!self.enabled || has(self.s3)': (self: { enabled: boolean; s3?: unknown }) => !self.enabled || self.s3 !== undefined,
