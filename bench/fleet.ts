@@ -92,6 +92,16 @@ function byVerb(events: AuditEvent[], seconds: number): Record<string, number> {
   );
 }
 
+/** How many of `events` by verb and resource, e.g. "patch livestreams/status". */
+function countByResource(events: AuditEvent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of events) {
+    const what = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    counts[what] = (counts[what] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** Live channels have a relay (no key needed) and a short reconnect window, so their sessions end within the run. */
 function manifest(i: number): object {
   const spec =
@@ -170,6 +180,7 @@ async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStream
     apiRequestsPerSecond: ratesByVerb(apiBefore, apiAfter, seconds),
     operatorWritesPerSecond: byVerb(writes, seconds),
     operatorWritesPerChannel: round(writes.length / channels, 2),
+    operatorWritesByResource: countByResource(writes),
   };
 }
 
@@ -241,13 +252,8 @@ async function handover(
   const acted = tracker.expect(`${namespace}/${name}`, (s) => s.observedGeneration === generation, killedAt, false);
   const ms = await Promise.race([acted, sleep(180_000).then(() => NaN)]);
   await sleep(5_000);
-  const writes: Record<string, number> = {};
-  for (const e of operatorWrites(state, killedAt)) {
-    const what = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
-    writes[what] = (writes[what] ?? 0) + 1;
-  }
   return {
-    handoverWrites: writes,
+    handoverWrites: countByResource(operatorWrites(state, killedAt)),
     leaderElectedSeconds: round(await elected),
     leaderHandoverSeconds: round(ms / 1000),
     newLeaderPeakRssMiB: await memoryMiB(standby.child.pid ?? 0, 'VmHWM'),

@@ -136,7 +136,8 @@ function reportHandler(): ConstructorParameters<typeof EventsConsumer>[0]['onRep
   return (key, transition, event) => {
     metrics.reportsConsumed.inc({ type: event.type });
     onTransition(key, transition, event);
-    controller?.queue.add(key);
+    // A transition is urgent; a heartbeat's figures wait their turn (and their budget) behind it.
+    controller?.queue.add(key, transition.kind === 'none' ? 'normal' : 'urgent');
   };
 }
 

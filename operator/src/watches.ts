@@ -166,6 +166,8 @@ export function watchSpecs(kc: KubeConfig, namespace: string | undefined, podMon
       references.note(ls);
       return keyOf(ls);
     },
+    // A spec change not yet in status is what its user waits for (and what a new leader must see to first).
+    urgent: (ls) => ls.metadata.generation !== ls.status?.observedGeneration,
   };
   return { primary, secondaries, references };
 }

@@ -13,6 +13,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './pooled-kube-config.ts';
 
 export const fieldManager = 'livestream-operator';
 export const statusFieldManager = 'livestream-operator-status';
@@ -37,7 +38,8 @@ export function withSignal(signal: AbortSignal): ConfigurationOptions {
 }
 
 export function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
+  // Pooled: client-node would open a connection and a TLS handshake per request (pooled-kube-config.ts).
+  const kc = new PooledKubeConfig();
   // KUBECONFIG when set (tests, local runs), else the pod's service account.
   kc.loadFromDefault();
   // With neither, client-node falls back to http://localhost:8080 and every request fails forever: say so instead.

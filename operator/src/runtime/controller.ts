@@ -17,6 +17,8 @@ export interface WatchSpec<T extends KubernetesObject = KubernetesObject> {
   keyFor: (obj: T) => string | undefined;
   /** What the cache keeps of each object (cache-transform.ts); undefined: all of it. */
   transform?: CacheTransform<T>;
+  /** Whether a change of this object goes to the queue's urgent lane (work-queue.ts); undefined: never. */
+  urgent?: (obj: T) => boolean;
 }
 
 export interface ControllerOptions<P extends KubernetesObject> {
@@ -80,7 +82,7 @@ export class Controller<P extends KubernetesObject> {
         ...(spec.transform ? { transform: spec.transform } : {}),
         onChange: (obj) => {
           const key = spec.keyFor(obj);
-          if (key) this.queue.add(key);
+          if (key) this.queue.add(key, spec.urgent?.(obj) ? 'urgent' : 'normal');
         },
         onError: (err, retryInMs) => {
           metrics.informerRestarts.inc({ resource: spec.resource });

@@ -57,4 +57,29 @@ describe('WorkQueue', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(38);
     expect(requeued).toBe(2);
   });
+
+  it('takes urgent keys before normal ones, moves a waiting key ahead once, and keeps an in-flight key urgent', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue({
+      concurrency: 1,
+      process: async (key) => {
+        runs.push(key);
+        if (key === 'n1' && runs.length === 3) {
+          q.add('n1', 'urgent'); // in flight: runs again, before the normal keys still waiting
+          q.add('n1');
+        }
+        await sleep(5);
+      },
+    });
+    for (const key of ['n1', 'n2', 'n3', 'n4']) q.add(key);
+    q.add('u1', 'urgent');
+    q.add('n3', 'urgent');
+    q.add('n3'); // a normal add does not move it back
+    q.add('u1', 'urgent');
+    expect(q.depth).toBe(5);
+    q.start();
+    await sleep(80);
+    await q.shutdown();
+    expect(runs).toEqual(['u1', 'n3', 'n1', 'n1', 'n2', 'n4']);
+  });
 });

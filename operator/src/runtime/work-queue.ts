@@ -1,11 +1,15 @@
 // A keyed work queue in the manner of client-go's workqueue: a key waits at most once (dedupe), is processed by at
 // most one worker at a time (a key added while in flight is processed again afterwards), failures back off per key
 // exponentially with jitter (the project's one backoff, contract/src/backoff.ts), and keys can be scheduled for later.
+// Two lanes: an urgent key (a state transition a user waits to see) is taken before every normal one (heartbeats,
+// resyncs, children's events), so at fleet size a transition does not wait behind a thousand figure updates.
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 
 export const defaultBackoff: BackoffPolicy = { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.25 };
 
 export type ProcessResult = { requeueAfterMs?: number } | void;
+
+export type Lane = 'urgent' | 'normal';
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -17,11 +21,13 @@ export interface WorkQueueOptions {
 }
 
 export class WorkQueue {
-  private readonly pending: string[] = [];
-  private readonly queued = new Set<string>();
+  /** Keys in the order added, per lane; an entry whose key has since moved to the urgent lane is skipped. */
+  private readonly pending: Record<Lane, string[]> = { urgent: [], normal: [] };
+  /** The lane each waiting key will be taken from. */
+  private readonly queued = new Map<string, Lane>();
   private readonly inFlight = new Set<string>();
-  /** Keys added again while in flight: processed once more when the current run ends. */
-  private readonly dirty = new Set<string>();
+  /** Keys added again while in flight, with the lane they go to when the current run ends. */
+  private readonly dirty = new Map<string, Lane>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly waiters: (() => void)[] = [];
@@ -39,15 +45,17 @@ export class WorkQueue {
     return this.queued.size + this.timers.size;
   }
 
-  add(key: string): void {
+  /** Queues `key` (once however often added); an urgent add moves a key waiting in the normal lane ahead. */
+  add(key: string, lane: Lane = 'normal'): void {
     if (this.stopping) return;
     if (this.inFlight.has(key)) {
-      this.dirty.add(key);
+      this.dirty.set(key, this.dirty.get(key) === 'urgent' ? 'urgent' : lane);
       return;
     }
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    this.pending.push(key);
+    const waiting = this.queued.get(key);
+    if (waiting === 'urgent' || waiting === lane) return;
+    this.queued.set(key, lane);
+    this.pending[lane].push(key);
     this.waiters.shift()?.();
   }
 
@@ -87,12 +95,19 @@ export class WorkQueue {
 
   private async next(): Promise<string | undefined> {
     while (!this.stopping) {
-      const key = this.pending.shift();
-      if (key !== undefined) {
-        this.queued.delete(key);
-        return key;
-      }
+      const key = this.take('urgent') ?? this.take('normal');
+      if (key !== undefined) return key;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    return undefined;
+  }
+
+  private take(lane: Lane): string | undefined {
+    const entries = this.pending[lane];
+    for (let key = entries.shift(); key !== undefined; key = entries.shift()) {
+      if (this.queued.get(key) !== lane) continue;
+      this.queued.delete(key);
+      return key;
     }
     return undefined;
   }
@@ -119,7 +134,11 @@ export class WorkQueue {
       } finally {
         this.inFlight.delete(key);
         this.opts.onDone?.(key, result, (performance.now() - started) / 1000);
-        if (this.dirty.delete(key)) this.add(key);
+        const again = this.dirty.get(key);
+        if (again !== undefined) {
+          this.dirty.delete(key);
+          this.add(key, again);
+        }
       }
     }
   }
