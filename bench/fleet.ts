@@ -193,6 +193,16 @@ async function resyncWrites(state: ClusterState): Promise<number> {
   return operatorWrites(state, from).length;
 }
 
+/** The leader's status writes so far by kind (its livestream_operator_status_writes_total). */
+async function statusWritesByKind(leader: OperatorProcess): Promise<{ figures: number; transition: number }> {
+  const text = await leader.metrics();
+  const count = (kind: string) =>
+    Number(
+      new RegExp(`^livestream_operator_status_writes_total\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0,
+    );
+  return { figures: count('figures'), transition: count('transition') };
+}
+
 /** The live channels report; once their first sessions show, the measured window: writes, requests, latencies. */
 async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveStreamTracker, leader: OperatorProcess) {
   load.start();
@@ -202,7 +212,11 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
   }).catch((err: unknown) => log(`${String(err)}; ${tracker.pending()} probes pending: measuring anyway`));
   await sleep(10_000);
   const pid = leader.child.pid ?? 0;
-  const [cpuBefore, apiBefore] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
+  const [cpuBefore, apiBefore, kindsBefore] = await Promise.all([
+    cpuSeconds(pid),
+    apiRequestCounts(state),
+    statusWritesByKind(leader),
+  ]);
   const from = Date.now();
   load.counting = true;
   log(`steady state: measuring ${measureSeconds} s`);
@@ -210,7 +224,11 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
   load.counting = false;
   const to = Date.now();
   const seconds = (to - from) / 1000;
-  const [cpuAfter, apiAfter] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
+  const [cpuAfter, apiAfter, kindsAfter] = await Promise.all([
+    cpuSeconds(pid),
+    apiRequestCounts(state),
+    statusWritesByKind(leader),
+  ]);
   // Late probes of the window still count, up to 15 s after it.
   await waitFor('the window’s probes', () => tracker.pending(true) === 0, { timeoutMs: 15_000, intervalMs: 250 }).catch(
     () => {},
@@ -222,6 +240,9 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
     apiRequestsPerSecond: ratesByVerb(apiBefore, apiAfter, seconds),
     operatorWritesPerSecond: byVerb(writes, seconds),
     statusWritesPerSecond: round(writes.filter((e) => e.objectRef?.subresource === 'status').length / seconds, 2),
+    // The budget bounds figure-only writes; transitions go out at once, as many as the reports carry.
+    figureWritesPerSecond: round((kindsAfter.figures - kindsBefore.figures) / seconds, 2),
+    transitionWritesPerSecond: round((kindsAfter.transition - kindsBefore.transition) / seconds, 2),
     reportsPerSecond: round(Object.values(load.reports).reduce((a, b) => a + b, 0) / ((Date.now() - from) / 1000)),
     reportToStatusMs: {
       p50: percentile(latencies, 50),

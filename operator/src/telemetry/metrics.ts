@@ -51,6 +51,11 @@ function controlMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    statusWrites: counter(
+      'status_writes_total',
+      'LiveStream status writes, by kind: transition (written at once) or figures (within the cluster-wide budget).',
+      ['kind'],
+    ),
     queueDepth: gauge('queue_depth', 'Keys waiting in the work queue, including scheduled retries.'),
     livestreams: gauge('livestreams', 'LiveStreams by state, as last written to their status.', ['state']),
     leader: gauge('leader', '1 while this replica holds the leader Lease.'),

@@ -77,12 +77,14 @@ export class StatusWriter {
   private readonly budget: FigureBudget;
   private readonly lastWrite = new Map<string, number>();
   private readonly live = new Set<string>();
-  /** Writes done, by kind (the benchmark and tests read them). */
+  private readonly counter: { inc(labels: { kind: 'transition' | 'figures' }): void } | undefined;
+  /** Writes done, by kind (tests read them; the status_writes_total metric counts the same). */
   readonly writes = { transitions: 0, figures: 0 };
 
-  constructor(client: StatusClient, budget: FigureBudget) {
+  constructor(client: StatusClient, budget: FigureBudget, counter?: StatusWriter['counter']) {
     this.client = client;
     this.budget = budget;
+    this.counter = counter;
   }
 
   /** Streams in a session now: the figure interval grows with them. */
@@ -108,6 +110,7 @@ export class StatusWriter {
     );
     this.lastWrite.set(key, nowMs);
     this.writes[figuresOnly ? 'figures' : 'transitions']++;
+    this.counter?.inc({ kind: figuresOnly ? 'figures' : 'transition' });
     return undefined;
   }
 
