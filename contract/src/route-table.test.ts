@@ -129,6 +129,11 @@ describe('parseRouteTable / serializeRouteTable', () => {
     ['a URL instead of host:port', { version: 1, entries: [{ ...entry('a', 'x', 1), rtmp: 'rtmp://h:1935' }] }],
     ['one key for two channels', { version: 1, entries: [entry('a', 'x', 1), entry('a', 'y', 2)] }],
     ['one channel on two backends', { version: 1, entries: [entry('a', 'x', 1), entry('b', 'x', 2)] }],
+    ['lowLatency other than true', { version: 1, entries: [{ ...entry('a', 'x', 1), lowLatency: false }] }],
+    [
+      'one channel both low latency and not',
+      { version: 1, entries: [{ ...entry('a', 'x', 1), lowLatency: true }, entry('b', 'x', 1)] },
+    ],
   ];
   it.each(bad)('refuses %s, without echoing the content', (_what, value) => {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
@@ -140,6 +145,30 @@ describe('parseRouteTable / serializeRouteTable', () => {
     }
     expect(message).toMatch(/^the route table is/);
     expect(message).not.toContain(routeKeyHash(secret, 'a'));
+  });
+});
+
+describe('low latency', () => {
+  const ll = (key: string, name: string, n: number): RouteEntry => ({ ...entry(key, name, n), lowLatency: true });
+  const table: RouteTable = { version: 1, entries: [ll('a', 'fast', 1), ll('b', 'fast', 1), entry('c', 'classic', 2)] };
+
+  it("round-trips, and the index gives it to the channel's route (only where true)", () => {
+    const text = serializeRouteTable(table);
+    expect(parseRouteTable(text)).toEqual(table);
+    const index = indexRouteTable(parseRouteTable(text));
+    expect(index.channels.get('tenant-a/fast')).toEqual({
+      namespace: 'tenant-a',
+      name: 'fast',
+      ...backend(1),
+      lowLatency: true,
+    });
+    expect(index.channels.get('tenant-a/classic')).toEqual({ namespace: 'tenant-a', name: 'classic', ...backend(2) });
+  });
+
+  it('leaves the field out of classic entries (older tables keep their bytes)', () => {
+    const classic = serializeRouteTable({ version: 1, entries: [entry('c', 'classic', 2)] });
+    expect(classic).not.toContain('lowLatency');
+    expect(serializeRouteTable(table).match(/"lowLatency":true/g)).toHaveLength(2);
   });
 });
 

@@ -8,8 +8,12 @@
 // superseded ones (notAfter = when they stop).
 //
 // { "version": 1, "entries": [ { "keyHash": "<hex>", "namespace": "ns", "name": "ch", "app": "live",
-//                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080" } ],
+//                                "rtmp": "10.1.2.3:1935", "http": "10.1.2.3:8080", "lowLatency": true } ],
 //   "access": [ { "namespace": "ns", "name": "ch", "visibility": "private", "revokedViewers": ["v-17"] } ] }
+//
+// `lowLatency` (only where true) says the channel's origin serves LL-HLS (spec.hls.lowLatency): the gateway's player
+// page starts hls.js in low-latency mode for it (ADR 0018). It is the channel's, like its backend: every entry of a
+// channel carries the same value.
 //
 // `access` says who may watch a routed channel; a channel without an access entry is public (so it holds only the
 // channels that are not). A password channel's entry carries the password's scrypt hash (viewer-password.ts), never
@@ -53,6 +57,8 @@ export interface RouteEntry {
   rtmp: string;
   /** The channel's HTTP origin, "host:port". */
   http: string;
+  /** The origin serves LL-HLS (absent: classic HLS). */
+  lowLatency?: true;
 }
 
 /** Who may watch: `public` (listed), `unlisted` (by URL), `private` (a playback token), `password`. */
@@ -84,6 +90,8 @@ export interface ChannelRoute {
   app: string;
   rtmp: string;
   http: string;
+  /** The origin serves LL-HLS (absent: classic HLS). */
+  lowLatency?: true;
 }
 
 const hex64 = /^[0-9a-f]{64}$/;
@@ -113,6 +121,7 @@ const entrySchema = z
     app: z.string().regex(appName, 'app must match [A-Za-z0-9_-]{1,64}'),
     rtmp: address,
     http: address,
+    lowLatency: z.literal(true).optional(),
   })
   .strict();
 
@@ -155,7 +164,7 @@ export const routeTableSchema = z
     const backend = new Map<string, string>();
     for (const [i, e] of table.entries.entries()) {
       const channel = `${e.namespace}/${e.name}`;
-      const where = `${e.app} ${e.rtmp} ${e.http}`;
+      const where = `${e.app} ${e.rtmp} ${e.http} ${e.lowLatency === true ? 'll' : 'classic'}`;
       if ((owner.get(e.keyHash) ?? channel) !== channel) {
         ctx.addIssue({ code: 'custom', path: ['entries', i, 'keyHash'], message: 'a key hash names two channels' });
       }
@@ -191,7 +200,11 @@ export function parseRouteTable(text: string): RouteTable {
     const issue = parsed.error.issues[0];
     throw new Error(`the route table is malformed at ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
-  const entries = parsed.data.entries.map(({ notAfter, ...e }) => ({ ...e, ...(notAfter ? { notAfter } : {}) }));
+  const entries = parsed.data.entries.map(({ notAfter, lowLatency, ...e }) => ({
+    ...e,
+    ...(notAfter ? { notAfter } : {}),
+    ...(lowLatency === true && { lowLatency }),
+  }));
   const access = parsed.data.access ?? [];
   return { version: routeTableVersion, entries, ...(access.length > 0 && { access }) };
 }
@@ -230,6 +243,7 @@ export function serializeRouteTable(table: RouteTable): string {
     app: e.app,
     rtmp: e.rtmp,
     http: e.http,
+    ...(e.lowLatency === true && { lowLatency: true }),
   }));
   const access = (table.access ?? []).map((a) => ({
     namespace: a.namespace,
@@ -261,6 +275,7 @@ export function indexRouteTable(table: RouteTable): RouteIndex {
       app: e.app,
       rtmp: e.rtmp,
       http: e.http,
+      ...(e.lowLatency === true && { lowLatency: true as const }),
     };
     channels.set(id, channel);
     const notAfterMs = e.notAfter === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.notAfter);

@@ -89,6 +89,30 @@ describe('buildRouteTable', () => {
     expect(later[0]?.notAfter).toBeUndefined();
   });
 
+  it('marks a channel with spec.hls.lowLatency enabled as low latency, on every one of its entries', () => {
+    const hls = (lowLatency?: { enabled: boolean; partSeconds: number }) => ({
+      hls: { segmentSeconds: 2, playlistLength: 6, ...(lowLatency && { lowLatency }) },
+    });
+    const rotated = rollKeySet(
+      rollKeySet(undefined, keyDigest('old') ?? '', t0, 60_000).set,
+      keyDigest('new') ?? '',
+      t0,
+      60_000,
+    ).set;
+    const channels = [
+      channel('fast', rotated, hls({ enabled: true, partSeconds: 0.5 })),
+      channel('off', setOf('k-off'), hls({ enabled: false, partSeconds: 0.5 })),
+      channel('classic', setOf('k-classic'), hls()),
+    ];
+    const entries = buildRouteTable(channels, secret, t0).table.entries;
+    expect(entries.filter((e) => e.name === 'fast').map((e) => e.lowLatency)).toEqual([true, true]);
+    expect(entries.filter((e) => e.name !== 'fast').some((e) => 'lowLatency' in e)).toBe(false);
+    const index = asGateway(channels);
+    expect(index.channels.get('media/fast')?.lowLatency).toBe(true);
+    expect(index.channels.get('media/classic')?.lowLatency).toBeUndefined();
+    expect(lookupKey(index, secret, 'old', t0)?.lowLatency).toBe(true);
+  });
+
   it('routes nothing for a paused channel, one being deleted, or one without a key set or key', () => {
     const deleting = channel('gone', setOf('k-gone'));
     deleting.ls.metadata.deletionTimestamp = new Date(t0);

@@ -3,7 +3,8 @@
 // ("<name>-ingest-keys", contract/src/ingest-keys.ts) accepts a key, unless spec.ingest.via is Service: one entry per accepted key, named by
 // routeHashOfDigest(routing secret, the key's digest), so the current key and the superseded ones in their grace
 // (with the set's own notAfter) come from the set alone, with no key in plaintext (ADR 0013). The backend is the
-// channel's Service by its cluster DNS name, which follows a replaced pod without a table change.
+// channel's Service by its cluster DNS name, which follows a replaced pod without a table change; a channel with
+// spec.hls.lowLatency enabled is marked lowLatency (its player page plays LL-HLS).
 //
 // Access (spec.audience): every channel reached through the gateway that is not public gets an access entry, routed
 // or not (a paused channel's page stays gated). A password channel carries its password's scrypt hash, made by the
@@ -40,6 +41,13 @@ export interface RoutePlan {
   conflicts: string[];
 }
 
+/**
+ * spec.hls.lowLatency.enabled: the channel's origin serves LL-HLS, so the gateway's player page plays it in hls.js's
+ * low-latency mode (ADR 0018). The spec's, not the running session's (the switch takes effect at the next session):
+ * either mode plays the other's playlists.
+ */
+export const lowLatencyOf = (ls: LiveStream): boolean => ls.spec.hls?.lowLatency?.enabled === true;
+
 /** The RTMP app of a channel: spec.ingest.app, "live" when absent (the CRD's default). */
 const appOf = (ls: LiveStream): string => ls.spec.ingest?.app ?? 'live';
 
@@ -50,7 +58,14 @@ export function channelEntries(channel: RoutedChannel, secret: Buffer | string, 
   if (!name || !namespace || ls.spec.paused === true || ls.metadata.deletionTimestamp) return [];
   if (!throughGateway(ingestVia(ls.spec, true))) return [];
   const host = `${childNames(ls).service}.${namespace}.svc`;
-  const backend = { namespace, name, app: appOf(ls), rtmp: `${host}:${ports.rtmp}`, http: `${host}:${ports.http}` };
+  const backend = {
+    namespace,
+    name,
+    app: appOf(ls),
+    rtmp: `${host}:${ports.rtmp}`,
+    http: `${host}:${ports.http}`,
+    ...(lowLatencyOf(ls) && { lowLatency: true as const }),
+  };
   return (keySet?.keys ?? [])
     .filter((k) => k.notAfter === undefined || Date.parse(k.notAfter) > nowMs)
     .map((k) => ({
