@@ -2,6 +2,10 @@
 // can trust them: a segment never changes once published (its name carries the session and its number), a live
 // playlist changes once per segment and is kept for at most half of one, an error for about a second (long enough
 // to absorb a stampede on a channel that is not live, short enough that its start is seen at once).
+// LL-HLS (ADR 0018): a media playlist with parts is kept for half a part; the answer to a blocking request
+// (_HLS_msn) for three part targets (it holds the part it was asked for forever, and a player that gets it that
+// late is still within PART-HOLD-BACK of the edge); a part like a segment. A part, or a blocking request, that failed
+// is not kept at all: it may exist a part later, and coalescing already folds a stampede into one fetch.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { PlaybackKind } from './paths.ts';
 
@@ -16,7 +20,7 @@ const fallbackSegmentMs = 2_000;
 
 export const corsHeaders = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'content-length, etag',
+  'access-control-expose-headers': 'content-length, etag, age',
 } as const;
 
 export const preflightHeaders = {
@@ -25,6 +29,19 @@ export const preflightHeaders = {
   'access-control-allow-headers': 'range, if-none-match',
   'access-control-max-age': '86400',
 } as const;
+
+/** An LL-HLS playlist's PART-TARGET (ms); undefined for a classic one. */
+export function partTargetMs(playlist: string): number | undefined {
+  const m = /#EXT-X-PART-INF:(?:[^\n]*,)?PART-TARGET=(\d+(?:\.\d+)?)/.exec(playlist);
+  const ms = Number(m?.[1]) * 1000;
+  return ms > 0 ? ms : undefined;
+}
+
+/** How long the answer to a blocking playlist request is kept (ms): three part targets, half a segment if classic. */
+export function blockingHoldMs(playlist: string): number {
+  const part = partTargetMs(playlist);
+  return part === undefined ? Math.floor(segmentDurationMs(playlist) / 2) : 3 * part;
+}
 
 /** A live playlist's segment duration (ms): its newest EXTINF, within TARGETDURATION. */
 export function segmentDurationMs(playlist: string): number {
@@ -36,20 +53,23 @@ export function segmentDurationMs(playlist: string): number {
   return positive.length > 0 ? Math.min(...positive) : fallbackSegmentMs;
 }
 
-/** How long an answer stays fresh in the gateway's cache (ms). Infinity: until evicted. */
-export function freshForMs(kind: PlaybackKind, status: number, body: Buffer): number {
-  if (status !== 200) return errorTtlMs;
-  if (kind === 'segment') return Number.POSITIVE_INFINITY;
+/** How long an answer stays fresh in the gateway's cache (ms). Infinity: until evicted; 0: not kept. */
+export function freshForMs(kind: PlaybackKind, status: number, body: Buffer, blocking = false): number {
+  if (status !== 200) return kind === 'part' || blocking ? 0 : errorTtlMs;
+  if (kind === 'segment' || kind === 'part') return Number.POSITIVE_INFINITY;
   if (kind === 'master') return masterTtlMs;
   if (kind === 'thumbnail') return thumbnailTtlMs;
-  return Math.floor(segmentDurationMs(body.toString('utf8')) / 2);
+  const text = body.toString('utf8');
+  if (blocking) return blockingHoldMs(text);
+  const part = partTargetMs(text);
+  return Math.floor((part ?? segmentDurationMs(text)) / 2);
 }
 
 /** Cache-Control for an answer: what a CDN may do with it. */
 export function cacheControl(kind: PlaybackKind, status: number, ttlMs: number): string {
   if (kind === 'flv') return 'no-store';
-  if (status !== 200) return `public, max-age=${Math.ceil(errorTtlMs / 1000)}`;
-  if (kind === 'segment') return `public, max-age=${segmentMaxAgeS}, immutable`;
+  if (status !== 200) return ttlMs > 0 ? `public, max-age=${Math.ceil(errorTtlMs / 1000)}` : 'no-store';
+  if (kind === 'segment' || kind === 'part') return `public, max-age=${segmentMaxAgeS}, immutable`;
   return `public, max-age=${Math.floor(ttlMs / 1000)}`;
 }
 
@@ -73,14 +93,19 @@ export interface CachedAnswer {
   etag?: string;
   contentType: string;
   ttlMs: number;
+  /** When the origin answered (epoch ms): the Age header, which hls.js reads to place its first blocking request. */
+  fetchedAtMs?: number;
 }
 
-export function answerHeaders(kind: PlaybackKind, answer: CachedAnswer): OutgoingHttpHeaders {
+export function answerHeaders(kind: PlaybackKind, answer: CachedAnswer, nowMs = Date.now()): OutgoingHttpHeaders {
+  const ageS =
+    answer.fetchedAtMs === undefined ? undefined : Math.max(0, Math.floor((nowMs - answer.fetchedAtMs) / 1000));
   return {
     ...corsHeaders,
     'content-type': answer.status === 200 ? answer.contentType : 'text/plain; charset=utf-8',
     'content-length': answer.body.length,
     'cache-control': cacheControl(kind, answer.status, answer.ttlMs),
     ...(answer.etag !== undefined && answer.status === 200 && { etag: answer.etag }),
+    ...(ageS !== undefined && { age: String(ageS) }),
   };
 }

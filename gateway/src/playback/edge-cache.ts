@@ -1,9 +1,12 @@
 // The playback cache shared by every viewer of a gateway replica: answers of the channels' origins kept for as long
 // as cache-policy.ts says, in a byte-bounded LRU, with request coalescing: while one fetch of a URL is on its way,
 // every other request for it waits for that fetch instead of starting its own, so an immutable segment is fetched
-// once per replica however many viewers ask at once.
+// once per replica however many viewers ask at once. A blocking LL-HLS playlist request (its key carries its
+// directives: ll-hls.ts) is coalesced the same way: every viewer waiting for the same part shares the one upstream
+// request the origin holds, and its answer is kept for the next (cache-policy.ts).
 import { ByteLru } from './byte-lru.ts';
-import { errorTtlMs, freshForMs, type CachedAnswer } from './cache-policy.ts';
+import { freshForMs, type CachedAnswer } from './cache-policy.ts';
+import { LiveEdges } from './live-edges.ts';
 import type { PlaybackKind } from './paths.ts';
 
 export interface Fetched {
@@ -20,7 +23,9 @@ export type CacheResult = 'hit' | 'miss' | 'coalesced';
 export class EdgeCache {
   private readonly lru: ByteLru<Entry>;
   private readonly inFlight = new Map<string, Promise<Entry>>();
-  private readonly now: () => number;
+  readonly now: () => number;
+  /** The newest LL-HLS playlist of each rendition (live-edges.ts). */
+  readonly edges = new LiveEdges();
 
   constructor(maxBytes: number, now: () => number = Date.now) {
     this.lru = new ByteLru(maxBytes);
@@ -36,12 +41,13 @@ export class EdgeCache {
     key: string,
     kind: PlaybackKind,
     fetch: () => Promise<Fetched>,
+    blocking = false,
   ): Promise<{ answer: CachedAnswer; result: CacheResult }> {
     const cached = this.lru.get(key);
     if (cached && cached.expiresAtMs > this.now()) return { answer: cached, result: 'hit' };
     const pending = this.inFlight.get(key);
     if (pending) return { answer: await pending, result: 'coalesced' };
-    const started = this.fetchEntry(key, kind, fetch);
+    const started = this.fetchEntry(key, kind, fetch, blocking);
     this.inFlight.set(key, started);
     try {
       return { answer: await started, result: 'miss' };
@@ -50,21 +56,29 @@ export class EdgeCache {
     }
   }
 
-  private async fetchEntry(key: string, kind: PlaybackKind, fetch: () => Promise<Fetched>): Promise<Entry> {
+  private async fetchEntry(
+    key: string,
+    kind: PlaybackKind,
+    fetch: () => Promise<Fetched>,
+    blocking: boolean,
+  ): Promise<Entry> {
     let fetched: Fetched;
     try {
       fetched = await fetch();
     } catch {
       fetched = { status: 502, body: Buffer.from('the channel origin is unreachable\n'), contentType: 'text/plain' };
     }
-    const ttlMs = freshForMs(kind, fetched.status, fetched.body);
+    const ttlMs = freshForMs(kind, fetched.status, fetched.body, blocking);
+    const now = this.now();
     const entry: Entry = {
       ...fetched,
-      ttlMs: fetched.status === 200 ? ttlMs : errorTtlMs,
+      ttlMs,
+      fetchedAtMs: now,
       size: fetched.body.length + key.length + 200, // the bookkeeping of an entry, roughly
-      expiresAtMs: this.now() + ttlMs,
+      expiresAtMs: now + ttlMs,
     };
-    this.lru.set(key, entry);
+    if (ttlMs > 0) this.lru.set(key, entry);
+    else this.lru.delete(key);
     return entry;
   }
 }

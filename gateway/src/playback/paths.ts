@@ -4,7 +4,9 @@
 // `/thumbnail.jpg`). A strict whitelist of shapes: names
 // as the ladder writes them, no encoded characters, so traversal has nothing to match.
 
-export type PlaybackKind = 'master' | 'variant' | 'segment' | 'flv' | 'thumbnail';
+// An LL-HLS part (`<prefix>_<msn>.<index>.m4s`, part-segmenter.ts's names) is a segment that may be asked for before
+// it exists (the preload hint): its own kind, so that a miss is not kept.
+export type PlaybackKind = 'master' | 'variant' | 'segment' | 'part' | 'flv' | 'thumbnail';
 
 export type PlaybackTarget =
   { namespace: string; name: string; kind: PlaybackKind; upstreamPath: string } | { error: 400 | 404 };
@@ -13,6 +15,7 @@ const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const fileName = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 const segmentExt = /\.(ts|m4s|mp4|aac)$/;
+const partName = /_\d+\.\d+\.m4s$/;
 
 /** `pathname` as received: still percent-encoded, without the query. */
 export function parsePlaybackPath(pathname: string): PlaybackTarget {
@@ -32,6 +35,7 @@ export function parsePlaybackPath(pathname: string): PlaybackTarget {
   }
   const file = rest.join('/');
   if (file.endsWith('.m3u8')) return { ...channel, kind: 'variant', upstreamPath: `/hls/${file}` };
+  if (partName.test(file)) return { ...channel, kind: 'part', upstreamPath: `/hls/${file}` };
   if (segmentExt.test(file)) return { ...channel, kind: 'segment', upstreamPath: `/hls/${file}` };
   return { error: 404 };
 }

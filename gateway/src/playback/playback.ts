@@ -1,5 +1,7 @@
 // GET/HEAD /<namespace>/<name>/<file>: the channel found in the route table, its origin's answer served from the
-// edge cache (playlists and segments) or streamed (live.flv), with the headers of cache-policy.ts.
+// edge cache (playlists and segments) or streamed (live.flv), with the headers of cache-policy.ts. A media playlist's
+// LL-HLS delivery directives (ll-hls.ts) are forwarded to the origin and are its cache key; a blocking request that
+// the newest playlist held already answers is answered with it, one the origin would refuse is refused here.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelRoute } from '../../../contract/src/route-table.ts';
@@ -15,7 +17,8 @@ import {
   errorTtlMs,
   type CachedAnswer,
 } from './cache-policy.ts';
-import type { EdgeCache, Fetched } from './edge-cache.ts';
+import type { CacheResult, EdgeCache, Fetched } from './edge-cache.ts';
+import { isBlocking, liveEdgeOf, readDirectives, satisfies, tooFarAhead, withQuery } from './ll-hls.ts';
 import { parsePlaybackPath, type PlaybackKind } from './paths.ts';
 import type { ViewerCounter } from './viewers.ts';
 
@@ -34,7 +37,11 @@ export interface PlaybackContext {
 const originHeaders = { [gatewayRequestHeader]: '1' };
 
 const fetchKind = (kind: PlaybackKind): FetchKind =>
-  kind === 'segment' || kind === 'thumbnail' ? 'segment' : kind === 'flv' ? 'flv' : 'playlist';
+  kind === 'segment' || kind === 'part' || kind === 'thumbnail' ? 'segment' : kind === 'flv' ? 'flv' : 'playlist';
+
+/** The origin holds a blocking request for up to 3 target durations (then 503); unknown: the CRD's longest, 10 s. */
+const blockingFetchTimeoutMs = (context: PlaybackContext, targetDuration = 10): number =>
+  context.fetchTimeoutMs + 3 * targetDuration * 1000;
 
 function plain(res: ServerResponse, status: number, text: string, cache = true): void {
   res.writeHead(status, {
@@ -45,9 +52,14 @@ function plain(res: ServerResponse, status: number, text: string, cache = true):
   res.end(text);
 }
 
-async function fetchOrigin(url: string, context: PlaybackContext, kind: PlaybackKind): Promise<Fetched> {
+async function fetchOrigin(
+  url: string,
+  context: PlaybackContext,
+  kind: PlaybackKind,
+  timeoutMs = context.fetchTimeoutMs,
+): Promise<Fetched> {
   try {
-    const res = await fetch(url, { headers: originHeaders, signal: AbortSignal.timeout(context.fetchTimeoutMs) });
+    const res = await fetch(url, { headers: originHeaders, signal: AbortSignal.timeout(timeoutMs) });
     const body = Buffer.from(await res.arrayBuffer());
     context.metrics.backendFetchesTotal.inc({ kind: fetchKind(kind), outcome: String(res.status) });
     const etag = res.headers.get('etag');
@@ -111,9 +123,14 @@ export async function handlePlayback(req: IncomingMessage, res: ServerResponse, 
   if (!grant.ok) return sendRefusal(res, grant);
   const url = `http://${channel.http}${target.upstreamPath}`;
   if (target.kind === 'flv') return streamFlv(req, res, url, context, target);
-  const { answer, result } = await context.cache.get(`${channel.http}${target.upstreamPath}`, target.kind, () =>
-    fetchOrigin(url, context, target.kind),
-  );
+  const got =
+    target.kind === 'variant'
+      ? await mediaPlaylist(channel.http, target.upstreamPath, query, context)
+      : await context.cache.get(`${channel.http}${target.upstreamPath}`, target.kind, () =>
+          fetchOrigin(url, context, target.kind),
+        );
+  if ('refused' in got) return plain(res, 400, `${got.refused}\n`, false);
+  const { answer, result } = got;
   context.metrics.cacheRequestsTotal.inc({ result });
   context.metrics.cacheBytes.set(context.cache.bytes);
   // Counted as the origin counts: every variant playlist and segment served (a master alone is no viewer yet).
@@ -121,6 +138,45 @@ export async function handlePlayback(req: IncomingMessage, res: ServerResponse, 
   if (answer.status === 200 && counted) context.viewers.see(req, target.namespace, target.name, query);
   const served = grant.session === undefined ? answer : personalize(target.kind, answer, grant.session);
   context.metrics.httpBytesOutTotal.inc(serve(req, res, target.kind, served));
+}
+
+/**
+ * A media playlist: from the cache under its path and delivery directives, fetched with exactly those directives.
+ * A blocking request is answered at once by the newest playlist held for the rendition when that lists the part
+ * asked for (and is no older than a blocking answer is kept), and refused when the origin would certainly refuse it.
+ */
+async function mediaPlaylist(
+  origin: string,
+  upstreamPath: string,
+  query: string,
+  context: PlaybackContext,
+): Promise<{ answer: CachedAnswer; result: CacheResult } | { refused: string }> {
+  const parsed = readDirectives(query);
+  if (!parsed.ok) return { refused: parsed.reason };
+  const { directives, forwarded } = parsed;
+  const blocking = isBlocking(directives);
+  const { cache } = context;
+  const edgeKey = `${origin}${upstreamPath}|${directives.skip ?? ''}`;
+  const held = cache.edges.latest(edgeKey);
+  if (blocking && held) {
+    const ageMs = cache.now() - held.seenAtMs;
+    if (ageMs < 3 * held.edge.partTarget * 1000 && satisfies(held.edge, directives)) {
+      return { answer: held.answer, result: 'hit' };
+    }
+    const why = tooFarAhead(directives, held.edge, ageMs);
+    if (why !== undefined) return { refused: why };
+  }
+  const path = withQuery(upstreamPath, forwarded);
+  const timeoutMs = blocking ? blockingFetchTimeoutMs(context, held?.edge.targetDuration) : context.fetchTimeoutMs;
+  const got = await cache.get(
+    `${origin}${path}`,
+    'variant',
+    () => fetchOrigin(`http://${origin}${path}`, context, 'variant', timeoutMs),
+    blocking,
+  );
+  const edge = got.result === 'miss' && got.answer.status === 200 ? liveEdgeOf(got.answer.body.toString()) : undefined;
+  if (edge) cache.edges.observe(edgeKey, edge, got.answer, cache.now(), 3 * edge.partTarget * 1000);
+  return got;
 }
 
 // HTTP-FLV is a stream without an end: piped from the origin, one upstream connection per viewer, never cached.
