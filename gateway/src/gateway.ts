@@ -105,7 +105,13 @@ async function requestContext(
     routes,
     playback,
     viewers,
-    portal: new Portal({ directory, assets: await loadPortalAssets(), logger, access: playback.access }),
+    portal: new Portal({
+      directory,
+      assets: await loadPortalAssets(),
+      logger,
+      access: playback.access,
+      lowLatency: (ns, name) => routes.channel(ns, name)?.lowLatency === true,
+    }),
     studio: createStudio(await loadStudioAssets()),
     vod: {
       listing: (ns, name) => directory.get(ns, name),

@@ -134,14 +134,15 @@ export const lockedBadges: Record<GatedVisibility, string> = { private: 'Private
 /**
  * The stream page; `status` is also handed to its script (as an attribute, escaped like any other). A gated
  * channel's page is always rendered locked (channel-gate.ts): its script fetches the details with a session.
+ * `lowLatency` (the route table's, ADR 0018) tells the script to play LL-HLS: hls.js in low-latency mode.
  */
-export function renderStreamPage(visibility: Visibility, status: PageStatus): string {
+export function renderStreamPage(visibility: Visibility, status: PageStatus, lowLatency = false): string {
   const live = status.phase === 'live';
   const open = status.phase === 'locked' ? undefined : status;
   const badge = live ? 'Live' : open ? open.phase : lockedBadges[(status as LockedStatus).visibility];
   return layout(
     status.title,
-    `<article id="channel" data-status="${escapeHtml(JSON.stringify(status))}" data-visibility="${visibility}">
+    `<article id="channel" data-status="${escapeHtml(JSON.stringify(status))}" data-visibility="${visibility}" data-latency="${lowLatency ? 'low' : 'classic'}">
 <h1 id="title">${escapeHtml(status.title)}</h1>
 <div class="player"><video id="video" controls muted autoplay playsinline${live ? '' : ' hidden'}></video>
 <p id="notice" class="notice" role="status"${live || !open ? ' hidden' : ''}><span id="notice-text">${open ? escapeHtml(phaseNotice(open)) : ''}</span> <time id="countdown"></time></p>

@@ -50,6 +50,7 @@ beforeAll(async () => {
     logger: createLogger('portal-test'),
     coalesceMs: 50,
     heartbeatMs: 200,
+    lowLatency: (namespace, name) => namespace === 'ns' && name === 'fast',
     access: createAccessContext({
       access: (namespace, name) => ({ namespace, name, visibility: 'public' }),
       sessionKey: () => key,
@@ -195,6 +196,19 @@ describe('the pages', () => {
     const none = await (await fetch(`${base}/ns/a/`)).text();
     expect(none).toContain('<p id="vod" class="vod" hidden><a id="vod-link" href="">');
     for (const html of [page, live]) expect(html).not.toContain('secret-signature');
+  });
+
+  it("tells the page an LL-HLS channel's mode (from the route table), which picks hls.js's low-latency settings", async () => {
+    await push({ upserts: [listing('fast')] });
+    expect(await (await fetch(`${base}/ns/fast/`)).text()).toContain('data-latency="low"');
+    expect(await (await fetch(`${base}/ns/a/`)).text()).toContain('data-latency="classic"');
+    const script = await (await fetch(`${base}/_portal/stream.js`)).text();
+    const configs = /const hlsConfigs = (\{[^;]*\});/.exec(script)?.[1] ?? '';
+    const json = configs.replace(/(\w+):/g, '"$1":').replace(/,(\s*\})/g, '$1');
+    const { low, classic } = JSON.parse(json) as Record<string, Record<string, unknown>>;
+    expect(low).toEqual({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1 }); // no liveSync*: PART-HOLD-BACK rules
+    expect(classic).toMatchObject({ liveSyncDurationCount: 2 });
+    expect(script).toContain('hlsConfigs[article.dataset.latency] ?? hlsConfigs.classic');
   });
 
   it('serves its scripts with the hls.js path filled in, and hls.js as immutable', async () => {

@@ -62,6 +62,8 @@ export interface PortalOptions {
   directory: DirectoryStore;
   assets: PortalAssets;
   logger: Logger;
+  /** Whether a channel serves LL-HLS (the route table's lowLatency): its page plays it in low-latency mode. */
+  lowLatency?: (namespace: string, name: string) => boolean;
   /** Checks the sessions that open a private or password channel's events; without it they stay locked. */
   access?: AccessContext | undefined;
   /** Event streams open at once, over all pages (default 2000); beyond: 503 and the browser retries. */
@@ -143,7 +145,8 @@ export class Portal {
         if (!listing) return this.#page(res, 404, renderNotFoundPage());
         if (target.kind === 'page') {
           const status = visibleStatus(listing.visibility, this.#status(listing), false);
-          return this.#page(res, 200, renderStreamPage(listing.visibility, status));
+          const lowLatency = this.options.lowLatency?.(listing.namespace, listing.name) === true;
+          return this.#page(res, 200, renderStreamPage(listing.visibility, status, lowLatency));
         }
         this.#events(req, res, listing);
       },

@@ -48,6 +48,17 @@ function loadHls() {
   return hlsLoaded;
 }
 
+// hls.js settings per channel kind (data-latency, from the route table: ADR 0018). Classic HLS: two target
+// durations behind the live edge, catch up at up to 1.1x, jump back to the edge beyond four (bench-latency's
+// figures). LL-HLS: low-latency mode at the playlist's PART-HOLD-BACK, which any liveSync* setting of ours would
+// override (hls.js takes a user's liveSyncDurationCount over PART-HOLD-BACK), with the same catch-up (the
+// transcoder's player page plays LL-HLS with the same settings).
+// Players without LL-HLS (the browser's own HLS, older players) play an LL channel's whole segments.
+const hlsConfigs = {
+  classic: { liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 4, maxLiveSyncPlaybackRate: 1.1 },
+  low: { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1 },
+};
+
 let player; // { stop() } while playing
 let retryTimer;
 async function startPlayer() {
@@ -56,7 +67,7 @@ async function startPlayer() {
   player = { stop: () => {} };
   const Hls = await loadHls();
   if (Hls?.isSupported()) {
-    const hls = new Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 4, maxLiveSyncPlaybackRate: 1.1 });
+    const hls = new Hls(hlsConfigs[article.dataset.latency] ?? hlsConfigs.classic);
     player.stop = () => hls.destroy();
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (data.fatal) retry(); // e.g. the playlist is not written yet just after the channel went live
