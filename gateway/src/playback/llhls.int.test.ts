@@ -1,0 +1,198 @@
+// LL-HLS through the gateway (ADR 0018): the real gateway entry point, two replicas, in front of a loopback LL-HLS
+// origin that holds blocking requests as the transcoder's does (test/support/llhls-origin.ts: its packager core fed
+// by a timer). The origin's request log is the oracle: what the gateway fetched, how often, and when the origin
+// answered. 1,000 simulated LL-HLS viewers (a blocking playlist request and the preload-hinted part per part, as
+// Safari asks, each on its own keep-alive connection) watch through one replica.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeepAliveClient } from '../../../bench/origin/keep-alive-client.ts';
+import { startGatewayProcess, type GatewayProcess } from '../../../test/support/gateway-process.ts';
+import { startLlOrigin, type LlOrigin } from '../../../test/support/llhls-origin.ts';
+import { liveEdgeOf, type LiveEdge } from './ll-hls.ts';
+
+let origin: LlOrigin;
+let replicas: GatewayProcess[] = [];
+const channel = '/tenant/fast';
+const playlistPath = `${channel}/360p/index.m3u8`;
+const originPlaylist = '/hls/360p/index.m3u8';
+
+beforeAll(async () => {
+  // 30 s of parts at once: the window (10 segments) is full, so delta updates skip segments from the start.
+  const window = { windowSegments: 10, partsBeforeStart: 60 };
+  origin = await startLlOrigin({ renditions: ['360p', 'audio'], targetDuration: 2, partTarget: 0.5, ...window });
+  const route = {
+    key: 'll-key',
+    namespace: 'tenant',
+    name: 'fast',
+    rtmp: '127.0.0.1:1',
+    http: `127.0.0.1:${origin.port}`,
+    lowLatency: true as const,
+  };
+  replicas = await Promise.all([0, 1].map(() => startGatewayProcess({ routes: [route] })));
+});
+
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.close()));
+  await origin?.close();
+});
+
+const url = (replica: GatewayProcess, path: string) => `http://127.0.0.1:${replica.httpPort}${path}`;
+const hitsOf = (prefix: string) => [...origin.hits].filter(([p]) => p.startsWith(prefix));
+
+/** The part a player asks for next: after the newest, in its segment while that is open, else part 0 of the next. */
+function nextPart(edge: LiveEdge): { msn: number; part: number } {
+  const newest = edge.newest!;
+  return edge.lastMsn > edge.lastComplete
+    ? { msn: newest.msn, part: newest.part + 1 }
+    : { msn: edge.lastComplete + 1, part: 0 };
+}
+const hintOf = (playlist: string) => /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(playlist)?.[1] ?? '';
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+describe('LL-HLS through the gateway', () => {
+  it('forwards the directives exactly, without any other parameter, and two replicas answer the same bytes', async () => {
+    const first = await fetch(url(replicas[0]!, playlistPath)).then((r) => r.text());
+    // The first part of the segment after next: not written yet, so that both replicas really wait for it.
+    const next = { msn: liveEdgeOf(first)!.lastComplete + 2, part: 0 };
+    const q = `_HLS_msn=${next.msn}&_HLS_part=${next.part}`;
+    // Both replicas wait for the same part, with parameters of their own that must not reach the origin.
+    const [a, b] = await Promise.all([
+      fetch(url(replicas[0]!, `${playlistPath}?session=abc&${q}&_HLS_skip=YES`)),
+      fetch(url(replicas[1]!, `${playlistPath}?_HLS_skip=YES&x=1&${q.split('&').reverse().join('&')}`)),
+    ]);
+    const [textA, textB] = [await a.text(), await b.text()];
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(textA).toBe(textB);
+    expect(textA).toContain('#EXT-X-SKIP:SKIPPED-SEGMENTS=');
+    expect(liveEdgeOf(textA)!.newest).toEqual(next);
+    expect(origin.hits.get(`${originPlaylist}?${q}&_HLS_skip=YES`)).toBe(2); // one per replica
+    expect(hitsOf(originPlaylist).filter(([p]) => /session|x=1/.test(p))).toEqual([]);
+    expect(a.headers.get('cache-control')).toBe('public, max-age=1');
+  });
+
+  it('refuses a request too far ahead with a 400, without asking the origin', async () => {
+    const edge = liveEdgeOf(await fetch(url(replicas[0]!, playlistPath)).then((r) => r.text()))!;
+    for (const q of [`_HLS_msn=${edge.lastMsn + 20}`, `_HLS_msn=${edge.lastMsn + 1}&_HLS_part=30`]) {
+      const res = await fetch(url(replicas[0]!, `${playlistPath}?${q}`));
+      expect([q, res.status]).toEqual([q, 400]);
+      expect(origin.hits.get(`${originPlaylist}?${q}`)).toBeUndefined();
+    }
+    // Malformed: refused as the origin refuses it, and not forwarded either.
+    expect((await fetch(url(replicas[0]!, `${playlistPath}?_HLS_part=1`))).status).toBe(400);
+    expect(origin.hits.get(`${originPlaylist}?_HLS_part=1`)).toBeUndefined();
+  });
+
+  it('holds 1,000 LL-HLS viewers on one replica with one backend fetch per part and per blocking playlist', async () => {
+    const viewers = 1000;
+    const rounds = 10; // parts of 0.5 s: about 5 s of playback
+    const run = await audience(replicas[0]!, viewers, rounds);
+    const { entries, blockingFetches, partFetches, lags } = run;
+    // Every viewer got every playlist and part.
+    expect(entries.filter((e) => e.status !== 200 || e.partStatus !== 200)).toEqual([]);
+    expect(entries).toHaveLength(viewers * rounds);
+    // One backend fetch per blocking playlist and per part, whatever the number of viewers.
+    expect(blockingFetches.filter(([, n]) => n !== 1)).toEqual([]);
+    expect(partFetches.filter(([, n]) => n !== 1)).toEqual([]);
+    expect(blockingFetches.length).toBeLessThanOrEqual(new Set(entries.map((e) => e.key)).size);
+    expect(partFetches.length).toBe(new Set(entries.map((e) => e.part)).size);
+    expect(lags.length).toBeGreaterThan(viewers * (rounds - 2)); // they really waited at the origin
+    // The first of each round's 1,000 answers leaves within 100 ms of the origin's; the rest follow as fast as one
+    // replica's core writes 2,000 responses (a playlist and a part each), beside the simulator on the other core.
+    expect(Math.max(...run.firstLagPerRound)).toBeLessThanOrEqual(100);
+  });
+
+  it('answers a blocked viewer within 100 ms of the origin answering the gateway', async () => {
+    const run = await audience(replicas[1]!, 20, 6);
+    expect(run.entries.filter((e) => e.status !== 200 || e.partStatus !== 200)).toEqual([]);
+    expect(run.lags.length).toBeGreaterThan(20 * 4);
+    expect(run.lags.at(-1)).toBeLessThanOrEqual(100);
+  });
+});
+
+/** `viewers` simulated LL-HLS players on one replica for `rounds` parts: what they saw, what the origin was asked. */
+async function audience(gateway: GatewayProcess, viewers: number, rounds: number) {
+  const clients = Array.from({ length: viewers }, () =>
+    [0, 1].map(() => new KeepAliveClient('127.0.0.1', gateway.httpPort)),
+  );
+  try {
+    // Connections opened in batches (a listen backlog overflow would add a SYN retry second to some).
+    for (let i = 0; i < clients.length; i += 100) {
+      const batch = clients.slice(i, i + 100).flat();
+      await Promise.all(batch.map((c) => c.get(`${channel}/360p/init.mp4`, false, 10_000)));
+    }
+    const cpuBefore = await gateway.cpuSeconds();
+    const startedAt = Date.now();
+    const hitsBefore = new Map(origin.hits);
+    const logs = await Promise.all(clients.map(([pl, part]) => watch(pl!, part!, rounds)));
+    const seconds = (Date.now() - startedAt) / 1000;
+    const cpu = (await gateway.cpuSeconds()) - cpuBefore;
+    const fetched = [...origin.hits]
+      .map(([p, n]) => [p, n - (hitsBefore.get(p) ?? 0)] as const)
+      .filter(([, n]) => n > 0);
+    const blockingFetches = fetched.filter(([p]) => p.startsWith(`${originPlaylist}?_HLS_msn=`));
+    const partFetches = fetched.filter(([p]) => p.endsWith('.m4s'));
+    const entries = logs.flat();
+    const lagsByKey = new Map<string, number[]>();
+    for (const e of entries) {
+      const answered = origin.answeredAt.get(`${originPlaylist}?${e.key}`);
+      if (answered === undefined || answered < e.sentAt) continue; // answered before it was asked: not blocked
+      lagsByKey.set(e.key, [...(lagsByKey.get(e.key) ?? []), e.receivedAt - answered]);
+    }
+    const lags = [...lagsByKey.values()].flat().sort((x, y) => x - y);
+    const firstLagPerRound = [...lagsByKey.values()].map((l) => Math.min(...l));
+    const figures = {
+      viewers,
+      rounds,
+      seconds: Math.round(seconds * 10) / 10,
+      playlistRequests: entries.length,
+      partRequests: entries.length,
+      backendBlockingFetches: blockingFetches.length,
+      distinctBlockingKeys: new Set(entries.map((e) => e.key)).size,
+      backendPartFetches: partFetches.length,
+      distinctParts: new Set(entries.map((e) => e.part)).size,
+      blockedAnswers: lags.length,
+      lagAfterOriginMs: {
+        p50: quantile(lags, 0.5),
+        p95: quantile(lags, 0.95),
+        p99: quantile(lags, 0.99),
+        max: lags.at(-1),
+      },
+      firstAnswerLagMs: { max: Math.max(...firstLagPerRound) },
+      gatewayCpuSeconds: Math.round(cpu * 100) / 100,
+    };
+    process.stdout.write(`[llhls-gateway] ${JSON.stringify(figures)}\n`);
+    return { entries, blockingFetches, partFetches, lags, firstLagPerRound };
+  } finally {
+    for (const c of clients.flat()) c.close();
+  }
+}
+
+interface Round {
+  key: string;
+  part: string;
+  sentAt: number;
+  receivedAt: number;
+  status: number;
+  partStatus: number;
+}
+
+/** One viewer: the playlist, then per part a blocking reload for the next part beside a request for its hint. */
+async function watch(playlists: KeepAliveClient, parts: KeepAliveClient, rounds: number): Promise<Round[]> {
+  let text = (await playlists.get(playlistPath, true, 10_000)).body;
+  const log: Round[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const edge = liveEdgeOf(text);
+    if (!edge) throw new Error(`not an LL-HLS playlist: ${text.slice(0, 200)}`);
+    const next = nextPart(edge);
+    const key = `_HLS_msn=${next.msn}&_HLS_part=${next.part}`;
+    const part = hintOf(text);
+    const sentAt = Date.now();
+    const [pl, p] = await Promise.all([
+      playlists.get(`${playlistPath}?${key}`, true, 15_000),
+      parts.get(`${channel}/360p/${part}`, false, 15_000),
+    ]);
+    log.push({ key, part, sentAt, receivedAt: Date.now(), status: pl.status, partStatus: p.status });
+    text = pl.body;
+  }
+  return log;
+}
