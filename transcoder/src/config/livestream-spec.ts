@@ -20,6 +20,8 @@ export interface ResolvedConfig {
   passthrough: boolean;
   segmentSeconds: number;
   playlistLength: number;
+  // spec.hls.lowLatency when enabled: the ladder writes fMP4 parts for our LL-HLS packager (docs/llhls.md).
+  lowLatency: { partSeconds: number } | undefined;
   reconnectWindowSeconds: number;
   /** sessionSettingsFingerprint of the spec: a session reports the one its ladder was planned from. */
   sessionSettings: string;
@@ -57,6 +59,7 @@ export function resolveSpec(spec: LiveStreamSpec, name: string, namespace: strin
     passthrough: ladder.passthrough,
     segmentSeconds: hls.segmentSeconds,
     playlistLength: hls.playlistLength,
+    lowLatency: hls.lowLatency?.enabled === true ? { partSeconds: hls.lowLatency.partSeconds } : undefined,
     reconnectWindowSeconds: spec.reconnectWindowSeconds,
     sessionSettings: sessionSettingsFingerprint(spec),
   };

@@ -112,6 +112,30 @@ describe('FfmpegProcess', () => {
     }
   });
 
+  it('hands out output pipes: one ffmpeg writes two outputs to pipe:3 and pipe:4 (the LL-HLS ladder)', async () => {
+    const proc = new FfmpegProcess({
+      args: [
+        ...testPattern.filter((a) => a !== '-re'),
+        '-t', '1',
+        '-map', '0:v', '-c:v', 'rawvideo', '-f', 'nut', 'pipe:3',
+        '-map', '0:v', '-c:v', 'mjpeg', '-f', 'mjpeg', 'pipe:4',
+      ], // prettier-ignore
+      outputPipes: [3, 4],
+    });
+    const drain = async (fd: number): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of proc.outputPipe(fd)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    };
+    const [nut, jpeg] = await Promise.all([drain(3), drain(4)]);
+    expect((await proc.exited).code).toBe(0);
+    expect(nut.subarray(0, 8).toString('latin1')).toBe('nut/mult'); // the NUT file id string
+    expect(nut.length).toBeGreaterThan(10 * 64 * 64); // ten raw frames at least
+    expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8])); // a JPEG's start of image
+    expect(() => proc.outputPipe(5)).toThrow(/not an output pipe/);
+    expect(() => new FfmpegProcess({ args: [], outputPipes: [2] })).toThrow(/descriptors 0-2/);
+  });
+
   it('reports a binary that cannot be started', async () => {
     const proc = new FfmpegProcess({ command: path.join(dir, 'no-ffmpeg'), args: [] });
     const exit = await proc.exited;

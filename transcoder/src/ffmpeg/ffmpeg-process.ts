@@ -4,6 +4,7 @@
 // writing, updates its playlists and unpublishes cleanly) and SIGKILL after a grace, its end a promise with the
 // exit code or signal. Restart policies belong to the callers, which use the one backoff (contract/src/backoff.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { redact } from '../../../contract/src/redact.ts';
 import { ProgressParser, type ProgressReport } from './ffmpeg-progress.ts';
 
@@ -22,6 +23,9 @@ export interface FfmpegProcessOptions {
   stdout?: 'ignore' | 'progress' | 'collect';
   // Descriptors the child inherits, child fd -> parent fd (the relay's key preset file, ADR 0003).
   inheritFds?: Readonly<Record<number, number>>;
+  // Child descriptors (3 and up) that ffmpeg writes media to (`pipe:3`...), read through outputPipe(fd): the LL-HLS
+  // ladder's fragmented MP4, one pipe per rendition. The reader must keep reading: a full pipe stalls every output.
+  outputPipes?: readonly number[];
   tailLines?: number; // stderr lines kept (default 20)
   secrets?: readonly string[]; // removed from stderr, besides what redact() removes by pattern
   onStderrLine?: (line: string) => void; // each stderr line, redacted
@@ -54,6 +58,11 @@ export class FfmpegProcess {
     for (const [fd, parentFd] of Object.entries(options.inheritFds ?? {})) {
       while (stdio.length < Number(fd)) stdio.push('ignore');
       stdio[Number(fd)] = parentFd;
+    }
+    for (const fd of options.outputPipes ?? []) {
+      if (fd < 3) throw new Error(`output pipe ${fd}: descriptors 0-2 are ffmpeg's own`);
+      while (stdio.length <= fd) stdio.push('ignore');
+      stdio[fd] = 'pipe';
     }
     this.child = spawn(options.command ?? 'ffmpeg', options.args, { stdio });
     this.child.stderr?.setEncoding('utf8');
@@ -90,6 +99,13 @@ export class FfmpegProcess {
   /** The last stderr lines, redacted, oldest first. */
   stderrTail(lines = this.tail.length): string[] {
     return this.tail.slice(-lines);
+  }
+
+  /** The read end of an output pipe (one of options.outputPipes); it ends when ffmpeg closes it or exits. */
+  outputPipe(fd: number): Readable {
+    const pipe = this.options.outputPipes?.includes(fd) ? this.child.stdio[fd] : undefined;
+    if (pipe === null || pipe === undefined) throw new Error(`fd ${fd} is not an output pipe of this ffmpeg`);
+    return pipe as Readable;
   }
 
   /** What stdout held, with `stdout: 'collect'`. */

@@ -8,6 +8,7 @@ import type { HttpRoute, TranscoderMetrics } from '../telemetry/metrics.ts';
 import type { FileCacheOptions } from './file-cache.ts';
 import { FileResponder } from './file-responder.ts';
 import { proxyFlv } from './flv-proxy.ts';
+import { serveLowLatencyPlaylist, type LowLatencyRendition } from './llhls-responder.ts';
 import { loadPlayerAssets, type PlayerAssets } from './player-assets.ts';
 import { corsHeaders, preflightHeaders, ResponseWriter } from './response-writer.ts';
 import { cacheControl, classifyPath, contentTypes, routeLabel, type Target } from './routes.ts';
@@ -25,6 +26,9 @@ export interface OriginOptions {
   viewerWindowMs?: number;
   title?: string; // player page title (the LiveStream name)
   cache?: FileCacheOptions;
+  // The LL-HLS packager of a rendition while an LL-HLS session runs: its index.m3u8 is answered from memory
+  // (blocking reload, delta updates), and a request for its next part waits for it. undefined: files only.
+  lowLatency?: (rendition: string) => LowLatencyRendition | undefined;
 }
 
 export interface Origin {
@@ -40,6 +44,8 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   await origin.listen();
   return origin;
 }
+
+type VariantOrSegment = Extract<Target, { route: 'variant' | 'segment' }>;
 
 // Live paths repeat (playlists, the newest segments): their classification is remembered, up to this many paths
 // (then forgotten at once, against random-path floods).
@@ -138,12 +144,17 @@ class OriginServer implements Origin {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.writer.send(res, route, 405, { ...corsHeaders, allow: 'GET, HEAD, OPTIONS', 'content-length': 0 });
     }
+    const query = q < 0 ? '' : url.slice(q + 1);
     switch (target.route) {
-      case 'master':
       case 'variant':
-      case 'segment':
+      case 'segment': {
+        const ll = this.lowLatencyOf(target);
+        if (ll !== undefined) return this.serveLowLatency(req, res, target, query, ll);
+        return this.files.serve(req, res, target, query);
+      }
+      case 'master':
       case 'thumbnail':
-        return this.files.serve(req, res, target, q < 0 ? '' : url.slice(q + 1));
+        return this.files.serve(req, res, target, query);
       case 'player':
         return this.servePlayer(res, target.asset);
       case 'health':
@@ -155,6 +166,31 @@ class OriginServer implements Origin {
       case 'other':
         return this.writer.text(res, route, target.status, target.status === 400 ? 'bad request\n' : 'not found\n');
     }
+  }
+
+  private lowLatencyOf(target: VariantOrSegment): LowLatencyRendition | undefined {
+    if (this.options.lowLatency === undefined) return undefined;
+    if (target.route === 'segment' && target.ext !== 'm4s') return undefined;
+    const slash = target.file.indexOf('/');
+    return slash < 0 ? undefined : this.options.lowLatency(target.file.slice(0, slash));
+  }
+
+  // A playlist from the packager; a part or segment once it is written (or at once when it is not one to wait for).
+  private async serveLowLatency(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: VariantOrSegment,
+    query: string,
+    ll: LowLatencyRendition,
+  ): Promise<void> {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort()); // the viewer went away: stop waiting for it
+    if (target.route === 'variant') {
+      this.tracker.see(req, query);
+      return serveLowLatencyPlaylist(res, ll, query, gone.signal, this.writer, this.options.isLive());
+    }
+    await ll.waitForFile(target.file.slice(target.file.indexOf('/') + 1), gone.signal);
+    if (!gone.signal.aborted) return this.files.serve(req, res, target, query);
   }
 
   private targetOf(pathname: string): Target {

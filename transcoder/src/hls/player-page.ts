@@ -14,6 +14,15 @@ export const playerHlsConfig = {
   lowLatencyMode: true,
 } as const;
 
+// hls.js settings for an LL-HLS channel (spec.hls.lowLatency): no liveSync*Count, which would override the
+// playlist's PART-HOLD-BACK (hls.js takes a user's liveSyncDurationCount over it); parts, blocking reload and
+// delta updates come with lowLatencyMode. The page tells the two apart by the first media playlist's
+// EXT-X-PART-INF, so one page serves both and a session switching mode needs no new page.
+export const playerLlHlsConfig = {
+  lowLatencyMode: true,
+  maxLiveSyncPlaybackRate: 1.1,
+} as const;
+
 export function renderPlayerPage(options: { hlsJsPath: string; title?: string }): string {
   const title = escapeHtml(options.title ?? 'Live');
   return `<!doctype html>
@@ -82,7 +91,25 @@ export function renderPlayerPage(options: { hlsJsPath: string; title?: string })
     setState(false);
     schedulePoll(3000);
   }
-  function start() {
+  function firstMediaUri(text) {
+    var lines = text.split('\n');
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i].trim();
+      if (line && line.charAt(0) !== '#') return line;
+    }
+    return null;
+  }
+  // LL-HLS when the first media playlist has parts (EXT-X-PART-INF), classic HLS otherwise.
+  function detectAndStart(masterText) {
+    var uri = firstMediaUri(masterText);
+    if (!uri) { start(false); return; }
+    var xhr = new XMLHttpRequest();
+    xhr.open('GET', withToken(new URL(uri, location.origin + master).href), true);
+    xhr.onload = function () { start(xhr.status === 200 && xhr.responseText.indexOf('#EXT-X-PART-INF') >= 0); };
+    xhr.onerror = function () { start(false); };
+    xhr.send();
+  }
+  function start(lowLatency) {
     if (!window.Hls || !Hls.isSupported()) {
       if (video.canPlayType('application/vnd.apple.mpegurl')) {
         video.src = withToken(master);
@@ -92,9 +119,10 @@ export function renderPlayerPage(options: { hlsJsPath: string; title?: string })
       info.textContent = 'This browser cannot play HLS';
       return;
     }
-    var config = ${JSON.stringify(playerHlsConfig)};
+    var config = lowLatency ? ${JSON.stringify(playerLlHlsConfig)} : ${JSON.stringify(playerHlsConfig)};
     config.xhrSetup = function (xhr, url) { xhr.open('GET', withToken(url), true); };
     hls = new Hls(config);
+    window.lsoPlayer = { hls: hls, lowLatency: lowLatency }; // for tests and benchmarks: hls.latency, events
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
       fillQualities();
       setState(true);
@@ -118,7 +146,7 @@ export function renderPlayerPage(options: { hlsJsPath: string; title?: string })
     pollTimer = null;
     var xhr = new XMLHttpRequest();
     xhr.open('GET', withToken(master), true);
-    xhr.onload = function () { if (xhr.status === 200) start(); else schedulePoll(3000); };
+    xhr.onload = function () { if (xhr.status === 200) detectAndStart(xhr.responseText); else schedulePoll(3000); };
     xhr.onerror = function () { schedulePoll(5000); };
     xhr.send();
   }

@@ -7,6 +7,7 @@
 // and padded, never stretched. Playlists are written through temporary files so a viewer never reads a partial segment, and without
 // ENDLIST: a publisher that drops may come back within the reconnect window, so the session writes ENDLIST itself.
 import path from 'node:path';
+import { fmp4OutputArgs } from '../llhls/fmp4-output-args.ts';
 import type { LadderPlan, PlannedVideo } from './plan-ladder.ts';
 
 export interface FfmpegArgsOptions {
@@ -75,6 +76,11 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
   args.push('-i', options.inputUrl);
   if (encoded.length > 0 || thumbnail) args.push('-filter_complex', filterGraph(encoded, thumbnail));
 
+  if (plan.lowLatency !== undefined) {
+    args.push(...lowLatencyOutputs(plan, plan.lowLatency.partSeconds, options));
+    if (thumbnail) args.push(...thumbnailOutput(options.outDir));
+    return args;
+  }
   let k = 0;
   for (const v of videos) args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`);
   args.push(...audioRenditions.flatMap(() => ['-map', '0:a:0']));
@@ -100,6 +106,43 @@ export function buildFfmpegArgs(plan: LadderPlan, options: FfmpegArgsOptions): s
     path.join(options.outDir, '%v', 'index.m3u8'),
   ); // prettier-ignore
   if (thumbnail) args.push(...thumbnailOutput(options.outDir));
+  return args;
+}
+
+/**
+ * The child descriptor each rendition's fragmented MP4 is written to in an LL-HLS ladder: 3, 4, ... in the order
+ * of the plan's videos, then its audio renditions (session-output.ts's renditionNames).
+ */
+export function lowLatencyPipes(plan: LadderPlan): Array<{ rendition: string; fd: number }> {
+  const names = [...plan.videos.map((v) => v.name), ...plan.audioRenditions.map((a) => a.name)];
+  return names.map((rendition, i) => ({ rendition, fd: 3 + i }));
+}
+
+// A copied source whose frame rate was not announced: parts sized as if it ran at 60 fps, so that no part of a
+// slower source exceeds PART-TARGET by a frame (they come out shorter than the target instead).
+const unknownFpsSampleSeconds = 1 / 60;
+const aacFrameSeconds = 1024 / 48_000; // AAC frames of the encoded audio, resampled to 48 kHz below
+
+// LL-HLS: each rendition its own mp4 output (fragmented, on a pipe the packager reads), with the same encoder
+// settings as the classic ladder's; the stream index of every option is 0 because each output has one stream.
+function lowLatencyOutputs(plan: LadderPlan, partTarget: number, options: FfmpegArgsOptions): string[] {
+  const pipes = lowLatencyPipes(plan);
+  const args: string[] = [];
+  let k = 0;
+  plan.videos.forEach((v, i) => {
+    args.push('-map', v.mode === 'copy' ? '0:v:0' : `[v${k++}]`, ...videoCodecArgs(v, 0, plan.segmentSeconds, options));
+    const sampleSeconds = v.fps > 0 ? 1 / v.fps : unknownFpsSampleSeconds;
+    args.push('-max_muxing_queue_size', '1024');
+    args.push(...fmp4OutputArgs({ partTarget, sampleSeconds, output: `pipe:${pipes[i]!.fd}` }));
+  });
+  plan.audioRenditions.forEach((a, j) => {
+    // Resampled to 48 kHz, so that every part is the 23 AAC frames -frag_duration is computed from.
+    const codec =
+      a.mode === 'copy' ? ['-c:a:0', 'copy'] : ['-c:a:0', 'aac', '-b:a:0', `${a.bitrateKbps}k`, '-ar:a:0', '48000'];
+    args.push('-map', '0:a:0', ...codec, '-max_muxing_queue_size', '1024');
+    const output = `pipe:${pipes[plan.videos.length + j]!.fd}`;
+    args.push(...fmp4OutputArgs({ partTarget, sampleSeconds: aacFrameSeconds, output }));
+  });
   return args;
 }
 

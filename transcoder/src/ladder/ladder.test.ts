@@ -5,6 +5,7 @@ import { resolveSpec } from '../config/livestream-spec.ts';
 import {
   buildFfmpegArgs,
   deleteMargin,
+  lowLatencyPipes,
   scaleFilters,
   segmentFilePattern,
   thumbnailFilters,
@@ -148,6 +149,33 @@ describe('buildFfmpegArgs', () => {
     expect(valueOf(args, '-hls_segment_filename')).toBe(`${outDir}/%v/seg_%05d.ts`);
     expect(args.at(-1)).toBe(`${outDir}/%v/index.m3u8`);
     expect(args).not.toContain('-master_pl_name');
+  });
+
+  it('writes each rendition of an LL-HLS ladder as fragmented MP4 to a pipe of its own, with no HLS muxer', () => {
+    const plan = planLadder(settings({ hls: { lowLatency: { enabled: true, partSeconds: 0.5 } } }), h264Aac720p);
+    expect(plan.lowLatency).toEqual({ partSeconds: 0.5 });
+    const args = buildFfmpegArgs(plan, { inputUrl: input, outDir, resume: false });
+    expect(lowLatencyPipes(plan)).toEqual([
+      { rendition: 'source', fd: 3 },
+      { rendition: '480p', fd: 4 },
+      { rendition: '360p', fd: 5 },
+      { rendition: 'audio', fd: 6 },
+    ]);
+    expect(args).not.toContain('hls');
+    expect(args.filter((a) => a === 'mp4')).toHaveLength(4);
+    expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:3', 'pipe:4', 'pipe:5', 'pipe:6']);
+    // Each output has one stream: its options are indexed 0, the encoder settings are the classic ladder's.
+    const outputs = args.join(' ').split(/ pipe:\d/);
+    expect(outputs[0]).toMatch(/-map 0:v:0 -c:v:0 copy /);
+    expect(outputs[1]).toMatch(
+      /-map \[v0\] -c:v:0 libx264 .*-b:v:0 1400k .*-force_key_frames:v:0 expr:gte\(t,n_forced\*2\)/,
+    );
+    expect(outputs[3]).toMatch(/-map 0:a:0 -c:a:0 aac -b:a:0 128k -ar:a:0 48000 /);
+    // 30 fps: 15 frames a part (14.5 asked for: ffmpeg cuts once a frame passes it); AAC: 23 frames at 48 kHz.
+    expect(args.filter((_, i) => args[i - 1] === '-frag_duration')).toEqual(['483333', '483333', '483333', '480000']);
+    expect(valueOf(args, '-movflags')).toMatch(/^empty_moov\+delay_moov\+default_base_moof\+cmaf\+frag_keyframe/);
+    // The thumbnail is still the last output.
+    expect(args.at(-1)).toBe(`${outDir}/thumbnail.jpg`);
   });
 
   it('names segments after the session when given a prefix, and refuses a prefix ffmpeg would misread', () => {

@@ -45,6 +45,8 @@ export interface LadderPlan {
   audioRenditions: PlannedAudio[]; // the top variant's first; empty for a video-only source
   segmentSeconds: number;
   playlistLength: number;
+  // LL-HLS (spec.hls.lowLatency): each rendition as fragmented MP4 on a pipe, packaged by transcoder/src/llhls.
+  lowLatency?: { partSeconds: number };
   passthrough: boolean;
   /** Why passthrough was asked for and not done, e.g. "keyframe interval 10 s exceeds segment 2 s". */
   passthroughRefused?: string;
@@ -52,7 +54,8 @@ export interface LadderPlan {
   settings?: string;
 }
 
-export type LadderSettings = Pick<ResolvedConfig, 'renditions' | 'passthrough' | 'segmentSeconds' | 'playlistLength'>;
+export type LadderSettings = Pick<ResolvedConfig, 'renditions' | 'passthrough' | 'segmentSeconds' | 'playlistLength'> &
+  Partial<Pick<ResolvedConfig, 'lowLatency'>>;
 
 export const sourceRenditionName = 'source';
 export const audioRenditionName = 'audio';
@@ -88,6 +91,7 @@ export function planLadder(settings: LadderSettings, source: SourceInfo): Ladder
     audioRenditions,
     segmentSeconds: settings.segmentSeconds,
     playlistLength: settings.playlistLength,
+    ...(settings.lowLatency !== undefined && { lowLatency: settings.lowLatency }),
     passthrough,
     ...(refused !== null && { passthroughRefused: refused }),
   };

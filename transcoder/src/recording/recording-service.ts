@@ -16,6 +16,10 @@ import { recordedTracks, resolveRecording } from './recording-config.ts';
 import { createRecordingMetrics } from './recording-metrics.ts';
 import * as contract from '../../../contract/src/pod-contract.ts';
 import { intSetting, s3CredentialsDirSetting } from '../config/settings.ts';
+import { ConfigError } from '../config/livestream-spec.ts';
+
+export const llHlsRecordingUnsupported =
+  'recording of LL-HLS sessions (spec.hls.lowLatency.enabled) is not supported yet: this session is not recorded';
 
 export const spoolDirName = '.recording-spool'; // hidden: the origin never serves it, a new session keeps it
 
@@ -68,10 +72,13 @@ export function recordingTarget(
     namespace: config.namespace,
     name: config.name,
     recording,
-    tracks: () =>
-      plan === undefined || recording === undefined
-        ? []
-        : recordedTracks(plan, recording.rendition, config.renditions[0]?.name),
+    tracks: () => {
+      if (plan === undefined || recording === undefined) return [];
+      // The recorder uploads TS segments and writes a VOD playlist without EXT-X-MAP: an LL-HLS session's fMP4
+      // would upload unplayable. Said in the recording-failed report (config-invalid) rather than recorded wrong.
+      if (plan.lowLatency !== undefined) throw new ConfigError(llHlsRecordingUnsupported);
+      return recordedTracks(plan, recording.rendition, config.renditions[0]?.name);
+    },
   };
 }
 

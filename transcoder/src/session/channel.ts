@@ -9,8 +9,10 @@ import type { EventDataByType, EventType } from '../../../contract/src/reports.t
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import type { Ingest } from '../ingest/ingest-server.ts';
-import { buildFfmpegArgs, defaultThumbnail } from '../ladder/ffmpeg-args.ts';
+import { buildFfmpegArgs, defaultThumbnail, lowLatencyPipes } from '../ladder/ffmpeg-args.ts';
 import { planLadder, type LadderPlan } from '../ladder/plan-ladder.ts';
+import { LlHlsLadder } from '../llhls/llhls-ladder.ts';
+import type { RenditionPackager } from '../llhls/rendition-packager.ts';
 import type { TranscoderMetrics } from '../telemetry/metrics.ts';
 import {
   defaultPolicy,
@@ -66,6 +68,8 @@ export interface Channel {
   ffmpegRestarts(): number; // this session
   // Playlists are worth serving: a session is running, or ended so recently that players are still finishing it.
   servingPlaylists(): boolean;
+  // The LL-HLS packager of a rendition while an LL-HLS session runs (the origin answers its playlists from it).
+  lowLatency(rendition: string): RenditionPackager | undefined;
   // The configuration was reloaded: the reconnect window and spec.paused apply at once.
   configChanged(): void;
   settled(): Promise<void>; // resolves when queued transitions are done
@@ -84,6 +88,7 @@ export class ChannelRunner implements Channel {
   private queue: Promise<void> = Promise.resolve();
   private ladder: { run: number; process: FfmpegProcess } | undefined;
   private output: SessionOutput | undefined;
+  private llHls: LlHlsLadder | undefined; // the session's LL-HLS packagers (spec.hls.lowLatency)
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private readonly poller: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
@@ -137,6 +142,10 @@ export class ChannelRunner implements Channel {
     return this.machine.endedAt > 0 && Date.now() - this.machine.endedAt < linger;
   }
 
+  lowLatency(rendition: string): RenditionPackager | undefined {
+    return this.llHls?.rendition(rendition);
+  }
+
   configChanged(): void {
     this.dispatch({ type: 'config-changed', settings: settingsOf(this.options.config()) });
   }
@@ -153,6 +162,7 @@ export class ChannelRunner implements Channel {
     this.dispatch({ type: 'shutdown' });
     await this.settled();
     this.output?.close();
+    this.llHls?.close();
     clearInterval(this.poller);
     clearInterval(this.heartbeat);
   }
@@ -236,6 +246,8 @@ export class ChannelRunner implements Channel {
   private async beginSession(session: string): Promise<void> {
     const { hlsDir, logger, metrics } = this.options;
     this.output?.close();
+    this.llHls?.close();
+    this.llHls = undefined;
     await mkdir(hlsDir, { recursive: true });
     await clearDirectory(hlsDir);
     this.output = new SessionOutput({ hlsDir, session, logger, metrics, onMasterWritten: () => this.sendHeartbeat() });
@@ -263,9 +275,19 @@ export class ChannelRunner implements Channel {
     const proc = new FfmpegProcess({
       ...(options.ffmpegPath !== undefined && { command: options.ffmpegPath }),
       args,
+      ...(plan.lowLatency !== undefined && { outputPipes: lowLatencyPipes(plan).map((p) => p.fd) }),
       stopGraceMs: options.ladderStopGraceMs ?? 8_000,
       onStderrLine: (line) => ffmpegLog.debug({ ffmpeg: line }, 'ffmpeg'),
     });
+    if (plan.lowLatency !== undefined) {
+      this.llHls ??= new LlHlsLadder({
+        hlsDir: options.hlsDir,
+        session,
+        plan,
+        logger: logger.child({ component: 'llhls' }),
+      });
+      this.llHls.attach((fd) => proc.outputPipe(fd));
+    }
     this.ladder = { run, process: proc };
     const renditions = [
       ...plan.videos.map((v) => `${v.name}:${v.mode}:${v.width}x${v.height}@${v.fps}`),
@@ -297,6 +319,9 @@ export class ChannelRunner implements Channel {
     const { ingest, reporter, logger } = this.options;
     const output = this.output;
     this.output = undefined;
+    // ENDLIST on the LL-HLS playlists first (blocked players answered); the origin then serves them from disk.
+    await this.llHls?.finish();
+    this.llHls = undefined;
     await output?.finish(effect.plan);
     const live = effect.publisherConnected ? ingest.stats().bytesIn : 0;
     reporter?.report('session-ended', effect.session, {

@@ -157,6 +157,7 @@ async function startParts(parts: Parts, shared: Shared): Promise<Required<Parts>
     ...(options.httpHost !== undefined && { host: options.httpHost }),
     hlsDir: options.hlsDir,
     isLive: () => channel.servingPlaylists(),
+    lowLatency: (rendition) => channel.lowLatency(rendition),
     metrics,
     logger: logger.child({ component: 'origin' }),
     flvUpstream: () => (watched.config.httpFlv ? ingest.internalFlvUrl() : undefined),
