@@ -115,8 +115,7 @@ describe('FfmpegProcess', () => {
   it('hands out output pipes: one ffmpeg writes two outputs to pipe:3 and pipe:4 (the LL-HLS ladder)', async () => {
     const proc = new FfmpegProcess({
       args: [
-        ...testPattern.filter((a) => a !== '-re'),
-        '-t', '1',
+        '-hide_banner', '-nostdin', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=10:duration=1',
         '-map', '0:v', '-c:v', 'rawvideo', '-f', 'nut', 'pipe:3',
         '-map', '0:v', '-c:v', 'mjpeg', '-f', 'mjpeg', 'pipe:4',
       ], // prettier-ignore

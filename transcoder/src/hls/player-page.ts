@@ -92,7 +92,7 @@ export function renderPlayerPage(options: { hlsJsPath: string; title?: string })
     schedulePoll(3000);
   }
   function firstMediaUri(text) {
-    var lines = text.split('\n');
+    var lines = text.split(/\\r?\\n/);
     for (var i = 0; i < lines.length; i++) {
       var line = lines[i].trim();
       if (line && line.charAt(0) !== '#') return line;
