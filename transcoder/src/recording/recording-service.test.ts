@@ -6,7 +6,7 @@ import { validateLiveStream } from '../../../contract/src/api/validate.ts';
 import type { ResolvedConfig } from '../config/livestream-spec.ts';
 import type { LadderPlan } from '../ladder/plan-ladder.ts';
 import { clearDirectory } from '../session/hls-files.ts';
-import { recordingTarget, spoolDirName } from './recording-service.ts';
+import { llHlsRecordingUnsupported, recordingTarget, spoolDirName } from './recording-service.ts';
 
 const config = { name: 'show', namespace: 'media', renditions: [{ name: '720p' }, { name: '360p' }] } as ResolvedConfig;
 const object = (recording: unknown) => validateLiveStream({ metadata: { name: 'show' }, spec: { recording } });
@@ -22,6 +22,13 @@ describe('recordingTarget', () => {
     const on = object({ enabled: true, s3: { bucket: 'rec-bucket', credentialsSecretRef: { name: 's3' } } });
     expect(recordingTarget(on, config, undefined).tracks()).toEqual([]);
     expect(recordingTarget(on, config, plan).tracks()).toEqual(['720p', 'audio']);
+  });
+
+  it('refuses an LL-HLS session with a message the recording-failed report carries (not supported yet)', () => {
+    const on = object({ enabled: true, s3: { bucket: 'rec-bucket', credentialsSecretRef: { name: 's3' } } });
+    const ll = { ...plan, lowLatency: { partSeconds: 0.5 } };
+    expect(() => recordingTarget(on, config, ll).tracks()).toThrow(llHlsRecordingUnsupported);
+    expect(recordingTarget(object(undefined), config, ll).tracks()).toEqual([]); // recording off: nothing to say
   });
 });
 
