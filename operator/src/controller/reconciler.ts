@@ -109,7 +109,7 @@ export class Reconciler {
     this.statusWriter = new StatusWriter(
       deps.client,
       new FigureBudget(deps.figureWritesPerSecond ?? defaultFigureWritesPerSecond),
-      deps.metrics.statusWrites,
+      deps.metrics?.statusWrites,
     );
     const children = { ...deps, core };
     this.redisCredentials = new RedisCredentials(deps);

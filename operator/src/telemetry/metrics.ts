@@ -5,6 +5,7 @@ export interface OperatorMetrics {
   registry: Registry;
   reconciles: Counter<'result'>;
   reconcileDuration: Histogram;
+  statusWrites: Counter<'kind'>;
   queueDepth: Gauge;
   livestreams: Gauge<'state'>;
   leader: Gauge;
