@@ -90,12 +90,17 @@ const inTerm = (mine: number) => mine === term && elector.isLeader;
 class LostLeadership extends Error {}
 
 /** Asks discovery whether a kind is served, retrying while the API server is unavailable and the term lasts. */
-async function servesKind(mine: number, apiGroup: string, apiVersion: string, resource: string): Promise<boolean> {
+async function servesKind(
+  keepTrying: () => boolean,
+  apiGroup: string,
+  apiVersion: string,
+  resource: string,
+): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await client.servesKind(apiGroup, apiVersion, resource);
     } catch (err) {
-      if (!inTerm(mine)) throw new LostLeadership();
+      if (!keepTrying()) throw new LostLeadership();
       const delay = backoffDelay(attempt, { baseMs: 500, maxMs: 10_000, jitter: 0.3 });
       logger.warn({ err: describeApiError(err), retryInMs: delay }, 'API discovery failed');
       await sleep(delay);
@@ -137,7 +142,7 @@ function reportHandler(): ConstructorParameters<typeof EventsConsumer>[0]['onRep
     metrics.reportsConsumed.inc({ type: event.type });
     onTransition(key, transition, event);
     // A transition is urgent; a heartbeat's figures wait their turn (and their budget) behind it.
-    controller?.queue.add(key, transition.kind === 'none' ? 'normal' : 'urgent');
+    controller?.enqueue(key, transition.kind === 'none' ? 'normal' : 'urgent');
   };
 }
 
@@ -187,18 +192,45 @@ function startGatewayViewers(target: GatewayTarget): GatewayViewers | undefined 
     logger,
   });
   v.onChange((changed) => {
-    for (const c of changed) controller?.queue.add(`${c.namespace}/${c.name}`);
+    for (const c of changed) controller?.enqueue(`${c.namespace}/${c.name}`);
   });
   v.start();
   return v;
 }
 
+let caches: Promise<{ controller: Controller<LiveStream>; podMonitors: boolean }> | undefined;
+
+/**
+ * The process's one Controller, its caches started: at process start, so a standby's caches are full when it comes
+ * to lead. Whether PodMonitors are served is asked once, here (a Prometheus Operator installed later is seen at the
+ * next restart of the operator).
+ */
+function sharedCaches(): NonNullable<typeof caches> {
+  caches ??= (async () => {
+    const podMonitors = await servesKind(() => !stopping, podMonitorGroup, podMonitorVersion, podMonitorPlural);
+    const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
+    const c = new Controller<LiveStream>({
+      kc,
+      primary: notifyLiveStreamEvents(primary, () => gatewayDirectory?.changed()),
+      secondaries: notifySecretEvents(secondaries, (ns, name) => gatewayRoutes?.secretChanged(ns, name)),
+      concurrency: config.concurrency,
+      resyncMs: config.resyncSeconds * 1000,
+      metrics,
+      logger,
+    });
+    c.startCaches();
+    controller = c;
+    return { controller: c, podMonitors };
+  })();
+  return caches;
+}
+
 /** Starts this term's controller. Everything is published before anything awaits, so a step-down can stop it. */
 async function startController(mine: number): Promise<void> {
-  if (!(await servesKind(mine, group, version, plural))) {
+  if (!(await servesKind(() => inTerm(mine), group, version, plural))) {
     throw new Error(`the LiveStream CRD is not served (${plural}.${group}/${version}): install crds/livestream.yaml`);
   }
-  const podMonitors = await servesKind(mine, podMonitorGroup, podMonitorVersion, podMonitorPlural);
+  const { controller: c, podMonitors } = await sharedCaches();
   if (!inTerm(mine)) throw new LostLeadership();
   if (config.redisUrl) {
     // The admin connection: one ACL user and stream per channel, applied by the leader only.
@@ -221,7 +253,6 @@ async function startController(mine: number): Promise<void> {
   if (config.gateway) await startGatewayStatus(mine, config.gateway);
   const address = gatewayAddress;
   const viewers = gatewayViewers;
-  const { primary, secondaries } = watchSpecs(kc, config.watchNamespace, podMonitors);
   const reconciler: Reconciler = new Reconciler({
     client,
     cache: {
@@ -242,20 +273,11 @@ async function startController(mine: number): Promise<void> {
     figureWritesPerSecond: config.statusFigureWritesPerSecond,
     ...(consumer ? { reports: consumer, onTransition: transitionHandler() } : {}),
   });
-  const c = new Controller<LiveStream>({
-    kc,
-    primary: notifyLiveStreamEvents(primary, () => gatewayDirectory?.changed()),
-    secondaries: notifySecretEvents(secondaries, (ns, name) => gatewayRoutes?.secretChanged(ns, name)),
-    // The fence: a key dequeued after this replica stepped down is not reconciled.
-    reconcile: (key) =>
-      inTerm(mine) ? reconciler.reconcile(key).finally(() => gatewayRoutes?.changed()) : Promise.resolve(),
-    concurrency: config.concurrency,
-    resyncMs: config.resyncSeconds * 1000,
-    metrics,
-    logger,
-  });
-  controller = c;
-  await c.start(config.cacheSyncTimeoutSeconds * 1000);
+  // The fence: a key dequeued after this replica stepped down is not reconciled.
+  const reconcile = (key: string) =>
+    inTerm(mine) ? reconciler.reconcile(key).finally(() => gatewayRoutes?.changed()) : Promise.resolve();
+  await c.start(reconcile, config.cacheSyncTimeoutSeconds * 1000);
+  if (!inTerm(mine)) return;
   // The caches are full: users and streams of LiveStreams deleted while no operator led can go.
   channels?.sweep((ch) => c.get(ch.namespace, ch.name) !== undefined, config.watchNamespace);
   if (config.gateway && inTerm(mine))
@@ -269,7 +291,6 @@ function stopController(): Promise<void> {
   const c = controller;
   const r = consumer;
   const ch = channels;
-  controller = undefined;
   consumer = undefined;
   channels = undefined;
   const g = gatewayRoutes;
@@ -287,7 +308,7 @@ function stopController(): Promise<void> {
     await g?.stop();
     await v?.stop();
     await d?.stop();
-    await c?.stop();
+    await c?.stopWorkers();
     await earlier;
   })();
   return controllerStopped;
@@ -351,7 +372,8 @@ const elector = new LeaderElector({
 // LiveStreams by state, recounted from the cache (cheap, and never drifts from what status says).
 setInterval(() => {
   const counts = new Map<string, number>();
-  for (const ls of controller?.list() ?? []) {
+  // The leader's count only: a standby's caches are as full, and a sum over replicas must not count twice.
+  for (const ls of elector.isLeader ? (controller?.list() ?? []) : []) {
     const state = ls.status?.state ?? 'Pending';
     counts.set(state, (counts.get(state) ?? 0) + 1);
   }
@@ -384,6 +406,8 @@ server.listen(config.metricsPort, () => {
     'operator started',
   );
   elector.start();
+  // Not awaited: the caches fill while this replica campaigns (a leader's term awaits them).
+  sharedCaches().catch((err: unknown) => logger.warn({ err: describeApiError(err) }, 'caches not started'));
 });
 
 let stopping = false;
@@ -393,6 +417,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   await elector.stop();
   await stopController();
+  await controller?.stop();
   await Promise.all([history?.close(5_000), stats?.close()]);
   server.close();
   process.exit(0);

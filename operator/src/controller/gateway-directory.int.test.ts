@@ -173,13 +173,12 @@ describe('the directory runner on a real LiveStream informer', () => {
       kc: cluster.kc,
       primary: notifyLiveStreamEvents(primary, () => directory?.changed()),
       secondaries: [],
-      reconcile: () => Promise.resolve(),
       concurrency: 2,
       resyncMs: 60_000,
       metrics,
       logger,
     });
-    await controller.start(30_000);
+    await controller.start(() => Promise.resolve(), 30_000);
     const target = {
       namespace: cluster.namespace,
       routesSecret: 'unused-routes',

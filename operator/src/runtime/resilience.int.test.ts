@@ -125,12 +125,12 @@ describe('operator resilience', () => {
     expect(await isLeader(follower)).toBe(false); // only one acts
     const killedAt = Date.now();
     await leader.kill();
+    // A spec change while no replica leads: the standby's cache sees it, and its first term's resync reconciles it.
+    const ls = liveStreams(cluster.kc, cluster.namespace);
+    await ls.patchSegment('s0', 3);
     await eventually(async () => ((await isLeader(follower)) ? true : undefined), 15_000, 'the follower to lead');
     const handover = (Date.now() - killedAt) / 1000;
     expect(handover).toBeLessThan(15);
-    // And it acts: a spec change is reconciled.
-    const ls = liveStreams(cluster.kc, cluster.namespace);
-    await ls.patchSegment('s0', 3);
     const core = cluster.kc.makeApiClient(CoreV1Api);
     await eventually(
       async () => {
