@@ -13,7 +13,10 @@
 // - statusWritesPerSecond at steady state (1 in 5 channels live by default), against the figure budget;
 // - reportToStatusMs p50/p95: a transition report (session started or ended, relay state) to the status showing it;
 // - leaderHandoverSeconds: the leader killed (SIGKILL) at full size and under load, a spec changed at that moment,
-//   until the other replica has written that generation's status.
+//   until the other replica has written that generation's status;
+// - baseline (fleet-baseline.ts): the same channels' children and statuses, read back once converged and replayed by
+//   a plain client on a second control plane of the same make, without the operator: the control plane's floor for
+//   those writes on this machine; convergeRatio is the operator's convergeSeconds over it (LSO_FLEET_BASELINE=0 skips).
 // Sizes from the environment: LSO_FLEET_CHANNELS (100), LSO_FLEET_NAMESPACES (10), LSO_FLEET_LIVE (20 % of the
 // channels), LSO_FLEET_NODES (one per 1,000 channels, at least 2), LSO_FLEET_RESYNC_SECONDS (30),
 // LSO_FLEET_MEASURE_SECONDS (60), LSO_FLEET_HEAP_MIB (256), LSO_FLEET_SESSION_SECONDS (300), LSO_FLEET_KCM_QPS (100,
@@ -22,13 +25,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { writesBy, type AuditEvent } from '../hack/cluster/audit.ts';
+import { kubeconfigPath } from '../hack/cluster/components.ts';
 import { kubectl, loadKubeConfig } from '../hack/cluster/kubectl.ts';
 import { down, up, type ClusterState } from '../hack/cluster/local-cluster.ts';
 import { stopDaemon } from '../hack/cluster/processes.ts';
 import { group, plural, version } from '../contract/src/api/index.ts';
 import { defaultFigureWritesPerSecond } from '../operator/src/controller/reconcile/figure-budget.ts';
+import { KubeClient } from '../operator/src/k8s/client.ts';
+import { PooledKubeConfig } from '../operator/src/k8s/pooled-kube-config.ts';
 import { applyLiveStreamCrd } from '../test/support/livestream-crd.ts';
 import { auditLog, type OperatorProcess } from '../test/support/operator-process.ts';
 import { cpuSeconds } from '../test/support/process-cpu.ts';
@@ -41,6 +47,7 @@ import {
   setControllerManagerQps,
   startKwok,
 } from './fleet-cluster.ts';
+import { availableDeployments, replayFleet, snapshotFleet, type ChannelReplay } from './fleet-baseline.ts';
 import { fleetRelay, ReportLoad, reconnectWindowSeconds } from './fleet-load.ts';
 import { leaderOf, startReplica } from './fleet-operators.ts';
 import { LiveStreamTracker, percentile } from './fleet-tracker.ts';
@@ -62,6 +69,8 @@ const heapMiB = positive('LSO_FLEET_HEAP_MIB', 256);
 const sessionSeconds = positive('LSO_FLEET_SESSION_SECONDS', 300);
 const controllerQps = positive('LSO_FLEET_KCM_QPS', 100);
 const convergeTimeoutMs = positive('LSO_FLEET_CONVERGE_TIMEOUT_SECONDS', 1200) * 1000;
+const withBaseline = process.env.LSO_FLEET_BASELINE !== '0';
+const concurrency = 8;
 const user = 'livestream-operator';
 const log = (line: string) => process.stderr.write(`bench-fleet: ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
@@ -141,7 +150,7 @@ async function prepare(state: ClusterState, dir: string, cleanup: (() => Promise
 }
 
 /** Waits (bounded) until `count()` reaches every channel, logging the progress; the seconds since `started`. */
-async function waitAll(what: string, count: () => number, started: number, leader: OperatorProcess): Promise<number> {
+async function waitAll(what: string, count: () => number, started: number, failed: () => string | undefined) {
   let lastLog = 0;
   await waitFor(
     `${channels} LiveStreams ${what}`,
@@ -155,7 +164,7 @@ async function waitAll(what: string, count: () => number, started: number, leade
     {
       timeoutMs: convergeTimeoutMs,
       intervalMs: 250,
-      abort: () => (leader.child.exitCode !== null ? 'the leader exited' : undefined),
+      abort: failed,
     },
   );
   log(`all ${what} after ${(Date.now() - started) / 1000} s`);
@@ -168,8 +177,9 @@ async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStream
   const started = Date.now();
   await createLiveStreams(kc);
   log(`created in ${(Date.now() - started) / 1000} s`);
-  const convergeSeconds = await waitAll('applied', () => tracker.appliedCount, started, leader);
-  const podsAvailableSeconds = await waitAll('available', () => tracker.convergedCount, started, leader);
+  const failed = () => (leader.child.exitCode !== null ? 'the leader exited' : undefined);
+  const convergeSeconds = await waitAll('applied', () => tracker.appliedCount, started, failed);
+  const podsAvailableSeconds = await waitAll('available', () => tracker.convergedCount, started, failed);
   const seconds = (Date.now() - started) / 1000;
   const [cpuAfter, apiAfter] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
   const writes = operatorWrites(state, started);
@@ -281,13 +291,18 @@ async function handover(
   };
 }
 
-async function run(state: ClusterState, dir: string, cleanup: (() => Promise<void>)[]): Promise<object> {
+interface OperatorRun {
+  figures: Record<string, unknown> & { convergeSeconds: number };
+  snapshot: ChannelReplay[];
+}
+
+async function run(state: ClusterState, dir: string, cleanup: (() => Promise<void>)[]): Promise<OperatorRun> {
   const kc = loadKubeConfig(state.kubeconfig);
   await setControllerManagerQps(state, controllerQps);
   await prepare(state, dir, cleanup);
   const redis = await startRedisProcess();
   cleanup.push(() => redis.stop());
-  const settings = { kubeconfig: state.kubeconfig, redisUrl: redis.url, resyncSeconds, concurrency: 8, heapMiB };
+  const settings = { kubeconfig: state.kubeconfig, redisUrl: redis.url, resyncSeconds, concurrency, heapMiB };
   const first = await startReplica(settings, log);
   cleanup.push(() => first.stop());
   const leader = await leaderOf([first], 60_000);
@@ -298,7 +313,9 @@ async function run(state: ClusterState, dir: string, cleanup: (() => Promise<voi
   cleanup.push(() => tracker.stop());
   const convergence = await converge(state, kc, tracker, leader);
   const writesOverTwoResyncs = await resyncWrites(state);
-  log(`${writesOverTwoResyncs} writes over two resyncs; connecting ${live} live channels`);
+  log(`${writesOverTwoResyncs} writes over two resyncs; reading the fleet back for the baseline`);
+  const snapshot = withBaseline ? await snapshotFleet(new KubeClient(kc), namespaceNames()) : [];
+  log(`connecting ${live} live channels`);
   const core = kc.makeApiClient(CoreV1Api);
   const liveChannels = Array.from({ length: live }, (_, i) => channelOf(i));
   const load = await ReportLoad.connect({
@@ -314,7 +331,7 @@ async function run(state: ClusterState, dir: string, cleanup: (() => Promise<voi
   log(`steady state measured; killing the leader`);
   const handoverFigures = await handover(state, tracker, leader, standby);
   if (load.failures > 0) log(`${load.failures} report writes failed, the last: ${load.lastFailure}`);
-  return {
+  const figures = {
     channels,
     namespaces,
     live,
@@ -328,10 +345,55 @@ async function run(state: ClusterState, dir: string, cleanup: (() => Promise<voi
     steady: { ...steady, figureWriteBudgetPerSecond: defaultFigureWritesPerSecond },
     ...handoverFigures,
   };
+  return { figures, snapshot };
 }
 
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'lso-bench-fleet-'));
+const namespaceNames = () => Array.from({ length: namespaces }, (_, i) => namespaceOf(i));
+
+/** The reference: the operator's output replayed on a fresh control plane without it (fleet-baseline.ts). */
+async function baseline(state: ClusterState, dir: string, cleanup: (() => Promise<void>)[], snapshot: ChannelReplay[]) {
+  await setControllerManagerQps(state, controllerQps);
+  await prepare(state, dir, cleanup);
+  // The operator's own identity (the audit log tells its writes apart) and its pooled connections.
+  const kc = new PooledKubeConfig();
+  kc.loadFromFile(kubeconfigPath(dir, user));
+  const tracker = new LiveStreamTracker(kc, (err) => log(`LiveStream watch: ${String(err)}`));
+  await tracker.start();
+  cleanup.push(() => tracker.stop());
+  const started = Date.now();
+  let failure: string | undefined;
+  const replayed = replayFleet(new KubeClient(kc), snapshot, concurrency).catch((err: unknown) => {
+    failure = `the replay failed: ${String(err)}`;
+  });
+  const convergeSeconds = await waitAll(
+    'replayed',
+    () => tracker.appliedCount,
+    started,
+    () => failure,
+  );
+  await replayed;
+  const apps = kc.makeApiClient(AppsV1Api);
+  let available = 0;
+  let lastCount = 0;
+  const count = () => {
+    // One list of every Deployment costs the API server too: at most every 5 s.
+    if (Date.now() - lastCount > 5_000) {
+      lastCount = Date.now();
+      void availableDeployments(apps, (ns) => ns.startsWith('fleet-')).then((n) => (available = n));
+    }
+    return available;
+  };
+  const podsAvailableSeconds = await waitAll('replayed pods available', count, started, () => failure);
+  const writes = writesBy(auditLog(state.kubeconfig), user, started).filter(inFleet);
+  return { convergeSeconds, podsAvailableSeconds, writesPerChannel: round(writes.length / channels, 2) };
+}
+
+type Phase<T> = (state: ClusterState, dir: string, cleanup: (() => Promise<void>)[]) => Promise<T>;
+let interruptedTeardown: (() => Promise<void>) | undefined;
+
+/** Runs `phase` on a control plane of its own, torn down after it (or when the bench is interrupted). */
+async function onControlPlane<T>(prefix: string, phase: Phase<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const cleanup: (() => Promise<void>)[] = [];
   const teardown = async () => {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`cleanup: ${String(err)}`));
@@ -339,16 +401,26 @@ async function main(): Promise<void> {
     await down({ dir });
     await rm(dir, { recursive: true, force: true });
   };
-  // Interrupted (Ctrl-C, a timeout): the control plane and kwok run in processes of their own; stop them first.
-  const interrupted = () => void teardown().finally(() => process.exit(130));
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  interruptedTeardown = teardown;
   try {
-    const state = await up({ dir, log });
-    const result = await run(state, dir, cleanup);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return await phase(await up({ dir, log }), dir, cleanup);
   } finally {
     await teardown();
   }
+}
+
+async function main(): Promise<void> {
+  // Interrupted (Ctrl-C, a timeout): the control plane and kwok run in processes of their own; stop them first.
+  const interrupted = () => void (interruptedTeardown?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  const { figures, snapshot } = await onControlPlane('lso-bench-fleet-', run);
+  if (!withBaseline) return void process.stdout.write(`${JSON.stringify(figures)}\n`);
+  log(`the baseline: ${snapshot.length} channels replayed without the operator on a second control plane`);
+  const reference = await onControlPlane('lso-bench-fleet-baseline-', (state, dir, cleanup) =>
+    baseline(state, dir, cleanup, snapshot),
+  );
+  const convergeRatio = round(figures.convergeSeconds / reference.convergeSeconds, 2);
+  process.stdout.write(`${JSON.stringify({ ...figures, baseline: reference, convergeRatio })}\n`);
 }
 
 main().catch((err: unknown) => {
