@@ -18,6 +18,8 @@ export interface ChannelReplay {
 }
 
 const managedBy = 'app.kubernetes.io/managed-by=livestream-operator';
+/** KubernetesObjectApi.list's pretty, exact, exportt and fieldSelector, before its labelSelector. */
+const noOptions = [undefined, undefined, undefined, undefined] as const;
 /** The kinds the operator applies per channel (PodMonitors are not served on the bench's control plane). */
 const childKinds = [
   { apiVersion: 'v1', kind: 'Secret' },
@@ -70,15 +72,7 @@ export async function snapshotFleet(client: KubeClient, namespaces: string[]): P
     };
     const children = new Map<string, KubernetesObject[]>();
     for (const kind of childKinds) {
-      const objs = await client.objects.list(
-        kind.apiVersion,
-        kind.kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        [managedBy].join(),
-      );
+      const objs = await client.objects.list(kind.apiVersion, kind.kind, namespace, ...noOptions, managedBy);
       for (const obj of objs.items) {
         const owner = ownerName(obj);
         if (owner === undefined) continue;
