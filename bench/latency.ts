@@ -7,25 +7,30 @@
 //  - hls.direct / hls.gateway: hls.js in headless Chromium with the player page's settings (playerHlsConfig in
 //    transcoder/src/hls/player-page.ts, or BENCH_HLS_CONFIG), from the origin and through the gateway; each presented
 //    frame's clock is read off a canvas and set against the moment it was shown;
+//  - llhls.direct / llhls.gateway: the same on a second channel with spec.hls.lowLatency (BENCH_PART_SECONDS, 0.5),
+//    played with the player page's LL-HLS settings (playerLlHlsConfig, or BENCH_LLHLS_CONFIG); one publisher feeds
+//    both channels (ffmpeg's tee muxer: one encode, the same frames and clock into both);
 //  - flv.direct / flv.gateway: HTTP-FLV decoded by ffmpeg (there is no browser FLV player in the dependencies:
 //    mpegts.js would be one), the stream's latency without a player buffer.
 // Median and p95 per output over BENCH_SECONDS (default 60), in BENCH_JOINS rounds (3): at each the pages load again
 // (a new viewer, joining at another point of the segment cycle) and settle (BENCH_SETTLE_SECONDS, 5) unmeasured.
 // usage: node bench/latency.ts   env: BENCH_SECONDS=60 BENCH_JOINS=3 BENCH_SETTLE_SECONDS=5 BENCH_SAMPLE_MS=250
 //                                      BENCH_HLS_CONFIG='{"liveSyncDurationCount":2}' (merged over the page's)
+//                                      BENCH_LLHLS_CONFIG='{...}' BENCH_PART_SECONDS=0.5
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { FfmpegProcess } from '../transcoder/src/ffmpeg/ffmpeg-process.ts';
 import { parsePlaylist } from '../transcoder/src/hls/playlists.ts';
-import { playerHlsConfig } from '../transcoder/src/hls/player-page.ts';
+import { playerHlsConfig, playerLlHlsConfig } from '../transcoder/src/hls/player-page.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { startGatewayRig, type GatewayRig, type TestChannel } from '../test/support/gateway-channels.ts';
 import { publisherArgs } from '../test/support/rtmp-publisher.ts';
 import { waitFor } from '../test/support/wait-for.ts';
-import { startBenchPageServer, type PageSample, type PageState } from './latency/bench-page.ts';
+import { startBenchPageServer, type BenchPageServer, type PageSample, type PageState } from './latency/bench-page.ts';
 import { clockSourceGraph } from './latency/clock-code.ts';
 import { startFlvReader, type FlvReader } from './latency/flv-reader.ts';
+import { playlistFacts } from './latency/playlist-facts.ts';
 import { summarizeOutput, type OutputFigures } from './latency/summary.ts';
 
 const env = (name: string, fallback: number): number => {
@@ -38,15 +43,28 @@ const settleSeconds = env('BENCH_SETTLE_SECONDS', 5);
 const sampleMs = env('BENCH_SAMPLE_MS', 250);
 const joins = Math.round(env('BENCH_JOINS', 3));
 const hlsConfig: object = { ...playerHlsConfig, ...(JSON.parse(process.env.BENCH_HLS_CONFIG ?? '{}') as object) };
+const llHlsConfig: object = {
+  ...playerLlHlsConfig,
+  ...(JSON.parse(process.env.BENCH_LLHLS_CONFIG ?? '{}') as object),
+};
+const partSeconds = env('BENCH_PART_SECONDS', 0.5);
 const fps = 30;
 
 const log = (message: string): void => void process.stderr.write(`[bench-latency] ${message}\n`);
 const load1 = (): number => Math.round(loadavg()[0]! * 100) / 100;
 
-/** The clock publisher: rtmp-publisher.ts's encoder (veryfast, GOP 2 s, 800 kbit/s, AAC) over the clock pattern. */
-function startClockPublisher(url: string, secret: string): FfmpegProcess {
-  const args = publisherArgs({ url }).map((a) => (a.startsWith('testsrc2=') ? clockSourceGraph(fps) : a));
-  return new FfmpegProcess({ args, secrets: [secret] });
+/**
+ * The clock publisher: rtmp-publisher.ts's encoder (veryfast, GOP 2 s, 800 kbit/s, AAC) over the clock pattern, one
+ * encode sent to every channel by the tee muxer (the same frames everywhere, and one encoder's CPU on two cores).
+ */
+function startClockPublisher(channels: TestChannel[]): FfmpegProcess {
+  const urls = channels.map((c) => `[f=flv:onfail=abort]rtmp://127.0.0.1:${c.rtmpPort}/live/${c.key}`);
+  const args = publisherArgs({ url: urls.join('|') }).map((a) =>
+    a.startsWith('testsrc2=') ? clockSourceGraph(fps) : a,
+  );
+  const muxer = args.lastIndexOf('flv'); // '-f', 'flv', <url> -> the tee muxer, which needs its streams mapped
+  args.splice(muxer, 1, 'tee', '-map', '0:v', '-map', '1:a');
+  return new FfmpegProcess({ args, secrets: channels.map((c) => c.key) });
 }
 
 interface Output {
@@ -130,71 +148,88 @@ async function measure(outputs: Output[], joins: number): Promise<Map<string, Pa
   return kept;
 }
 
-/** What the origin serves: target duration and segments per playlist, and whether PDT is there. */
-async function playlistFacts(httpUrl: string): Promise<Record<string, unknown>> {
+/** What the origin serves in its first media playlist (playlist-facts.ts): for LL-HLS part target and hold-back. */
+async function fetchPlaylistFacts(httpUrl: string): Promise<object> {
   const master = parsePlaylist(await fetch(`${httpUrl}/hls/master.m3u8`).then((r) => r.text()));
   const uri = master?.isMasterPlaylist ? master.variants[0]?.uri : undefined;
   if (uri === undefined) return {};
-  const media = parsePlaylist(await fetch(`${httpUrl}/hls/${uri}`).then((r) => r.text()));
-  if (media === undefined || media.isMasterPlaylist) return {};
-  return {
-    targetDuration: media.targetDuration,
-    playlistSegments: media.segments.length,
-    programDateTime: media.segments.every((s) => s.programDateTime !== undefined),
-  };
+  return playlistFacts(await fetch(`${httpUrl}/hls/${uri}`).then((r) => r.text())) ?? {};
 }
 
-async function run(rig: GatewayRig, channel: TestChannel): Promise<Record<string, unknown>> {
-  const httpUrl = `http://127.0.0.1:${channel.httpPort}`;
-  const publisher = startClockPublisher(`rtmp://127.0.0.1:${channel.rtmpPort}/live/${channel.key}`, channel.key);
-  const pages = await startBenchPageServer({ hlsConfig, sampleMs });
+/** The players on both channels (direct and through the gateway), then the FLV readers of the classic channel. */
+async function openOutputs(
+  rig: GatewayRig,
+  [classic, ll]: TestChannel[],
+  pages: BenchPageServer,
+  browser: Browser,
+  outputs: Output[],
+): Promise<void> {
+  const origin = (c: TestChannel) => `http://127.0.0.1:${c.httpPort}`;
+  for (const [name, src, lowLatency] of [
+    ['hls.direct', `${origin(classic!)}/hls/master.m3u8`, false],
+    ['hls.gateway', rig.playbackUrl(classic!), false],
+    ['llhls.direct', `${origin(ll!)}/hls/master.m3u8`, true],
+    ['llhls.gateway', rig.playbackUrl(ll!), true],
+  ] as const) {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(pages.pageUrl(src, lowLatency));
+    outputs.push(pageOutput(name, page));
+  }
+  outputs.push(flvOutput('flv.direct', startFlvReader(`${origin(classic!)}/live.flv`, sampleMs)));
+  outputs.push(flvOutput('flv.gateway', startFlvReader(rig.playbackUrl(classic!, 'live.flv'), sampleMs)));
+}
+
+type Figures = OutputFigures & Partial<PageState> & { joinP50Ms?: number[] };
+
+/** Each output's summary over all rounds, its median per join, stalls and errors. */
+async function summarize(outputs: Output[], samples: Map<string, PageSample[][]>): Promise<Map<string, Figures>> {
+  const figures = new Map<string, Figures>();
+  for (const o of outputs) {
+    const { stalls, visibility, errors } = await o.state();
+    const extra = { ...(stalls !== undefined && { stalls }), ...(errors?.length ? { errors } : {}) };
+    if (visibility !== undefined && visibility !== 'visible') throw new Error(`${o.name}: page ${visibility}`);
+    const rounds = samples.get(o.name)!;
+    const joinP50Ms = rounds.map((r) => summarizeOutput(r).p50Ms);
+    figures.set(o.name, { ...summarizeOutput(rounds.flat()), ...(o.rejoin && { joinP50Ms }), ...extra });
+  }
+  return figures;
+}
+
+/** One output family's figures (`hls`, `llhls`, `flv`): direct, gateway and the gateway's cost at the median. */
+const pair = (figures: Map<string, Figures>, family: string) => ({
+  direct: figures.get(`${family}.direct`),
+  gateway: figures.get(`${family}.gateway`),
+  gatewayMinusDirectP50Ms: figures.get(`${family}.gateway`)!.p50Ms - figures.get(`${family}.direct`)!.p50Ms,
+});
+
+async function run(rig: GatewayRig): Promise<Record<string, unknown>> {
+  const [classic, ll] = rig.channels;
+  const publisher = startClockPublisher(rig.channels);
+  const pages = await startBenchPageServer({ hlsConfig, llHlsConfig, sampleMs });
   const browser = await launchChromium();
   const outputs: Output[] = [];
   try {
-    await waitFor('the channel live through the gateway', () => fetch(rig.playbackUrl(channel)).then((r) => r.ok), {
-      timeoutMs: 60_000,
-      abort: () => (publisher.running ? undefined : `the publisher exited: ${publisher.stderrTail().join('\n')}`),
-    });
-    for (const [name, src] of [
-      ['hls.direct', `${httpUrl}/hls/master.m3u8`],
-      ['hls.gateway', rig.playbackUrl(channel)],
-    ] as const) {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(pages.pageUrl(src));
-      outputs.push(pageOutput(name, page));
-    }
-    outputs.push(flvOutput('flv.direct', startFlvReader(`${httpUrl}/live.flv`, sampleMs)));
-    outputs.push(flvOutput('flv.gateway', startFlvReader(rig.playbackUrl(channel, 'live.flv'), sampleMs)));
+    for (const c of rig.channels)
+      await waitFor(`${c.name} live through the gateway`, () => fetch(rig.playbackUrl(c)).then((r) => r.ok), {
+        timeoutMs: 60_000,
+        abort: () => (publisher.running ? undefined : `the publisher exited: ${publisher.stderrTail().join('\n')}`),
+      });
+    await openOutputs(rig, rig.channels, pages, browser, outputs);
     const loadBefore = load1();
-    const samples = await measure(outputs, joins);
-    const figures = new Map<string, OutputFigures & Partial<PageState>>();
-    for (const o of outputs) {
-      const { stalls, visibility, errors } = await o.state();
-      const extra = { ...(stalls !== undefined && { stalls }), ...(errors?.length ? { errors } : {}) };
-      if (visibility !== undefined && visibility !== 'visible') throw new Error(`${o.name}: page ${visibility}`);
-      const rounds = samples.get(o.name)!;
-      const joinP50Ms = rounds.map((r) => summarizeOutput(r).p50Ms);
-      figures.set(o.name, { ...summarizeOutput(rounds.flat()), ...(o.rejoin && { joinP50Ms }), ...extra });
-    }
+    const figures = await summarize(outputs, await measure(outputs, joins));
     if (!publisher.running) throw new Error(`the publisher stopped: ${publisher.stderrTail().join('\n')}`);
-    const p50 = (name: string) => figures.get(name)!.p50Ms;
     return {
       seconds,
       joins,
       loadAverage1m: { before: loadBefore, after: load1() },
       hlsConfig,
-      playlist: await playlistFacts(httpUrl),
-      hls: {
-        direct: figures.get('hls.direct'),
-        gateway: figures.get('hls.gateway'),
-        gatewayMinusDirectP50Ms: p50('hls.gateway') - p50('hls.direct'),
-      },
-      flv: {
-        reader: 'ffmpeg (no browser FLV player: mpegts.js is not a dependency)',
-        direct: figures.get('flv.direct'),
-        gateway: figures.get('flv.gateway'),
-        gatewayMinusDirectP50Ms: p50('flv.gateway') - p50('flv.direct'),
-      },
+      llHlsConfig,
+      publisher: 'one ffmpeg encode tee-d to both channels',
+      playlist: await fetchPlaylistFacts(`http://127.0.0.1:${classic!.httpPort}`),
+      llPlaylist: await fetchPlaylistFacts(`http://127.0.0.1:${ll!.httpPort}`),
+      hls: pair(figures, 'hls'),
+      llhls: pair(figures, 'llhls'),
+      flv: { reader: 'ffmpeg (no browser FLV player: mpegts.js is not a dependency)', ...pair(figures, 'flv') },
     };
   } finally {
     for (const o of outputs) await o.stop().catch(() => undefined);
@@ -204,11 +239,10 @@ async function run(rig: GatewayRig, channel: TestChannel): Promise<Record<string
   }
 }
 
-log('a standalone transcoder (passthrough + 180p, HTTP-FLV) behind a gateway, and a clock publisher');
-const rig = await startGatewayRig({ channels: 1 });
+log('two standalone transcoders (passthrough + 180p, HTTP-FLV; one LL-HLS) behind a gateway, and a clock publisher');
+const rig = await startGatewayRig({ channels: 2, lowLatency: { 1: { partSeconds } } });
 try {
-  const result = await run(rig, rig.channels[0]!);
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(JSON.stringify(await run(rig)) + '\n');
 } finally {
   await rig.close();
 }

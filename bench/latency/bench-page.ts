@@ -96,13 +96,19 @@ export function renderBenchPage(options: { src: string; hlsConfig: object; sampl
 }
 
 export interface BenchPageServer {
-  /** The page's URL for one source. */
-  pageUrl(src: string): string;
+  /** The page's URL for one source, played with the LL-HLS config when `lowLatency`. */
+  pageUrl(src: string, lowLatency?: boolean): string;
   close(): Promise<void>;
 }
 
-/** A loopback server for the page and hls.js (the version the origin serves), one hls.js config for every page. */
-export async function startBenchPageServer(options: { hlsConfig: object; sampleMs: number }): Promise<BenchPageServer> {
+/** A loopback server for the page and hls.js (the version the origin serves): one hls.js config for classic pages,
+ * one for LL-HLS pages. */
+export async function startBenchPageServer(options: {
+  hlsConfig: object;
+  /** for `pageUrl(src, true)`; hlsConfig when absent */
+  llHlsConfig?: object;
+  sampleMs: number;
+}): Promise<BenchPageServer> {
   const require = createRequire(import.meta.url);
   const hlsJs = await readFile(require.resolve('hls.js/dist/hls.min.js'));
   const server = http.createServer((req, res) => {
@@ -116,12 +122,16 @@ export async function startBenchPageServer(options: { hlsConfig: object; sampleM
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(renderBenchPage({ src, ...options }));
+    const hlsConfig =
+      url.searchParams.get('ll') === '1' ? (options.llHlsConfig ?? options.hlsConfig) : options.hlsConfig;
+    const page = renderBenchPage({ src, hlsConfig, sampleMs: options.sampleMs });
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    pageUrl: (src) => `http://127.0.0.1:${port}/?src=${encodeURIComponent(src)}`,
+    pageUrl: (src, lowLatency = false) =>
+      `http://127.0.0.1:${port}/?src=${encodeURIComponent(src)}${lowLatency ? '&ll=1' : ''}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -64,9 +64,15 @@ export interface TestChannel {
   replace(): Promise<void>;
 }
 
+/** spec.hls.lowLatency of a channel that serves LL-HLS (docs/llhls.md); absent: classic HLS only. */
+export interface TestLowLatency {
+  partSeconds: number;
+}
+
 const livestreamYaml = (
   name: string,
   reconnectWindowSeconds = 5,
+  lowLatency?: TestLowLatency,
 ) => `apiVersion: streaming.livestream-operator.dev/v1alpha1
 kind: LiveStream
 metadata:
@@ -82,16 +88,21 @@ spec:
       - { name: 180p, width: 320, height: 180, videoBitrateKbps: 300, fps: 15, audioBitrateKbps: 64 }
   hls:
     segmentSeconds: 2
-    playlistLength: 4
+    playlistLength: 4${lowLatency ? `\n    lowLatency: { enabled: true, partSeconds: ${lowLatency.partSeconds} }` : ''}
   reconnectWindowSeconds: ${reconnectWindowSeconds}
 `;
 
-async function startChannel(root: string, name: string, reconnectWindowSeconds?: number): Promise<TestChannel> {
+async function startChannel(
+  root: string,
+  name: string,
+  reconnectWindowSeconds?: number,
+  lowLatency?: TestLowLatency,
+): Promise<TestChannel> {
   const dir = path.join(root, name);
   const key = randomBytes(18).toString('base64url');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'livestream.yaml'), livestreamYaml(name, reconnectWindowSeconds));
+  await writeFile(path.join(dir, 'livestream.yaml'), livestreamYaml(name, reconnectWindowSeconds, lowLatency));
   await writeFile(path.join(dir, 'stream-key'), key + '\n', { mode: 0o600 });
   const channel = { name, key, dir, rtmpPort: 0, httpPort: 0 } as TestChannel;
   const launch = async () => {
@@ -137,11 +148,13 @@ export async function startGatewayRig(options: {
   env?: Record<string, string>;
   /** each channel's spec.reconnectWindowSeconds (5 by default) */
   reconnectWindowSeconds?: number;
+  /** channel index -> its LL-HLS settings (the others classic HLS only) */
+  lowLatency?: Record<number, TestLowLatency>;
 }): Promise<GatewayRig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gateway-rig-'));
   const channels: TestChannel[] = [];
   for (let i = 0; i < options.channels; i++)
-    channels.push(await startChannel(dir, `ch-${i}`, options.reconnectWindowSeconds));
+    channels.push(await startChannel(dir, `ch-${i}`, options.reconnectWindowSeconds, options.lowLatency?.[i]));
   const routes = (): GatewayRoute[] =>
     channels.map((c) => ({
       key: c.key,
