@@ -5,7 +5,7 @@
 // directives: ll-hls.ts) is coalesced the same way: every viewer waiting for the same part shares the one upstream
 // request the origin holds, and its answer is kept for the next (cache-policy.ts).
 import { ByteLru } from './byte-lru.ts';
-import { freshForMs, type CachedAnswer } from './cache-policy.ts';
+import { freshForMs, refreshAfterMs, type CachedAnswer } from './cache-policy.ts';
 import { LiveEdges } from './live-edges.ts';
 import type { PlaybackKind } from './paths.ts';
 
@@ -75,7 +75,7 @@ export class EdgeCache {
       ttlMs,
       fetchedAtMs: now,
       size: fetched.body.length + key.length + 200, // the bookkeeping of an entry, roughly
-      expiresAtMs: now + ttlMs,
+      expiresAtMs: now + refreshAfterMs(kind, ttlMs, blocking),
     };
     if (ttlMs > 0) this.lru.set(key, entry);
     else this.lru.delete(key);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ByteLru } from './byte-lru.ts';
-import { answerHeaders, cacheControl, errorTtlMs, freshForMs, segmentDurationMs } from './cache-policy.ts';
+import {
+  answerHeaders,
+  cacheControl,
+  errorTtlMs,
+  freshForMs,
+  playlistRefreshMs,
+  refreshAfterMs,
+  segmentDurationMs,
+} from './cache-policy.ts';
 import { EdgeCache, type Fetched } from './edge-cache.ts';
 import { parsePlaybackPath } from './paths.ts';
 
@@ -55,6 +63,16 @@ describe('cache policy', () => {
     expect(segmentDurationMs(live(3, [2.002, 2.0]))).toBe(2000); // a target rounded up does not stretch the TTL
     expect(segmentDurationMs(live(2, [2, 0.5]))).toBe(500); // a short last segment shortens it
     expect(segmentDurationMs('#EXTM3U\n')).toBe(2000); // unreadable: the default segment
+  });
+
+  it('asks the origin for a live playlist again within playlistRefreshMs, but holds segments and blocking answers', () => {
+    for (const ttl of [100, 250, 1000, 5000]) {
+      expect(refreshAfterMs('variant', ttl)).toBe(Math.min(ttl, playlistRefreshMs));
+      expect(refreshAfterMs('variant', ttl, true)).toBe(ttl);
+      expect(refreshAfterMs('master', ttl)).toBe(ttl);
+    }
+    expect(refreshAfterMs('segment', Infinity)).toBe(Infinity);
+    expect(refreshAfterMs('variant', 0)).toBe(0); // not kept stays not kept
   });
 
   it('keeps segments until evicted and errors for a second, whatever the kind', () => {
@@ -140,16 +158,18 @@ describe('EdgeCache', () => {
     expect(fetches).toBe(1);
   });
 
-  it('refetches a playlist once it is stale, and an error after a second', async () => {
+  it('refetches a playlist after playlistRefreshMs while telling a CDN half a segment, and an error after a second', async () => {
     let now = 0;
     const cache = new EdgeCache(1 << 20, () => now);
     let fetches = 0;
     const playlist = () => (fetches++, Promise.resolve(ok(live(2, [2, 2]))));
     await cache.get('pl', 'variant', playlist);
-    now = 999;
-    await cache.get('pl', 'variant', playlist);
+    now = playlistRefreshMs - 1;
+    const hit = await cache.get('pl', 'variant', playlist);
+    expect(hit.result).toBe('hit');
+    expect(cacheControl('variant', 200, hit.answer.ttlMs)).toBe('public, max-age=1');
     expect(fetches).toBe(1);
-    now = 1000;
+    now = playlistRefreshMs;
     await cache.get('pl', 'variant', playlist);
     expect(fetches).toBe(2);
     let failures = 0;
