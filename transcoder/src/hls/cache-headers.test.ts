@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { fileHeaders, revalidateMs } from './cache-headers.ts';
 import { fileInfo, type CachedFile } from './file-cache.ts';
 
-const file: CachedFile = { ...fileInfo(1234, 1_700_000_000_000), body: undefined, text: undefined, checkedAt: 0 };
+const file: CachedFile = {
+  ...fileInfo(1234, 1_700_000_000_000),
+  body: undefined,
+  text: undefined,
+  checkedAt: 0,
+  diskSize: 1234,
+};
 
 describe('cache headers', () => {
   it('lets caches keep a segment forever and makes them revalidate a playlist', () => {

@@ -31,6 +31,28 @@ describe('FileCache', () => {
     expect(fresh?.etag).toMatch(/^"[0-9a-f]+-4"$/);
   });
 
+  it('serves a transformed body, sized and tagged as served, and keeps it while the file on disk is unchanged', async () => {
+    let now = 0;
+    let transforms = 0;
+    const cache = new FileCache({
+      now: () => now,
+      transform: (_path, body) => (transforms++, Buffer.concat([body, Buffer.from('+tag')])),
+    });
+    const path = join(dir, 'transformed.m3u8');
+    await writeFile(path, 'list');
+    const first = await get(cache, path, 10);
+    expect(first?.text).toBe('list+tag');
+    expect(first?.size).toBe(8);
+    expect(first?.etag).toMatch(/-8"$/);
+    now = 20; // revalidated: same size and mtime on disk, so the same entry, not transformed again
+    expect(await get(cache, path, 10)).toBe(first);
+    expect(transforms).toBe(1);
+    await writeFile(path, 'longer');
+    now = 40;
+    expect((await get(cache, path, 10))?.text).toBe('longer+tag');
+    expect(transforms).toBe(2);
+  });
+
   it('detects a same-size rewrite by mtime, and a deleted file', async () => {
     let now = 0;
     const cache = new FileCache({ now: () => now });

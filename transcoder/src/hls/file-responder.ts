@@ -1,12 +1,24 @@
 // Serves the HLS files (playlists and segments) from the memory cache, with conditional and range requests; a file
-// too large for the cache is streamed from disk.
+// too large for the cache is streamed from disk. A media playlist offers blocking reload (classic-reload.ts): a
+// request naming a segment not listed yet waits for the playlist that lists it.
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRoute } from '../telemetry/metrics.ts';
 import { parseRange, type ByteRange } from './byte-range.ts';
 import { fileHeaders, revalidateMs, type FileTarget } from './cache-headers.ts';
+import {
+  advertiseBlockingReload,
+  classicPosition,
+  decideClassic,
+  holdLimitMs,
+  isMediaPlaylistPath,
+  mayBlock,
+  type ClassicPosition,
+} from './classic-reload.ts';
 import { FileCache, type CachedFile, type FileCacheOptions } from './file-cache.ts';
+import { blockingPlaylistCacheControl } from './llhls-responder.ts';
 import type { ResponseWriter } from './response-writer.ts';
 import { routeLabel } from './routes.ts';
 import type { ViewerTracker } from './viewer-tracker.ts';
@@ -19,17 +31,26 @@ export interface FileResponderOptions {
   viewers: ViewerTracker;
 }
 
+// How often a playlist that requests wait on is read again: one stat per playlist and tick however many wait.
+const blockingLookMs = 20;
+
+const offerBlockingReload = (path: string, body: Buffer): Buffer =>
+  isMediaPlaylistPath(path) ? Buffer.from(advertiseBlockingReload(body.toString('latin1')), 'latin1') : body;
+
 export class FileResponder {
   private readonly options: FileResponderOptions;
   private readonly writer: ResponseWriter;
   private readonly cache: FileCache;
   // The 200 headers of each cached file version, built once.
   private readonly headers = new WeakMap<CachedFile, OutgoingHttpHeaders>();
+  private readonly positions = new WeakMap<CachedFile, ClassicPosition>();
+  // The next look at each playlist that requests wait on, shared by all of them.
+  private readonly looks = new Map<string, Promise<CachedFile | undefined>>();
 
   constructor(options: FileResponderOptions) {
     this.options = options;
     this.writer = options.writer;
-    this.cache = new FileCache({ ...options.cache, root: options.hlsDir });
+    this.cache = new FileCache({ ...options.cache, root: options.hlsDir, transform: offerBlockingReload });
   }
 
   // Synchronous on a cache hit: the hot path of a live origin allocates no promise.
@@ -39,9 +60,52 @@ export class FileResponder {
     if (target.route !== 'segment' && !this.options.isLive()) {
       return this.writer.text(res, routeLabel(target), 404, 'stream is not live\n');
     }
+    if (target.route === 'variant' && mayBlock(query)) return this.serveBlocking(req, res, target, query);
     const found = this.cache.get(target.file, revalidateMs(target));
     if (found instanceof Promise) return found.then((file) => this.respond(req, res, target, query, file));
     this.respond(req, res, target, query, found);
+  }
+
+  // The playlist that answers a request's _HLS_msn: at once, once written (looked at every blockingLookMs), or a 503
+  // after three target durations. Its URL names the state it waited for, so shared caches may keep it briefly.
+  private async serveBlocking(req: IncomingMessage, res: ServerResponse, target: FileTarget, query: string) {
+    let closed = false;
+    res.once('close', () => (closed = true));
+    let file = await this.cache.get(target.file, revalidateMs(target));
+    const deadline = performance.now() + holdLimitMs(file?.text ?? '');
+    for (;;) {
+      const text = file?.text;
+      if (file === undefined || text === undefined) return this.respond(req, res, target, query, file);
+      const decision = decideClassic(query, this.positionOf(file, text));
+      if (decision.kind === 'bad-request') return this.writer.text(res, 'variant', 400, `${decision.reason}\n`);
+      if (decision.kind === 'now') return this.respond(req, res, target, query, file, true);
+      if (performance.now() >= deadline) {
+        return this.writer.text(res, 'variant', 503, 'the segment asked for is not listed yet\n');
+      }
+      file = await this.nextLook(target.file);
+      if (closed) return;
+      if (!this.options.isLive()) return this.writer.text(res, 'variant', 404, 'stream is not live\n');
+    }
+  }
+
+  private nextLook(path: string): Promise<CachedFile | undefined> {
+    let look = this.looks.get(path);
+    if (!look) {
+      look = sleep(blockingLookMs)
+        .then(() => this.cache.get(path, blockingLookMs))
+        .finally(() => this.looks.delete(path));
+      this.looks.set(path, look);
+    }
+    return look;
+  }
+
+  private positionOf(file: CachedFile, text: string): ClassicPosition {
+    let position = this.positions.get(file);
+    if (!position) {
+      position = classicPosition(text);
+      this.positions.set(file, position);
+    }
+    return position;
   }
 
   private respond(
@@ -50,11 +114,13 @@ export class FileResponder {
     target: FileTarget,
     query: string,
     file: CachedFile | undefined,
+    blocked = false,
   ): void {
     const route = routeLabel(target);
     if (!file) return this.writer.text(res, route, 404, notFound(target));
     if (target.route !== 'master' && target.route !== 'thumbnail') this.options.viewers.see(req, query);
-    const base = this.headersFor(file, target);
+    const prebuilt = this.headersFor(file, target);
+    const base = blocked ? { ...prebuilt, 'cache-control': blockingPlaylistCacheControl } : prebuilt;
     const conditional = req.headers['if-none-match'];
     const rangeHeader = req.headers.range;
     if (file.body && rangeHeader === undefined && conditional === undefined) {

@@ -1,7 +1,7 @@
 // The origin against real files written by a real ffmpeg (live ABR HLS), plus HTTP-FLV proxied from a real
 // node-media-server fed by a real ffmpeg publisher.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,69 @@ describe('HLS origin', () => {
     expect(body.length % 188).toBe(0);
     expect(body.equals(await readFile(join(dir, '360p', newest)))).toBe(true);
     expect(Number(seg.headers.get('content-length'))).toBe(body.length);
+  });
+
+  it('offers blocking reload on classic playlists: an _HLS_msn not listed yet waits for the playlist that lists it', async () => {
+    const plain = await (await fetch(`${base}/hls/360p/index.m3u8`)).text();
+    expect(plain).toMatch(/^#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES$/m);
+    const listed = HLS.parse(plain) as HLS.types.MediaPlaylist;
+    const last = listed.mediaSequenceBase! + listed.segments.length - 1;
+    const now = await fetch(`${base}/hls/360p/index.m3u8?_HLS_msn=${last}`); // listed: at once
+    expect(now.status).toBe(200);
+    expect(now.headers.get('cache-control')).toBe('public, max-age=1');
+    const asked = Date.now();
+    const next = await fetch(`${base}/hls/360p/index.m3u8?_HLS_msn=${last + 1}`);
+    const waitedMs = Date.now() - asked;
+    expect(next.status).toBe(200);
+    const answered = HLS.parse(await next.text()) as HLS.types.MediaPlaylist;
+    expect(answered.mediaSequenceBase! + answered.segments.length - 1).toBeGreaterThanOrEqual(last + 1);
+    expect(waitedMs).toBeLessThan(3 * 2_000); // one segment, within three target durations
+    // The answer came with the segment: the file on disk lists it too, and not much earlier (the origin looks
+    // every 20 ms, the cache revalidates every 100 ms).
+    const onDisk = HLS.parse(await readFile(join(dir, '360p/index.m3u8'), 'utf8')) as HLS.types.MediaPlaylist;
+    expect(onDisk.segments.map((x) => x.uri)).toContain(answered.segments.at(-1)!.uri);
+    expect((await fetch(`${base}/hls/360p/index.m3u8?_HLS_msn=${last + 9}`)).status).toBe(400); // beyond last + 2
+    expect((await fetch(`${base}/hls/360p/index.m3u8?_HLS_msn=${last}&_HLS_part=0`)).status).toBe(400); // no parts
+    expect((await fetch(`${base}/hls/360p/index.m3u8?_HLS_msn=01`)).status).toBe(400);
+  });
+
+  it('releases a waiting request when the playlist is written, and answers 503 after three target durations', async () => {
+    const still = (segments: number, ended = false) =>
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-TARGETDURATION:1',
+        '#EXT-X-MEDIA-SEQUENCE:0',
+        ...Array.from({ length: segments }, (_, i) => [`#EXTINF:1.000000,`, `still_${i}.ts`]).flat(),
+        ...(ended ? ['#EXT-X-ENDLIST'] : []),
+        '',
+      ].join('\n');
+    await mkdir(join(dir, 'still'), { recursive: true });
+    const file = join(dir, 'still/index.m3u8');
+    await writeFile(file, still(2));
+    const url = (msn: number) => `${base}/hls/still/index.m3u8?_HLS_msn=${msn}`;
+    const timed = async (msn: number) => {
+      const asked = Date.now();
+      const res = await fetch(url(msn));
+      return { status: res.status, text: await res.text(), ms: Date.now() - asked };
+    };
+    const released = timed(2);
+    await new Promise((r) => setTimeout(r, 500));
+    const writtenAt = Date.now();
+    await writeFile(file, still(3));
+    const r = await released;
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('still_2.ts');
+    expect(Date.now() - writtenAt).toBeLessThan(400); // a look every 20 ms
+    const timedOut = await timed(3);
+    expect(timedOut.status).toBe(503);
+    expect(timedOut.ms).toBeGreaterThanOrEqual(2_900);
+    expect(timedOut.ms).toBeLessThan(4_500);
+    await writeFile(file, still(3, true));
+    const ended = await timed(3); // an ended playlist answers at once: nothing more will come
+    expect(ended.status).toBe(200);
+    expect(ended.ms).toBeLessThan(1_000);
+    expect((await fetch(`${base}/hls/nothing/index.m3u8?_HLS_msn=0`)).status).toBe(404);
   });
 
   it('answers conditional and range requests', async () => {
