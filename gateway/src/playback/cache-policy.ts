@@ -81,6 +81,9 @@ export function cacheControl(kind: PlaybackKind, status: number, ttlMs: number):
   if (kind === 'flv') return 'no-store';
   if (status !== 200) return ttlMs > 0 ? `public, max-age=${Math.ceil(errorTtlMs / 1000)}` : 'no-store';
   if (kind === 'segment' || kind === 'part') return `public, max-age=${segmentMaxAgeS}, immutable`;
+  // A browser must not reuse a live playlist (its own cache would add up to max-age to the player's latency, and
+  // hls.js sends no cache buster); a CDN in front may, for the time the gateway keeps it.
+  if (kind === 'variant') return `public, max-age=0, s-maxage=${Math.floor(ttlMs / 1000)}`;
   return `public, max-age=${Math.floor(ttlMs / 1000)}`;
 }
 

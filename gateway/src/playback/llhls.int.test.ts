@@ -56,7 +56,7 @@ describe('LL-HLS through the gateway', () => {
     expect(liveEdgeOf(textA)!.newest).toEqual(next);
     expect(origin.hits.get(`${originPlaylist}?${q}&_HLS_skip=YES`)).toBe(2); // one per replica
     expect(hitsOf(originPlaylist).filter(([p]) => /session|x=1/.test(p))).toEqual([]);
-    expect(a.headers.get('cache-control')).toBe('public, max-age=1');
+    expect(a.headers.get('cache-control')).toBe('public, max-age=0, s-maxage=1');
   });
 
   it('refuses a request too far ahead with a 400, without asking the origin', async () => {

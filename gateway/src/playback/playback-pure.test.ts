@@ -87,8 +87,9 @@ describe('cache policy', () => {
 
   it('chooses headers a CDN can trust', () => {
     expect(cacheControl('segment', 200, Infinity)).toMatch(/^public, max-age=\d{4,}, immutable$/);
-    expect(cacheControl('variant', 200, 1000)).toBe('public, max-age=1');
-    expect(cacheControl('variant', 200, 500)).toBe('public, max-age=0');
+    expect(cacheControl('variant', 200, 1000)).toBe('public, max-age=0, s-maxage=1'); // browsers: never
+    expect(cacheControl('variant', 200, 500)).toBe('public, max-age=0, s-maxage=0');
+    expect(cacheControl('master', 200, 1000)).toBe('public, max-age=1');
     expect(cacheControl('flv', 200, 0)).toBe('no-store');
     const ok = answerHeaders('segment', {
       status: 200,
@@ -167,7 +168,7 @@ describe('EdgeCache', () => {
     now = playlistRefreshMs - 1;
     const hit = await cache.get('pl', 'variant', playlist);
     expect(hit.result).toBe('hit');
-    expect(cacheControl('variant', 200, hit.answer.ttlMs)).toBe('public, max-age=1');
+    expect(cacheControl('variant', 200, hit.answer.ttlMs)).toBe('public, max-age=0, s-maxage=1');
     expect(fetches).toBe(1);
     now = playlistRefreshMs;
     await cache.get('pl', 'variant', playlist);
