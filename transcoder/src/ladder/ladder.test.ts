@@ -9,6 +9,7 @@ import {
   scaleFilters,
   segmentFilePattern,
   thumbnailFilters,
+  lowLatencyX264Params,
   x264Params,
 } from './ffmpeg-args.ts';
 import { buildMasterPlaylist } from './master-playlist.ts';
@@ -164,8 +165,17 @@ describe('buildFfmpegArgs', () => {
     expect(args).not.toContain('hls');
     expect(args.filter((a) => a === 'mp4')).toHaveLength(4);
     expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:3', 'pipe:4', 'pipe:5', 'pipe:6']);
-    // Each output has one stream: its options are indexed 0, the encoder settings are the classic ladder's.
+    // Each output has one stream: its options are indexed 0; the encoder settings are the classic ladder's but
+    // x264 holds no frame back (no B-frames, no lookahead, slice threads).
     const outputs = args.join(' ').split(/ pipe:\d/);
+    expect(args.filter((_, i) => args[i - 1] === '-x264-params:v:0')).toEqual([
+      lowLatencyX264Params,
+      lowLatencyX264Params,
+    ]);
+    expect(lowLatencyX264Params).toMatch(/(^|:)bframes=0(:|$)/);
+    expect(lowLatencyX264Params).toMatch(/(^|:)rc-lookahead=0(:|$)/);
+    expect(lowLatencyX264Params).toMatch(/(^|:)sliced-threads=1(:|$)/);
+    expect(args).not.toContain(x264Params);
     expect(outputs[0]).toMatch(/-map 0:v:0 -c:v:0 copy /);
     expect(outputs[1]).toMatch(
       /-map \[v0\] -c:v:0 libx264 .*-b:v:0 1400k .*-force_key_frames:v:0 expr:gte\(t,n_forced\*2\)/,
