@@ -125,8 +125,8 @@ export class ReportLoad {
     }
   }
 
-  private expect(ch: LiveChannel, shows: (s: LiveStreamStatus) => boolean, at: number): void {
-    void this.opts.tracker.expect(ch.key, shows, at, this.counting);
+  private expect(ch: LiveChannel, kind: string, shows: (s: LiveStreamStatus) => boolean, at: number): void {
+    void this.opts.tracker.expect(ch.key, shows, at, this.counting, kind);
   }
 
   private sessionChange(ch: LiveChannel, now: number): void {
@@ -139,7 +139,7 @@ export class ReportLoad {
       ch.nextChangeAt = now + sessionSeconds * 1000 * (first ? 2 * Math.random() : 0.5 + Math.random());
       this.send(ch.transcoder, 'publish-started', ch.session, { resumed: false, width: 1280, height: 720 }, now);
       const session = ch.session;
-      this.expect(ch, (s) => s.state === 'Live' && s.session?.id === session, now);
+      this.expect(ch, 'sessionStarted', (s) => s.state === 'Live' && s.session?.id === session, now);
       this.setRelay(ch, 'Connecting', now);
       ch.nextRelayChangeAt = now + relayConnectingMs;
     } else if (ch.phase === 'live') {
@@ -158,7 +158,7 @@ export class ReportLoad {
       const data = { duration: (now - ch.startedAt) / 1000, bytesIn: this.bytesIn(ch, now), peakViewers: 40 };
       this.send(ch.transcoder, 'session-ended', ch.session, { ...data, reason: 'window-expired' }, now);
       const session = ch.session;
-      this.expect(ch, (s) => s.sessions?.some((x) => x.id === session) === true, now);
+      this.expect(ch, 'sessionEnded', (s) => s.sessions?.some((x) => x.id === session) === true, now);
     }
   }
 
@@ -172,7 +172,7 @@ export class ReportLoad {
     ch.relayState = state;
     ch.relaySince = new Date(now).toISOString();
     this.send(ch.relay, 'relay-state', ch.session, this.relayData(ch, now), now);
-    this.expect(ch, relayShows(state, ch.relaySince), now);
+    this.expect(ch, `relay${state}`, relayShows(state, ch.relaySince), now);
   }
 
   private relayData(ch: LiveChannel, now: number): EventDataByType['relay-state'] {

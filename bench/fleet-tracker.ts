@@ -37,6 +37,7 @@ interface Probe {
   writtenAt: number;
   /** Counted in the latency figures (the steady state), or only awaited (a burst, the hand-over). */
   counted: boolean;
+  kind: string;
   resolve: (ms: number) => void;
 }
 
@@ -46,6 +47,8 @@ export class LiveStreamTracker {
   private readonly appliedKeys = new Set<string>();
   private readonly probes = new Map<string, Probe[]>();
   readonly latenciesMs: number[] = [];
+  /** The same latencies by the kind of transition (session started, session ended, relay state). */
+  readonly latenciesByKind = new Map<string, number[]>();
   private stopped = false;
 
   constructor(kc: KubeConfig, onError: (err: unknown) => void) {
@@ -85,9 +88,9 @@ export class LiveStreamTracker {
   }
 
   /** Resolves with the ms from `writtenAt` to the first status that `shows` (now, if the cached one already does). */
-  expect(key: string, shows: Probe['shows'], writtenAt: number, counted = true): Promise<number> {
+  expect(key: string, shows: Probe['shows'], writtenAt: number, counted = true, kind = 'other'): Promise<number> {
     return new Promise((resolve) => {
-      const probe = { shows, writtenAt, counted, resolve };
+      const probe = { shows, writtenAt, counted, kind, resolve };
       const [namespace = '', name = ''] = key.split('/');
       const current = this.get(namespace, name)?.status;
       if (current && shows(current)) return this.settle(probe, Date.now());
@@ -104,7 +107,10 @@ export class LiveStreamTracker {
 
   private settle(probe: Probe, at: number): void {
     const ms = at - probe.writtenAt;
-    if (probe.counted) this.latenciesMs.push(ms);
+    if (probe.counted) {
+      this.latenciesMs.push(ms);
+      this.latenciesByKind.set(probe.kind, [...(this.latenciesByKind.get(probe.kind) ?? []), ms]);
+    }
     probe.resolve(ms);
   }
 

@@ -258,6 +258,12 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
       max: percentile(latencies, 100),
+      byKind: Object.fromEntries(
+        [...tracker.latenciesByKind].map(([kind, ms]) => [
+          kind,
+          { n: ms.length, p50: percentile(ms, 50), p95: percentile(ms, 95) },
+        ]),
+      ),
     },
     transitionsMeasured: latencies.length,
     transitionsUnresolved: tracker.pending(true),
