@@ -5,7 +5,7 @@
 // HTTP-FLV on), with a real gateway in front of it (test/support/gateway-channels.ts: the route table the operator
 // would publish). All outputs watch the same frames at the same time:
 //  - hls.direct / hls.gateway: hls.js in headless Chromium with the player page's settings (playerHlsConfig in
-//    transcoder/src/hls/player-page.ts, or BENCH_HLS_CONFIG), from the origin and through the gateway; each presented
+//    contract/src/hls-js.ts, or BENCH_HLS_CONFIG), from the origin and through the gateway; each presented
 //    frame's clock is read off a canvas and set against the moment it was shown;
 //  - llhls.direct / llhls.gateway: the same on a second channel with spec.hls.lowLatency (BENCH_PART_SECONDS, 0.5),
 //    played with the player page's LL-HLS settings (playerLlHlsConfig, or BENCH_LLHLS_CONFIG); one publisher feeds
@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { FfmpegProcess } from '../transcoder/src/ffmpeg/ffmpeg-process.ts';
 import { parsePlaylist } from '../transcoder/src/hls/playlists.ts';
-import { playerHlsConfig, playerLlHlsConfig } from '../transcoder/src/hls/player-page.ts';
+import { playerHlsConfig, playerLlHlsConfig } from '../contract/src/hls-js.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { startGatewayRig, type GatewayRig, type TestChannel } from '../test/support/gateway-channels.ts';
 import { publisherArgs } from '../test/support/rtmp-publisher.ts';

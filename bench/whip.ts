@@ -16,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { FfmpegProcess } from '../transcoder/src/ffmpeg/ffmpeg-process.ts';
-import { playerHlsConfig } from '../transcoder/src/hls/player-page.ts';
+import { playerHlsConfig } from '../contract/src/hls-js.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { gatewayTestNamespace, startGatewayRig, type GatewayRig } from '../test/support/gateway-channels.ts';
 import { publisherArgs } from '../test/support/rtmp-publisher.ts';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadHlsJs } from '../../../contract/src/hls-js.ts';
+import { loadHlsJs, playerHlsConfigs } from '../../../contract/src/hls-js.ts';
 import type { Logger } from '../../../contract/src/logger.ts';
 import type { ChannelListing } from '../../../contract/src/portal-directory.ts';
 import { channelId } from '../../../contract/src/route-table.ts';
@@ -44,7 +44,10 @@ export async function loadPortalAssets(): Promise<PortalAssets> {
   const fresh = 'no-cache';
   const assets: PortalAssets = new Map();
   const hlsPath = `${portalAssetPrefix}hls-${hls.version}.min.js`;
-  const withHls = (text: string) => Buffer.from(text.replaceAll('__HLS_JS_PATH__', hlsPath));
+  const withHls = (text: string) =>
+    Buffer.from(
+      text.replaceAll('__HLS_JS_PATH__', hlsPath).replaceAll('__HLS_JS_CONFIGS__', JSON.stringify(playerHlsConfigs)),
+    );
   assets.set(`${portalAssetPrefix}portal.css`, {
     body: await readFile(path.join(dir, 'portal.css')),
     type: 'text/css; charset=utf-8',

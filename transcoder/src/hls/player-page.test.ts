@@ -1,6 +1,7 @@
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { playerHlsConfig, playerLlHlsConfig, renderPlayerPage } from './player-page.ts';
+import { playerHlsConfig, playerLlHlsConfig } from '../../../contract/src/hls-js.ts';
+import { renderPlayerPage } from './player-page.ts';
 
 describe('renderPlayerPage', () => {
   const html = renderPlayerPage({ hlsJsPath: '/assets/hls-1.0.0.min.js', title: 'A <b>show</b>' });

@@ -2,28 +2,10 @@
 // playing /hls/master.m3u8, a quality selector, and a live/offline badge. While the stream is idle the master playlist
 // is 404, so the page polls it and starts playback when it appears. Every request carries the page's viewer token
 // (`vs=`) so the origin counts distinct viewers, not IP addresses.
+import { playerHlsConfig, playerLlHlsConfig } from '../../../contract/src/hls-js.ts';
 
-// hls.js settings for classic HLS, measured glass to glass by bench/latency.ts (make bench-latency), which plays with
-// exactly these. Two target durations behind the live edge instead of hls.js's three (7.9 s -> 5.8 s p50 with 2 s
-// segments on the local node); a late viewer catches up by playing up to 10% faster (hls.js does that only with
-// lowLatencyMode) and jumps back to the edge beyond four. lowLatencyMode also makes hls.js use the classic
-// playlist's blocking reload (classic-reload.ts): it learns of each segment as it is listed (5.7 s, ADR 0020).
-export const playerHlsConfig = {
-  liveSyncDurationCount: 2,
-  liveMaxLatencyDurationCount: 4,
-  maxLiveSyncPlaybackRate: 1.1,
-  lowLatencyMode: true,
-} as const;
-
-// hls.js settings for an LL-HLS channel (spec.hls.lowLatency): no liveSync*Count, which would override the
-// playlist's PART-HOLD-BACK (hls.js takes a user's liveSyncDurationCount over it); parts, blocking reload and
-// delta updates come with lowLatencyMode. The page tells the two apart by the first media playlist's
-// EXT-X-PART-INF, so one page serves both and a session switching mode needs no new page.
-export const playerLlHlsConfig = {
-  lowLatencyMode: true,
-  maxLiveSyncPlaybackRate: 1.1,
-} as const;
-
+// The hls.js settings (contract/src/hls-js.ts) are the gateway portal's too. The page tells classic and LL-HLS apart
+// by the first media playlist's EXT-X-PART-INF, so one page serves both and a session switching mode needs no new page.
 export function renderPlayerPage(options: { hlsJsPath: string; title?: string }): string {
   const title = escapeHtml(options.title ?? 'Live');
   return `<!doctype html>

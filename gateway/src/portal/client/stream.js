@@ -48,16 +48,12 @@ function loadHls() {
   return hlsLoaded;
 }
 
-// hls.js settings per channel kind (data-latency, from the route table: ADR 0018). Classic HLS: two target
-// durations behind the live edge, catch up at up to 1.1x, jump back to the edge beyond four (bench-latency's
-// figures). LL-HLS: low-latency mode at the playlist's PART-HOLD-BACK, which any liveSync* setting of ours would
-// override (hls.js takes a user's liveSyncDurationCount over PART-HOLD-BACK), with the same catch-up (the
-// transcoder's player page plays LL-HLS with the same settings).
+// hls.js settings per channel kind (data-latency, from the route table: ADR 0018), filled in by the gateway from
+// contract/src/hls-js.ts: the transcoder's player page's, which make bench-latency measures. Classic HLS: two target
+// durations behind the live edge, blocking reload, catch up at up to 1.1x. LL-HLS: low-latency mode at the
+// playlist's PART-HOLD-BACK, which any liveSync* setting would override.
 // Players without LL-HLS (the browser's own HLS, older players) play an LL channel's whole segments.
-const hlsConfigs = {
-  classic: { liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 4, maxLiveSyncPlaybackRate: 1.1 },
-  low: { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1 },
-};
+const hlsConfigs = JSON.parse('__HLS_JS_CONFIGS__'); // JSON of ours: no quote to escape
 
 let player; // { stop() } while playing
 let retryTimer;
