@@ -376,7 +376,9 @@ describe('the gateway on a real node', () => {
     const url = ingestUrls.get(radio.name) ?? '';
     await encoders.get(radio.name)?.stop();
     encoders.delete(radio.name);
-    await untilState(radio.name, 'Idle', 30_000);
+    // Idle once the reconnect window (the default 30 s: these channels keep their sessions through the reconnects
+    // of the test before) is over; 30 s was a race with it.
+    await untilState(radio.name, 'Idle', 60_000);
     await cluster.kubectl(
       ['apply', '-n', cluster.namespace, '-f', '-'],
       JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'radio-key' }, stringData: { streamKey: radioKeys.new } }), // prettier-ignore
