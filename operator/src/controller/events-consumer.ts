@@ -160,6 +160,7 @@ export class EventsConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private upkeepLoop: Promise<void> | undefined;
+  private upkeepFailing = false;
   private connectedFlag = false;
 
   constructor(opts: EventsConsumerOptions) {
@@ -221,17 +222,20 @@ export class EventsConsumer {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
-    this.upkeepLoop = this.upkeep();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.redis.disconnect();
     this.upkeepRedis.disconnect();
-    await Promise.all([this.loop, this.upkeepLoop]);
+    await this.loop;
+    await this.upkeepLoop;
   }
 
   private async run(): Promise<void> {
+    // A predecessor's entries first, in order, before any newer one is read; then a pass every claimIdleMs.
+    await this.upkeepPass();
+    this.upkeepLoop = this.upkeep();
     let failures = 0;
     while (this.running) {
       try {
@@ -277,26 +281,35 @@ export class EventsConsumer {
   }
 
   /**
-   * Every claimIdleMs (at once on start: a new leader takes over its predecessor's entries), a pass over every
-   * stream that claims and trims, beside the reads. In the read loop, a pass over 5,000 streams (four commands
-   * each) held back every report behind it for seconds (bench-fleet's report-to-status tail).
+   * Every claimIdleMs, a pass over every stream that claims and trims, beside the reads. In the read loop, a pass
+   * over 5,000 streams (four commands each) held back every report behind it for seconds (bench-fleet's
+   * report-to-status tail).
    */
   private async upkeep(): Promise<void> {
     const everyMs = this.opts.claimIdleMs ?? 10_000;
     let failures = 0;
     while (this.running) {
-      const started = Date.now();
-      try {
-        if (this.upkeepRedis.status === 'wait' || this.upkeepRedis.status === 'end') await this.upkeepRedis.connect();
-        await this.claimAbandoned(this.opts.channels.streams());
-        failures = 0;
-      } catch (err) {
-        if (!this.running) break;
-        failures++;
-        if (failures === 1) this.opts.logger.warn({ err: String(err) }, 'cannot claim or trim reports; retrying');
-      }
       const waitMs = failures > 0 ? backoffDelay(failures, { baseMs: 250, maxMs: 5_000, jitter: 0.3 }) : everyMs;
-      await this.idle(Math.max(0, waitMs - (failures > 0 ? 0 : Date.now() - started)));
+      await this.idle(waitMs);
+      if (!this.running) break;
+      if (await this.upkeepPass()) failures = 0;
+      else failures++;
+    }
+  }
+
+  /** One claim-and-trim pass; false when Redis refused it (logged at the first failure of a streak). */
+  private async upkeepPass(): Promise<boolean> {
+    try {
+      if (this.upkeepRedis.status === 'wait' || this.upkeepRedis.status === 'end') await this.upkeepRedis.connect();
+      await this.claimAbandoned(this.opts.channels.streams());
+      this.upkeepFailing = false;
+      return true;
+    } catch (err) {
+      if (this.running && !this.upkeepFailing) {
+        this.opts.logger.warn({ err: String(err) }, 'cannot claim or trim reports; retrying');
+      }
+      this.upkeepFailing = true;
+      return false;
     }
   }
 
