@@ -1,5 +1,6 @@
 import HLS from 'hls-parser';
 import { describe, expect, it } from 'vitest';
+import { parseDirectives } from '../llhls/blocking-reload.ts';
 import {
   advertiseBlockingReload,
   classicPosition,
@@ -48,17 +49,18 @@ describe('decideClassic', () => {
   const at = (first: number, count: number, ended = false) => classicPosition(playlist(first, count, { ended }));
 
   it('answers at once without a directive, for a listed or departed segment, or an ended playlist', () => {
-    expect(decideClassic('', at(10, 3))).toEqual({ kind: 'now' });
-    expect(decideClassic('vs=abc', at(10, 3))).toEqual({ kind: 'now' });
-    for (const msn of [0, 9, 10, 12]) expect(decideClassic(`_HLS_msn=${msn}`, at(10, 3))).toEqual({ kind: 'now' });
-    expect(decideClassic('_HLS_msn=14', at(10, 3, true))).toEqual({ kind: 'now' });
-    expect(decideClassic('_HLS_msn=12&_HLS_skip=YES', at(10, 3))).toEqual({ kind: 'now' }); // no delta: ignored
+    expect(decideClassic(parseDirectives(''), at(10, 3))).toEqual({ kind: 'now' });
+    expect(decideClassic(parseDirectives('vs=abc'), at(10, 3))).toEqual({ kind: 'now' });
+    for (const msn of [0, 9, 10, 12])
+      expect(decideClassic(parseDirectives(`_HLS_msn=${msn}`), at(10, 3))).toEqual({ kind: 'now' });
+    expect(decideClassic(parseDirectives('_HLS_msn=14'), at(10, 3, true))).toEqual({ kind: 'now' });
+    expect(decideClassic(parseDirectives('_HLS_msn=12&_HLS_skip=YES'), at(10, 3))).toEqual({ kind: 'now' }); // no delta: ignored
   });
 
   it('waits for the next two segments, including the first of an empty playlist', () => {
-    expect(decideClassic('_HLS_msn=13', at(10, 3))).toEqual({ kind: 'wait' });
-    expect(decideClassic('_HLS_msn=14', at(10, 3))).toEqual({ kind: 'wait' });
-    expect(decideClassic('_HLS_msn=0', at(0, 0))).toEqual({ kind: 'wait' });
+    expect(decideClassic(parseDirectives('_HLS_msn=13'), at(10, 3))).toEqual({ kind: 'wait' });
+    expect(decideClassic(parseDirectives('_HLS_msn=14'), at(10, 3))).toEqual({ kind: 'wait' });
+    expect(decideClassic(parseDirectives('_HLS_msn=0'), at(0, 0))).toEqual({ kind: 'wait' });
   });
 
   it('refuses what can never be answered, naming why', () => {
@@ -70,7 +72,7 @@ describe('decideClassic', () => {
       '_HLS_msn=01',
       '_HLS_msn=x',
     ]) {
-      const decision = decideClassic(query, at(10, 3));
+      const decision = decideClassic(parseDirectives(query), at(10, 3));
       expect(decision.kind, query).toBe('bad-request');
       expect(decision.kind === 'bad-request' && decision.reason, query).toMatch(/_HLS_/);
     }

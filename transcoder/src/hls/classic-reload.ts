@@ -3,7 +3,7 @@
 // later one is written, or never. Without it a player finds a new segment only at its next poll, up to a target
 // duration late (hls.js polls once per target duration); with it the player's request waits at the origin and is
 // answered as the segment is listed: about a second less glass to glass with 2 s segments (make bench-latency).
-import { parseDirectives, type Decision } from '../llhls/blocking-reload.ts';
+import type { Decision, ParsedDirectives } from '../llhls/blocking-reload.ts';
 import { playlistPosition } from './playlists.ts';
 
 export const serverControlTag = '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES';
@@ -34,12 +34,12 @@ export function classicPosition(text: string): ClassicPosition {
 }
 
 /**
- * A classic playlist request with query `query` (without `?`) against the playlist at `position`: answered now (no
+ * A classic playlist request's directives (parseDirectives of its query, parsed once per request) against the
+ * playlist at `position`: answered now (no
  * `_HLS_msn`, an ended playlist, or the segment is listed or already left the window), wait for a later playlist,
  * or refused: malformed directives, a part (there are none), or an msn more than 2 past the last segment.
  */
-export function decideClassic(query: string, position: ClassicPosition): Decision {
-  const parsed = parseDirectives(query);
+export function decideClassic(parsed: ParsedDirectives, position: ClassicPosition): Decision {
   if (!parsed.ok) return { kind: 'bad-request', reason: parsed.reason };
   const { msn, part } = parsed.directives;
   if (msn === undefined) return { kind: 'now' };

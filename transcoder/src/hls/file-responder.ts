@@ -18,6 +18,7 @@ import {
   type ClassicPosition,
 } from './classic-reload.ts';
 import { FileCache, type CachedFile, type FileCacheOptions } from './file-cache.ts';
+import { parseDirectives } from '../llhls/blocking-reload.ts';
 import { blockingPlaylistCacheControl } from './llhls-responder.ts';
 import type { ResponseWriter } from './response-writer.ts';
 import { routeLabel } from './routes.ts';
@@ -71,12 +72,13 @@ export class FileResponder {
   private async serveBlocking(req: IncomingMessage, res: ServerResponse, target: FileTarget, query: string) {
     let closed = false;
     res.once('close', () => (closed = true));
+    const directives = parseDirectives(query);
     let file = await this.cache.get(target.file, revalidateMs(target));
     const deadline = performance.now() + holdLimitMs(file?.text ?? '');
     for (;;) {
       const text = file?.text;
       if (file === undefined || text === undefined) return this.respond(req, res, target, query, file);
-      const decision = decideClassic(query, this.positionOf(file, text));
+      const decision = decideClassic(directives, this.positionOf(file, text));
       if (decision.kind === 'bad-request') return this.writer.text(res, 'variant', 400, `${decision.reason}\n`);
       if (decision.kind === 'now') return this.respond(req, res, target, query, file, true);
       if (performance.now() >= deadline) {

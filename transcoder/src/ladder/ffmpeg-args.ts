@@ -64,7 +64,7 @@ export const x264Params = 'sync-lookahead=0:rc-lookahead=6:deadzone-inter=16:dea
 // An LL-HLS ladder's encoded rungs (lowLatencyOutputs): no frame held back at all. No B-frames, no lookahead (so no
 // mb-tree, which needs one) and threads over slices instead of frames, as x264's zerolatency tune does: the 6 + 2
 // frames the classic settings hold are 0.53 s at 15 fps, a fifth of an LL-HLS channel's glass-to-glass latency
-// (make bench-latency), for some 10 to 20 % more bits at the same quality, the trade every low-latency encoder makes.
+// (make bench-latency), for more bits at the same quality (x264's zerolatency trade; not measured here).
 export const lowLatencyX264Params =
   'bframes=0:rc-lookahead=0:mbtree=0:sync-lookahead=0:sliced-threads=1:deadzone-inter=16:deadzone-intra=8:no-dct-decimate=1';
 
