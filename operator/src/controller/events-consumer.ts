@@ -153,11 +153,14 @@ function channelOfKey(key: string): Channel {
 export class EventsConsumer {
   private readonly opts: EventsConsumerOptions;
   private readonly redis: Redis;
+  /** Claims and trims on a connection of their own: a pass over every stream never holds back the reads. */
+  private readonly upkeepRedis: Redis;
   private readonly observations = new PublishObservations();
   private readonly pending = new Map<string, string[]>();
   private running = false;
   private loop: Promise<void> | undefined;
-  private lastClaim = 0;
+  private upkeepLoop: Promise<void> | undefined;
+  private upkeepFailing = false;
   private connectedFlag = false;
 
   constructor(opts: EventsConsumerOptions) {
@@ -167,6 +170,8 @@ export class EventsConsumer {
     this.redis.on('close', () => (this.connectedFlag = false));
     // ioredis emits 'error' on every failed reconnect: the loop below logs outages once per failure streak.
     this.redis.on('error', () => {});
+    this.upkeepRedis = operatorConnection(opts.redisUrl, () => this.running);
+    this.upkeepRedis.on('error', () => {});
   }
 
   /** Whether the Redis connection is up (status shows when reports cannot be read). */
@@ -222,17 +227,20 @@ export class EventsConsumer {
   async stop(): Promise<void> {
     this.running = false;
     this.redis.disconnect();
+    this.upkeepRedis.disconnect();
     await this.loop;
+    await this.upkeepLoop;
   }
 
   private async run(): Promise<void> {
+    // A predecessor's entries first, in order, before any newer one is read; then a pass every claimIdleMs.
+    await this.upkeepPass();
+    this.upkeepLoop = this.upkeep();
     let failures = 0;
     while (this.running) {
       try {
         if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
-        const streams = this.opts.channels.streams();
-        if (Date.now() - this.lastClaim > (this.opts.claimIdleMs ?? 10_000)) await this.claimAbandoned(streams);
-        await this.readOnce(streams);
+        await this.readOnce(this.opts.channels.streams());
         if (failures > 0) this.opts.logger.info('reading reports from Redis again');
         failures = 0;
       } catch (err) {
@@ -273,31 +281,70 @@ export class EventsConsumer {
   }
 
   /**
+   * Every claimIdleMs, a pass over every stream that claims and trims, beside the reads. In the read loop, a pass
+   * over 5,000 streams (four commands each) held back every report behind it for seconds (bench-fleet's
+   * report-to-status tail).
+   */
+  private async upkeep(): Promise<void> {
+    const everyMs = this.opts.claimIdleMs ?? 10_000;
+    let failures = 0;
+    while (this.running) {
+      const waitMs = failures > 0 ? backoffDelay(failures, { baseMs: 250, maxMs: 5_000, jitter: 0.3 }) : everyMs;
+      await this.idle(waitMs);
+      if (!this.running) break;
+      if (await this.upkeepPass()) failures = 0;
+      else failures++;
+    }
+  }
+
+  /** One claim-and-trim pass; false when Redis refused it (logged at the first failure of a streak). */
+  private async upkeepPass(): Promise<boolean> {
+    try {
+      if (this.upkeepRedis.status === 'wait' || this.upkeepRedis.status === 'end') await this.upkeepRedis.connect();
+      await this.claimAbandoned(this.opts.channels.streams());
+      this.upkeepFailing = false;
+      return true;
+    } catch (err) {
+      if (this.running && !this.upkeepFailing) {
+        this.opts.logger.warn({ err: String(err) }, 'cannot claim or trim reports; retrying');
+      }
+      this.upkeepFailing = true;
+      return false;
+    }
+  }
+
+  /** Sleeps up to `ms`, waking early once stopped. */
+  private async idle(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.running && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
+  }
+
+  /**
    * Takes over entries another consumer read but never acknowledged, e.g. a replica killed mid-write, and trims
    * what is acknowledged: a stream per channel each capped only by its writers' MAXLEN would hold days of heartbeats.
    */
   private async claimAbandoned(streams: readonly string[]): Promise<void> {
     // Up to 100 streams at once: their commands share the connection's pipeline.
     for (const chunk of chunked(streams, 100)) {
+      if (!this.running) return;
       await Promise.all(chunk.map(async (s) => (await this.claimFrom(s), await this.trimAcknowledged(s))));
     }
-    this.lastClaim = Date.now();
   }
 
   private async trimAcknowledged(stream: string): Promise<void> {
     // The last delivered id first: whatever is delivered after it has a later id, so it is never below the trim point.
     const [groups, pending] = await Promise.all([
-      this.redis.xinfo('GROUPS', stream),
-      this.redis.xpending(stream, consumerGroup),
+      this.upkeepRedis.xinfo('GROUPS', stream),
+      this.upkeepRedis.xpending(stream, consumerGroup),
     ]);
     const minId = trimPoint(pending, lastDeliveredId(groups, consumerGroup));
-    if (minId !== undefined) await this.redis.xtrim(stream, 'MINID', '~', minId);
+    if (minId !== undefined) await this.upkeepRedis.xtrim(stream, 'MINID', '~', minId);
   }
 
   private async claimFrom(stream: string): Promise<void> {
     let cursor = '0-0';
     for (let round = 0; round < 1000; round++) {
-      const reply = (await this.redis.xautoclaim(
+      const reply = (await this.upkeepRedis.xautoclaim(
         stream,
         consumerGroup,
         this.opts.consumer,

@@ -361,6 +361,19 @@ describe('state', () => {
   ];
   it.each(rows)('%s', (expected, conditions) => expect(deriveState(conditions)).toBe(expected));
   it('has one row per rule, in order', () => expect(rows.map(([s]) => s)).toEqual(stateRules.map((r) => r.state)));
+  const blind = state({
+    ready: c('Ready', 'False', 'ReportsUnavailable'),
+    publishing: c('Publishing', 'Unknown', 'ReportsUnavailable'),
+  });
+  it.each(['Live', 'Reconnecting', 'Idle'] as const)('keeps %s while reports cannot be read', (previous) =>
+    expect(deriveState(blind, previous)).toBe(previous),
+  );
+  it.each(['Failed', 'Pending', 'Paused'] as const)('does not keep %s once the reason for it is gone', (previous) =>
+    expect(deriveState(blind, previous)).toBe('Idle'),
+  );
+  it('keeps nothing when reports can be read', () =>
+    expect(deriveState(state({ publishing: c('Publishing', 'False', 'NoPublisher') }), 'Live')).toBe('Idle'),
+  );
 });
 
 describe('reasons', () => {

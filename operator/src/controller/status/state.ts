@@ -28,6 +28,17 @@ export const stateRules: readonly StateRule[] = [
   { state: 'Idle', when: () => true },
 ];
 
-export function deriveState(conditions: StateInput): LiveStreamState {
-  return stateRules.find((r) => r.when(conditions))?.state ?? 'Idle';
+/** The states that say what the publisher does (Idle, Live, Reconnecting). */
+const publisherStates: readonly LiveStreamState[] = ['Idle', 'Live', 'Reconnecting'];
+
+/**
+ * The state for these conditions. `previous` is the state status shows now: while the operator cannot read reports
+ * (Redis down, or a new leader not yet connected), what the publisher does is unknown, so the state it last showed
+ * stays rather than a live channel turning Idle until the first read.
+ */
+export function deriveState(conditions: StateInput, previous?: LiveStreamState): LiveStreamState {
+  const derived = stateRules.find((r) => r.when(conditions))?.state ?? 'Idle';
+  const blind = conditions.publishing.reason === ConditionReason.ReportsUnavailable;
+  if (blind && derived === 'Idle' && previous !== undefined && publisherStates.includes(previous)) return previous;
+  return derived;
 }
