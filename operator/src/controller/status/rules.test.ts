@@ -372,8 +372,7 @@ describe('state', () => {
     expect(deriveState(blind, previous)).toBe('Idle'),
   );
   it('keeps nothing when reports can be read', () =>
-    expect(deriveState(state({ publishing: c('Publishing', 'False', 'NoPublisher') }), 'Live')).toBe('Idle'),
-  );
+    expect(deriveState(state({ publishing: c('Publishing', 'False', 'NoPublisher') }), 'Live')).toBe('Idle'));
 });
 
 describe('reasons', () => {
