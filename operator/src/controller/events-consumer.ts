@@ -150,6 +150,11 @@ function channelOfKey(key: string): Channel {
   return { namespace, name };
 }
 
+/** Connects a lazy connection that is not connected yet or was closed (ioredis reconnects the others itself). */
+async function connected(redis: Redis): Promise<void> {
+  if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+}
+
 export class EventsConsumer {
   private readonly opts: EventsConsumerOptions;
   private readonly redis: Redis;
@@ -160,7 +165,8 @@ export class EventsConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private upkeepLoop: Promise<void> | undefined;
-  private upkeepFailing = false;
+  /** Aborted by stop(): wakes the upkeep loop from its wait between passes. */
+  private stopping = new AbortController();
   private connectedFlag = false;
 
   constructor(opts: EventsConsumerOptions) {
@@ -221,11 +227,13 @@ export class EventsConsumer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = new AbortController();
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.redis.disconnect();
     this.upkeepRedis.disconnect();
     await this.loop;
@@ -233,13 +241,13 @@ export class EventsConsumer {
   }
 
   private async run(): Promise<void> {
-    // A predecessor's entries first, in order, before any newer one is read; then a pass every claimIdleMs.
-    await this.upkeepPass();
-    this.upkeepLoop = this.upkeep();
+    // What a predecessor left pending for claimIdleMs is folded before any newer entry is read; then a pass every
+    // claimIdleMs.
+    this.upkeepLoop = this.upkeep(await this.upkeepPass(0));
     let failures = 0;
     while (this.running) {
       try {
-        if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
+        await connected(this.redis);
         await this.readOnce(this.opts.channels.streams());
         if (failures > 0) this.opts.logger.info('reading reports from Redis again');
         failures = 0;
@@ -285,38 +293,29 @@ export class EventsConsumer {
    * over 5,000 streams (four commands each) held back every report behind it for seconds (bench-fleet's
    * report-to-status tail).
    */
-  private async upkeep(): Promise<void> {
+  private async upkeep(failures: number): Promise<void> {
     const everyMs = this.opts.claimIdleMs ?? 10_000;
-    let failures = 0;
     while (this.running) {
       const waitMs = failures > 0 ? backoffDelay(failures, { baseMs: 250, maxMs: 5_000, jitter: 0.3 }) : everyMs;
-      await this.idle(waitMs);
-      if (!this.running) break;
-      if (await this.upkeepPass()) failures = 0;
-      else failures++;
+      await sleep(waitMs, undefined, { signal: this.stopping.signal }).catch(() => {});
+      if (this.running) failures = await this.upkeepPass(failures);
     }
   }
 
-  /** One claim-and-trim pass; false when Redis refused it (logged at the first failure of a streak). */
-  private async upkeepPass(): Promise<boolean> {
+  /**
+   * One claim-and-trim pass after `failures` failed ones in a row; returns the streak after it (0 when it went
+   * through). The first failure of a streak is logged.
+   */
+  private async upkeepPass(failures: number): Promise<number> {
     try {
-      if (this.upkeepRedis.status === 'wait' || this.upkeepRedis.status === 'end') await this.upkeepRedis.connect();
+      await connected(this.upkeepRedis);
       await this.claimAbandoned(this.opts.channels.streams());
-      this.upkeepFailing = false;
-      return true;
+      return 0;
     } catch (err) {
-      if (this.running && !this.upkeepFailing) {
+      if (this.running && failures === 0)
         this.opts.logger.warn({ err: String(err) }, 'cannot claim or trim reports; retrying');
-      }
-      this.upkeepFailing = true;
-      return false;
+      return failures + 1;
     }
-  }
-
-  /** Sleeps up to `ms`, waking early once stopped. */
-  private async idle(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (this.running && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
   }
 
   /**

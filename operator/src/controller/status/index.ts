@@ -135,7 +135,7 @@ export function computeConditions(input: StatusInput) {
 export function computeStatus(input: StatusInput): LiveStreamStatus {
   const { ls, observation: obs, phase } = input;
   const { relays, ...conditions } = computeConditions(input);
-  const state = deriveState(conditions, ls.status?.state);
+  const state = deriveState({ ...conditions, ...(ls.status?.state ? { previous: ls.status.state } : {}) });
   const inSession =
     (phase.phase === 'live' || phase.phase === 'reconnecting') && obs !== undefined && obs.session !== '';
   const figures = obs?.figures;

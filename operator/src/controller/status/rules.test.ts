@@ -366,13 +366,13 @@ describe('state', () => {
     publishing: c('Publishing', 'Unknown', 'ReportsUnavailable'),
   });
   it.each(['Live', 'Reconnecting', 'Idle'] as const)('keeps %s while reports cannot be read', (previous) =>
-    expect(deriveState(blind, previous)).toBe(previous),
+    expect(deriveState({ ...blind, previous })).toBe(previous),
   );
   it.each(['Failed', 'Pending', 'Paused'] as const)('does not keep %s once the reason for it is gone', (previous) =>
-    expect(deriveState(blind, previous)).toBe('Idle'),
+    expect(deriveState({ ...blind, previous })).toBe('Idle'),
   );
   it('keeps nothing when reports can be read', () =>
-    expect(deriveState(state({ publishing: c('Publishing', 'False', 'NoPublisher') }), 'Live')).toBe('Idle'));
+    expect(deriveState(state({ publishing: c('Publishing', 'False', 'NoPublisher'), previous: 'Live' }))).toBe('Idle'));
 });
 
 describe('reasons', () => {
