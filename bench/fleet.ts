@@ -287,7 +287,7 @@ async function handover(
   const generation = Number(patched);
   const elected = leaderOf([standby], 120_000).then(() => (Date.now() - killedAt) / 1000);
   const acted = tracker.expect(`${namespace}/${name}`, (s) => s.observedGeneration === generation, killedAt, false);
-  const ms = await Promise.race([acted, sleep(180_000).then(() => NaN)]);
+  const ms = await Promise.race([acted, sleep(180_000, NaN, { ref: false })]);
   await sleep(5_000);
   return {
     handoverWrites: countByResource(operatorWrites(state, killedAt)),

@@ -62,22 +62,29 @@ export function collectionPath(apiPrefix: string, resource: string, namespace: s
  * last event showing its deletion stays noted: its key then reconciles to nothing, which is harmless.
  */
 export class SecretReferences {
-  private readonly byLiveStream = new Map<string, { namespace: string; names: readonly string[] }>();
+  /** The Secrets each LiveStream names, and the reverse: the LiveStreams naming each "namespace/secret". */
+  private readonly byLiveStream = new Map<string, readonly string[]>();
+  private readonly bySecret = new Map<string, Set<string>>();
 
   note(ls: LiveStream): void {
     const key = keyOf(ls);
-    if (ls.metadata.deletionTimestamp) this.byLiveStream.delete(key);
-    else this.byLiveStream.set(key, { namespace: ls.metadata.namespace ?? '', names: referencedSecretNames(ls) });
+    for (const secret of this.byLiveStream.get(key) ?? []) {
+      const keys = this.bySecret.get(secret);
+      keys?.delete(key);
+      if (keys?.size === 0) this.bySecret.delete(secret);
+    }
+    this.byLiveStream.delete(key);
+    if (ls.metadata.deletionTimestamp) return;
+    const namespace = ls.metadata.namespace ?? '';
+    const secrets = referencedSecretNames(ls).map((name) => `${namespace}/${name}`);
+    this.byLiveStream.set(key, secrets);
+    for (const secret of secrets) this.bySecret.set(secret, (this.bySecret.get(secret) ?? new Set()).add(key));
   }
 
-  /** The LiveStreams referencing a Secret, in key order. */
+  /** The LiveStreams referencing a Secret, in key order (a lookup: every Secret event of a fleet asks). */
   keysFor(secret: KubernetesObject): string[] {
-    const namespace = secret.metadata?.namespace ?? '';
-    const name = secret.metadata?.name ?? '';
-    return [...this.byLiveStream]
-      .filter(([, ref]) => ref.namespace === namespace && ref.names.includes(name))
-      .map(([key]) => key)
-      .sort();
+    const keys = this.bySecret.get(`${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`);
+    return keys ? [...keys].sort() : [];
   }
 }
 

@@ -27,7 +27,7 @@ import { ReportTokens } from './reconcile/report-token.ts';
 import { IngestKeys } from './reconcile/ingest-keys.ts';
 import { SecretReads, secretMetadataResource } from './reconcile/secrets.ts';
 import { SessionSettingsSeen, StatusWriter, timeDrivenRecheck, transcoderHealth } from './reconcile/status-write.ts';
-import { runSteps, type ReconcileState, type Step } from './reconcile/step.ts';
+import { runSteps, timed, type ReconcileState, type Step, type StepTimer } from './reconcile/step.ts';
 import { StreamMetrics } from './reconcile/stream-metrics.ts';
 import type { GatewayUrls } from './gateway-address.ts';
 import { computeStatus, externalEndpoint, type ChildrenObservation } from './status/index.ts';
@@ -95,11 +95,14 @@ export class Reconciler {
   private readonly ingestKeys: IngestKeys;
   private readonly streamMetrics: StreamMetrics;
   private readonly steps: readonly Step[];
+  private readonly timer: StepTimer | undefined;
   /** Status writes, with the figure budget shared by every LiveStream. */
   readonly statusWriter: StatusWriter;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
+    const stepDuration = deps.metrics?.reconcileStepDuration;
+    this.timer = stepDuration && ((step, seconds) => stepDuration.observe({ step }, seconds));
     const core = deps.client.kc.makeApiClient(CoreV1Api);
     this.secrets = new SecretReads(core, deps.waitRecheckMs ?? 10_000, (namespace, name) =>
       deps.cache.child(secretMetadataResource, namespace, name),
@@ -144,7 +147,7 @@ export class Reconciler {
       missing: { relays: {} },
       relayKeys: {},
     };
-    const outcome = await runSteps(this.steps, state);
+    const outcome = await runSteps(this.steps, state, this.timer);
     if (outcome.failed) {
       const { step, error } = outcome.failed;
       if (step.applies) await this.reportApplyFailure(state, step, error);
@@ -236,14 +239,20 @@ export class Reconciler {
     });
     this.streamMetrics.update(key, ls, status);
     const inSession = phase.phase === 'live' || phase.phase === 'reconnecting';
-    const figuresWait = await this.statusWriter.write(key, ls, status, inSession, nowMs);
+    const figuresWait = await timed(this.timer, 'status', () =>
+      this.statusWriter.write(key, ls, status, inSession, nowMs),
+    );
     if (reports && ids.length > 0) {
       // The reports' effect is in status (written, or already there), or what is not is live figures only: not
       // state, and the next heartbeat brings them again. So they may leave the pending list (and are not claimed
       // again while the figures wait for the budget).
-      await reports
-        .ack(key, ids)
-        .catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'ack failed; reports will be seen again'));
+      await timed(this.timer, 'ack', () =>
+        reports
+          .ack(key, ids)
+          .catch((err: unknown) =>
+            this.deps.logger.warn({ err: String(err) }, 'ack failed; reports will be seen again'),
+          ),
+      );
     }
     const recheck = timeDrivenRecheck(phase, observation, nowMs, heartbeatTtlMs);
     const next = Math.min(figuresWait ?? Infinity, recheck ?? Infinity);

@@ -164,11 +164,14 @@ export class Controller<P extends KubernetesObject> {
     return this.primary.hasSynced ? secondaries : [this.opts.primary.resource, ...secondaries];
   }
 
-  /** Re-enqueues every cached primary object: a safety net for missed events; converged objects write nothing. */
+  /**
+   * Re-enqueues every cached primary object: a safety net for missed events; converged objects write nothing. In
+   * the low lane, behind every event (a spec change not yet in status stays urgent).
+   */
   resync(): void {
     if (!this.work) return;
     const urgent = this.opts.primary.urgent;
-    for (const obj of this.primary.list()) this.work.add(keyOf(obj), urgent?.(obj) ? 'urgent' : 'normal');
+    for (const obj of this.primary.list()) this.work.add(keyOf(obj), urgent?.(obj) ? 'urgent' : 'low');
   }
 
   get(namespace: string, name: string): P | undefined {

@@ -82,4 +82,28 @@ describe('WorkQueue', () => {
     await q.shutdown();
     expect(runs).toEqual(['u1', 'n3', 'n1', 'n1', 'n2', 'n4']);
   });
+
+  it('takes low keys (resyncs) only when no other waits, and moves one ahead when an event adds it', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue({
+      concurrency: 1,
+      process: async (key) => {
+        runs.push(key);
+        if (key === 'r1' && !runs.includes('e1')) {
+          q.add('r1', 'low'); // in flight: runs again, in the low lane
+          q.add('e1'); // an event while the resync runs goes before the rest of it
+        }
+        await sleep(5);
+      },
+    });
+    for (const key of ['r1', 'r2', 'r3', 'r4']) q.add(key, 'low');
+    q.add('r3'); // an event for a key the resync queued
+    q.add('r3', 'low'); // the resync again does not move it back
+    q.add('u1', 'urgent');
+    expect(q.depth).toBe(5);
+    q.start();
+    await sleep(100);
+    await q.shutdown();
+    expect(runs).toEqual(['u1', 'r3', 'r1', 'e1', 'r2', 'r4', 'r1']);
+  });
 });

@@ -1,15 +1,23 @@
 // A keyed work queue in the manner of client-go's workqueue: a key waits at most once (dedupe), is processed by at
 // most one worker at a time (a key added while in flight is processed again afterwards), failures back off per key
 // exponentially with jitter (the project's one backoff, contract/src/backoff.ts), and keys can be scheduled for later.
-// Two lanes: an urgent key (a state transition a user waits to see) is taken before every normal one (heartbeats,
-// resyncs, children's events), so at fleet size a transition does not wait behind a thousand figure updates.
+// Three lanes, each taken only when the ones above it are empty: urgent (a state transition a user waits to see),
+// normal (heartbeats, children's events), low (the periodic resync: a safety net for missed events). At fleet size a
+// transition does not wait behind a thousand figure updates, and a channel whose pod just became available does not
+// wait behind a resync of 5,000 converged ones (controller-runtime's priority queue ranks resyncs low the same way).
 import { backoffDelay, type BackoffPolicy } from '../../../contract/src/backoff.ts';
 
 export const defaultBackoff: BackoffPolicy = { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.25 };
 
 export type ProcessResult = { requeueAfterMs?: number } | void;
 
-export type Lane = 'urgent' | 'normal';
+export type Lane = 'urgent' | 'normal' | 'low';
+
+/** The lanes in the order they are taken. */
+const lanes: readonly Lane[] = ['urgent', 'normal', 'low'];
+const rank = (lane: Lane): number => lanes.indexOf(lane);
+/** The more pressing of two lanes. */
+const ahead = (a: Lane | undefined, b: Lane): Lane => (a !== undefined && rank(a) < rank(b) ? a : b);
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -21,8 +29,8 @@ export interface WorkQueueOptions {
 }
 
 export class WorkQueue {
-  /** Keys in the order added, per lane; an entry whose key has since moved to the urgent lane is skipped. */
-  private readonly pending: Record<Lane, string[]> = { urgent: [], normal: [] };
+  /** Keys in the order added, per lane; an entry whose key has since moved to a lane ahead is skipped. */
+  private readonly pending: Record<Lane, string[]> = { urgent: [], normal: [], low: [] };
   /** The lane each waiting key will be taken from. */
   private readonly queued = new Map<string, Lane>();
   private readonly inFlight = new Set<string>();
@@ -45,15 +53,15 @@ export class WorkQueue {
     return this.queued.size + this.timers.size;
   }
 
-  /** Queues `key` (once however often added); an urgent add moves a key waiting in the normal lane ahead. */
+  /** Queues `key` (once however often added); an add in a lane ahead of the one it waits in moves it there. */
   add(key: string, lane: Lane = 'normal'): void {
     if (this.stopping) return;
     if (this.inFlight.has(key)) {
-      this.dirty.set(key, this.dirty.get(key) === 'urgent' ? 'urgent' : lane);
+      this.dirty.set(key, ahead(this.dirty.get(key), lane));
       return;
     }
     const waiting = this.queued.get(key);
-    if (waiting === 'urgent' || waiting === lane) return;
+    if (waiting !== undefined && ahead(waiting, lane) === waiting) return;
     this.queued.set(key, lane);
     this.pending[lane].push(key);
     this.waiters.shift()?.();
@@ -95,8 +103,10 @@ export class WorkQueue {
 
   private async next(): Promise<string | undefined> {
     while (!this.stopping) {
-      const key = this.take('urgent') ?? this.take('normal');
-      if (key !== undefined) return key;
+      for (const lane of lanes) {
+        const key = this.take(lane);
+        if (key !== undefined) return key;
+      }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     return undefined;

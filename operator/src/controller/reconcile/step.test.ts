@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { LiveStream } from '../../../../contract/src/api/index.ts';
 import { proceed, requeueAfter, runSteps, stopWith, type ReconcileState, type Step } from './step.ts';
@@ -52,5 +53,23 @@ describe('runSteps', () => {
     const failing = step('b', () => Promise.reject(boom), ran);
     const out = await runSteps([step('a', () => Promise.resolve(requeueAfter(5)), ran), failing], state());
     expect(out).toEqual({ requeueAfterMs: 5, failed: { step: failing, error: boom } });
+  });
+
+  it('times each step that ran, the one that threw included, by name', async () => {
+    const ran: string[] = [];
+    const timings: [string, number][] = [];
+    const out = await runSteps(
+      [
+        step('slow', () => sleep(30).then(() => proceed), ran),
+        step('fails', () => Promise.reject(new Error('no')), ran),
+        step('never', () => Promise.resolve(proceed), ran),
+      ],
+      state(),
+      (name, seconds) => timings.push([name, seconds]),
+    );
+    expect(out.failed?.step.name).toBe('fails');
+    expect(timings.map(([name]) => name)).toEqual(['slow', 'fails']);
+    expect(timings[0]?.[1]).toBeGreaterThanOrEqual(0.025);
+    expect(timings[1]?.[1]).toBeLessThan(0.025);
   });
 });

@@ -52,13 +52,30 @@ export interface StepsOutcome {
   failed?: { step: Step; error: unknown };
 }
 
+/** Told how long each step took, in seconds (the step-duration metric). */
+export type StepTimer = (step: string, seconds: number) => void;
+
+/** Runs `fn` and tells `timer` how long it took as `step`, whether it returned or threw. */
+export async function timed<T>(timer: StepTimer | undefined, step: string, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timer?.(step, (performance.now() - started) / 1000);
+  }
+}
+
 /** Runs `steps` in order until one stops or throws; the caller writes the status from `state` either way. */
-export async function runSteps(steps: readonly Step[], state: ReconcileState): Promise<StepsOutcome> {
+export async function runSteps(
+  steps: readonly Step[],
+  state: ReconcileState,
+  timer?: StepTimer,
+): Promise<StepsOutcome> {
   let requeue: number | undefined;
   for (const step of steps) {
     let result: StepResult;
     try {
-      result = await step.run(state);
+      result = await timed(timer, step.name, () => step.run(state));
     } catch (error) {
       return { ...(requeue !== undefined ? { requeueAfterMs: requeue } : {}), failed: { step, error } };
     }
