@@ -11,6 +11,8 @@
 //   every client, the controllers and kwok included), and the operator's own writes per second by verb (audit log);
 // - writesOverTwoResyncs: the operator's writes over two resync periods once converged, before any report (must be 0);
 // - statusWritesPerSecond at steady state (1 in 5 channels live by default), against the figure budget;
+// - reconcilesPerSecond and workerSecondsPerSecondByStep, during convergence and at steady state: how busy the
+//   leader's workers are and in which step (livestream_operator_reconcile_step_duration_seconds);
 // - reportToStatusMs p50/p95: a transition report (session started or ended, relay state) to the status showing it;
 // - leaderHandoverSeconds: the leader killed (SIGKILL) at full size and under load, a spec changed at that moment,
 //   until the other replica has written that generation's status;
@@ -173,7 +175,11 @@ async function waitAll(what: string, count: () => number, started: number, faile
 
 async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStreamTracker, leader: OperatorProcess) {
   const pid = leader.child.pid ?? 0;
-  const [cpuBefore, apiBefore] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
+  const [cpuBefore, apiBefore, countersBefore] = await Promise.all([
+    cpuSeconds(pid),
+    apiRequestCounts(state),
+    leaderCounters(leader),
+  ]);
   const started = Date.now();
   await createLiveStreams(kc);
   log(`created in ${(Date.now() - started) / 1000} s`);
@@ -181,7 +187,11 @@ async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStream
   const convergeSeconds = await waitAll('applied', () => tracker.appliedCount, started, failed);
   const podsAvailableSeconds = await waitAll('available', () => tracker.convergedCount, started, failed);
   const seconds = (Date.now() - started) / 1000;
-  const [cpuAfter, apiAfter] = await Promise.all([cpuSeconds(pid), apiRequestCounts(state)]);
+  const [cpuAfter, apiAfter, countersAfter] = await Promise.all([
+    cpuSeconds(pid),
+    apiRequestCounts(state),
+    leaderCounters(leader),
+  ]);
   const writes = operatorWrites(state, started);
   return {
     convergeSeconds,
@@ -191,6 +201,7 @@ async function converge(state: ClusterState, kc: KubeConfig, tracker: LiveStream
     operatorWritesPerSecond: byVerb(writes, seconds),
     operatorWritesPerChannel: round(writes.length / channels, 2),
     operatorWritesByResource: countByResource(writes),
+    ...workerTime(countersBefore, countersAfter, seconds),
   };
 }
 
@@ -203,14 +214,31 @@ async function resyncWrites(state: ClusterState): Promise<number> {
   return operatorWrites(state, from).length;
 }
 
-/** The leader's status writes so far by kind (its livestream_operator_status_writes_total). */
-async function statusWritesByKind(leader: OperatorProcess): Promise<{ figures: number; transition: number }> {
+/** The leader's counters so far: status writes by kind, reconciles, and the seconds its workers spent in each step. */
+async function leaderCounters(leader: OperatorProcess) {
   const text = await leader.metrics();
-  const count = (kind: string) =>
-    Number(
-      new RegExp(`^livestream_operator_status_writes_total\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0,
-    );
-  return { figures: count('figures'), transition: count('transition') };
+  const value = (series: string) =>
+    Number(new RegExp(`^livestream_operator_${series} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const steps = text.matchAll(/^livestream_operator_reconcile_step_duration_seconds_sum\{step="([^"]+)"\} (\S+)$/gm);
+  return {
+    figures: value('status_writes_total\\{kind="figures"\\}'),
+    transition: value('status_writes_total\\{kind="transition"\\}'),
+    reconciles: value('reconcile_duration_seconds_count'),
+    stepSeconds: Object.fromEntries([...steps].map(([, step = '', seconds]) => [step, Number(seconds)])),
+  };
+}
+
+/** Reconciles per second between two counter readings, and the workers' seconds per second in each step. */
+function workerTime(before: Awaited<ReturnType<typeof leaderCounters>>, after: typeof before, seconds: number) {
+  return {
+    reconcilesPerSecond: round((after.reconciles - before.reconciles) / seconds),
+    workerSecondsPerSecondByStep: Object.fromEntries(
+      Object.entries(after.stepSeconds).map(([step, total]) => [
+        step,
+        round((total - (before.stepSeconds[step] ?? 0)) / seconds, 2),
+      ]),
+    ),
+  };
 }
 
 /** The live channels report; once their first sessions show, the measured window: writes, requests, latencies. */
@@ -222,10 +250,10 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
   }).catch((err: unknown) => log(`${String(err)}; ${tracker.pending()} probes pending: measuring anyway`));
   await sleep(10_000);
   const pid = leader.child.pid ?? 0;
-  const [cpuBefore, apiBefore, kindsBefore] = await Promise.all([
+  const [cpuBefore, apiBefore, countersBefore] = await Promise.all([
     cpuSeconds(pid),
     apiRequestCounts(state),
-    statusWritesByKind(leader),
+    leaderCounters(leader),
   ]);
   const from = Date.now();
   load.counting = true;
@@ -234,10 +262,10 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
   load.counting = false;
   const to = Date.now();
   const seconds = (to - from) / 1000;
-  const [cpuAfter, apiAfter, kindsAfter] = await Promise.all([
+  const [cpuAfter, apiAfter, countersAfter] = await Promise.all([
     cpuSeconds(pid),
     apiRequestCounts(state),
-    statusWritesByKind(leader),
+    leaderCounters(leader),
   ]);
   // Late probes of the window still count, up to 15 s after it.
   await waitFor('the window’s probes', () => tracker.pending(true) === 0, { timeoutMs: 15_000, intervalMs: 250 }).catch(
@@ -251,8 +279,9 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
     operatorWritesPerSecond: byVerb(writes, seconds),
     statusWritesPerSecond: round(writes.filter((e) => e.objectRef?.subresource === 'status').length / seconds, 2),
     // The budget bounds figure-only writes; transitions go out at once, as many as the reports carry.
-    figureWritesPerSecond: round((kindsAfter.figures - kindsBefore.figures) / seconds, 2),
-    transitionWritesPerSecond: round((kindsAfter.transition - kindsBefore.transition) / seconds, 2),
+    figureWritesPerSecond: round((countersAfter.figures - countersBefore.figures) / seconds, 2),
+    transitionWritesPerSecond: round((countersAfter.transition - countersBefore.transition) / seconds, 2),
+    ...workerTime(countersBefore, countersAfter, seconds),
     reportsPerSecond: round(Object.values(load.reports).reduce((a, b) => a + b, 0) / ((Date.now() - from) / 1000)),
     reportToStatusMs: {
       p50: percentile(latencies, 50),

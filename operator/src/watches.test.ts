@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveStream, LiveStreamSpec } from '../../contract/src/api/index.ts';
+import type { LiveStream } from '../../contract/src/api/index.ts';
 import { minimalExample, storedLiveStream } from '../../test/support/livestream-examples.ts';
 import { SecretReferences } from './watches.ts';
 
@@ -8,9 +8,8 @@ function liveStream(namespace: string, name: string, streamKeySecret?: string, d
   const ls = storedLiveStream(minimalExample, { namespace });
   ls.metadata.name = name;
   if (deleting) ls.metadata.deletionTimestamp = new Date();
-  const spec: LiveStreamSpec = ls.spec;
   if (streamKeySecret)
-    spec.streamKey = { secretRef: { name: streamKeySecret, key: 'streamKey' }, rotationGracePeriod: '5m' };
+    ls.spec.streamKey = { secretRef: { name: streamKeySecret, key: 'streamKey' }, rotationGracePeriod: '5m' };
   return ls;
 }
 

@@ -76,14 +76,14 @@ export class SecretReferences {
     this.byLiveStream.delete(key);
     if (ls.metadata.deletionTimestamp) return;
     const namespace = ls.metadata.namespace ?? '';
-    const secrets = referencedSecretNames(ls).map((name) => `${namespace}/${name}`);
+    const secrets = referencedSecretNames(ls).map((name) => keyOf({ metadata: { namespace, name } }));
     this.byLiveStream.set(key, secrets);
     for (const secret of secrets) this.bySecret.set(secret, (this.bySecret.get(secret) ?? new Set()).add(key));
   }
 
   /** The LiveStreams referencing a Secret, in key order (a lookup: every Secret event of a fleet asks). */
   keysFor(secret: KubernetesObject): string[] {
-    const keys = this.bySecret.get(`${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`);
+    const keys = this.bySecret.get(keyOf(secret));
     return keys ? [...keys].sort() : [];
   }
 }

@@ -101,8 +101,7 @@ export class Reconciler {
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
-    const stepDuration = deps.metrics?.reconcileStepDuration;
-    this.timer = stepDuration && ((step, seconds) => stepDuration.observe({ step }, seconds));
+    this.timer = deps.metrics?.reconcileStepDuration;
     const core = deps.client.kc.makeApiClient(CoreV1Api);
     this.secrets = new SecretReads(core, deps.waitRecheckMs ?? 10_000, (namespace, name) =>
       deps.cache.child(secretMetadataResource, namespace, name),

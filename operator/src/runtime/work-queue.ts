@@ -61,7 +61,7 @@ export class WorkQueue {
       return;
     }
     const waiting = this.queued.get(key);
-    if (waiting !== undefined && ahead(waiting, lane) === waiting) return;
+    if (waiting !== undefined && rank(waiting) <= rank(lane)) return;
     this.queued.set(key, lane);
     this.pending[lane].push(key);
     this.waiters.shift()?.();

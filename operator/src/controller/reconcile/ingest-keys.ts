@@ -48,10 +48,9 @@ export function rotationMessage(secret: string, set: IngestKeySet, nowMs: number
  * Sets `annotation` to `value` on the pods `labelSelector` selects (merge patch; pods that have it or are going
  * away are skipped). A pod update makes the kubelet sync the pod and refresh its Secret volumes at once (ADR 0012);
  * used for the transcoder pods' key set and the gateway pods' route table. The pods are listed from the API server's
- * watch cache (resourceVersion 0), not from etcd: every new channel lists once, and a quorum read of a namespace's
- * pods per channel was a measurable part of a fleet's convergence (bench-fleet). A pod too new to be in that cache
- * was created after the Secret it mounts was written, or within milliseconds of it; the kubelet's periodic sync
- * covers that one.
+ * watch cache (resourceVersion 0) instead of a quorum read from etcd: every new channel lists once, which at fleet
+ * size is thousands of reads of a namespace's pods. A pod too new to be in that cache was created after the Secret it
+ * mounts was written, or within milliseconds of it; the kubelet's periodic sync covers that one.
  */
 export async function markPods(
   core: Pick<CoreV1Api, 'listNamespacedPod' | 'patchNamespacedPod'>,

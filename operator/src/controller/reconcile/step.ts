@@ -5,6 +5,7 @@ import type { LiveStream, RecordingStatus } from '../../../../contract/src/api/i
 import type { IngestKeySet } from '../../../../contract/src/ingest-keys.ts';
 import type { BuildContext } from '../desired/index.ts';
 import type { MissingSecrets } from '../status/index.ts';
+import type { Histogram } from 'prom-client';
 
 export type StepResult =
   /** Go on with the next step. */
@@ -52,16 +53,16 @@ export interface StepsOutcome {
   failed?: { step: Step; error: unknown };
 }
 
-/** Told how long each step took, in seconds (the step-duration metric). */
-export type StepTimer = (step: string, seconds: number) => void;
+/** Where step durations go: the step-duration histogram (prom-client's timer). */
+export type StepTimer = Pick<Histogram<'step'>, 'startTimer'>;
 
-/** Runs `fn` and tells `timer` how long it took as `step`, whether it returned or threw. */
+/** Runs `fn`, its duration observed as `step` whether it returned or threw. */
 export async function timed<T>(timer: StepTimer | undefined, step: string, fn: () => Promise<T>): Promise<T> {
-  const started = performance.now();
+  const end = timer?.startTimer({ step });
   try {
     return await fn();
   } finally {
-    timer?.(step, (performance.now() - started) / 1000);
+    end?.();
   }
 }
 
