@@ -75,6 +75,7 @@ export const env = {
   namespace: 'LSO_NAMESPACE',
   name: 'LSO_NAME',
   session: 'LSO_SESSION',
+  finalizeReceiptWaitSeconds: 'LSO_FINALIZE_RECEIPT_WAIT_SECONDS', // default: 300 (0: do not wait)
 } as const;
 
 export const containerNames = { transcoder: 'transcoder', relay: 'relay', finalize: 'finalize' } as const;

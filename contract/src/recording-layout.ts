@@ -34,3 +34,17 @@ export function sessionPrefix(s3: S3Settings, namespace: string, name: string, s
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
+
+/**
+ * `<session prefix>captured.json`: the recorder writes it once every segment it captured of the session is in S3 (also
+ * after a restart, for what the previous process left). The finalize Job waits for it, so a VOD does not miss the
+ * last segments, which are captured only as the session ends.
+ */
+export const captureReceiptFile = 'captured.json';
+
+export interface CaptureReceipt {
+  session: string;
+  /** Segments this recorder process uploaded of the session (a restarted one counts only its own). */
+  uploaded: number;
+  completedAt: string;
+}

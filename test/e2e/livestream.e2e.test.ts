@@ -55,7 +55,14 @@ interface LiveStreamView {
     relays?: { name: string; state: string }[];
     ingest?: { url?: string; via?: string; serviceUrl?: string };
     playback?: { url?: string; serviceUrl?: string };
-    recordings?: { session: string; state: string; playlistUri?: string; mp4Uri?: string }[];
+    recordings?: {
+      session: string;
+      state: string;
+      segments?: number;
+      message?: string;
+      playlistUri?: string;
+      mp4Uri?: string;
+    }[];
   };
 }
 
@@ -69,6 +76,20 @@ const untilState = (state: string, timeoutMs: number) =>
     timeoutMs,
     intervalMs: 500,
   });
+
+/** The session's recording once Complete; while it is not, the recordings as status gives them are the error. */
+const completeRecording = (session: string | undefined) =>
+  waitFor(
+    `the recording of session ${session} Complete in status.recordings`,
+    async () => {
+      const recordings = (await getLiveStream()).status?.recordings ?? [];
+      const done = recordings.find((r) => r.session === session && r.state === 'Complete' && r.playlistUri);
+      if (done) return done;
+      const seen = recordings.map((r) => `${r.session} ${r.state} ${r.segments ?? '-'} ${r.message ?? ''}`);
+      throw new Error(`recordings: ${seen.join('; ') || 'none'}`);
+    },
+    { timeoutMs: 180_000, intervalMs: 1_000 },
+  );
 
 let publisher: { stop: () => Promise<void> } | undefined;
 let browser: Browser | undefined;
@@ -380,14 +401,7 @@ describe('a LiveStream on a real node', () => {
     process.stderr.write(`e2e: SIGKILLed session closed in status after ${closedAfterMs} ms\n`);
     expect(closed.endReason).toBe('TranscoderLost');
     expect(closedAfterMs).toBeLessThanOrEqual(15_000 + 5_000); // the heartbeat TTL plus 5 s
-    const complete = await waitFor(
-      `the recording of the killed session ${session} Complete`,
-      async () =>
-        (await getLiveStream()).status?.recordings?.find(
-          (r) => r.session === session && r.state === 'Complete' && r.playlistUri,
-        ),
-      { timeoutMs: 180_000, intervalMs: 1_000 },
-    );
+    const complete = await completeRecording(session);
     const url = (complete.playlistUri ?? '').replace(/^s3:\/\//, `${minioUrl}/`);
     const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', url]);
     expect(Number(probe.stdout.trim())).toBeGreaterThanOrEqual(2);
@@ -410,14 +424,7 @@ describe('a LiveStream on a real node', () => {
     await publisher?.stop();
     publisher = undefined;
     await untilState('Idle', 60_000);
-    const complete = await waitFor(
-      `the recording of session ${session} Complete in status.recordings`,
-      async () =>
-        (await getLiveStream()).status?.recordings?.find(
-          (r) => r.session === session && r.state === 'Complete' && r.playlistUri,
-        ),
-      { timeoutMs: 180_000, intervalMs: 1_000 },
-    );
+    const complete = await completeRecording(session);
     const jobs = await kubectlJson<{ items: { status?: { succeeded?: number } }[] }>([
       'get',
       'jobs',

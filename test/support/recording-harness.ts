@@ -161,6 +161,7 @@ export async function runFinalize(args: {
   name: string;
   session: string;
   credentialsDir: string;
+  env?: Record<string, string>;
 }): Promise<{ result: FinalizeOutput; stdout: string; stderr: string }> {
   const { stdout, stderr } = await run(
     process.execPath,
@@ -175,7 +176,7 @@ export async function runFinalize(args: {
       '--name', args.name,
       '--session', args.session,
     ], // prettier-ignore
-    { cwd: repo, env: { ...process.env, LSO_S3_CREDENTIALS_DIR: args.credentialsDir }, timeout: 180_000 },
+    { cwd: repo, env: { ...process.env, LSO_S3_CREDENTIALS_DIR: args.credentialsDir, ...args.env }, timeout: 180_000 },
   );
   const lines = stdout.trim().split('\n');
   if (lines.length !== 1) throw new Error(`finalize printed ${lines.length} lines on stdout`);

@@ -80,7 +80,9 @@ describe('finalizeSettings', () => {
       session: 's1',
       s3: { bucket: 'other', prefix: '', region: 'us-east-1', forcePathStyle: true },
       credentialsDir: contract.s3CredentialsDir,
+      receiptWaitMs: 300_000,
     });
+    expect(finalizeSettings({}, { ...env, LSO_FINALIZE_RECEIPT_WAIT_SECONDS: '0' }).receiptWaitMs).toBe(0);
   });
 
   it('refuses what the schema refuses, and a path style that is not a boolean', () => {
@@ -91,5 +93,8 @@ describe('finalizeSettings', () => {
       /LSO_S3_FORCE_PATH_STYLE must be true or false/,
     );
     expect(() => finalizeSettings({}, { ...env, LSO_SESSION: '../x' })).toThrow(/--session must be a session id/);
+    expect(() => finalizeSettings({}, { ...env, LSO_FINALIZE_RECEIPT_WAIT_SECONDS: '-1' })).toThrow(
+      /LSO_FINALIZE_RECEIPT_WAIT_SECONDS must be an integer from 0 to 3000/,
+    );
   });
 });

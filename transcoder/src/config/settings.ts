@@ -191,7 +191,12 @@ export interface FinalizeSettings {
   session: string;
   s3: S3Settings;
   credentialsDir: string;
+  /** How long to wait for the recorder's capture receipt before finalizing what S3 holds. */
+  receiptWaitMs: number;
 }
+
+/** Long enough for a restarted transcoder to send what its predecessor spooled, short of holding a VOD for good. */
+export const defaultReceiptWaitSeconds = 300;
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const liveStreamName = /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
@@ -227,6 +232,15 @@ export function finalizeSettings(args: FinalizeArgs, env: Env): FinalizeSettings
       session,
       s3: s3Settings(validateS3Destination(destination, 'S3 settings')),
       credentialsDir: s3CredentialsDirSetting(env),
+      receiptWaitMs:
+        1000 *
+        intSetting(
+          env[names.finalizeReceiptWaitSeconds],
+          defaultReceiptWaitSeconds,
+          0,
+          3000,
+          names.finalizeReceiptWaitSeconds,
+        ),
     };
   } catch (err) {
     if (err instanceof SchemaValidationError) throw new ConfigError(err.message);

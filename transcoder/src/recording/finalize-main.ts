@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     },
     strict: true,
   });
-  const { namespace, name, session, s3, credentialsDir } = finalizeSettings(values, process.env);
+  const { namespace, name, session, s3, credentialsDir, receiptWaitMs } = finalizeSettings(values, process.env);
   const client = createS3Client(s3, credentialsDir, 120_000);
   try {
     const result = await finalizeSession({
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
       bucket: s3.bucket,
       sessionPrefix: sessionPrefix(s3, namespace, name, session),
       session,
+      receiptWaitMs,
       log: (message) => process.stderr.write(`finalize ${namespace}/${name} ${session}: ${message}\n`),
     });
     process.stdout.write(JSON.stringify(result) + '\n');

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -26,7 +27,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { rfc3339 } from '../../../contract/src/time.ts';
 import { runFfmpeg } from '../ffmpeg/ffmpeg-process.ts';
 import { writeMasterPlaylist } from '../hls/playlists.ts';
-import { s3Uri } from '../../../contract/src/recording-layout.ts';
+import { captureReceiptFile, s3Uri } from '../../../contract/src/recording-layout.ts';
 import { isAudioRendition } from '../ladder/plan-ladder.ts';
 import { buildVodPlaylist, orderSegments, totalDuration, type RecordedSegment } from './vod-playlist.ts';
 
@@ -38,6 +39,9 @@ export interface FinalizeOptions {
   ffmpegPath?: string;
   ffprobePath?: string;
   workDir?: string; // default: a fresh temporary directory, removed afterwards
+  /** Wait this long for the recorder's capture receipt (default 0: finalize what is there now). */
+  receiptWaitMs?: number;
+  receiptPollMs?: number;
   log?: (message: string) => void;
 }
 
@@ -94,6 +98,32 @@ export function splitTracks(tracks: readonly string[], where: string): { video?:
   if (video.length > 1) throw new FinalizeError(`more than one video track recorded: ${video.join(', ')}`);
   if (audio.length > 1) throw new FinalizeError(`more than one audio track recorded: ${audio.join(', ')}`);
   return { ...(video[0] !== undefined && { video: video[0] }), ...(audio[0] !== undefined && { audio: audio[0] }) };
+}
+
+/**
+ * Until the recorder says it sent every segment it captured (its receipt), or the wait is over: the last segments
+ * are captured as the session ends, while this Job may already run. Past the wait (a transcoder gone with its spool),
+ * what S3 holds is finalized, and the log says so.
+ */
+async function awaitReceipt(options: FinalizeOptions, log: (message: string) => void): Promise<void> {
+  const { client, bucket, sessionPrefix, receiptWaitMs = 0, receiptPollMs = 1_000 } = options;
+  if (receiptWaitMs <= 0) return;
+  const key = `${sessionPrefix}${captureReceiptFile}`;
+  const deadline = Date.now() + receiptWaitMs;
+  for (;;) {
+    try {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      log('capture receipt found: the recorder sent every segment it captured');
+      return;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'NotFound') throw err;
+    }
+    if (Date.now() >= deadline) {
+      log(`no capture receipt after ${receiptWaitMs / 1000} s: finalizing the segments uploaded so far`);
+      return;
+    }
+    await sleep(receiptPollMs);
+  }
 }
 
 async function listSegments(options: FinalizeOptions): Promise<ListedSegment[]> {
@@ -162,6 +192,7 @@ export async function finalizeSession(options: FinalizeOptions): Promise<Finaliz
   const log = options.log ?? (() => {});
   const work = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'lso-finalize-')));
   try {
+    await awaitReceipt(options, log);
     const listed = await listSegments(options);
     const tracks = [...new Set(listed.map((s) => s.track))].sort();
     const kinds = splitTracks(tracks, `s3://${bucket}/${sessionPrefix}`);

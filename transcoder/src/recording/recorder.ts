@@ -7,6 +7,8 @@
 // Restart: the spool left by an earlier process is uploaded first, and the segments its last session had completed
 // but not yet spooled (capture.json says how far it got) are picked up from the HLS directory, which only a new
 // session clears. A killed process thus loses at most the segment ffmpeg was writing.
+// Receipt: once a session's capture is over (it ended, or an earlier process left it) and none of its segments waits,
+// captured.json goes next to them, so the finalize Job knows it has them all.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -16,7 +18,12 @@ import { rfc3339 } from '../../../contract/src/time.ts';
 import type { RecordingFailedData, RecordingFailureReason } from '../../../contract/src/reports.ts';
 import type { ReportSink } from '../session/channel.ts';
 import type { RecordingMetrics } from './recording-metrics.ts';
-import { sessionPrefix, type S3Settings } from '../../../contract/src/recording-layout.ts';
+import {
+  captureReceiptFile,
+  sessionPrefix,
+  type CaptureReceipt,
+  type S3Settings,
+} from '../../../contract/src/recording-layout.ts';
 import type { RecordingConfig } from './recording-config.ts';
 import { createS3Client, describeS3Error } from './s3-client.ts';
 import { parseLivePlaylist, type LiveSegment } from './live-playlist.ts';
@@ -87,6 +94,8 @@ class SegmentRecorder implements Recorder {
   private readonly captureFile: string;
   private readonly queue: SpoolEntry[] = [];
   private readonly uploadedBySession = new Map<string, number>();
+  /** Sessions no longer captured whose receipt is not written yet (sent once none of their segments waits). */
+  private readonly receiptsDue = new Set<string>();
   private readonly clients = new Map<string, S3Client>();
   private readonly lastProgress = new Map<string, number>();
   private readonly lastFailureReport = new Map<RecordingFailureReason, string>();
@@ -117,6 +126,8 @@ class SegmentRecorder implements Recorder {
       this.logger.info({ segments: left.length, bytes: this.spool.bytes() }, 'recording: spool from a previous run');
     }
     await this.recoverInterrupted();
+    // What an earlier process captured is complete once sent: this one records only new sessions.
+    for (const e of this.queue) this.receiptsDue.add(e.session);
     this.capture = undefined;
     await this.saveCapture();
     await this.spool.prune('');
@@ -144,11 +155,12 @@ class SegmentRecorder implements Recorder {
 
   async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0 && Date.now() < deadline) {
+    const idle = () => this.queue.length === 0 && this.receiptsDue.size === 0;
+    while (!idle() && Date.now() < deadline) {
       this.nudge(); // cut a backoff short: S3 may be back
       await new Promise((r) => setTimeout(r, 100));
     }
-    return this.queue.length === 0;
+    return idle();
   }
 
   async close(drainTimeoutMs = 5_000): Promise<void> {
@@ -176,6 +188,7 @@ class SegmentRecorder implements Recorder {
       if (saved === null || typeof saved.session !== 'string') return;
       const before = this.queue.length;
       await this.captureFrom(saved);
+      this.receiptsDue.add(saved.session);
       const recovered = this.queue.length - before;
       this.logger.info({ session: saved.session, recovered }, 'recording: recovered an interrupted session');
     } catch (err) {
@@ -266,6 +279,8 @@ class SegmentRecorder implements Recorder {
       // (If the next session already started, the directory holds its files, not ours: nothing safe to read.)
       if (sid === '') await this.captureFrom(capture);
       this.logger.info({ session: capture.session, tracks: capture.tracks }, 'recording: session capture finished');
+      this.receiptsDue.add(capture.session);
+      this.nudge();
       this.capture = undefined;
       await this.saveCapture();
       await this.spool.prune('');
@@ -331,6 +346,31 @@ class SegmentRecorder implements Recorder {
     }
   }
 
+  private async writeReceipt(session: string, s3: S3Settings, target: RecordingTarget): Promise<void> {
+    const receipt: CaptureReceipt = {
+      session,
+      uploaded: this.uploadedBySession.get(session) ?? 0,
+      completedAt: rfc3339(Date.now()),
+    };
+    await this.clientFor(s3).send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: `${sessionPrefix(s3, target.namespace, target.name, session)}${captureReceiptFile}`,
+        Body: JSON.stringify(receipt),
+        ContentType: 'application/json',
+      }),
+      { abortSignal: AbortSignal.timeout(uploadTimeoutMs) },
+    );
+    this.receiptsDue.delete(session);
+    this.logger.info({ session, uploaded: receipt.uploaded }, 'recording: capture receipt written');
+  }
+
+  /** A session whose capture is over and none of whose segments waits. */
+  private receiptReady(): string | undefined {
+    for (const session of this.receiptsDue) if (!this.queue.some((e) => e.session === session)) return session;
+    return undefined;
+  }
+
   private progress(entry: SpoolEntry, recovered: boolean): void {
     const count = (this.uploadedBySession.get(entry.session) ?? 0) + 1;
     this.uploadedBySession.set(entry.session, count);
@@ -351,8 +391,9 @@ class SegmentRecorder implements Recorder {
 
   private async uploadLoop(): Promise<void> {
     while (!this.stopped) {
+      const receipt = this.receiptReady();
       const entry = this.queue[0];
-      if (entry === undefined) {
+      if (entry === undefined && receipt === undefined) {
         await this.pause(60_000);
         continue;
       }
@@ -363,15 +404,18 @@ class SegmentRecorder implements Recorder {
         await this.pause(5_000);
         continue;
       }
-      await this.uploadHead(entry, s3, target);
+      if (receipt !== undefined)
+        await this.send(receipt, captureReceiptFile, () => this.writeReceipt(receipt, s3, target));
+      else if (entry !== undefined) await this.uploadHead(entry, s3, target);
     }
   }
 
-  // Uploads the oldest spooled segment; on failure it stays first in line, retried after the backoff.
-  private async uploadHead(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
+  // One PutObject of the loop (a segment, or a session's receipt); on failure the same one is retried after the
+  // backoff, so nothing behind it goes first. Resolves whether it was sent.
+  private async send(session: string, what: string, put: () => Promise<void>): Promise<boolean> {
     const { metrics } = this.options;
     try {
-      await this.upload(entry, s3, target);
+      await put();
     } catch (err) {
       this.failures++;
       metrics.uploadsTotal.inc({ result: 'error' });
@@ -382,22 +426,31 @@ class SegmentRecorder implements Recorder {
         maxMs: maxDelayMs ?? 10_000,
         jitter: 0.5,
       });
-      const fields = { session: entry.session, file: entry.file, failures: this.failures, delay, err: message };
-      this.logger.warn(fields, 'recording: upload failed');
-      if (this.failures === 1) this.fail(entry.session, 'upload-failed', message, true);
+      this.logger.warn(
+        { session, file: what, failures: this.failures, delay, err: message },
+        'recording: upload failed',
+      );
+      if (this.failures === 1) this.fail(session, 'upload-failed', message, true);
       if (!this.stopped) await this.pause(delay);
-      return;
+      return false;
     }
-    this.queue.shift();
-    await this.spool.remove(entry);
-    this.uploaded++;
     metrics.uploadsTotal.inc({ result: 'success' });
-    metrics.spoolBytes.set(this.spool.bytes());
-    const recovered = this.failures > 0;
-    if (recovered)
+    if (this.failures > 0)
       this.logger.info({ failures: this.failures, pending: this.queue.length }, 'recording: uploads recovered');
     this.failures = 0;
     this.lastFailureReport.delete('upload-failed');
+    return true;
+  }
+
+  // The oldest spooled segment: removed from the spool only once S3 has it.
+  private async uploadHead(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
+    const recovered = this.failures > 0;
+    const file = `${entry.track}/${entry.file}`;
+    if (!(await this.send(entry.session, file, () => this.upload(entry, s3, target)))) return;
+    this.queue.shift();
+    await this.spool.remove(entry);
+    this.uploaded++;
+    this.options.metrics.spoolBytes.set(this.spool.bytes());
     this.progress(entry, recovered);
   }
 }

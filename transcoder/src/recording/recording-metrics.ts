@@ -15,7 +15,7 @@ export function createRecordingMetrics(registry: Registry): RecordingMetrics {
   const metrics: RecordingMetrics = {
     uploadsTotal: new Counter({
       name: metricPrefix + 'recording_uploads_total',
-      help: 'Recording segment uploads to S3, by result (success, error); failed ones are retried from the spool.',
+      help: 'Recording uploads to S3 (segments and capture receipts) by result (success, error); failures are retried.',
       labelNames: ['result'],
       registers,
     }),

@@ -5,10 +5,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import HLS from 'hls-parser';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { captureReceiptFile, type CaptureReceipt } from '../../../contract/src/recording-layout.ts';
 import { parseEvent, type TranscoderEvent } from '../../../contract/src/reports.ts';
 import { channelEntries } from '../../../test/support/report-writer.ts';
 import { ffprobe } from '../../../test/support/media-probe.ts';
@@ -100,8 +107,8 @@ async function startStream(name: string, dataDir: string) {
 }
 
 /** Runs the finalize Job's program on the session's recording, as the Job would. */
-const finalize = (name: string, session: string) =>
-  runFinalize({ bucket, prefix, endpoint: s3.endpoint, name, session, credentialsDir: s3.credentialsDir });
+const finalize = (name: string, session: string, env?: Record<string, string>) =>
+  runFinalize({ bucket, prefix, endpoint: s3.endpoint, name, session, credentialsDir: s3.credentialsDir, env });
 
 /** The session's VOD playlist as a player fetches it from the bucket. */
 const vodUrl = (name: string, session: string) =>
@@ -130,12 +137,16 @@ describe('recording to S3 (MinIO)', () => {
       timeoutMs: 30_000,
     });
     await publisher.exited;
-    await waitFor('the spool to drain after the session ended', spoolEmpty(t), { timeoutMs: 30_000 });
-    await sleep(1_000);
-    observer.stop();
+    // Finalized at once, as a Job may start while the session's last segments are still captured and sent: it waits
+    // for the recorder's receipt, so the VOD still ends where the publish did.
     const [session] = await sessionsOf(name);
-
-    const { result } = await finalize(name, session!);
+    const { result, stderr } = await finalize(name, session!);
+    observer.stop();
+    expect(stderr).toContain('capture receipt found');
+    const receiptKey = `${prefix}/default/${name}/${session}/${captureReceiptFile}`;
+    const receipt = JSON.parse(await text(receiptKey)) as CaptureReceipt;
+    expect(receipt.session).toBe(session);
+    expect(receipt.uploaded).toBeGreaterThanOrEqual(result.segments);
     expect(result.session).toBe(session);
     expect(result.playlistUri).toBe(`s3://${bucket}/${prefix}/default/${name}/${session}/index.m3u8`);
     expect(result.mp4Uri).toBe(`s3://${bucket}/${prefix}/default/${name}/${session}/${session}.mp4`);
@@ -171,6 +182,11 @@ describe('recording to S3 (MinIO)', () => {
       await text(`${prefix}/default/${name}/${session}/index.m3u8`),
       await head(`${prefix}/default/${name}/${session}/${session}.mp4`),
     ]).toEqual(before);
+    // Without a receipt (a transcoder gone with its spool), what S3 holds is finalized once the wait is over.
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: receiptKey }));
+    const unreceipted = await finalize(name, session!, { LSO_FINALIZE_RECEIPT_WAIT_SECONDS: '1' });
+    expect(unreceipted.stderr).toContain('no capture receipt after 1 s');
+    expect(unreceipted.result).toEqual(result);
 
     // Reports and metrics, with no credential anywhere.
     const evs = (await events()).filter((e) => e.name === name);
@@ -275,7 +291,9 @@ describe('recording a source of one kind of track', () => {
     expect(more).toEqual([]);
     const base = `${prefix}/default/${name}/${session}/`;
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: base }));
-    const tracks = new Set((listed.Contents ?? []).map((o) => o.Key!.slice(base.length).split('/')[0]));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!.slice(base.length));
+    expect(keys).toContain(captureReceiptFile);
+    const tracks = new Set(keys.filter((k) => k.includes('/')).map((k) => k.split('/')[0]));
     const { result } = await finalize(name, session!);
     const media = HLS.parse(await text(`${base}index.m3u8`));
     if (media.isMasterPlaylist) throw new Error('a master playlist for a recording of one track');
