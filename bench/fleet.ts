@@ -14,6 +14,7 @@
 // - reconcilesPerSecond and workerSecondsPerSecondByStep, during convergence and at steady state: how busy the
 //   leader's workers are and in which step (livestream_operator_reconcile_step_duration_seconds);
 // - reportToStatusMs p50/p95: a transition report (session started or ended, relay state) to the status showing it;
+//   beside it operatorTransitionToStatusMs, the operator's part (read from Redis to written, bounded by its buckets);
 // - leaderHandoverSeconds: the leader killed (SIGKILL) at full size and under load, a spec changed at that moment,
 //   until the other replica has written that generation's status;
 // - baseline (fleet-baseline.ts): the same channels' children and statuses, read back once converged and replayed by
@@ -53,6 +54,7 @@ import { availableDeployments, replayFleet, snapshotFleet, type ChannelReplay } 
 import { fleetRelay, ReportLoad, reconnectWindowSeconds } from './fleet-load.ts';
 import { leaderOf, startReplica } from './fleet-operators.ts';
 import { LiveStreamTracker, percentile } from './fleet-tracker.ts';
+import { bucketCount, bucketQuantile, parseBuckets } from './histogram.ts';
 import { memoryMiB } from './process-memory.ts';
 
 function positive(name: string, fallback: number): number {
@@ -225,7 +227,18 @@ async function leaderCounters(leader: OperatorProcess) {
     transition: value('status_writes_total\\{kind="transition"\\}'),
     reconciles: value('reconcile_duration_seconds_count'),
     stepSeconds: Object.fromEntries([...steps].map(([, step = '', seconds]) => [step, Number(seconds)])),
+    transitionToStatus: parseBuckets(text, 'livestream_operator_report_transition_to_status_seconds'),
   };
+}
+
+/** The operator's own part of report-to-status: a transition read from Redis to its status write, in ms (at most). */
+function operatorTransitionTime(before: Awaited<ReturnType<typeof leaderCounters>>, after: typeof before) {
+  const [b, a] = [before.transitionToStatus, after.transitionToStatus];
+  const ms = (q: number) => {
+    const le = bucketQuantile(b, a, q);
+    return le === undefined ? undefined : le * 1000;
+  };
+  return { n: bucketCount(b, a), p50AtMost: ms(0.5), p95AtMost: ms(0.95) };
 }
 
 /** Reconciles per second between two counter readings, and the workers' seconds per second in each step. */
@@ -294,6 +307,8 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
         ]),
       ),
     },
+    // Beside the figure above: what the operator took of it (the rest is Redis, the API server and the watch).
+    operatorTransitionToStatusMs: operatorTransitionTime(countersBefore, countersAfter),
     transitionsMeasured: latencies.length,
     transitionsUnresolved: tracker.pending(true),
   };

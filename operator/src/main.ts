@@ -154,6 +154,7 @@ function startConsumer(redisUrl: string, streams: RedisChannels): EventsConsumer
     channels: streams,
     streamsPerRead: config.reportStreamsPerRead,
     invalidReports: metrics.reportsInvalid,
+    transitionToStatus: metrics.transitionToStatus,
     onReport: reportHandler(),
   });
   r.start();

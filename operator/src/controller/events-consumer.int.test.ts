@@ -67,4 +67,38 @@ describe('the report consumer with a fleet of streams', () => {
     const pending = (await admin.xpending(streams[7]!, consumerGroup)) as [number, ...unknown[]];
     expect(pending[0]).toBe(written.size);
   }, 60_000);
+
+  it('times each transition from its read to its acknowledgement, and nothing for a report without one', async () => {
+    const observed: number[] = [];
+    const keys: string[] = [];
+    const consumer = new EventsConsumer({
+      redisUrl: redis.url,
+      consumer: 'op-1',
+      logger: createLogger('consumer-test', 'warn'),
+      channels: { streams: () => [streams[9]!], forget: () => {}, resync: () => {} },
+      onReport: (key) => void keys.push(key),
+      transitionToStatus: { observe: (seconds) => void observed.push(seconds) },
+    });
+    consumer.start();
+    const key = `${namespace}/ch-9`;
+    const writer = reportWriter(admin, namespace, 'ch-9');
+    try {
+      await writer.report('heartbeat', '', { ...liveHeartbeat(0), state: 'idle' });
+      await writer.report('publish-started', 's1', { resumed: false, width: 1280, height: 720 });
+      const deadline = Date.now() + 10_000;
+      while (consumer.pendingIds(key).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const [heartbeat, started] = consumer.pendingIds(key);
+      await consumer.ack(key, [heartbeat!]);
+      expect(observed).toEqual([]);
+      await new Promise((r) => setTimeout(r, 100));
+      await consumer.ack(key, [started!]);
+      await consumer.ack(key, [started!]); // a second ack of the same entry is not timed again
+    } finally {
+      await consumer.stop();
+    }
+    expect(keys).toEqual([key, key]);
+    expect(observed).toHaveLength(1);
+    expect(observed[0]).toBeGreaterThanOrEqual(0.1);
+    expect(observed[0]).toBeLessThan(5);
+  }, 30_000);
 });

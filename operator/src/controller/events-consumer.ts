@@ -137,6 +137,8 @@ export interface EventsConsumerOptions {
   onReport: (key: string, transition: PublishTransition, event: AnyEvent) => void;
   /** Counts entries skipped as invalid, by report type (one of the known types, else "unknown"). */
   invalidReports?: { inc(labels: { type: string }): void };
+  /** Seconds from reading a report with a transition to acknowledging it (its effect is in status by then). */
+  transitionToStatus?: { observe(seconds: number): void };
   /** Claim entries pending this long at another consumer (a replica that died). */
   claimIdleMs?: number;
   blockMs?: number;
@@ -166,6 +168,8 @@ export class EventsConsumer {
   private readonly sideRedis: Redis;
   private readonly observations = new PublishObservations();
   private readonly pending = new Map<string, string[]>();
+  /** When each pending entry with a transition was read, by key and entry id (the transition-to-status figure). */
+  private readonly transitionsRead = new Map<string, Map<string, number>>();
   private running = false;
   private loop: Promise<void> | undefined;
   private upkeepLoop: Promise<void> | undefined;
@@ -202,9 +206,20 @@ export class EventsConsumer {
   async ack(key: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.sideRedis.xack(channelStream(channelOfKey(key)), consumerGroup, ...ids);
-    const left = (this.pending.get(key) ?? []).filter((id) => !ids.includes(id));
+    const acked = new Set(ids);
+    const left = (this.pending.get(key) ?? []).filter((id) => !acked.has(id));
     if (left.length === 0) this.pending.delete(key);
     else this.pending.set(key, left);
+    const read = this.transitionsRead.get(key);
+    if (read === undefined) return;
+    const now = performance.now();
+    for (const id of ids) {
+      const at = read.get(id);
+      if (at === undefined) continue;
+      read.delete(id);
+      this.opts.transitionToStatus?.observe((now - at) / 1000);
+    }
+    if (read.size === 0) this.transitionsRead.delete(key);
   }
 
   /**
@@ -223,6 +238,7 @@ export class EventsConsumer {
   /** Forgets a LiveStream that no longer exists, with its stream and user (nothing is left to write them to). */
   forget(key: string): Promise<void> {
     this.pending.delete(key);
+    this.transitionsRead.delete(key);
     this.observations.delete(key);
     this.opts.channels.forget(channelOfKey(key));
     return Promise.resolve();
@@ -380,6 +396,7 @@ export class EventsConsumer {
       const { key, event, step } = outcome;
       this.observations.set(key, step.obs);
       this.pending.set(key, [...(this.pending.get(key) ?? []), id]);
+      if (step.transition.kind !== 'none') this.markTransition(key, id);
       try {
         this.opts.onReport(key, step.transition, event);
       } catch (err) {
@@ -389,6 +406,12 @@ export class EventsConsumer {
     // Not awaited: a failed ack leaves the entry pending, to be claimed, found invalid and acked again later.
     if (invalid.length > 0) void this.sideRedis.xack(stream, consumerGroup, ...invalid).catch(() => {});
     return entries.length;
+  }
+
+  private markTransition(key: string, id: string): void {
+    const read = this.transitionsRead.get(key) ?? new Map<string, number>();
+    read.set(id, performance.now());
+    this.transitionsRead.set(key, read);
   }
 
   private readonly logged = new Set<string>();

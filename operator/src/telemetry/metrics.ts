@@ -22,6 +22,8 @@ export interface OperatorMetrics {
   reportsConsumed: Counter<'type'>;
   /** Stream entries acknowledged without effect (not a valid report, or the fold failed), by report type. */
   reportsInvalid: Counter<'type'>;
+  /** From reading a report that changes state to the acknowledgement after the status write that shows it. */
+  transitionToStatus: Histogram;
   /** Directory pushes to gateway replicas (gateway-directory-runner.ts), by kind (reset, update) and outcome. */
   gatewayDirectoryPushes: Counter<'kind' | 'outcome'>;
   gatewayDirectoryPushDuration: Histogram;
@@ -73,6 +75,12 @@ function controlMetrics(registry: Registry) {
     leader: gauge('leader', '1 while this replica holds the leader Lease.'),
     informerRestarts: counter('informer_restarts_total', 'Watch restarts after an error, by resource.', ['resource']),
     reportsConsumed: counter('reports_total', 'Transcoder reports read from Redis, by type.', ['type']),
+    transitionToStatus: new Histogram({
+      name: `${prefix}report_transition_to_status_seconds`,
+      help: 'From reading a report that changes state (a session, a relay, a refusal) to its status write.',
+      buckets: [...reconcileBuckets, 30],
+      registers: [registry],
+    }),
     reportsInvalid: counter(
       'reports_invalid_total',
       'Report entries skipped as invalid, by type (a known report type, else "unknown"); acknowledged at once.',
