@@ -14,7 +14,8 @@
 // - reconcilesPerSecond and workerSecondsPerSecondByStep, during convergence and at steady state: how busy the
 //   leader's workers are and in which step (livestream_operator_reconcile_step_duration_seconds);
 // - reportToStatusMs p50/p95: a transition report (session started or ended, relay state) to the status showing it;
-//   beside it operatorTransitionToStatusMs, the operator's part (read from Redis to written, bounded by its buckets);
+//   beside it operatorTransitionToStatusMs, the operator's part (read from Redis to written, bounded by its buckets),
+//   and benchEventLoopDelayMs, how far the bench's own watch may lag;
 // - leaderHandoverSeconds: the leader killed (SIGKILL) at full size and under load, a spec changed at that moment,
 //   until the other replica has written that generation's status;
 // - baseline (fleet-baseline.ts): the same channels' children and statuses, read back once converged and replayed by
@@ -27,6 +28,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { writesBy, type AuditEvent } from '../hack/cluster/audit.ts';
@@ -269,10 +271,14 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
     leaderCounters(leader),
   ]);
   const from = Date.now();
+  // The bench's own lag: its watch of every LiveStream sees a status late by as much as its event loop is behind.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   load.counting = true;
   log(`steady state: measuring ${measureSeconds} s`);
   await sleep(measureSeconds * 1000);
   load.counting = false;
+  loopDelay.disable();
   const to = Date.now();
   const seconds = (to - from) / 1000;
   const [cpuAfter, apiAfter, countersAfter] = await Promise.all([
@@ -309,6 +315,10 @@ async function steadyState(state: ClusterState, load: ReportLoad, tracker: LiveS
     },
     // Beside the figure above: what the operator took of it (the rest is Redis, the API server and the watch).
     operatorTransitionToStatusMs: operatorTransitionTime(countersBefore, countersAfter),
+    benchEventLoopDelayMs: {
+      p99: round(loopDelay.percentile(99) / 1e6),
+      max: round(loopDelay.max / 1e6),
+    },
     transitionsMeasured: latencies.length,
     transitionsUnresolved: tracker.pending(true),
   };
