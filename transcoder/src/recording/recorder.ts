@@ -11,7 +11,7 @@
 // captured.json goes next to them, so the finalize Job knows it has them all.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../../contract/src/backoff.ts';
 import { rfc3339 } from '../../../contract/src/time.ts';
@@ -317,33 +317,34 @@ class SegmentRecorder implements Recorder {
     return client;
   }
 
-  private async upload(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
-    const body = await readFile(entry.path);
-    const key = `${sessionPrefix(s3, target.namespace, target.name, entry.session)}${entry.track}/${entry.file}`;
+  /** One object, abortable by close() and bounded by uploadTimeoutMs (segments and receipts alike). */
+  private async put(s3: S3Settings, input: Omit<PutObjectCommandInput, 'Bucket'>): Promise<void> {
     const inFlight = new AbortController();
     this.inFlight = inFlight;
     const timeout = setTimeout(() => inFlight.abort(), uploadTimeoutMs);
     try {
-      await this.clientFor(s3).send(
-        new PutObjectCommand({
-          Bucket: s3.bucket,
-          Key: key,
-          Body: body,
-          ContentType: 'video/mp2t',
-          // What the finalize job needs to rebuild the playlist from a listing alone.
-          Metadata: {
-            sequence: String(entry.sequence),
-            duration: entry.duration.toFixed(6),
-            discontinuity: entry.discontinuity ? '1' : '0',
-            'completed-at': rfc3339(entry.completedAt),
-          },
-        }),
-        { abortSignal: inFlight.signal },
-      );
+      await this.clientFor(s3).send(new PutObjectCommand({ Bucket: s3.bucket, ...input }), {
+        abortSignal: inFlight.signal,
+      });
     } finally {
       clearTimeout(timeout);
       this.inFlight = undefined;
     }
+  }
+
+  private async upload(entry: SpoolEntry, s3: S3Settings, target: RecordingTarget): Promise<void> {
+    await this.put(s3, {
+      Key: `${sessionPrefix(s3, target.namespace, target.name, entry.session)}${entry.track}/${entry.file}`,
+      Body: await readFile(entry.path),
+      ContentType: 'video/mp2t',
+      // What the finalize job needs to rebuild the playlist from a listing alone.
+      Metadata: {
+        sequence: String(entry.sequence),
+        duration: entry.duration.toFixed(6),
+        discontinuity: entry.discontinuity ? '1' : '0',
+        'completed-at': rfc3339(entry.completedAt),
+      },
+    });
   }
 
   private async writeReceipt(session: string, s3: S3Settings, target: RecordingTarget): Promise<void> {
@@ -352,15 +353,11 @@ class SegmentRecorder implements Recorder {
       uploaded: this.uploadedBySession.get(session) ?? 0,
       completedAt: rfc3339(Date.now()),
     };
-    await this.clientFor(s3).send(
-      new PutObjectCommand({
-        Bucket: s3.bucket,
-        Key: `${sessionPrefix(s3, target.namespace, target.name, session)}${captureReceiptFile}`,
-        Body: JSON.stringify(receipt),
-        ContentType: 'application/json',
-      }),
-      { abortSignal: AbortSignal.timeout(uploadTimeoutMs) },
-    );
+    await this.put(s3, {
+      Key: `${sessionPrefix(s3, target.namespace, target.name, session)}${captureReceiptFile}`,
+      Body: JSON.stringify(receipt),
+      ContentType: 'application/json',
+    });
     this.receiptsDue.delete(session);
     this.logger.info({ session, uploaded: receipt.uploaded }, 'recording: capture receipt written');
   }
